@@ -1,0 +1,157 @@
+//! The router: every area's routes, the OpenAPI document, health, and the layers
+//! every request goes through.
+
+use std::any::Any;
+
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use famille_model::ErrorCode;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::{AppError, problem_response};
+use crate::state::AppState;
+
+/// JSON bodies larger than this are refused with `payload_too_large`.
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Portail Famille",
+        description = "API du Portail Famille : comptes, dossier famille, réservations, documents. \
+                       Les erreurs sont au format application/problem+json avec un `code` stable et un `detail` en français."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "comptes", description = "Connexion, mot de passe, sessions"),
+        (name = "famille", description = "Le dossier de la famille connectée"),
+        (name = "services", description = "Routes des agents et administrateurs"),
+        (name = "système", description = "Santé et documentation"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The OpenAPI document and the routes it describes, from one list: a route cannot
+/// be served without being documented.
+pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::accounts::http::router())
+        .merge(crate::families::http::router())
+        .routes(utoipa_axum::routes!(health))
+        .split_for_parts()
+}
+
+pub fn router(state: AppState) -> axum::Router {
+    let (api, openapi) = api();
+    let openapi_json = serde_json::to_string(&openapi).expect("the OpenAPI document serialises");
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let body = openapi_json.clone();
+            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+        }),
+    )
+    .route("/api/v1/docs", get(|| async { Html(DOCS_PAGE) }))
+    .fallback(|| async { AppError::NotFound })
+    .method_not_allowed_fallback(|| async {
+        problem_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::NotFound,
+            "Cette action n'est pas possible à cette adresse.".to_owned(),
+            Vec::new(),
+        )
+    })
+    .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+    .layer(CatchPanicLayer::custom(panic_response))
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
+}
+
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    AppError::Internal("handler panicked".to_owned()).into_response()
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+}
+
+/// 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/health", tag = "système",
+    responses((status = 200, body = Health), (status = 503, description = "La base de données ne répond pas")))]
+async fn health(State(state): State<AppState>) -> Response {
+    let database = state.db.backend_name();
+    match state.db.ping().await {
+        Ok(()) => Json(Health { status: "ok", database }).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "unavailable", database })).into_response()
+        }
+    }
+}
+
+/// A browsable page over the OpenAPI document, with no external script, so it works
+/// on a closed network too.
+const DOCS_PAGE: &str = r#"<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Portail Famille : API</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222}
+h2{border-bottom:1px solid #ccc;padding-bottom:.3rem}
+details{margin:.4rem 0;border:1px solid #ddd;border-radius:6px;padding:.4rem .8rem}
+summary{cursor:pointer}
+.m{display:inline-block;min-width:4.5rem;font-weight:bold;text-transform:uppercase}
+.get{color:#1565c0}.post{color:#2e7d32}.put{color:#ef6c00}.delete{color:#c62828}
+pre{background:#f5f5f5;padding:.6rem;overflow:auto;font-size:.85rem}
+</style></head><body>
+<h1>Portail Famille : API</h1>
+<p>Document complet : <a href="/api/v1/openapi.json">/api/v1/openapi.json</a></p>
+<div id="api">Chargement…</div>
+<script>
+fetch('/api/v1/openapi.json').then(r=>r.json()).then(doc=>{
+  const root=document.getElementById('api'); root.textContent='';
+  const p=document.createElement('p'); p.textContent=doc.info.description||''; root.appendChild(p);
+  const byTag={};
+  for(const [path,item] of Object.entries(doc.paths)){
+    for(const [method,op] of Object.entries(item)){
+      if(typeof op!=='object'||!op.responses) continue;
+      const tag=(op.tags||['autre'])[0]; (byTag[tag]=byTag[tag]||[]).push([method,path,op]);
+    }
+  }
+  for(const [tag,ops] of Object.entries(byTag)){
+    const h=document.createElement('h2'); h.textContent=tag; root.appendChild(h);
+    for(const [method,path,op] of ops){
+      const d=document.createElement('details');
+      const s=document.createElement('summary');
+      s.innerHTML='<span class="m '+method+'"></span> <code></code> ';
+      s.children[0].textContent=method; s.children[1].textContent=path;
+      s.appendChild(document.createTextNode(op.summary||''));
+      d.appendChild(s);
+      const pre=document.createElement('pre');
+      pre.textContent=JSON.stringify({description:op.description,parameters:op.parameters,requestBody:op.requestBody,responses:op.responses},null,2);
+      d.appendChild(pre); root.appendChild(d);
+    }
+  }
+  const h=document.createElement('h2'); h.textContent='Schémas'; root.appendChild(h);
+  const pre=document.createElement('pre'); pre.textContent=JSON.stringify((doc.components||{}).schemas,null,2); root.appendChild(pre);
+});
+</script></body></html>"#;

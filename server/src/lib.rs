@@ -1,0 +1,71 @@
+//! Portail Famille server: HTTP API over a store (SQLite or PostgreSQL), mail, and
+//! the jobs to come (push, billing).
+
+pub mod accounts;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod families;
+pub mod http;
+pub mod mail;
+pub mod ratelimit;
+pub mod state;
+pub mod store;
+
+use std::net::SocketAddr;
+
+use config::Config;
+use state::AppState;
+use store::Db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Mail(#[from] mail::MailError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    App(#[from] error::AppError),
+}
+
+/// Opens and migrates the database and prepares everything a handler needs.
+pub async fn start(config: Config) -> Result<AppState, StartError> {
+    let db = Db::connect(&config.database_url, config.database_max_connections).await?;
+    db.migrate().await?;
+    let mailer = mail::Mailer::new(config.smtp_url.as_deref(), config.outbox_dir(), &config.mail_from)?;
+    Ok(AppState::new(config, db, mailer))
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = http::router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

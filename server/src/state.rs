@@ -1,0 +1,46 @@
+//! What every handler shares.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::accounts::password::PasswordHasher;
+use crate::accounts::tokens::JwtKeys;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::mail::Mailer;
+use crate::ratelimit::Limits;
+use crate::store::Db;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub config: Config,
+    pub db: Db,
+    pub clock: Clock,
+    pub hasher: PasswordHasher,
+    pub mailer: Mailer,
+    pub limits: Limits,
+    pub jwt: JwtKeys,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(config: Config, db: Db, mailer: Mailer) -> AppState {
+        AppState(Arc::new(Shared {
+            hasher: PasswordHasher::new(config.max_concurrent_hashes),
+            limits: Limits::new(config.rate_limit_per_address),
+            jwt: JwtKeys::new(&config.jwt_secret),
+            clock: Clock::default(),
+            config,
+            db,
+            mailer,
+        }))
+    }
+}

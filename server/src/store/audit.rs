@@ -1,0 +1,82 @@
+//! The access log of sensitive data (RGPD art. 9): who read or changed what, when.
+
+use chrono::{DateTime, Utc};
+use famille_model::api::AuditEntry;
+use uuid::Uuid;
+
+use super::{Db, StoreResult, on_db};
+
+pub struct Audit<'a> {
+    pub(super) db: &'a Db,
+}
+
+/// What was done to sensitive data; the stored names are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    HealthRecordRead,
+    HealthRecordUpdated,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::HealthRecordRead => "health_record.read",
+            AuditAction::HealthRecordUpdated => "health_record.updated",
+        }
+    }
+}
+
+impl Audit<'_> {
+    pub async fn record(
+        &self,
+        actor: Uuid,
+        action: AuditAction,
+        family_id: Option<Uuid>,
+        child_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor_account_id, action, family_id, child_id) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(now)
+            .bind(actor)
+            .bind(action.as_str())
+            .bind(family_id)
+            .bind(child_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The newest entries about one family, for the admin and for the family's own
+    /// right of access.
+    pub async fn for_family(&self, family_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let rows: Vec<(i64, DateTime<Utc>, Uuid, Option<String>, String, Option<Uuid>, Option<Uuid>)> =
+            on_db!(self.db, |pool| {
+                sqlx::query_as(
+                    "SELECT l.id, l.at, l.actor_account_id, a.email, l.action, l.family_id, l.child_id \
+                     FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_account_id \
+                     WHERE l.family_id = $1 ORDER BY l.id DESC LIMIT $2",
+                )
+                .bind(family_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+            })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, at, actor_account_id, actor_email, action, family_id, child_id)| AuditEntry {
+                id,
+                at,
+                actor_account_id,
+                actor_email: actor_email.unwrap_or_default(),
+                action,
+                family_id,
+                child_id,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,183 @@
+//! The store: one set of queries over either SQLite (embedded default) or
+//! PostgreSQL (production).
+//!
+//! sqlx binds `$1, $2…` by number on both backends, so each query is written once
+//! and run on whichever pool is live through [`on_db!`] / [`in_tx!`]; the few places
+//! where the dialects differ hold one string per backend. The store is split by area
+//! (accounts, families, audit) so no single interface grows to a hundred methods.
+
+pub mod accounts;
+pub mod audit;
+pub mod families;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// Runs the same expression on whichever pool is live; `$pool` is bound to the
+/// concrete pool in each arm, so the expression is compiled once per backend.
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs a block inside one transaction on whichever pool is live. The block sees
+/// `$tx` (use `&mut *$tx` as executor); an early return through `?` drops the
+/// transaction, which rolls it back.
+macro_rules! in_tx {
+    ($db:expr, |$tx:ident| $body:block) => {
+        match $db {
+            $crate::store::Db::Sqlite(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::store::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+/// Picks the SQL string of the live dialect where SQLite and PostgreSQL disagree.
+macro_rules! dialect {
+    ($db:expr, sqlite: $sqlite:expr, postgres: $postgres:expr $(,)?) => {
+        match $db {
+            $crate::store::Db::Sqlite(_) => $sqlite,
+            $crate::store::Db::Postgres(_) => $postgres,
+        }
+    };
+}
+
+pub(crate) use {dialect, in_tx, on_db};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("a unique value is already taken: {0}")]
+    Duplicate(String),
+    #[error("stored value is not understood: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the database said no because it is overloaded or unreachable
+    /// (worth a 503 and a retry) rather than because of a bug.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+        )
+    }
+}
+
+/// Turns a unique-constraint violation into [`StoreError::Duplicate`] so callers can
+/// answer "already taken" instead of a 500.
+pub fn unique_violation(err: sqlx::Error) -> StoreError {
+    match err.as_database_error() {
+        Some(db) if db.is_unique_violation() => {
+            StoreError::Duplicate(db.constraint().unwrap_or_default().to_owned())
+        }
+        _ => StoreError::Database(err),
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Parses a stored vocabulary value (school level, role...).
+pub fn parse_stored<T: FromStr>(value: &str) -> StoreResult<T> {
+    value.parse().map_err(|_| StoreError::Corrupt(value.to_owned()))
+}
+
+/// Either pool. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Db {
+    /// Opens the database named by `url`: `postgres://…` for PostgreSQL, otherwise
+    /// `sqlite://path` (created if missing, WAL, foreign keys on).
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Db> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        }
+    }
+
+    /// The SQLite URL of a database file inside the data folder.
+    pub fn sqlite_url(data_dir: &Path) -> String {
+        format!("sqlite://{}", data_dir.join("famille.db").display())
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        dialect!(self, sqlite: "SQLite", postgres: "PostgreSQL")
+    }
+
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self {
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Answers when the database does.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_db!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, |pool| pool.close().await)
+    }
+
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts { db: self }
+    }
+
+    pub fn families(&self) -> families::Families<'_> {
+        families::Families { db: self }
+    }
+
+    pub fn audit(&self) -> audit::Audit<'_> {
+        audit::Audit { db: self }
+    }
+}

@@ -1,0 +1,165 @@
+//! The closed vocabularies of the family dossier, with their stable wire names and
+//! the French labels the apps show.
+
+use serde::{Deserialize, Serialize};
+
+/// Defines an enum whose wire and database form is a stable snake_case string, with
+/// the French label the apps display.
+macro_rules! labelled_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal, $label:literal;)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name {
+            $(#[serde(rename = $wire)] $variant),*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The stable name used on the wire and in the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),* }
+            }
+
+            /// What a parent reads.
+            pub fn label_fr(self) -> &'static str {
+                match self { $($name::$variant => $label),* }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($wire => Ok($name::$variant),)*
+                    other => Err(UnknownValue(other.to_owned())),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A stored value outside the vocabulary (a database edited by hand, a newer server).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("valeur inconnue : {0}")]
+pub struct UnknownValue(pub String);
+
+labelled_enum! {
+    /// Who an account belongs to.
+    Role {
+        Parent => "parent", "Parent";
+        Agent => "agent", "Agent des services";
+        Admin => "admin", "Administrateur";
+    }
+}
+
+impl Role {
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Agent | Role::Admin)
+    }
+}
+
+labelled_enum! {
+    /// A dossier created online waits for an agent before the family may book.
+    FamilyStatus {
+        Pending => "pending", "En attente de validation";
+        Active => "active", "Validé";
+    }
+}
+
+labelled_enum! {
+    /// "Situation" on the household card.
+    FamilySituation {
+        Married => "marie", "Marié(e)";
+        CivilUnion => "pacse", "Pacsé(e)";
+        Cohabiting => "concubinage", "Vie maritale";
+        Single => "celibataire", "Célibataire";
+        Divorced => "divorce", "Divorcé(e)";
+        Separated => "separe", "Séparé(e)";
+        Widowed => "veuf", "Veuf/veuve";
+    }
+}
+
+labelled_enum! {
+    /// Where the quotient familial comes from; it decides the tariff bracket.
+    QuotientSource {
+        Caf => "caf", "CAF";
+        Msa => "msa", "MSA";
+        TaxNotice => "avis_imposition", "Avis d'imposition";
+        Declared => "declare", "Déclaré par la famille";
+    }
+}
+
+labelled_enum! {
+    /// French school levels, from before school to the final year of lycée.
+    SchoolLevel {
+        NotSchooled => "non_scolarise", "Non scolarisé";
+        Tps => "tps", "Toute petite section";
+        Ps => "ps", "Petite section";
+        Ms => "ms", "Moyenne section";
+        Gs => "gs", "Grande section";
+        Cp => "cp", "CP";
+        Ce1 => "ce1", "CE1";
+        Ce2 => "ce2", "CE2";
+        Cm1 => "cm1", "CM1";
+        Cm2 => "cm2", "CM2";
+        Sixieme => "6e", "6e";
+        Cinquieme => "5e", "5e";
+        Quatrieme => "4e", "4e";
+        Troisieme => "3e", "3e";
+        Seconde => "2nde", "Seconde";
+        Premiere => "1re", "Première";
+        Terminale => "terminale", "Terminale";
+    }
+}
+
+impl SchoolLevel {
+    /// Position in schooling order, so eligibility rules can say "from CP to CM2".
+    pub fn rank(self) -> usize {
+        Self::ALL.iter().position(|l| *l == self).expect("every level is listed")
+    }
+}
+
+labelled_enum! {
+    /// A parent's answer to one of the organisation's consents.
+    ConsentAnswer {
+        Yes => "yes", "Oui";
+        No => "no", "Non";
+        Unanswered => "unanswered", "Non renseigné";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_round_trip() {
+        for level in SchoolLevel::ALL {
+            assert_eq!(level.as_str().parse::<SchoolLevel>().unwrap(), *level);
+            let json = serde_json::to_string(level).unwrap();
+            assert_eq!(json, format!("\"{}\"", level.as_str()));
+        }
+        assert!("7e".parse::<SchoolLevel>().is_err());
+    }
+
+    #[test]
+    fn school_levels_are_ordered() {
+        assert!(SchoolLevel::Cp.rank() < SchoolLevel::Cm2.rank());
+        assert!(SchoolLevel::Gs.rank() < SchoolLevel::Cp.rank());
+        assert!(SchoolLevel::Troisieme.rank() < SchoolLevel::Seconde.rank());
+    }
+
+    #[test]
+    fn staff_roles() {
+        assert!(!Role::Parent.is_staff());
+        assert!(Role::Agent.is_staff() && Role::Admin.is_staff());
+    }
+}

@@ -1,0 +1,265 @@
+//! Input validation shared by the server (authoritative) and the phones (to say it
+//! before sending). Each check returns the normalised value or a French message a
+//! parent can read.
+
+use chrono::{Datelike, NaiveDate};
+
+/// One rejected field: which one and why, in French.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} : {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_owned(), message: message.into() }
+    }
+}
+
+pub type Checked<T> = Result<T, FieldError>;
+
+pub const PASSWORD_MIN_CHARS: usize = 10;
+pub const PASSWORD_MAX_CHARS: usize = 128;
+pub const NAME_MAX_CHARS: usize = 100;
+
+/// Trims, lowercases and checks an e-mail address (a login identifier).
+pub fn email(field: &str, raw: &str) -> Checked<String> {
+    let value = raw.trim().to_lowercase();
+    let bad = || FieldError::new(field, "l'adresse e-mail n'est pas valide");
+    if value.is_empty() {
+        return Err(FieldError::new(field, "l'adresse e-mail est obligatoire"));
+    }
+    if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let (local, domain) = value.split_once('@').ok_or_else(bad)?;
+    if local.is_empty() || local.len() > 64 || domain.contains('@') {
+        return Err(bad());
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2
+        || labels.iter().any(|l| {
+            l.is_empty()
+                || l.len() > 63
+                || l.starts_with('-')
+                || l.ends_with('-')
+                || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+    {
+        return Err(bad());
+    }
+    Ok(value)
+}
+
+/// A French phone number (metropolitan or overseas, national or +33 form), returned
+/// in the national display form "05 56 20 83 60".
+pub fn phone_fr(field: &str, raw: &str) -> Checked<String> {
+    let bad = || {
+        FieldError::new(
+            field,
+            "le numéro de téléphone doit compter 10 chiffres et commencer par 0 (ou +33)",
+        )
+    };
+    let trimmed = raw.trim();
+    if trimmed.chars().any(|c| !(c.is_ascii_digit() || " .-()+".contains(c))) {
+        return Err(bad());
+    }
+    let digits: String = trimmed.chars().filter(|c| c.is_ascii_digit()).collect();
+    let national = if trimmed.starts_with('+') {
+        // +33 6 12 34 56 78, possibly written +33 (0)6 ...
+        let rest = digits.strip_prefix("33").ok_or_else(bad)?;
+        let rest = if rest.len() == 10 { rest.strip_prefix('0').ok_or_else(bad)? } else { rest };
+        format!("0{rest}")
+    } else if let Some(rest) = digits.strip_prefix("0033") {
+        format!("0{rest}")
+    } else {
+        digits
+    };
+    let bytes = national.as_bytes();
+    if bytes.len() != 10 || bytes[0] != b'0' || bytes[1] == b'0' {
+        return Err(bad());
+    }
+    Ok(national
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| std::str::from_utf8(pair).expect("ascii digits"))
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// An optional phone: empty means "none".
+pub fn optional_phone_fr(field: &str, raw: Option<&str>) -> Checked<Option<String>> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => phone_fr(field, v).map(Some),
+    }
+}
+
+/// A person's name or a short label: trimmed, 1 to `max` characters, no control
+/// characters.
+pub fn text(field: &str, raw: &str, max: usize) -> Checked<String> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(FieldError::new(field, "ce champ est obligatoire"));
+    }
+    optional_text(field, Some(value), max).map(|v| v.unwrap_or_default())
+}
+
+/// Free text that may be empty (returned as `None`).
+pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Checked<Option<String>> {
+    let Some(value) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > max {
+        return Err(FieldError::new(field, format!("{max} caractères au maximum")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(FieldError::new(field, "ce texte contient des caractères interdits"));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+pub fn name(field: &str, raw: &str) -> Checked<String> {
+    text(field, raw, NAME_MAX_CHARS)
+}
+
+/// A French postal code: five digits.
+pub fn postal_code(field: &str, raw: &str) -> Checked<String> {
+    let value = raw.trim();
+    if value.len() == 5 && value.chars().all(|c| c.is_ascii_digit()) {
+        Ok(value.to_owned())
+    } else {
+        Err(FieldError::new(field, "le code postal doit compter 5 chiffres"))
+    }
+}
+
+/// Password policy: long enough to resist guessing without a second factor, short
+/// enough to bound the hashing cost.
+pub fn password(field: &str, raw: &str) -> Checked<()> {
+    let count = raw.chars().count();
+    if count < PASSWORD_MIN_CHARS {
+        return Err(FieldError::new(
+            field,
+            format!("le mot de passe doit compter au moins {PASSWORD_MIN_CHARS} caractères"),
+        ));
+    }
+    if count > PASSWORD_MAX_CHARS {
+        return Err(FieldError::new(
+            field,
+            format!("le mot de passe doit compter au plus {PASSWORD_MAX_CHARS} caractères"),
+        ));
+    }
+    let mut chars = raw.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return Err(FieldError::new(field, "ce mot de passe est trop simple"));
+    }
+    Ok(())
+}
+
+/// A child's birth date: in the past, and young enough for a family portal
+/// (children and young adults up to 25 years old).
+pub fn child_birth_date(field: &str, date: NaiveDate, today: NaiveDate) -> Checked<NaiveDate> {
+    if date > today {
+        return Err(FieldError::new(field, "la date de naissance est dans le futur"));
+    }
+    let oldest = today.with_year(today.year() - 26).unwrap_or(NaiveDate::MIN);
+    if date <= oldest {
+        return Err(FieldError::new(field, "la date de naissance est trop ancienne"));
+    }
+    Ok(date)
+}
+
+/// A date that must not be in the future (a vaccination, a quotient's date).
+pub fn past_date(field: &str, date: NaiveDate, today: NaiveDate) -> Checked<NaiveDate> {
+    if date > today {
+        return Err(FieldError::new(field, "cette date est dans le futur"));
+    }
+    if date.year() < 1900 {
+        return Err(FieldError::new(field, "cette date n'est pas valide"));
+    }
+    Ok(date)
+}
+
+/// Age in whole years on `on` (a birthday on 29 February counts from 1 March in
+/// common years, as French civil law does).
+pub fn age_on(birth: NaiveDate, on: NaiveDate) -> i32 {
+    let mut age = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    age
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(email("e", "  Parent@Famille.Example ").unwrap(), "parent@famille.example");
+        for bad in ["", "a", "a@b", "a@@b.fr", "@b.fr", "a b@c.fr", "a@-b.fr", "a@b..fr", "a@b.fr\n"] {
+            assert!(email("e", bad).is_err(), "{bad:?} should be refused");
+        }
+        let err = email("email", "nope").unwrap_err();
+        assert_eq!(err.field, "email");
+        assert!(err.message.contains("e-mail"));
+    }
+
+    #[test]
+    fn french_phones_in_every_usual_form() {
+        for ok in ["05 56 20 83 60", "0556208360", "05.56.20.83.60", "+33 5 56 20 83 60", "+33 (0)5 56 20 83 60", "0033556208360"] {
+            assert_eq!(phone_fr("p", ok).unwrap(), "05 56 20 83 60", "{ok}");
+        }
+        assert_eq!(phone_fr("p", "06-06-14-12-56").unwrap(), "06 06 14 12 56");
+        for bad in ["", "0556", "00 56 20 83 60", "5562083600", "+44 20 7946 0958", "05 56 20 83 6O", "055620836012"] {
+            assert!(phone_fr("p", bad).is_err(), "{bad:?} should be refused");
+        }
+        assert_eq!(optional_phone_fr("p", Some("  ")).unwrap(), None);
+    }
+
+    #[test]
+    fn text_lengths_and_control_characters() {
+        assert_eq!(name("n", "  Elena ").unwrap(), "Elena");
+        assert!(name("n", "   ").is_err());
+        assert!(name("n", &"é".repeat(101)).is_err());
+        assert_eq!(name("n", &"é".repeat(100)).unwrap().chars().count(), 100);
+        assert!(text("n", "a\u{0}b", 10).is_err());
+        assert_eq!(optional_text("n", Some("ligne 1\nligne 2"), 50).unwrap().unwrap(), "ligne 1\nligne 2");
+    }
+
+    #[test]
+    fn postal_codes_are_five_digits() {
+        assert_eq!(postal_code("cp", " 33360 ").unwrap(), "33360");
+        for bad in ["3336", "333600", "2A004", ""] {
+            assert!(postal_code("cp", bad).is_err());
+        }
+    }
+
+    #[test]
+    fn password_policy() {
+        assert!(password("p", "court").is_err());
+        assert!(password("p", "aaaaaaaaaaaa").is_err());
+        assert!(password("p", &"ab".repeat(65)).is_err());
+        assert!(password("p", "demo-parent-pw").is_ok());
+    }
+
+    #[test]
+    fn birth_dates_and_ages() {
+        let today = d(2026, 11, 28);
+        assert!(child_birth_date("b", d(2026, 11, 29), today).is_err());
+        assert!(child_birth_date("b", d(1990, 1, 1), today).is_err());
+        assert!(child_birth_date("b", d(2018, 3, 4), today).is_ok());
+        assert_eq!(age_on(d(2018, 3, 4), d(2024, 3, 3)), 5);
+        assert_eq!(age_on(d(2018, 3, 4), d(2024, 3, 4)), 6);
+        // 29 February: one year old on 1 March of a common year.
+        assert_eq!(age_on(d(2024, 2, 29), d(2025, 2, 28)), 0);
+        assert_eq!(age_on(d(2024, 2, 29), d(2025, 3, 1)), 1);
+    }
+}
