@@ -14,11 +14,13 @@ impl Clock {
     /// Now, truncated to microseconds so that what PostgreSQL stores compares equal
     /// to what was written.
     pub fn now(&self) -> DateTime<Utc> {
-        (Utc::now() + chrono::Duration::seconds(self.offset_seconds.load(Ordering::Relaxed))).trunc_subsecs(6)
+        (Utc::now() + chrono::Duration::seconds(self.offset_seconds.load(Ordering::Relaxed)))
+            .trunc_subsecs(6)
     }
 
     /// Moves time forward (tests only ever call this).
     pub fn advance(&self, by: chrono::Duration) {
-        self.offset_seconds.fetch_add(by.num_seconds(), Ordering::Relaxed);
+        self.offset_seconds
+            .fetch_add(by.num_seconds(), Ordering::Relaxed);
     }
 }

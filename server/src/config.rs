@@ -33,13 +33,26 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the configuration file {path} is not valid TOML: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("setting {name} = {value:?} is not valid: {why}")]
-    Invalid { name: &'static str, value: String, why: String },
+    Invalid {
+        name: &'static str,
+        value: String,
+        why: String,
+    },
     #[error("cannot prepare the data folder {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Settings as the file spells them; every one optional.
@@ -94,7 +107,11 @@ fn parse<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, C
 where
     T::Err: std::fmt::Display,
 {
-    value.parse().map_err(|e: T::Err| ConfigError::Invalid { name, value, why: e.to_string() })
+    value.parse().map_err(|e: T::Err| ConfigError::Invalid {
+        name,
+        value,
+        why: e.to_string(),
+    })
 }
 
 /// Picks the environment value, else the file value, else the default.
@@ -117,14 +134,19 @@ impl Config {
     /// Reads the file (if any) and the environment, and prepares the data folder.
     pub fn load() -> Result<Config, ConfigError> {
         let explicit = env("FAMILLE_CONFIG").map(PathBuf::from);
-        let default_data = env("FAMILLE_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./data"));
+        let default_data = env("FAMILLE_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("./data"));
         let file_path = explicit.clone().or_else(|| {
             let p = default_data.join("famille.toml");
             p.exists().then_some(p)
         });
         let file = match file_path {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
                 toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source })?
             }
             None => FileSettings::default(),
@@ -132,15 +154,24 @@ impl Config {
         Self::from_parts(file, &env)
     }
 
-    fn from_parts(file: FileSettings, getenv: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    fn from_parts(
+        file: FileSettings,
+        getenv: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let listen: SocketAddr = pick(
             getenv,
             "FAMILLE_LISTEN",
             file.listen.map(|l| parse("listen", l)).transpose()?,
             SocketAddr::from(([127, 0, 0, 1], 8080)),
         )?;
-        let data_dir = getenv("FAMILLE_DATA").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| PathBuf::from("./data"));
-        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir { path: data_dir.clone(), source })?;
+        let data_dir = getenv("FAMILLE_DATA")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        std::fs::create_dir_all(&data_dir).map_err(|source| ConfigError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
         let database_url = getenv("DATABASE_URL")
             .or(file.database_url)
             .unwrap_or_else(|| crate::store::Db::sqlite_url(&data_dir));
@@ -155,32 +186,79 @@ impl Config {
                 why: "at least 32 bytes are needed".into(),
             });
         }
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let max_concurrent_hashes = pick(getenv, "FAMILLE_MAX_CONCURRENT_HASHES", file.max_concurrent_hashes, cores.saturating_sub(1).max(1))?;
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let max_concurrent_hashes = pick(
+            getenv,
+            "FAMILLE_MAX_CONCURRENT_HASHES",
+            file.max_concurrent_hashes,
+            cores.saturating_sub(1).max(1),
+        )?;
         if max_concurrent_hashes == 0 {
-            return Err(ConfigError::Invalid { name: "FAMILLE_MAX_CONCURRENT_HASHES", value: "0".into(), why: "at least 1".into() });
+            return Err(ConfigError::Invalid {
+                name: "FAMILLE_MAX_CONCURRENT_HASHES",
+                value: "0".into(),
+                why: "at least 1".into(),
+            });
         }
-        let public_url = getenv("FAMILLE_PUBLIC_URL").or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = getenv("FAMILLE_PUBLIC_URL")
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
         Ok(Config {
             listen,
             database_url,
-            database_max_connections: pick(getenv, "FAMILLE_DB_MAX_CONNECTIONS", file.database_max_connections, 16)?,
+            database_max_connections: pick(
+                getenv,
+                "FAMILLE_DB_MAX_CONNECTIONS",
+                file.database_max_connections,
+                16,
+            )?,
             public_url: public_url.trim_end_matches('/').to_owned(),
             organisation_name: getenv("FAMILLE_ORGANISATION")
                 .or(file.organisation_name)
-                .unwrap_or_else(|| "Communauté de Communes des Portes de l'Entre-Deux-Mers".to_owned()),
+                .unwrap_or_else(|| {
+                    "Communauté de Communes des Portes de l'Entre-Deux-Mers".to_owned()
+                }),
             jwt_secret,
-            access_token_minutes: pick(getenv, "FAMILLE_ACCESS_TOKEN_MINUTES", file.access_token_minutes, 15)?,
-            session_refresh_hours: pick(getenv, "FAMILLE_SESSION_REFRESH_HOURS", file.session_refresh_hours, 12)?,
-            remember_refresh_days: pick(getenv, "FAMILLE_REMEMBER_REFRESH_DAYS", file.remember_refresh_days, 90)?,
+            access_token_minutes: pick(
+                getenv,
+                "FAMILLE_ACCESS_TOKEN_MINUTES",
+                file.access_token_minutes,
+                15,
+            )?,
+            session_refresh_hours: pick(
+                getenv,
+                "FAMILLE_SESSION_REFRESH_HOURS",
+                file.session_refresh_hours,
+                12,
+            )?,
+            remember_refresh_days: pick(
+                getenv,
+                "FAMILLE_REMEMBER_REFRESH_DAYS",
+                file.remember_refresh_days,
+                90,
+            )?,
             max_concurrent_hashes,
             smtp_url: getenv("FAMILLE_SMTP_URL").or(file.smtp_url),
             mail_from: getenv("FAMILLE_MAIL_FROM")
                 .or(file.mail_from)
                 .unwrap_or_else(|| "Portail Famille <ne-pas-repondre@famille.example>".to_owned()),
-            trust_forwarded_for: pick(getenv, "FAMILLE_TRUST_FORWARDED_FOR", file.trust_forwarded_for, false)?,
-            rate_limit_per_address: pick(getenv, "FAMILLE_RATE_LIMIT_PER_ADDRESS", file.rate_limit_per_address, 1200)?,
-            fcm_credentials: getenv("FAMILLE_FCM_CREDENTIALS").map(PathBuf::from).or(file.fcm_credentials),
+            trust_forwarded_for: pick(
+                getenv,
+                "FAMILLE_TRUST_FORWARDED_FOR",
+                file.trust_forwarded_for,
+                false,
+            )?,
+            rate_limit_per_address: pick(
+                getenv,
+                "FAMILLE_RATE_LIMIT_PER_ADDRESS",
+                file.rate_limit_per_address,
+                1200,
+            )?,
+            fcm_credentials: getenv("FAMILLE_FCM_CREDENTIALS")
+                .map(PathBuf::from)
+                .or(file.fcm_credentials),
             fcm_endpoint: getenv("FAMILLE_FCM_ENDPOINT")
                 .or(file.fcm_endpoint)
                 .unwrap_or_else(|| "https://fcm.googleapis.com".to_owned()),
@@ -209,7 +287,10 @@ impl Config {
 /// tokens survive a restart.
 fn generated_secret(data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
     let path = data_dir.join("jwt-secret");
-    let io = |source| ConfigError::DataDir { path: path.clone(), source };
+    let io = |source| ConfigError::DataDir {
+        path: path.clone(),
+        source,
+    };
     match std::fs::read(&path) {
         Ok(bytes) if bytes.len() >= 32 => Ok(bytes),
         _ => {
@@ -218,7 +299,8 @@ fn generated_secret(data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
             }
             Ok(secret.into_bytes())
         }

@@ -25,14 +25,32 @@ pub const IMPORTED_EMAIL: &str = "import@famille.example";
 
 /// The consents of the guide's "Autres autorisations", in its order.
 pub const CONSENTS: [(&str, &str); 8] = [
-    ("antipyretiques", "A administrer les antipyrétiques selon l'avis du médecin de la structure ou médecin traitant"),
-    ("sortie_activites", "Autorisation de sortie pour les activités"),
+    (
+        "antipyretiques",
+        "A administrer les antipyrétiques selon l'avis du médecin de la structure ou médecin traitant",
+    ),
+    (
+        "sortie_activites",
+        "Autorisation de sortie pour les activités",
+    ),
     ("transport_commun", "Autorisation de transport en commun"),
-    ("soins_indispensables", "Autorise l'équipe médicale à pratiquer les soins indispensables au regard de l'état de santé"),
-    ("droit_image", "Autorise que mon enfant soit filmé/photographié (pour l'usage d'utilisation par la structure, le service de soins ou le site internet)"),
-    ("decharge_trajet_hopital", "Décharge la direction de la structure de toutes responsabilités pendant le trajet à l'hôpital"),
+    (
+        "soins_indispensables",
+        "Autorise l'équipe médicale à pratiquer les soins indispensables au regard de l'état de santé",
+    ),
+    (
+        "droit_image",
+        "Autorise que mon enfant soit filmé/photographié (pour l'usage d'utilisation par la structure, le service de soins ou le site internet)",
+    ),
+    (
+        "decharge_trajet_hopital",
+        "Décharge la direction de la structure de toutes responsabilités pendant le trajet à l'hôpital",
+    ),
     ("urgence_medicale", "Intervention / Urgence médicale"),
-    ("initiatives_personnel", "Le personnel de structure à prendre toutes les initiatives"),
+    (
+        "initiatives_personnel",
+        "Le personnel de structure à prendre toutes les initiatives",
+    ),
 ];
 
 /// What `load` did, to print.
@@ -53,14 +71,21 @@ pub async fn load(state: &AppState) -> AppResult<Loaded> {
     }
     let families_store = state.db.families();
     for (position, (code, label)) in CONSENTS.iter().enumerate() {
-        families_store.insert_consent_type(Uuid::now_v7(), code, label, position as i32).await?;
+        families_store
+            .insert_consent_type(Uuid::now_v7(), code, label, position as i32)
+            .await?;
     }
 
     for (email, password, first, last, role) in [
         (AGENT_EMAIL, AGENT_PASSWORD, "Agnès", "Martin", Role::Agent),
         (ADMIN_EMAIL, ADMIN_PASSWORD, "Alain", "Durand", Role::Admin),
     ] {
-        let new = NewStaffAccount { email: email.into(), first_name: first.into(), last_name: last.into(), role };
+        let new = NewStaffAccount {
+            email: email.into(),
+            first_name: first.into(),
+            last_name: last.into(),
+            role,
+        };
         crate::accounts::create_staff(state, &new, Some(password.into())).await?;
     }
 
@@ -156,18 +181,33 @@ pub async fn load(state: &AppState) -> AppResult<Loaded> {
         emergency_contact: false,
     };
     let consent_types = families_store.consent_types().await?;
-    let antipyretics = consent_types.iter().find(|t| t.code == "antipyretiques").ok_or(AppError::NotFound)?.id;
+    let antipyretics = consent_types
+        .iter()
+        .find(|t| t.code == "antipyretiques")
+        .ok_or(AppError::NotFound)?
+        .id;
     for child_id in &child_ids {
         families::add_authorized_person(state, family_id, *child_id, &berte).await?;
-        families_store.set_child_consents(*child_id, &[(antipyretics, ConsentAnswer::Yes)], now).await?;
+        families_store
+            .set_child_consents(*child_id, &[(antipyretics, ConsentAnswer::Yes)], now)
+            .await?;
     }
     families::set_quotient(
         state,
         family_id,
-        Some(&Quotient { value: 850, date: today - Duration::days(60), source: QuotientSource::Caf }),
+        Some(&Quotient {
+            value: 850,
+            date: today - Duration::days(60),
+            source: QuotientSource::Caf,
+        }),
     )
     .await?;
-    let agent = state.db.accounts().by_email(AGENT_EMAIL).await?.ok_or(AppError::NotFound)?;
+    let agent = state
+        .db
+        .accounts()
+        .by_email(AGENT_EMAIL)
+        .await?
+        .ok_or(AppError::NotFound)?;
     families::validate_family(state, agent.id, family_id).await?;
 
     let imported = NewParent {

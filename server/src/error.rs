@@ -178,7 +178,12 @@ fn french_duration(seconds: u64) -> String {
 }
 
 /// Builds a problem+json response.
-pub fn problem_response(status: StatusCode, code: ErrorCode, detail: String, errors: Vec<FieldProblem>) -> Response {
+pub fn problem_response(
+    status: StatusCode,
+    code: ErrorCode,
+    detail: String,
+    errors: Vec<FieldProblem>,
+) -> Response {
     let body = Problem {
         type_uri: format!("https://famille.example/problems/{}", code.as_str()),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -188,9 +193,10 @@ pub fn problem_response(status: StatusCode, code: ErrorCode, detail: String, err
         errors,
     };
     let mut response = (status, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     response
 }
 
@@ -204,14 +210,22 @@ impl IntoResponse for AppError {
         let errors = match &self {
             AppError::Invalid(errors) => errors
                 .iter()
-                .map(|e| FieldProblem { field: e.field.clone(), detail: e.message.clone() })
+                .map(|e| FieldProblem {
+                    field: e.field.clone(),
+                    detail: e.message.clone(),
+                })
                 .collect(),
-            AppError::BadBody(why) => vec![FieldProblem { field: String::new(), detail: why.clone() }],
+            AppError::BadBody(why) => vec![FieldProblem {
+                field: String::new(),
+                detail: why.clone(),
+            }],
             _ => Vec::new(),
         };
         let mut response = problem_response(status, code, detail, errors);
         if let AppError::RateLimited { retry_after } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
         response
     }
@@ -227,7 +241,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::NotJson),
-            Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Err(AppError::PayloadTooLarge)
             }
             Err(e) => Err(AppError::BadBody(e.body_text())),

@@ -45,7 +45,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -67,7 +72,12 @@ pub fn router(state: AppState) -> axum::Router {
         "/api/v1/openapi.json",
         get(move || {
             let body = openapi_json.clone();
-            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+            }
         }),
     )
     .route("/api/v1/docs", get(|| async { Html(DOCS_PAGE) }))
@@ -102,10 +112,21 @@ struct Health {
 async fn health(State(state): State<AppState>) -> Response {
     let database = state.db.backend_name();
     match state.db.ping().await {
-        Ok(()) => Json(Health { status: "ok", database }).into_response(),
+        Ok(()) => Json(Health {
+            status: "ok",
+            database,
+        })
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "unavailable", database })).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "unavailable",
+                    database,
+                }),
+            )
+                .into_response()
         }
     }
 }

@@ -28,7 +28,10 @@ pub enum StartError {
     #[error(transparent)]
     Mail(#[from] mail::MailError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     App(#[from] error::AppError),
 }
@@ -37,16 +40,23 @@ pub enum StartError {
 pub async fn start(config: Config) -> Result<AppState, StartError> {
     let db = Db::connect(&config.database_url, config.database_max_connections).await?;
     db.migrate().await?;
-    let mailer = mail::Mailer::new(config.smtp_url.as_deref(), config.outbox_dir(), &config.mail_from)?;
+    let mailer = mail::Mailer::new(
+        config.smtp_url.as_deref(),
+        config.outbox_dir(),
+        &config.mail_from,
+    )?;
     Ok(AppState::new(config, db, mailer))
 }
 
 /// Serves until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let app = http::router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {

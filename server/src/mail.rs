@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -21,15 +21,26 @@ pub enum MailError {
 
 #[derive(Clone)]
 pub enum Mailer {
-    Folder { dir: PathBuf, from: Mailbox },
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
+    Folder {
+        dir: PathBuf,
+        from: Mailbox,
+    },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
 }
 
 impl Mailer {
     pub fn new(smtp_url: Option<&str>, outbox: PathBuf, from: &str) -> Result<Mailer, MailError> {
-        let from: Mailbox = from.parse().map_err(|_| MailError::Address(from.to_owned()))?;
+        let from: Mailbox = from
+            .parse()
+            .map_err(|_| MailError::Address(from.to_owned()))?;
         match smtp_url {
-            Some(url) => Ok(Mailer::Smtp { transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build(), from }),
+            Some(url) => Ok(Mailer::Smtp {
+                transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build(),
+                from,
+            }),
             None => {
                 std::fs::create_dir_all(&outbox)?;
                 Ok(Mailer::Folder { dir: outbox, from })
@@ -44,22 +55,29 @@ impl Mailer {
         }
     }
 
-    /// Sends a plain-text French mail. The body is sent as 8-bit UTF-8 so that links
-    /// and tokens are never folded by quoted-printable.
+    /// Sends a plain-text French mail (lettre picks the transfer encoding; tokens are
+    /// on a short line of their own so quoted-printable never folds them).
     pub async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), MailError> {
         let to: Mailbox = to.parse().map_err(|_| MailError::Address(to.to_owned()))?;
         let from = match self {
             Mailer::Folder { from, .. } | Mailer::Smtp { from, .. } => from.clone(),
         };
-        let message = Message::builder().from(from).to(to).subject(subject).singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .header(ContentTransferEncoding::EightBit)
-                .body(body),
-        )?;
+        let message = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(subject)
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body),
+            )?;
         match self {
             Mailer::Folder { dir, .. } => {
-                let name = format!("{}-{}.eml", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"), uuid::Uuid::now_v7());
+                let name = format!(
+                    "{}-{}.eml",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"),
+                    uuid::Uuid::now_v7()
+                );
                 let tmp = dir.join(format!(".{name}.tmp"));
                 // Written then renamed, so a reader never sees half a message.
                 tokio::fs::write(&tmp, message.formatted()).await?;

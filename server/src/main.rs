@@ -85,11 +85,19 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             tracing::info!(database = state.db.backend_name(), mail = %state.mailer.describe(), "ready");
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
-                .map_err(|source| StartError::Listen { addr: listen, source })?;
-            println!("Portail Famille à l'écoute sur http://{listen} (documentation : http://{listen}/api/v1/docs)");
+                .map_err(|source| StartError::Listen {
+                    addr: listen,
+                    source,
+                })?;
+            println!(
+                "Portail Famille à l'écoute sur http://{listen} (documentation : http://{listen}/api/v1/docs)"
+            );
             famille_server::serve(state.clone(), listener)
                 .await
-                .map_err(|source| StartError::Listen { addr: listen, source })?;
+                .map_err(|source| StartError::Listen {
+                    addr: listen,
+                    source,
+                })?;
             state.db.close().await;
         }
         Command::Migrate => {
@@ -100,21 +108,44 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             let state = famille_server::start(config).await?;
             load_demo(&state).await?;
         }
-        Command::Staff { command: StaffCommand::Add { email, first_name, last_name, role, password_stdin } } => {
+        Command::Staff {
+            command:
+                StaffCommand::Add {
+                    email,
+                    first_name,
+                    last_name,
+                    role,
+                    password_stdin,
+                },
+        } => {
             let state = famille_server::start(config).await?;
             let password = if password_stdin {
                 let mut buf = String::new();
-                std::io::stdin().read_to_string(&mut buf).map_err(|e| famille_server::error::AppError::Internal(e.to_string()))?;
+                std::io::stdin()
+                    .read_to_string(&mut buf)
+                    .map_err(|e| famille_server::error::AppError::Internal(e.to_string()))?;
                 Some(buf.trim_end_matches(['\n', '\r']).to_owned())
             } else {
                 None
             };
-            let role = if role == "admin" { Role::Admin } else { Role::Agent };
-            let new = NewStaffAccount { email, first_name, last_name, role };
+            let role = if role == "admin" {
+                Role::Admin
+            } else {
+                Role::Agent
+            };
+            let new = NewStaffAccount {
+                email,
+                first_name,
+                last_name,
+                role,
+            };
             let id = famille_server::accounts::create_staff(&state, &new, password.clone()).await?;
             println!("Compte {} créé ({id}).", role.label_fr());
             if password.is_none() {
-                println!("Un e-mail l'invite à choisir son mot de passe ({}).", state.mailer.describe());
+                println!(
+                    "Un e-mail l'invite à choisir son mot de passe ({}).",
+                    state.mailer.describe()
+                );
             }
         }
     }
@@ -124,7 +155,9 @@ async fn run(cli: Cli) -> Result<(), StartError> {
 async fn load_demo(state: &famille_server::state::AppState) -> Result<(), StartError> {
     match demo::load(state).await? {
         demo::Loaded::Created => println!("Données de démonstration chargées."),
-        demo::Loaded::AlreadyPopulated => println!("La base contient déjà des comptes : démonstration non rechargée."),
+        demo::Loaded::AlreadyPopulated => {
+            println!("La base contient déjà des comptes : démonstration non rechargée.")
+        }
     }
     println!("{}", demo::logins_banner());
     Ok(())

@@ -35,18 +35,27 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(rule: Rule) -> RateLimiter {
-        RateLimiter { rule, buckets: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            rule,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one call from `key`'s bucket, or says how many seconds to wait.
     pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let burst = f64::from(self.rule.burst);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() >= MAX_KEYS {
             let rule = self.rule;
             buckets.retain(|_, b| refilled(b, rule, now) < burst);
         }
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket { tokens: burst, at: now });
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: burst,
+            at: now,
+        });
         let tokens = refilled(bucket, self.rule, now);
         if tokens >= 1.0 {
             bucket.tokens = tokens - 1.0;
@@ -54,7 +63,9 @@ impl RateLimiter {
             Ok(())
         } else {
             let wait = ((1.0 - tokens) * self.rule.refill_seconds).ceil().max(1.0);
-            Err(AppError::RateLimited { retry_after: wait as u64 })
+            Err(AppError::RateLimited {
+                retry_after: wait as u64,
+            })
         }
     }
 }
@@ -75,9 +86,15 @@ impl Limits {
     pub fn new(per_address_burst: u32) -> Limits {
         Limits {
             // Ten wrong passwords in a row, then one try every 30 seconds.
-            login_per_email: RateLimiter::new(Rule { burst: 10, refill_seconds: 30.0 }),
+            login_per_email: RateLimiter::new(Rule {
+                burst: 10,
+                refill_seconds: 30.0,
+            }),
             // Three reset mails, then one every five minutes.
-            forgot_per_email: RateLimiter::new(Rule { burst: 3, refill_seconds: 300.0 }),
+            forgot_per_email: RateLimiter::new(Rule {
+                burst: 3,
+                refill_seconds: 300.0,
+            }),
             per_address: RateLimiter::new(Rule {
                 burst: per_address_burst.max(1),
                 refill_seconds: 50.0 / f64::from(per_address_burst.max(1)),
@@ -92,7 +109,10 @@ mod tests {
 
     #[test]
     fn burst_then_refill() {
-        let limiter = RateLimiter::new(Rule { burst: 3, refill_seconds: 10.0 });
+        let limiter = RateLimiter::new(Rule {
+            burst: 3,
+            refill_seconds: 10.0,
+        });
         let t0 = Utc::now();
         for _ in 0..3 {
             limiter.check("a", t0).unwrap();

@@ -23,15 +23,25 @@ pub struct Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or(AppError::Unauthenticated)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(AppError::Unauthenticated)?;
         let value = header.to_str().map_err(|_| AppError::Unauthenticated)?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or(AppError::Unauthenticated)?;
         let claims = state.jwt.verify(token.trim(), state.clock.now())?;
-        Ok(Caller { account_id: claims.sub, role: claims.role, family_id: claims.fam })
+        Ok(Caller {
+            account_id: claims.sub,
+            role: claims.role,
+            family_id: claims.fam,
+        })
     }
 }
 
@@ -45,10 +55,16 @@ pub struct Parent {
 impl FromRequestParts<AppState> for Parent {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
         match (caller.role, caller.family_id) {
-            (Role::Parent, Some(family_id)) => Ok(Parent { account_id: caller.account_id, family_id }),
+            (Role::Parent, Some(family_id)) => Ok(Parent {
+                account_id: caller.account_id,
+                family_id,
+            }),
             _ => Err(AppError::Forbidden),
         }
     }
@@ -64,10 +80,16 @@ pub struct Staff {
 impl FromRequestParts<AppState> for Staff {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
         if caller.role.is_staff() {
-            Ok(Staff { account_id: caller.account_id, role: caller.role })
+            Ok(Staff {
+                account_id: caller.account_id,
+                role: caller.role,
+            })
         } else {
             Err(AppError::Forbidden)
         }
@@ -83,9 +105,18 @@ pub struct Admin {
 impl FromRequestParts<AppState> for Admin {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        if caller.role == Role::Admin { Ok(Admin { account_id: caller.account_id }) } else { Err(AppError::Forbidden) }
+        if caller.role == Role::Admin {
+            Ok(Admin {
+                account_id: caller.account_id,
+            })
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 }
 
@@ -96,14 +127,19 @@ pub struct ClientAddr(pub Option<IpAddr>);
 
 impl ClientAddr {
     pub fn key(&self) -> String {
-        self.0.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".to_owned())
+        self.0
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(|| "unknown".to_owned())
     }
 }
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if state.config.trust_forwarded_for
             && let Some(ip) = parts
                 .headers
@@ -114,6 +150,11 @@ impl FromRequestParts<AppState> for ClientAddr {
         {
             return Ok(ClientAddr(Some(ip)));
         }
-        Ok(ClientAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip())))
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ci| ci.0.ip()),
+        ))
     }
 }

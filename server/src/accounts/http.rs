@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use famille_model::api::{
-    Account, ForgotPasswordRequest, LoginRequest, LogoutRequest, NewStaffAccount, Problem, RefreshRequest,
-    RegisterRequest, RegisterResponse, ResetPasswordRequest, TokenResponse,
+    Account, ForgotPasswordRequest, LoginRequest, LogoutRequest, NewStaffAccount, Problem,
+    RefreshRequest, RegisterRequest, RegisterResponse, ResetPasswordRequest, TokenResponse,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -27,7 +27,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn limit_address(state: &AppState, addr: ClientAddr) -> AppResult<()> {
-    state.limits.per_address.check(&addr.key(), state.clock.now())
+    state
+        .limits
+        .per_address
+        .check(&addr.key(), state.clock.now())
 }
 
 /// "Je veux créer mon dossier".
@@ -60,7 +63,9 @@ async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<Json<TokenResponse>> {
     limit_address(&state, addr)?;
-    Ok(Json(super::login(&state, &req.email, req.password, req.remember_me).await?))
+    Ok(Json(
+        super::login(&state, &req.email, req.password, req.remember_me).await?,
+    ))
 }
 
 /// Rotates the refresh token; a token presented twice revokes its whole chain.
@@ -80,7 +85,10 @@ async fn refresh(
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "comptes", request_body = LogoutRequest,
     responses((status = 204, description = "Session fermée")))]
-async fn logout(State(state): State<AppState>, ApiJson(req): ApiJson<LogoutRequest>) -> AppResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LogoutRequest>,
+) -> AppResult<StatusCode> {
     super::logout(&state, &req.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,9 @@ pub mod password;
 pub mod tokens;
 
 use chrono::{DateTime, Duration, Utc};
-use famille_model::api::{Account, NewStaffAccount, RegisterRequest, RegisterResponse, TokenResponse};
+use famille_model::api::{
+    Account, NewStaffAccount, RegisterRequest, RegisterResponse, TokenResponse,
+};
 use famille_model::validate;
 use uuid::Uuid;
 
@@ -22,7 +24,11 @@ pub const RESET_TOKEN_HOURS: i64 = 1;
 
 fn collect_errors(results: Vec<Result<(), validate::FieldError>>) -> AppResult<()> {
     let errors: Vec<_> = results.into_iter().filter_map(Result::err).collect();
-    if errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(errors))
+    }
 }
 
 /// "Je veux créer mon dossier": an account, and a pending dossier with this parent
@@ -54,16 +60,27 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<Regis
         now: state.clock.now(),
     };
     match state.db.accounts().insert_parent(&new).await {
-        Ok(_) => Ok(RegisterResponse { account_id: new.account_id, family_id: new.family_id }),
+        Ok(_) => Ok(RegisterResponse {
+            account_id: new.account_id,
+            family_id: new.family_id,
+        }),
         Err(StoreError::Duplicate(_)) => Err(AppError::EmailTaken),
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn login(state: &AppState, email: &str, password: String, remember_me: bool) -> AppResult<TokenResponse> {
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: String,
+    remember_me: bool,
+) -> AppResult<TokenResponse> {
     // A malformed address cannot be an account: same answer as a wrong password.
     let email = validate::email("email", email).map_err(|_| AppError::InvalidCredentials)?;
-    state.limits.login_per_email.check(&email, state.clock.now())?;
+    state
+        .limits
+        .login_per_email
+        .check(&email, state.clock.now())?;
     let account = state.db.accounts().by_email(&email).await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
     let ok = state.hasher.verify(password, stored).await?;
@@ -133,7 +150,10 @@ fn token_response(
 pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenResponse> {
     let now = state.clock.now();
     let accounts = state.db.accounts();
-    let current = accounts.refresh_by_hash(&token_hash(refresh_token)).await?.ok_or(AppError::InvalidToken)?;
+    let current = accounts
+        .refresh_by_hash(&token_hash(refresh_token))
+        .await?
+        .ok_or(AppError::InvalidToken)?;
     if current.used_at.is_some() || current.revoked_at.is_some() {
         accounts.revoke_chain(current.chain_id, now).await?;
         return Err(AppError::RefreshReused);
@@ -141,7 +161,10 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenRe
     if current.expires_at <= now {
         return Err(AppError::InvalidToken);
     }
-    let account = accounts.by_id(current.account_id).await?.ok_or(AppError::InvalidToken)?;
+    let account = accounts
+        .by_id(current.account_id)
+        .await?
+        .ok_or(AppError::InvalidToken)?;
     if account.disabled_at.is_some() {
         return Err(AppError::AccountDisabled);
     }
@@ -171,8 +194,17 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenRe
 /// Ends the session the refresh token belongs to. Unknown tokens are ignored: the
 /// caller's goal (being logged out) is reached either way.
 pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<()> {
-    if let Some(current) = state.db.accounts().refresh_by_hash(&token_hash(refresh_token)).await? {
-        state.db.accounts().revoke_chain(current.chain_id, state.clock.now()).await?;
+    if let Some(current) = state
+        .db
+        .accounts()
+        .refresh_by_hash(&token_hash(refresh_token))
+        .await?
+    {
+        state
+            .db
+            .accounts()
+            .revoke_chain(current.chain_id, state.clock.now())
+            .await?;
     }
     Ok(())
 }
@@ -184,7 +216,10 @@ pub async fn forgot_password(state: &AppState, email: &str) -> AppResult<()> {
     let Ok(email) = validate::email("email", email) else {
         return Ok(());
     };
-    state.limits.forgot_per_email.check(&email, state.clock.now())?;
+    state
+        .limits
+        .forgot_per_email
+        .check(&email, state.clock.now())?;
     let state = state.clone();
     tokio::spawn(async move {
         if let Err(e) = send_reset_mail(&state, &email).await {
@@ -206,7 +241,12 @@ async fn send_reset_mail(state: &AppState, email: &str) -> AppResult<()> {
     state
         .db
         .accounts()
-        .insert_reset(&token_hash(&token), account.id, now, now + Duration::hours(RESET_TOKEN_HOURS))
+        .insert_reset(
+            &token_hash(&token),
+            account.id,
+            now,
+            now + Duration::hours(RESET_TOKEN_HOURS),
+        )
         .await?;
     let first_time = account.password_hash.is_none();
     let (subject, intro) = if first_time {
@@ -229,7 +269,11 @@ async fn send_reset_mail(state: &AppState, email: &str) -> AppResult<()> {
         url = state.config.public_url,
         org = state.config.organisation_name,
     );
-    state.mailer.send(&account.email, subject, body).await.map_err(|e| AppError::Internal(e.to_string()))
+    state
+        .mailer
+        .send(&account.email, subject, body)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// Sets a new password with a mailed token; every session of the account ends.
@@ -237,9 +281,24 @@ pub async fn reset_password(state: &AppState, token: &str, password: String) -> 
     validate::password("password", &password)?;
     let hash_of_token = token_hash(token.trim());
     let now = state.clock.now();
-    let account_id = state.db.accounts().reset_account(&hash_of_token, now).await?.ok_or(AppError::ResetTokenInvalid)?;
+    let account_id = state
+        .db
+        .accounts()
+        .reset_account(&hash_of_token, now)
+        .await?
+        .ok_or(AppError::ResetTokenInvalid)?;
     let password_hash = state.hasher.hash(password).await?;
-    if state.db.accounts().reset_password(&hash_of_token, account_id, &password_hash, state.clock.now()).await? {
+    if state
+        .db
+        .accounts()
+        .reset_password(
+            &hash_of_token,
+            account_id,
+            &password_hash,
+            state.clock.now(),
+        )
+        .await?
+    {
         Ok(())
     } else {
         Err(AppError::ResetTokenInvalid)
@@ -247,7 +306,12 @@ pub async fn reset_password(state: &AppState, token: &str, password: String) -> 
 }
 
 pub async fn me(state: &AppState, account_id: Uuid) -> AppResult<Account> {
-    let row = state.db.accounts().by_id(account_id).await?.ok_or(AppError::InvalidToken)?;
+    let row = state
+        .db
+        .accounts()
+        .by_id(account_id)
+        .await?
+        .ok_or(AppError::InvalidToken)?;
     Ok(Account {
         id: row.id,
         role: row.role()?,
@@ -260,9 +324,17 @@ pub async fn me(state: &AppState, account_id: Uuid) -> AppResult<Account> {
 
 /// Creates an agent or admin. Without a password the account receives a mail to
 /// choose one (the same path as an imported family).
-pub async fn create_staff(state: &AppState, new: &NewStaffAccount, password: Option<String>) -> AppResult<Uuid> {
+pub async fn create_staff(
+    state: &AppState,
+    new: &NewStaffAccount,
+    password: Option<String>,
+) -> AppResult<Uuid> {
     if !new.role.is_staff() {
-        return Err(validate::FieldError::new("role", "un compte des services est « agent » ou « admin »").into());
+        return Err(validate::FieldError::new(
+            "role",
+            "un compte des services est « agent » ou « admin »",
+        )
+        .into());
     }
     let email = validate::email("email", &new.email)?;
     let first_name = validate::name("first_name", &new.first_name)?;
@@ -298,4 +370,3 @@ pub async fn create_staff(state: &AppState, new: &NewStaffAccount, password: Opt
     }
     Ok(id)
 }
-

@@ -24,7 +24,8 @@ pub struct PasswordHasher {
 }
 
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters");
+    let params =
+        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("valid argon2 parameters");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -38,12 +39,24 @@ fn hash_now(password: &[u8]) -> Result<String, AppError> {
 impl PasswordHasher {
     pub fn new(max_concurrent: usize) -> PasswordHasher {
         let dummy = hash_now(b"not a real password, only for timing").expect("argon2 works");
-        PasswordHasher { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), dummy_hash: Arc::new(dummy) }
+        PasswordHasher {
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            dummy_hash: Arc::new(dummy),
+        }
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
-        let _permit = self.permits.acquire().await.map_err(|_| AppError::Internal("hasher closed".into()))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| AppError::Internal(format!("hash task: {e}")))
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| AppError::Internal("hasher closed".into()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| AppError::Internal(format!("hash task: {e}")))
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
@@ -58,7 +71,9 @@ impl PasswordHasher {
         let phc = stored.unwrap_or_else(|| (*self.dummy_hash).clone());
         let ok = self
             .run(move || match PasswordHash::new(&phc) {
-                Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+                Ok(parsed) => argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok(),
                 Err(_) => false,
             })
             .await?;
@@ -75,9 +90,24 @@ mod tests {
         let hasher = PasswordHasher::new(2);
         let phc = hasher.hash("demo-parent-pw".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(hasher.verify("demo-parent-pw".into(), Some(phc.clone())).await.unwrap());
-        assert!(!hasher.verify("wrong-password".into(), Some(phc)).await.unwrap());
+        assert!(
+            hasher
+                .verify("demo-parent-pw".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("wrong-password".into(), Some(phc))
+                .await
+                .unwrap()
+        );
         assert!(!hasher.verify("demo-parent-pw".into(), None).await.unwrap());
-        assert!(!hasher.verify("x".into(), Some("garbage".into())).await.unwrap());
+        assert!(
+            !hasher
+                .verify("x".into(), Some("garbage".into()))
+                .await
+                .unwrap()
+        );
     }
 }

@@ -101,7 +101,10 @@ mod tests {
         let token = keys.issue(&claims(now.timestamp() + 60)).unwrap();
         assert_eq!(keys.verify(&token, now).unwrap().role, Role::Parent);
         let later = now + chrono::Duration::seconds(61);
-        assert!(matches!(keys.verify(&token, later), Err(AppError::TokenExpired)));
+        assert!(matches!(
+            keys.verify(&token, later),
+            Err(AppError::TokenExpired)
+        ));
     }
 
     #[test]
@@ -110,16 +113,23 @@ mod tests {
         let other = JwtKeys::new(b"fedcba9876543210fedcba9876543210");
         let now = Utc::now();
         let token = other.issue(&claims(now.timestamp() + 60)).unwrap();
-        assert!(matches!(keys.verify(&token, now), Err(AppError::Unauthenticated)));
+        assert!(matches!(
+            keys.verify(&token, now),
+            Err(AppError::Unauthenticated)
+        ));
 
         let mut wrong_aud = claims(now.timestamp() + 60);
         wrong_aud.aud = "someone-else".into();
         let token = keys.issue(&wrong_aud).unwrap();
-        assert!(matches!(keys.verify(&token, now), Err(AppError::Unauthenticated)));
+        assert!(matches!(
+            keys.verify(&token, now),
+            Err(AppError::Unauthenticated)
+        ));
 
         // An unsigned token ("alg": "none") must never pass.
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(now.timestamp() + 60)).unwrap());
+        let body =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(now.timestamp() + 60)).unwrap());
         assert!(keys.verify(&format!("{header}.{body}."), now).is_err());
     }
 

@@ -4,9 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use famille_model::api::{
-    AuditEntry, AuthorizedPerson, AuthorizedPersonInput, Child, ChildConsents, ChildInput, ConsentType,
-    ConsentsUpdate, Family, FamilySummary, Guardian, GuardianInput, HealthRecord, HealthRecordInput, Household,
-    Problem, QuotientUpdate,
+    AuditEntry, AuthorizedPerson, AuthorizedPersonInput, Child, ChildConsents, ChildInput,
+    ConsentType, ConsentsUpdate, Family, FamilySummary, Guardian, GuardianInput, HealthRecord,
+    HealthRecordInput, Household, Problem, QuotientUpdate,
 };
 use famille_model::dossier::FamilyStatus;
 use serde::Deserialize;
@@ -60,7 +60,9 @@ async fn put_household(
     parent: Parent,
     ApiJson(body): ApiJson<Household>,
 ) -> AppResult<Json<Family>> {
-    Ok(Json(super::update_household(&state, parent.family_id, &body).await?))
+    Ok(Json(
+        super::update_household(&state, parent.family_id, &body).await?,
+    ))
 }
 
 /// Adds "Parent 2".
@@ -72,7 +74,10 @@ async fn add_guardian(
     parent: Parent,
     ApiJson(body): ApiJson<GuardianInput>,
 ) -> AppResult<(StatusCode, Json<Guardian>)> {
-    Ok((StatusCode::CREATED, Json(super::add_guardian(&state, parent.family_id, &body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(super::add_guardian(&state, parent.family_id, &body).await?),
+    ))
 }
 
 #[utoipa::path(put, path = "/api/v1/family/guardians/{guardian_id}", tag = "famille", security(("bearer" = [])),
@@ -84,7 +89,9 @@ async fn put_guardian(
     ApiPath(guardian_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<GuardianInput>,
 ) -> AppResult<Json<Guardian>> {
-    Ok(Json(super::update_guardian(&state, parent.family_id, guardian_id, &body).await?))
+    Ok(Json(
+        super::update_guardian(&state, parent.family_id, guardian_id, &body).await?,
+    ))
 }
 
 /// "Déclarer un nouvel enfant".
@@ -95,7 +102,10 @@ async fn add_child(
     parent: Parent,
     ApiJson(body): ApiJson<ChildInput>,
 ) -> AppResult<(StatusCode, Json<Child>)> {
-    Ok((StatusCode::CREATED, Json(super::add_child(&state, parent.family_id, &body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(super::add_child(&state, parent.family_id, &body).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/children/{child_id}", tag = "famille", security(("bearer" = [])),
@@ -105,7 +115,9 @@ async fn get_child(
     parent: Parent,
     ApiPath(child_id): ApiPath<Uuid>,
 ) -> AppResult<Json<Child>> {
-    Ok(Json(super::child(&state, parent.family_id, child_id).await?))
+    Ok(Json(
+        super::child(&state, parent.family_id, child_id).await?,
+    ))
 }
 
 #[utoipa::path(put, path = "/api/v1/children/{child_id}", tag = "famille", security(("bearer" = [])),
@@ -117,7 +129,9 @@ async fn put_child(
     ApiPath(child_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ChildInput>,
 ) -> AppResult<Json<Child>> {
-    Ok(Json(super::update_child(&state, parent.family_id, child_id, &body).await?))
+    Ok(Json(
+        super::update_child(&state, parent.family_id, child_id, &body).await?,
+    ))
 }
 
 /// "J'ai renseigné mes données".
@@ -128,7 +142,9 @@ async fn confirm_child(
     parent: Parent,
     ApiPath(child_id): ApiPath<Uuid>,
 ) -> AppResult<Json<Child>> {
-    Ok(Json(super::confirm_child_data(&state, parent.family_id, child_id).await?))
+    Ok(Json(
+        super::confirm_child_data(&state, parent.family_id, child_id).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/children/{child_id}/authorized-persons", tag = "famille",
@@ -139,7 +155,9 @@ async fn list_persons(
     parent: Parent,
     ApiPath(child_id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<AuthorizedPerson>>> {
-    Ok(Json(super::authorized_persons(&state, parent.family_id, child_id).await?))
+    Ok(Json(
+        super::authorized_persons(&state, parent.family_id, child_id).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/children/{child_id}/authorized-persons", tag = "famille",
@@ -165,7 +183,10 @@ async fn put_person(
     ApiPath((child_id, person_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<AuthorizedPersonInput>,
 ) -> AppResult<Json<AuthorizedPerson>> {
-    Ok(Json(super::update_authorized_person(&state, parent.family_id, child_id, person_id, &body).await?))
+    Ok(Json(
+        super::update_authorized_person(&state, parent.family_id, child_id, person_id, &body)
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/children/{child_id}/authorized-persons/{person_id}", tag = "famille",
@@ -187,7 +208,9 @@ async fn get_consents(
     parent: Parent,
     ApiPath(child_id): ApiPath<Uuid>,
 ) -> AppResult<Json<ChildConsents>> {
-    Ok(Json(super::consents(&state, parent.family_id, child_id).await?))
+    Ok(Json(
+        super::consents(&state, parent.family_id, child_id).await?,
+    ))
 }
 
 /// Answers some or all consents: yes, no, or unanswered.
@@ -200,7 +223,9 @@ async fn put_consents(
     ApiPath(child_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ConsentsUpdate>,
 ) -> AppResult<Json<ChildConsents>> {
-    Ok(Json(super::set_consents(&state, parent.family_id, child_id, &body).await?))
+    Ok(Json(
+        super::set_consents(&state, parent.family_id, child_id, &body).await?,
+    ))
 }
 
 /// "Infos sanitaires" (sensitive).
@@ -211,7 +236,9 @@ async fn get_health(
     parent: Parent,
     ApiPath(child_id): ApiPath<Uuid>,
 ) -> AppResult<Json<HealthRecord>> {
-    Ok(Json(super::health_record(&state, parent.family_id, child_id).await?))
+    Ok(Json(
+        super::health_record(&state, parent.family_id, child_id).await?,
+    ))
 }
 
 #[utoipa::path(put, path = "/api/v1/children/{child_id}/health", tag = "famille", security(("bearer" = [])),
@@ -223,21 +250,32 @@ async fn put_health(
     ApiPath(child_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<HealthRecordInput>,
 ) -> AppResult<Json<HealthRecord>> {
-    Ok(Json(super::put_health_record(&state, parent.account_id, parent.family_id, child_id, &body).await?))
+    Ok(Json(
+        super::put_health_record(&state, parent.account_id, parent.family_id, child_id, &body)
+            .await?,
+    ))
 }
 
 /// The consents the organisation asks for.
 #[utoipa::path(get, path = "/api/v1/consent-types", tag = "famille", security(("bearer" = [])),
     responses((status = 200, body = Vec<ConsentType>)))]
-async fn consent_types(State(state): State<AppState>, _parent: Parent) -> AppResult<Json<Vec<ConsentType>>> {
+async fn consent_types(
+    State(state): State<AppState>,
+    _parent: Parent,
+) -> AppResult<Json<Vec<ConsentType>>> {
     Ok(Json(state.db.families().consent_types().await?))
 }
 
 /// Who read or changed this family's sensitive data (the family's right of access).
 #[utoipa::path(get, path = "/api/v1/family/audit", tag = "famille", security(("bearer" = [])),
     responses((status = 200, body = Vec<AuditEntry>)))]
-async fn family_audit(State(state): State<AppState>, parent: Parent) -> AppResult<Json<Vec<AuditEntry>>> {
-    Ok(Json(state.db.audit().for_family(parent.family_id, 200).await?))
+async fn family_audit(
+    State(state): State<AppState>,
+    parent: Parent,
+) -> AppResult<Json<Vec<AuditEntry>>> {
+    Ok(Json(
+        state.db.audit().for_family(parent.family_id, 200).await?,
+    ))
 }
 
 // ---- staff --------------------------------------------------------------------------
@@ -279,7 +317,9 @@ async fn staff_household(
     ApiPath(family_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<Household>,
 ) -> AppResult<Json<Family>> {
-    Ok(Json(super::update_household(&state, family_id, &body).await?))
+    Ok(Json(
+        super::update_household(&state, family_id, &body).await?,
+    ))
 }
 
 /// Sets the quotient familial (from the CAF, the MSA or a tax notice), or clears it.
@@ -292,7 +332,9 @@ async fn staff_quotient(
     ApiPath(family_id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<QuotientUpdate>,
 ) -> AppResult<Json<Family>> {
-    Ok(Json(super::set_quotient(&state, family_id, body.quotient.as_ref()).await?))
+    Ok(Json(
+        super::set_quotient(&state, family_id, body.quotient.as_ref()).await?,
+    ))
 }
 
 /// A pending dossier becomes active: the family may book.
@@ -305,7 +347,9 @@ async fn staff_validate(
     staff: Staff,
     ApiPath(family_id): ApiPath<Uuid>,
 ) -> AppResult<Json<Family>> {
-    Ok(Json(super::validate_family(&state, staff.account_id, family_id).await?))
+    Ok(Json(
+        super::validate_family(&state, staff.account_id, family_id).await?,
+    ))
 }
 
 /// A child's health record; every read is written to the audit log.
@@ -317,7 +361,9 @@ async fn staff_health(
     staff: Staff,
     ApiPath(child_id): ApiPath<Uuid>,
 ) -> AppResult<Json<HealthRecord>> {
-    Ok(Json(super::staff_health_record(&state, staff.account_id, child_id).await?))
+    Ok(Json(
+        super::staff_health_record(&state, staff.account_id, child_id).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/staff/families/{family_id}/audit", tag = "services",

@@ -26,9 +26,11 @@ macro_rules! insert_refresh {
 
 macro_rules! revoke_chain {
     ($chain_id:expr, $now:expr) => {
-        sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE chain_id = $1 AND revoked_at IS NULL")
-            .bind($chain_id)
-            .bind($now)
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE chain_id = $1 AND revoked_at IS NULL",
+        )
+        .bind($chain_id)
+        .bind($now)
     };
 }
 
@@ -179,23 +181,44 @@ impl Accounts<'_> {
     }
 
     pub async fn by_email(&self, email: &str) -> StoreResult<Option<AccountRow>> {
-        let sql = concat!("SELECT ", account_columns!(), " FROM accounts WHERE email = $1");
-        Ok(on_db!(self.db, |pool| sqlx::query_as(sql).bind(email).fetch_optional(pool).await)?)
+        let sql = concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE email = $1"
+        );
+        Ok(on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(email)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     pub async fn by_id(&self, id: Uuid) -> StoreResult<Option<AccountRow>> {
-        let sql = concat!("SELECT ", account_columns!(), " FROM accounts WHERE id = $1");
-        Ok(on_db!(self.db, |pool| sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?)
+        let sql = concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE id = $1"
+        );
+        Ok(on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     pub async fn count(&self) -> StoreResult<i64> {
-        Ok(on_db!(self.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(pool).await)?)
+        Ok(on_db!(self.db, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM accounts"
+        )
+        .fetch_one(pool)
+        .await)?)
     }
 
     // ---- refresh tokens --------------------------------------------------------
 
     pub async fn insert_refresh(&self, new: &NewRefresh<'_>) -> StoreResult<()> {
-        on_db!(self.db, |pool| insert_refresh!(new).execute(pool).await.map(|r| r.rows_affected()))?;
+        on_db!(self.db, |pool| insert_refresh!(new)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -229,7 +252,9 @@ impl Accounts<'_> {
                 insert_refresh!(next).execute(&mut *tx).await?;
                 Rotation::Rotated
             } else {
-                revoke_chain!(old.chain_id, next.now).execute(&mut *tx).await?;
+                revoke_chain!(old.chain_id, next.now)
+                    .execute(&mut *tx)
+                    .await?;
                 Rotation::Reused
             }
         });
@@ -237,7 +262,10 @@ impl Accounts<'_> {
     }
 
     pub async fn revoke_chain(&self, chain_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        on_db!(self.db, |pool| revoke_chain!(chain_id, now).execute(pool).await.map(|r| r.rows_affected()))?;
+        on_db!(self.db, |pool| revoke_chain!(chain_id, now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -267,7 +295,11 @@ impl Accounts<'_> {
     }
 
     /// The account a reset token may still reset, without consuming it.
-    pub async fn reset_account(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
+    pub async fn reset_account(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Uuid>> {
         Ok(on_db!(self.db, |pool| {
             sqlx::query_scalar(
                 "SELECT account_id FROM password_resets \
@@ -325,4 +357,3 @@ impl Accounts<'_> {
         Ok(done)
     }
 }
-

@@ -6,6 +6,16 @@ use uuid::Uuid;
 
 use super::{Db, StoreResult, on_db};
 
+type AuditRow = (
+    i64,
+    DateTime<Utc>,
+    Uuid,
+    Option<String>,
+    String,
+    Option<Uuid>,
+    Option<Uuid>,
+);
+
 pub struct Audit<'a> {
     pub(super) db: &'a Db,
 }
@@ -54,29 +64,30 @@ impl Audit<'_> {
     /// The newest entries about one family, for the admin and for the family's own
     /// right of access.
     pub async fn for_family(&self, family_id: Uuid, limit: i64) -> StoreResult<Vec<AuditEntry>> {
-        let rows: Vec<(i64, DateTime<Utc>, Uuid, Option<String>, String, Option<Uuid>, Option<Uuid>)> =
-            on_db!(self.db, |pool| {
-                sqlx::query_as(
-                    "SELECT l.id, l.at, l.actor_account_id, a.email, l.action, l.family_id, l.child_id \
+        let rows: Vec<AuditRow> = on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT l.id, l.at, l.actor_account_id, a.email, l.action, l.family_id, l.child_id \
                      FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_account_id \
                      WHERE l.family_id = $1 ORDER BY l.id DESC LIMIT $2",
-                )
-                .bind(family_id)
-                .bind(limit)
-                .fetch_all(pool)
-                .await
-            })?;
+            )
+            .bind(family_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
         Ok(rows
             .into_iter()
-            .map(|(id, at, actor_account_id, actor_email, action, family_id, child_id)| AuditEntry {
-                id,
-                at,
-                actor_account_id,
-                actor_email: actor_email.unwrap_or_default(),
-                action,
-                family_id,
-                child_id,
-            })
+            .map(
+                |(id, at, actor_account_id, actor_email, action, family_id, child_id)| AuditEntry {
+                    id,
+                    at,
+                    actor_account_id,
+                    actor_email: actor_email.unwrap_or_default(),
+                    action,
+                    family_id,
+                    child_id,
+                },
+            )
             .collect())
     }
 }

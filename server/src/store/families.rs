@@ -158,9 +158,32 @@ struct HealthRow {
 macro_rules! family_columns {
     ($p:literal) => {
         concat!(
-            $p, "id, ", $p, "number, ", $p, "status, ", $p, "address_line1, ", $p, "address_line2, ",
-            $p, "postal_code, ", $p, "city, ", $p, "phone, ", $p, "situation, ", $p, "dependent_children, ",
-            $p, "qf_value, ", $p, "qf_date, ", $p, "qf_source"
+            $p,
+            "id, ",
+            $p,
+            "number, ",
+            $p,
+            "status, ",
+            $p,
+            "address_line1, ",
+            $p,
+            "address_line2, ",
+            $p,
+            "postal_code, ",
+            $p,
+            "city, ",
+            $p,
+            "phone, ",
+            $p,
+            "situation, ",
+            $p,
+            "dependent_children, ",
+            $p,
+            "qf_value, ",
+            $p,
+            "qf_date, ",
+            $p,
+            "qf_source"
         )
     };
 }
@@ -184,12 +207,23 @@ pub struct FamilyHit {
 
 impl Families<'_> {
     pub async fn count(&self) -> StoreResult<i64> {
-        Ok(on_db!(self.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM families").fetch_one(pool).await)?)
+        Ok(on_db!(self.db, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM families"
+        )
+        .fetch_one(pool)
+        .await)?)
     }
 
     pub async fn family(&self, family_id: Uuid) -> StoreResult<Option<FamilyRow>> {
-        let sql = concat!("SELECT ", family_columns!(""), " FROM families WHERE id = $1");
-        Ok(on_db!(self.db, |pool| sqlx::query_as(sql).bind(family_id).fetch_optional(pool).await)?)
+        let sql = concat!(
+            "SELECT ",
+            family_columns!(""),
+            " FROM families WHERE id = $1"
+        );
+        Ok(on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(family_id)
+            .fetch_optional(pool)
+            .await)?)
     }
 
     pub async fn guardians(&self, family_id: Uuid) -> StoreResult<Vec<Guardian>> {
@@ -206,16 +240,30 @@ impl Families<'_> {
     }
 
     pub async fn children(&self, family_id: Uuid) -> StoreResult<Vec<Child>> {
-        let sql = concat!("SELECT ", child_columns!(), " FROM children WHERE family_id = $1 ORDER BY birth_date, first_name");
-        let rows: Vec<ChildRow> =
-            on_db!(self.db, |pool| sqlx::query_as(sql).bind(family_id).fetch_all(pool).await)?;
+        let sql = concat!(
+            "SELECT ",
+            child_columns!(),
+            " FROM children WHERE family_id = $1 ORDER BY birth_date, first_name"
+        );
+        let rows: Vec<ChildRow> = on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(family_id)
+            .fetch_all(pool)
+            .await)?;
         rows.into_iter().map(Child::try_from).collect()
     }
 
     pub async fn child(&self, family_id: Uuid, child_id: Uuid) -> StoreResult<Option<Child>> {
-        let sql = concat!("SELECT ", child_columns!(), " FROM children WHERE id = $1 AND family_id = $2");
+        let sql = concat!(
+            "SELECT ",
+            child_columns!(),
+            " FROM children WHERE id = $1 AND family_id = $2"
+        );
         let row: Option<ChildRow> = on_db!(self.db, |pool| {
-            sqlx::query_as(sql).bind(child_id).bind(family_id).fetch_optional(pool).await
+            sqlx::query_as(sql)
+                .bind(child_id)
+                .bind(family_id)
+                .fetch_optional(pool)
+                .await
         })?;
         row.map(Child::try_from).transpose()
     }
@@ -230,7 +278,12 @@ impl Families<'_> {
         })?)
     }
 
-    pub async fn update_household(&self, family_id: Uuid, h: &Household, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn update_household(
+        &self,
+        family_id: Uuid,
+        h: &Household,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = on_db!(self.db, |pool| {
             sqlx::query(
                 "UPDATE families SET address_line1 = $2, address_line2 = $3, postal_code = $4, city = $5, \
@@ -252,7 +305,12 @@ impl Families<'_> {
         Ok(done == 1)
     }
 
-    pub async fn update_quotient(&self, family_id: Uuid, q: Option<&Quotient>, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn update_quotient(
+        &self,
+        family_id: Uuid,
+        q: Option<&Quotient>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = on_db!(self.db, |pool| {
             sqlx::query(
                 "UPDATE families SET qf_value = $2, qf_date = $3, qf_source = $4, updated_at = $5 WHERE id = $1",
@@ -270,7 +328,12 @@ impl Families<'_> {
     }
 
     /// Pending -> active. `false` if the dossier was not pending.
-    pub async fn validate(&self, family_id: Uuid, by: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn validate(
+        &self,
+        family_id: Uuid,
+        by: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = on_db!(self.db, |pool| {
             sqlx::query(
                 "UPDATE families SET status = 'active', validated_at = $2, validated_by = $3, updated_at = $2 \
@@ -288,7 +351,12 @@ impl Families<'_> {
 
     // ---- guardians -------------------------------------------------------------
 
-    pub async fn update_guardian(&self, family_id: Uuid, guardian_id: Uuid, g: &GuardianInput) -> StoreResult<bool> {
+    pub async fn update_guardian(
+        &self,
+        family_id: Uuid,
+        guardian_id: Uuid,
+        g: &GuardianInput,
+    ) -> StoreResult<bool> {
         let done = on_db!(self.db, |pool| {
             sqlx::query(
                 "UPDATE guardians SET first_name = $3, last_name = $4, email = $5, mobile_phone = $6, work_phone = $7 \
@@ -309,12 +377,18 @@ impl Families<'_> {
     }
 
     /// Adds the next guardian ("Parent 2"); `None` when the family already has two.
-    pub async fn insert_guardian(&self, family_id: Uuid, id: Uuid, g: &GuardianInput) -> StoreResult<Option<u8>> {
+    pub async fn insert_guardian(
+        &self,
+        family_id: Uuid,
+        id: Uuid,
+        g: &GuardianInput,
+    ) -> StoreResult<Option<u8>> {
         let rank = in_tx!(self.db, |tx| {
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guardians WHERE family_id = $1")
-                .bind(family_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM guardians WHERE family_id = $1")
+                    .bind(family_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
             if count >= 2 {
                 None
             } else {
@@ -342,7 +416,13 @@ impl Families<'_> {
 
     // ---- children ----------------------------------------------------------------
 
-    pub async fn insert_child(&self, family_id: Uuid, id: Uuid, c: &ChildInput, now: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn insert_child(
+        &self,
+        family_id: Uuid,
+        id: Uuid,
+        c: &ChildInput,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         on_db!(self.db, |pool| {
             sqlx::query(
                 "INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_level, school, created_at, updated_at) \
@@ -363,7 +443,13 @@ impl Families<'_> {
         Ok(())
     }
 
-    pub async fn update_child(&self, family_id: Uuid, id: Uuid, c: &ChildInput, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn update_child(
+        &self,
+        family_id: Uuid,
+        id: Uuid,
+        c: &ChildInput,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = on_db!(self.db, |pool| {
             sqlx::query(
                 "UPDATE children SET first_name = $3, last_name = $4, birth_date = $5, school_level = $6, school = $7, \
@@ -385,15 +471,22 @@ impl Families<'_> {
     }
 
     /// "J'ai renseigné mes données".
-    pub async fn confirm_child_data(&self, family_id: Uuid, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn confirm_child_data(
+        &self,
+        family_id: Uuid,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = on_db!(self.db, |pool| {
-            sqlx::query("UPDATE children SET data_confirmed_at = $3 WHERE id = $1 AND family_id = $2")
-                .bind(id)
-                .bind(family_id)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+            sqlx::query(
+                "UPDATE children SET data_confirmed_at = $3 WHERE id = $1 AND family_id = $2",
+            )
+            .bind(id)
+            .bind(family_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         Ok(done == 1)
     }
@@ -401,9 +494,15 @@ impl Families<'_> {
     // ---- authorized persons ------------------------------------------------------
 
     pub async fn authorized_persons(&self, child_id: Uuid) -> StoreResult<Vec<AuthorizedPerson>> {
-        let sql = concat!("SELECT ", person_columns!(), " FROM authorized_persons WHERE child_id = $1 ORDER BY created_at, id");
-        let rows: Vec<PersonRow> =
-            on_db!(self.db, |pool| sqlx::query_as(sql).bind(child_id).fetch_all(pool).await)?;
+        let sql = concat!(
+            "SELECT ",
+            person_columns!(),
+            " FROM authorized_persons WHERE child_id = $1 ORDER BY created_at, id"
+        );
+        let rows: Vec<PersonRow> = on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(child_id)
+            .fetch_all(pool)
+            .await)?;
         Ok(rows.into_iter().map(AuthorizedPerson::from).collect())
     }
 
@@ -437,7 +536,12 @@ impl Families<'_> {
         Ok(())
     }
 
-    pub async fn update_authorized_person(&self, child_id: Uuid, id: Uuid, p: &AuthorizedPersonInput) -> StoreResult<bool> {
+    pub async fn update_authorized_person(
+        &self,
+        child_id: Uuid,
+        id: Uuid,
+        p: &AuthorizedPersonInput,
+    ) -> StoreResult<bool> {
         let done = on_db!(self.db, |pool| {
             sqlx::query(
                 "UPDATE authorized_persons SET first_name = $3, last_name = $4, quality = $5, phone = $6, \
@@ -481,10 +585,19 @@ impl Families<'_> {
                 .fetch_all(pool)
                 .await
         })?;
-        Ok(rows.into_iter().map(|(id, code, label)| ConsentType { id, code, label }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, code, label)| ConsentType { id, code, label })
+            .collect())
     }
 
-    pub async fn insert_consent_type(&self, id: Uuid, code: &str, label: &str, position: i32) -> StoreResult<()> {
+    pub async fn insert_consent_type(
+        &self,
+        id: Uuid,
+        code: &str,
+        label: &str,
+        position: i32,
+    ) -> StoreResult<()> {
         on_db!(self.db, |pool| {
             sqlx::query("INSERT INTO consent_types (id, code, label, position, active) VALUES ($1, $2, $3, $4, TRUE)")
                 .bind(id)
@@ -517,7 +630,11 @@ impl Families<'_> {
                     consent_type_id,
                     code,
                     label,
-                    answer: answer.as_deref().map(parse_stored).transpose()?.unwrap_or(ConsentAnswer::Unanswered),
+                    answer: answer
+                        .as_deref()
+                        .map(parse_stored)
+                        .transpose()?
+                        .unwrap_or(ConsentAnswer::Unanswered),
                 })
             })
             .collect()
@@ -535,11 +652,13 @@ impl Families<'_> {
         in_tx!(self.db, |tx| {
             for (consent_type_id, answer) in answers {
                 if *answer == ConsentAnswer::Unanswered {
-                    sqlx::query("DELETE FROM child_consents WHERE child_id = $1 AND consent_type_id = $2")
-                        .bind(child_id)
-                        .bind(consent_type_id)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "DELETE FROM child_consents WHERE child_id = $1 AND consent_type_id = $2",
+                    )
+                    .bind(child_id)
+                    .bind(consent_type_id)
+                    .execute(&mut *tx)
+                    .await?;
                 } else {
                     sqlx::query(upsert)
                         .bind(child_id)
@@ -557,21 +676,27 @@ impl Families<'_> {
     // ---- health records -------------------------------------------------------------
 
     pub async fn health_record(&self, child_id: Uuid) -> StoreResult<HealthRecord> {
-        let (row, vaccinations): (Option<HealthRow>, Vec<(String, NaiveDate)>) = on_db!(self.db, |pool| {
-            let row = sqlx::query_as(
+        let (row, vaccinations): (Option<HealthRow>, Vec<(String, NaiveDate)>) = on_db!(
+            self.db,
+            |pool| {
+                let row = sqlx::query_as(
                 "SELECT allergies, diet, doctor_name, doctor_phone, pai, pai_details, notes, updated_at \
                  FROM health_records WHERE child_id = $1",
             )
             .bind(child_id)
             .fetch_optional(pool)
             .await?;
-            let vaccinations = sqlx::query_as("SELECT vaccine, date FROM vaccinations WHERE child_id = $1 ORDER BY date, vaccine")
+                let vaccinations = sqlx::query_as("SELECT vaccine, date FROM vaccinations WHERE child_id = $1 ORDER BY date, vaccine")
                 .bind(child_id)
                 .fetch_all(pool)
                 .await?;
-            Ok::<_, sqlx::Error>((row, vaccinations))
-        })?;
-        let vaccinations = vaccinations.into_iter().map(|(vaccine, date)| Vaccination { vaccine, date }).collect();
+                Ok::<_, sqlx::Error>((row, vaccinations))
+            }
+        )?;
+        let vaccinations = vaccinations
+            .into_iter()
+            .map(|(vaccine, date)| Vaccination { vaccine, date })
+            .collect();
         Ok(match row {
             Some(r) => HealthRecord {
                 child_id,
@@ -600,7 +725,11 @@ impl Families<'_> {
         })
     }
 
-    pub async fn put_health_record(&self, record: &HealthRecord, now: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn put_health_record(
+        &self,
+        record: &HealthRecord,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let upsert = "INSERT INTO health_records (child_id, allergies, diet, doctor_name, doctor_phone, pai, pai_details, notes, updated_at) \
                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (child_id) DO UPDATE SET \
                       allergies = excluded.allergies, diet = excluded.diet, doctor_name = excluded.doctor_name, \
@@ -640,11 +769,18 @@ impl Families<'_> {
 
     /// Families whose dossier number, guardian or child name matches `query`
     /// (case-insensitive), newest first; pending dossiers only if asked.
-    pub async fn search(&self, query: &str, status: Option<FamilyStatus>, limit: i64) -> StoreResult<Vec<FamilyHit>> {
+    pub async fn search(
+        &self,
+        query: &str,
+        status: Option<FamilyStatus>,
+        limit: i64,
+    ) -> StoreResult<Vec<FamilyHit>> {
         let pattern = format!("%{}%", query.trim().to_lowercase().replace(['%', '_'], ""));
         let number: i64 = query.trim().parse().unwrap_or(-1);
         let sql = concat!(
-            "SELECT ", family_columns!("f."), " FROM families f WHERE ($3 IS NULL OR f.status = $3) AND ( \
+            "SELECT ",
+            family_columns!("f."),
+            " FROM families f WHERE ($3 IS NULL OR f.status = $3) AND ( \
                f.number = $2 OR $1 = '%%' \
                OR EXISTS (SELECT 1 FROM guardians g WHERE g.family_id = f.id AND \
                           (LOWER(g.last_name) LIKE $1 OR LOWER(g.first_name) LIKE $1 OR LOWER(COALESCE(g.email, '')) LIKE $1)) \
@@ -665,7 +801,11 @@ impl Families<'_> {
         for family in rows {
             let guardians = self.guardians(family.id).await?;
             let children = self.children(family.id).await?;
-            hits.push(FamilyHit { family, guardians, children });
+            hits.push(FamilyHit {
+                family,
+                guardians,
+                children,
+            });
         }
         Ok(hits)
     }

@@ -84,7 +84,9 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+            )
         )
     }
 }
@@ -104,7 +106,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Parses a stored vocabulary value (school level, role...).
 pub fn parse_stored<T: FromStr>(value: &str) -> StoreResult<T> {
-    value.parse().map_err(|_| StoreError::Corrupt(value.to_owned()))
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(value.to_owned()))
 }
 
 /// Either pool. Cheap to clone.
@@ -161,7 +165,10 @@ impl Db {
 
     /// Answers when the database does.
     pub async fn ping(&self) -> StoreResult<()> {
-        on_db!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()))?;
+        on_db!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

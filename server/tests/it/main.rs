@@ -1,1 +1,10 @@
+//! Integration suite of the server: every test runs on SQLite, and on PostgreSQL
+//! when `FAMILLE_TEST_POSTGRES_URL` names a server (`.ci/run` always does).
 
+mod support;
+
+mod accounts;
+mod errors;
+mod families;
+mod isolation;
+mod staff;

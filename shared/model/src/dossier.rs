@@ -9,7 +9,6 @@ macro_rules! labelled_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal, $label:literal;)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $(#[serde(rename = $wire)] $variant),*
         }
@@ -37,6 +36,23 @@ macro_rules! labelled_enum {
                 }
             }
         }
+
+        // Written by hand: the derive does not see `rename` through this macro, and the
+        // document must show the wire names (with their French labels).
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let labels = [$(concat!("`", $wire, "`: ", $label)),*].join(", ");
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($wire),*]))
+                    .description(Some(labels))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -123,7 +139,10 @@ labelled_enum! {
 impl SchoolLevel {
     /// Position in schooling order, so eligibility rules can say "from CP to CM2".
     pub fn rank(self) -> usize {
-        Self::ALL.iter().position(|l| *l == self).expect("every level is listed")
+        Self::ALL
+            .iter()
+            .position(|l| *l == self)
+            .expect("every level is listed")
     }
 }
 

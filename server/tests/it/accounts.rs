@@ -1,0 +1,242 @@
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{backend_tests, token_in_mail};
+
+backend_tests! {
+    async fn register_creates_a_pending_dossier(app) {
+        let reply = app
+            .post("/api/v1/auth/register", None, json!({
+                "email": " Nouvelle.Famille@Example.FR ", "password": "un-mot-de-passe-solide",
+                "first_name": "Marie", "last_name": "Curie"
+            }))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let family_id = reply.body["family_id"].as_str().unwrap().to_owned();
+        assert!(reply.body["account_id"].is_string());
+
+        let tokens = app.login("nouvelle.famille@example.fr", "un-mot-de-passe-solide").await;
+        let family = app.get("/api/v1/family", &tokens.access).await;
+        assert_eq!(family.status, StatusCode::OK);
+        assert_eq!(family.body["id"], family_id.as_str());
+        assert_eq!(family.body["status"], "pending");
+        assert_eq!(family.body["guardians"][0]["first_name"], "Marie");
+        assert_eq!(family.body["guardians"][0]["has_account"], true);
+        assert_eq!(family.body["children"].as_array().unwrap().len(), 0);
+
+        // Same address again, whatever the case: refused, nothing created.
+        let again = app
+            .post("/api/v1/auth/register", None, json!({
+                "email": "NOUVELLE.famille@example.fr", "password": "un-autre-mot-de-passe",
+                "first_name": "Pierre", "last_name": "Curie"
+            }))
+            .await;
+        again.problem(StatusCode::CONFLICT, "email_taken");
+    }
+
+    async fn register_reports_every_bad_field(app) {
+        let reply = app
+            .post("/api/v1/auth/register", None, json!({
+                "email": "pas-une-adresse", "password": "court", "first_name": " ", "last_name": "Curie"
+            }))
+            .await;
+        reply.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        let fields: Vec<&str> = reply.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["email", "first_name", "password"]);
+        for error in reply.body["errors"].as_array().unwrap() {
+            assert!(!error["detail"].as_str().unwrap().is_empty());
+        }
+    }
+
+    async fn login_remember_me_and_wrong_passwords(app) {
+        let app = app.with_demo().await;
+        let short = app
+            .post("/api/v1/auth/login", None, json!({"email": "parent@famille.example", "password": "demo-parent-pw"}))
+            .await;
+        assert_eq!(short.status, StatusCode::OK);
+        assert_eq!(short.body["token_type"], "Bearer");
+        assert_eq!(short.body["expires_in"], 900);
+        assert_eq!(short.body["refresh_expires_in"], 12 * 3600);
+        let long = app
+            .post("/api/v1/auth/login", None, json!({"email": "PARENT@famille.example", "password": "demo-parent-pw", "remember_me": true}))
+            .await;
+        assert_eq!(long.body["refresh_expires_in"], 90 * 24 * 3600);
+
+        let wrong = app
+            .post("/api/v1/auth/login", None, json!({"email": "parent@famille.example", "password": "mauvais-mot-de-passe"}))
+            .await;
+        let detail = wrong.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        assert!(detail.contains("incorrect"));
+        let unknown = app
+            .post("/api/v1/auth/login", None, json!({"email": "personne@famille.example", "password": "demo-parent-pw"}))
+            .await;
+        assert_eq!(unknown.body, wrong.body, "an unknown address answers exactly like a wrong password");
+        // An imported dossier has no password yet: same answer.
+        let imported = app
+            .post("/api/v1/auth/login", None, json!({"email": "import@famille.example", "password": "n-importe-quoi"}))
+            .await;
+        imported.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+
+    async fn refresh_rotates_and_reuse_revokes_the_chain(app) {
+        let app = app.with_demo().await;
+        let first = app.parent().await;
+        let second = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": first.refresh})).await;
+        assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+        let second_refresh = second.body["refresh_token"].as_str().unwrap().to_owned();
+        assert_ne!(second_refresh, first.refresh);
+        let access = second.body["access_token"].as_str().unwrap();
+        assert_eq!(app.get("/api/v1/family", access).await.status, StatusCode::OK);
+
+        // The first token again: a replay. Refused, and the whole chain dies.
+        let replay = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": first.refresh})).await;
+        replay.problem(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+        let successor = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": second_refresh})).await;
+        successor.problem(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+
+        // Another login (another chain, e.g. another phone) is untouched.
+        let other = app.parent().await;
+        let _ = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": "inconnu"})).await
+            .problem(StatusCode::UNAUTHORIZED, "invalid_token");
+        assert_eq!(app.post("/api/v1/auth/refresh", None, json!({"refresh_token": other.refresh})).await.status, StatusCode::OK);
+    }
+
+    async fn concurrent_refreshes_of_one_token_let_one_through(app) {
+        let app = app.with_demo().await;
+        let tokens = app.parent().await;
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let router = app.router.clone();
+            let refresh = tokens.refresh.clone();
+            tasks.push(tokio::spawn(async move {
+                use tower::ServiceExt;
+                let req = axum::http::Request::post("/api/v1/auth/refresh")
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(json!({"refresh_token": refresh}).to_string()))
+                    .unwrap();
+                router.oneshot(req).await.unwrap().status()
+            }));
+        }
+        let mut ok = 0;
+        for task in tasks {
+            if task.await.unwrap() == StatusCode::OK {
+                ok += 1;
+            }
+        }
+        assert!(ok <= 1, "{ok} concurrent refreshes of one token succeeded");
+    }
+
+    async fn logout_ends_the_session(app) {
+        let app = app.with_demo().await;
+        let tokens = app.parent().await;
+        let out = app.post("/api/v1/auth/logout", None, json!({"refresh_token": tokens.refresh})).await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        let refresh = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": tokens.refresh})).await;
+        assert_eq!(refresh.status, StatusCode::UNAUTHORIZED);
+        // Logging out twice, or with an unknown token, is harmless.
+        let again = app.post("/api/v1/auth/logout", None, json!({"refresh_token": tokens.refresh})).await;
+        assert_eq!(again.status, StatusCode::NO_CONTENT);
+    }
+
+    async fn access_tokens_expire(app) {
+        let app = app.with_demo().await;
+        let tokens = app.parent().await;
+        assert_eq!(app.get("/api/v1/family", &tokens.access).await.status, StatusCode::OK);
+        app.state.clock.advance(chrono::Duration::minutes(16));
+        app.get("/api/v1/family", &tokens.access).await.problem(StatusCode::UNAUTHORIZED, "token_expired");
+        // The refresh token still works and gives a fresh access token.
+        let renewed = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": tokens.refresh})).await;
+        let access = renewed.body["access_token"].as_str().unwrap();
+        assert_eq!(app.get("/api/v1/family", access).await.status, StatusCode::OK);
+        // A session-length refresh token dies after 12 hours.
+        let session = app
+            .post("/api/v1/auth/login", None, json!({"email": "parent@famille.example", "password": "demo-parent-pw"}))
+            .await;
+        app.state.clock.advance(chrono::Duration::hours(13));
+        app.post("/api/v1/auth/refresh", None, json!({"refresh_token": session.body["refresh_token"]})).await
+            .problem(StatusCode::UNAUTHORIZED, "invalid_token");
+    }
+
+    async fn forgot_password_mails_a_one_time_token(app) {
+        let app = app.with_demo().await;
+        let old_session = app.parent().await;
+        // Unknown address: same answer, no mail.
+        let unknown = app.post("/api/v1/auth/password/forgot", None, json!({"email": "personne@famille.example"})).await;
+        assert_eq!(unknown.status, StatusCode::ACCEPTED);
+        let known = app.post("/api/v1/auth/password/forgot", None, json!({"email": "parent@famille.example"})).await;
+        assert_eq!(known.status, StatusCode::ACCEPTED);
+        assert_eq!(known.body, unknown.body);
+        let mail = app.wait_for_mail(1).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(app.outbox().len(), 1, "the unknown address got no mail");
+        assert!(mail.contains("To: parent@famille.example"), "{mail}");
+        assert!(mail.contains("changer le mot de passe"), "{mail}");
+        let token = token_in_mail(&mail);
+
+        let weak = app.post("/api/v1/auth/password/reset", None, json!({"token": token, "password": "court"})).await;
+        weak.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        let reset = app.post("/api/v1/auth/password/reset", None, json!({"token": token, "password": "nouveau-mot-de-passe"})).await;
+        assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.body);
+        app.post("/api/v1/auth/password/reset", None, json!({"token": token, "password": "encore-un-autre-mdp"})).await
+            .problem(StatusCode::BAD_REQUEST, "reset_token_invalid");
+
+        app.post("/api/v1/auth/login", None, json!({"email": "parent@famille.example", "password": "demo-parent-pw"})).await
+            .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        app.login("parent@famille.example", "nouveau-mot-de-passe").await;
+        // Sessions opened with the old password are closed.
+        let old = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": old_session.refresh})).await;
+        assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    }
+
+    async fn reset_tokens_expire_after_an_hour(app) {
+        let app = app.with_demo().await;
+        app.post("/api/v1/auth/password/forgot", None, json!({"email": "parent@famille.example"})).await;
+        let token = token_in_mail(&app.wait_for_mail(1).await);
+        app.state.clock.advance(chrono::Duration::minutes(61));
+        app.post("/api/v1/auth/password/reset", None, json!({"token": token, "password": "nouveau-mot-de-passe"})).await
+            .problem(StatusCode::BAD_REQUEST, "reset_token_invalid");
+    }
+
+    async fn imported_dossier_first_login_goes_through_forgot(app) {
+        let app = app.with_demo().await;
+        app.post("/api/v1/auth/password/forgot", None, json!({"email": "import@famille.example"})).await;
+        let mail = app.wait_for_mail(1).await;
+        assert!(mail.contains("première connexion"), "{mail}");
+        let token = token_in_mail(&mail);
+        let reset = app.post("/api/v1/auth/password/reset", None, json!({"token": token, "password": "mon-premier-mdp"})).await;
+        assert_eq!(reset.status, StatusCode::NO_CONTENT);
+        let tokens = app.login("import@famille.example", "mon-premier-mdp").await;
+        let family = app.get("/api/v1/family", &tokens.access).await;
+        assert_eq!(family.body["guardians"][0]["last_name"], "DUPONT");
+    }
+
+    async fn login_is_limited_per_account_not_per_network(app) {
+        let app = app.with_demo().await;
+        for _ in 0..10 {
+            let r = app.post("/api/v1/auth/login", None, json!({"email": "parent@famille.example", "password": "mauvais-mdp-123"})).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        let limited = app.post("/api/v1/auth/login", None, json!({"email": "parent@famille.example", "password": "demo-parent-pw"})).await;
+        limited.problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        let retry: u64 = limited.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+        assert!((1..=30).contains(&retry), "retry-after {retry}");
+        // Another parent behind the same address is not locked out.
+        app.agent().await;
+        // Once the wait is over, the right password works.
+        app.state.clock.advance(chrono::Duration::seconds(retry as i64));
+        app.parent().await;
+    }
+
+    async fn me_tells_who_is_connected(app) {
+        let app = app.with_demo().await;
+        let tokens = app.agent().await;
+        let me = app.get("/api/v1/account", &tokens.access).await;
+        assert_eq!(me.body["role"], "agent");
+        assert_eq!(me.body["email"], "agent@famille.example");
+        assert!(me.body["family_id"].is_null());
+        let none = app.call(Method::GET, "/api/v1/account", None, None).await;
+        none.problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+        let forged = app.call(Method::GET, "/api/v1/account", Some("eyJhbGciOiJub25lIn0.e30."), None).await;
+        forged.problem(StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+}

@@ -1,0 +1,147 @@
+//! A parent never reaches another family's data. The routes are taken from the
+//! OpenAPI document the router is built from, so a route added later is walked too
+//! without anyone remembering to add it here.
+
+use std::collections::HashMap;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::support::backend_tests;
+
+/// A body that deserialises into the request schema (required fields only), so the
+/// request reaches the handler's ownership check.
+fn sample(schema: &Value, doc: &Value) -> Value {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let name = reference.rsplit('/').next().unwrap();
+        return sample(&doc["components"]["schemas"][name], doc);
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array) {
+            let first = options
+                .iter()
+                .find(|o| o.get("type") != Some(&json!("null")))
+                .unwrap_or(&options[0]);
+            return sample(first, doc);
+        }
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return values[0].clone();
+    }
+    let kind = match schema.get("type") {
+        Some(Value::Array(kinds)) => kinds
+            .iter()
+            .find(|k| *k != "null")
+            .cloned()
+            .unwrap_or(Value::Null),
+        Some(kind) => kind.clone(),
+        None => Value::Null,
+    };
+    match kind.as_str() {
+        Some("string") => match schema.get("format").and_then(Value::as_str) {
+            Some("uuid") => json!(uuid::Uuid::now_v7()),
+            Some("date") => json!("2019-05-04"),
+            Some("date-time") => json!("2024-01-01T00:00:00Z"),
+            _ => json!("Texte"),
+        },
+        Some("integer") | Some("number") => json!(1),
+        Some("boolean") => json!(false),
+        Some("array") => json!([]),
+        Some("object") | None => {
+            let mut object = Map::new();
+            let required: Vec<&str> = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+                for (name, property) in properties {
+                    if required.contains(&name.as_str()) {
+                        object.insert(name.clone(), sample(property, doc));
+                    }
+                }
+            }
+            Value::Object(object)
+        }
+        Some(other) => panic!("no sample for schema type {other}"),
+    }
+}
+
+fn is_family_scoped(path: &str) -> bool {
+    path.starts_with("/api/v1/")
+        && !path.starts_with("/api/v1/staff/")
+        && !path.starts_with("/api/v1/auth/")
+        && !matches!(path, "/api/v1/openapi.json" | "/api/v1/docs")
+}
+
+backend_tests! {
+    async fn every_family_route_answers_404_to_another_family(app) {
+        let app = app.with_demo().await;
+        let owner = app.parent().await;
+        let family = app.get("/api/v1/family", &owner.access).await.body;
+        let luc = family["children"][2]["id"].as_str().unwrap().to_owned();
+        let berte = app.get(&format!("/api/v1/children/{luc}/authorized-persons"), &owner.access).await.body[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let ids: HashMap<&str, String> = HashMap::from([
+            ("child_id", luc.clone()),
+            ("person_id", berte.clone()),
+            ("guardian_id", family["guardians"][1]["id"].as_str().unwrap().to_owned()),
+        ]);
+        let owner_ids: Vec<String> = std::iter::once(family["id"].as_str().unwrap().to_owned())
+            .chain(family["children"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()))
+            .chain(ids.values().cloned())
+            .collect();
+
+        let stranger = app.new_parent("voisin@example.fr").await;
+        let doc = app.call(Method::GET, "/api/v1/openapi.json", None, None).await.body;
+        let mut walked_with_ids = 0;
+        let mut walked_without = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            if !is_family_scoped(path) {
+                continue;
+            }
+            for (method, operation) in item.as_object().unwrap() {
+                let Ok(method) = method.to_uppercase().parse::<Method>() else { continue };
+                let mut concrete = path.clone();
+                let mut has_ids = false;
+                for segment in path.split('/').filter(|s| s.starts_with('{')) {
+                    let name = segment.trim_matches(|c| c == '{' || c == '}');
+                    let id = ids.get(name).unwrap_or_else(|| {
+                        panic!("{path}: no fixture for path parameter `{name}`; add the owner's id to this test")
+                    });
+                    concrete = concrete.replace(segment, id);
+                    has_ids = true;
+                }
+                let body = operation
+                    .get("requestBody")
+                    .map(|b| sample(&b["content"]["application/json"]["schema"], &doc));
+                let reply = app.call(method.clone(), &concrete, Some(&stranger.access), body).await;
+                if has_ids {
+                    walked_with_ids += 1;
+                    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path} with another family's ids: {}", reply.body);
+                    assert_eq!(reply.body["code"], "not_found", "{method} {path}");
+                } else {
+                    walked_without += 1;
+                    let text = reply.body.to_string();
+                    for id in &owner_ids {
+                        assert!(!text.contains(id.as_str()), "{method} {path} leaks the owner's id {id}");
+                    }
+                }
+            }
+        }
+        assert!(walked_with_ids >= 12, "only {walked_with_ids} id-bearing family routes were walked");
+        assert!(walked_without >= 3, "only {walked_without} family routes without ids were walked");
+
+        // Nothing of the owner's changed.
+        let persons = app.get(&format!("/api/v1/children/{luc}/authorized-persons"), &owner.access).await;
+        assert_eq!(persons.body[0]["id"], berte.as_str());
+        assert_eq!(persons.body[0]["first_name"], "Berte");
+        let again = app.get("/api/v1/family", &owner.access).await.body;
+        assert_eq!(again["children"], family["children"]);
+        assert_eq!(again["guardians"], family["guardians"]);
+        let health = app.get(&format!("/api/v1/children/{luc}/health"), &owner.access).await;
+        assert!(health.body["updated_at"].is_null());
+    }
+}

@@ -1,0 +1,90 @@
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{backend_tests, token_in_mail};
+
+backend_tests! {
+    async fn agents_find_and_validate_pending_dossiers(app) {
+        let app = app.with_demo().await;
+        let parent = app.new_parent("nouveaux@example.fr").await;
+        let family_id = app.get("/api/v1/family", &parent.access).await.body["id"].as_str().unwrap().to_owned();
+        let agent = app.agent().await;
+
+        let pending = app.get("/api/v1/staff/families?status=pending", &agent.access).await;
+        assert_eq!(pending.status, StatusCode::OK, "{}", pending.body);
+        let ids: Vec<&str> = pending.body.as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [family_id.as_str()]);
+        assert_eq!(pending.body[0]["name"], "CURIE Marie");
+
+        let testbo = app.get("/api/v1/staff/families?q=testbo", &agent.access).await;
+        assert_eq!(testbo.body.as_array().unwrap().len(), 1);
+        assert_eq!(testbo.body[0]["name"], "TESTBO patricia et TESTBO patrice");
+        assert_eq!(testbo.body[0]["children"], json!(["Elena", "Valentine", "Luc", "Chloé"]));
+        let by_child = app.get("/api/v1/staff/families?q=chlo", &agent.access).await;
+        assert_eq!(by_child.body.as_array().unwrap().len(), 1);
+        let by_number = app.get("/api/v1/staff/families?q=1", &agent.access).await;
+        assert!(by_number.body.as_array().unwrap().iter().any(|f| f["number"] == 1));
+        let nobody = app.get("/api/v1/staff/families?q=zzzz", &agent.access).await;
+        assert_eq!(nobody.body, json!([]));
+
+        let validated = app.call(Method::POST, &format!("/api/v1/staff/families/{family_id}/validate"), Some(&agent.access), None).await;
+        assert_eq!(validated.status, StatusCode::OK, "{}", validated.body);
+        assert_eq!(validated.body["status"], "active");
+        assert_eq!(app.get("/api/v1/family", &parent.access).await.body["status"], "active");
+        let twice = app.call(Method::POST, &format!("/api/v1/staff/families/{family_id}/validate"), Some(&agent.access), None).await;
+        twice.problem(StatusCode::CONFLICT, "already_validated");
+        let missing = app.call(Method::POST, &format!("/api/v1/staff/families/{}/validate", uuid::Uuid::now_v7()), Some(&agent.access), None).await;
+        missing.problem(StatusCode::NOT_FOUND, "not_found");
+
+        // Parents never reach staff routes.
+        let parent_try = app.call(Method::POST, &format!("/api/v1/staff/families/{family_id}/validate"), Some(&parent.access), None).await;
+        parent_try.problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+
+    async fn agents_edit_the_household_and_quotient(app) {
+        let app = app.with_demo().await;
+        let agent = app.agent().await;
+        let hit = app.get("/api/v1/staff/families?q=testbo", &agent.access).await;
+        let id = hit.body[0]["id"].as_str().unwrap().to_owned();
+        let read = app.get(&format!("/api/v1/staff/families/{id}"), &agent.access).await;
+        assert_eq!(read.body["quotient"]["value"], 850);
+        let cleared = app.put(&format!("/api/v1/staff/families/{id}/quotient"), &agent.access, json!({"quotient": null})).await;
+        assert!(cleared.body["quotient"].is_null(), "{}", cleared.body);
+        let set = app
+            .put(&format!("/api/v1/staff/families/{id}/quotient"), &agent.access,
+                 json!({"quotient": {"value": 612, "date": "2026-01-15", "source": "msa"}}))
+            .await;
+        assert_eq!(set.body["quotient"], json!({"value": 612, "date": "2026-01-15", "source": "msa"}));
+        let household = app
+            .put(&format!("/api/v1/staff/families/{id}/household"), &agent.access, json!({
+                "address": {"line1": "2 place de la Mairie", "postal_code": "33360", "city": "Latresne"}
+            }))
+            .await;
+        assert_eq!(household.body["address"]["line1"], "2 place de la Mairie");
+        // Parents may not set their own quotient.
+        let parent = app.parent().await;
+        let denied = app.put(&format!("/api/v1/staff/families/{id}/quotient"), &parent.access, json!({"quotient": null})).await;
+        denied.problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+
+    async fn admins_create_staff_who_choose_their_password(app) {
+        let app = app.with_demo().await;
+        let admin = app.admin().await;
+        let agent = app.agent().await;
+        let body = json!({"email": "directrice@famille.example", "first_name": "Claire", "last_name": "Lefèvre", "role": "agent"});
+        app.post("/api/v1/staff/accounts", Some(&agent.access), body.clone()).await.problem(StatusCode::FORBIDDEN, "forbidden");
+        let created = app.post("/api/v1/staff/accounts", Some(&admin.access), body.clone()).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["role"], "agent");
+        let mail = app.wait_for_mail(1).await;
+        assert!(mail.contains("To: directrice@famille.example"));
+        let token = token_in_mail(&mail);
+        let reset = app.post("/api/v1/auth/password/reset", None, json!({"token": token, "password": "mot-de-passe-agent"})).await;
+        assert_eq!(reset.status, StatusCode::NO_CONTENT);
+        let tokens = app.login("directrice@famille.example", "mot-de-passe-agent").await;
+        assert_eq!(app.get("/api/v1/staff/families", &tokens.access).await.status, StatusCode::OK);
+        app.post("/api/v1/staff/accounts", Some(&admin.access), body).await.problem(StatusCode::CONFLICT, "email_taken");
+        let parent_role = json!({"email": "x@famille.example", "first_name": "X", "last_name": "Y", "role": "parent"});
+        app.post("/api/v1/staff/accounts", Some(&admin.access), parent_role).await.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    }
+}
