@@ -41,6 +41,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(staff_validate))
         .routes(routes!(staff_health))
         .routes(routes!(staff_audit))
+        .routes(routes!(staff_add_child))
+        .routes(routes!(staff_put_child))
+        .routes(routes!(staff_put_guardian))
+        .routes(routes!(staff_persons))
+        .routes(routes!(staff_consents))
 }
 
 // ---- parents ----------------------------------------------------------------------
@@ -378,4 +383,75 @@ async fn staff_audit(
         return Err(AppError::NotFound);
     }
     Ok(Json(state.db.audit().for_family(family_id, 500).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/staff/families/{family_id}/children", tag = "services",
+    security(("bearer" = [])), params(("family_id" = Uuid, Path)), request_body = ChildInput,
+    responses((status = 201, body = Child), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn staff_add_child(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiPath(family_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ChildInput>,
+) -> AppResult<(StatusCode, Json<Child>)> {
+    if state.db.families().family(family_id).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(super::add_child(&state, family_id, &body).await?),
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/staff/families/{family_id}/children/{child_id}", tag = "services",
+    security(("bearer" = [])), params(("family_id" = Uuid, Path), ("child_id" = Uuid, Path)), request_body = ChildInput,
+    responses((status = 200, body = Child), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn staff_put_child(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiPath((family_id, child_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<ChildInput>,
+) -> AppResult<Json<Child>> {
+    Ok(Json(
+        super::update_child(&state, family_id, child_id, &body).await?,
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/staff/families/{family_id}/guardians/{guardian_id}", tag = "services",
+    security(("bearer" = [])), params(("family_id" = Uuid, Path), ("guardian_id" = Uuid, Path)),
+    request_body = GuardianInput,
+    responses((status = 200, body = Guardian), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn staff_put_guardian(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiPath((family_id, guardian_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<GuardianInput>,
+) -> AppResult<Json<Guardian>> {
+    Ok(Json(
+        super::update_guardian(&state, family_id, guardian_id, &body).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/staff/families/{family_id}/children/{child_id}/authorized-persons",
+    tag = "services", security(("bearer" = [])), params(("family_id" = Uuid, Path), ("child_id" = Uuid, Path)),
+    responses((status = 200, body = Vec<AuthorizedPerson>), (status = 404, body = Problem)))]
+async fn staff_persons(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiPath((family_id, child_id)): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<Json<Vec<AuthorizedPerson>>> {
+    Ok(Json(
+        super::authorized_persons(&state, family_id, child_id).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/staff/families/{family_id}/children/{child_id}/consents",
+    tag = "services", security(("bearer" = [])), params(("family_id" = Uuid, Path), ("child_id" = Uuid, Path)),
+    responses((status = 200, body = ChildConsents), (status = 404, body = Problem)))]
+async fn staff_consents(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiPath((family_id, child_id)): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<Json<ChildConsents>> {
+    Ok(Json(super::consents(&state, family_id, child_id).await?))
 }

@@ -145,3 +145,62 @@ backend_tests! {
         assert!(health.body["updated_at"].is_null());
     }
 }
+
+/// Replaces every string of a sample body with a long one, every number with a huge one.
+fn stretched(value: &Value) -> Value {
+    match value {
+        Value::String(_) => json!("ê".repeat(5000)),
+        Value::Number(_) => json!(i64::MAX),
+        Value::Array(items) => Value::Array(items.iter().map(stretched).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), stretched(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+backend_tests! {
+    async fn no_route_answers_500_to_bad_input(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let admin = app.admin().await;
+        let doc = app.call(Method::GET, "/api/v1/openapi.json", None, None).await.body;
+        let mut calls = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let Ok(method) = method.to_uppercase().parse::<Method>() else { continue };
+                let token = if path.starts_with("/api/v1/staff/") { &admin.access } else { &parent.access };
+                let sample_body = operation
+                    .get("requestBody")
+                    .map(|b| sample(&b["content"]["application/json"]["schema"], &doc));
+                let mut bodies = vec![None, Some(json!({})), Some(json!([])), Some(json!("texte")), Some(json!(null))];
+                if let Some(body) = &sample_body {
+                    bodies.push(Some(body.clone()));
+                    bodies.push(Some(stretched(body)));
+                }
+                for id in ["pas-un-uuid", &uuid::Uuid::now_v7().to_string(), "00000000-0000-0000-0000-000000000000"] {
+                    let concrete: String = path
+                        .split('/')
+                        .map(|s| if s.starts_with('{') { id } else { s })
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    for body in &bodies {
+                        // Logging out the parent's own session would end this test's login.
+                        if path == "/api/v1/auth/logout" {
+                            continue;
+                        }
+                        let reply = app.call(method.clone(), &concrete, Some(token), body.clone()).await;
+                        calls += 1;
+                        assert!(
+                            !reply.status.is_server_error(),
+                            "{method} {concrete} with {body:?} answered {}: {}",
+                            reply.status,
+                            reply.body
+                        );
+                    }
+                }
+            }
+        }
+        assert!(calls > 200, "only {calls} calls made");
+    }
+}

@@ -7,4 +7,5 @@ mod accounts;
 mod errors;
 mod families;
 mod isolation;
+mod mail;
 mod staff;

@@ -61,6 +61,30 @@ backend_tests! {
             }))
             .await;
         assert_eq!(household.body["address"]["line1"], "2 place de la Mairie");
+        let family = read.body;
+        let luc = family["children"][2]["id"].as_str().unwrap();
+        let child = app
+            .put(&format!("/api/v1/staff/families/{id}/children/{luc}"), &agent.access, json!({
+                "first_name": "Luc", "last_name": "Testbo", "birth_date": family["children"][2]["birth_date"], "school_level": "ce1"
+            }))
+            .await;
+        assert_eq!(child.body["school_level"], "ce1", "{}", child.body);
+        let persons = app.get(&format!("/api/v1/staff/families/{id}/children/{luc}/authorized-persons"), &agent.access).await;
+        assert_eq!(persons.body[0]["first_name"], "Berte");
+        let consents = app.get(&format!("/api/v1/staff/families/{id}/children/{luc}/consents"), &agent.access).await;
+        assert_eq!(consents.body["consents"].as_array().unwrap().len(), 8);
+        // A child id under the wrong family is not found.
+        let other = app.new_parent("autre@example.fr").await;
+        let other_family = app.get("/api/v1/family", &other.access).await.body["id"].as_str().unwrap().to_owned();
+        let wrong = app.get(&format!("/api/v1/staff/families/{other_family}/children/{luc}/consents"), &agent.access).await;
+        wrong.problem(StatusCode::NOT_FOUND, "not_found");
+        let added = app
+            .post(&format!("/api/v1/staff/families/{other_family}/children"), Some(&agent.access), json!({
+                "first_name": "Léa", "last_name": "Curie", "birth_date": "2020-02-02", "school_level": "gs"
+            }))
+            .await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+        assert_eq!(app.get("/api/v1/family", &other.access).await.body["children"][0]["first_name"], "Léa");
         // Parents may not set their own quotient.
         let parent = app.parent().await;
         let denied = app.put(&format!("/api/v1/staff/families/{id}/quotient"), &parent.access, json!({"quotient": null})).await;
