@@ -330,16 +330,33 @@ mod tests {
             _ => None,
         };
         let config = Config::from_parts(file, &env).unwrap();
-        assert_eq!(config.listen.to_string(), "127.0.0.1:9100", "the environment wins over the file");
-        assert_eq!(config.access_token_minutes, 5, "the file wins over the default");
+        assert_eq!(
+            config.listen.to_string(),
+            "127.0.0.1:9100",
+            "the environment wins over the file"
+        );
+        assert_eq!(
+            config.access_token_minutes, 5,
+            "the file wins over the default"
+        );
         assert_eq!(config.session_refresh_hours, 12, "default");
         assert_eq!(config.smtp_url.as_deref(), Some("smtp://mail.example:25"));
-        assert!(config.database_url.starts_with("sqlite://") && config.database_url.ends_with("famille.db"));
+        assert!(
+            config.database_url.starts_with("sqlite://")
+                && config.database_url.ends_with("famille.db")
+        );
         assert_eq!(config.public_url, "http://127.0.0.1:9100");
         // The generated secret is kept for the next start.
         let secret = std::fs::read(dir.join("jwt-secret")).unwrap();
         assert_eq!(config.jwt_secret, secret);
-        let again = Config::from_parts(FileSettings { data_dir: Some(dir.clone()), ..Default::default() }, &|_| None).unwrap();
+        let again = Config::from_parts(
+            FileSettings {
+                data_dir: Some(dir.clone()),
+                ..Default::default()
+            },
+            &|_| None,
+        )
+        .unwrap();
         assert_eq!(again.jwt_secret, secret);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -347,12 +364,30 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let dir = temp_dir();
-        let env = |name: &str| (name == "FAMILLE_ACCESS_TOKEN_MINUTES").then(|| "quinze".to_owned());
-        let err = Config::from_parts(FileSettings { data_dir: Some(dir.clone()), ..Default::default() }, &env).unwrap_err();
-        assert!(err.to_string().contains("FAMILLE_ACCESS_TOKEN_MINUTES"), "{err}");
-        let short = FileSettings { data_dir: Some(dir.clone()), jwt_secret: Some("court".into()), ..Default::default() };
+        let env =
+            |name: &str| (name == "FAMILLE_ACCESS_TOKEN_MINUTES").then(|| "quinze".to_owned());
+        let err = Config::from_parts(
+            FileSettings {
+                data_dir: Some(dir.clone()),
+                ..Default::default()
+            },
+            &env,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("FAMILLE_ACCESS_TOKEN_MINUTES"),
+            "{err}"
+        );
+        let short = FileSettings {
+            data_dir: Some(dir.clone()),
+            jwt_secret: Some("court".into()),
+            ..Default::default()
+        };
         assert!(Config::from_parts(short, &|_| None).is_err());
-        assert!(toml::from_str::<FileSettings>("unknown_key = 1").is_err(), "typos in the file are refused");
+        assert!(
+            toml::from_str::<FileSettings>("unknown_key = 1").is_err(),
+            "typos in the file are refused"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
