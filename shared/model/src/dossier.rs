@@ -1,7 +1,6 @@
 //! The closed vocabularies of the family dossier, with their stable wire names and
 //! the French labels the apps show.
 
-
 /// A stored value outside the vocabulary (a database edited by hand, a newer server).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("valeur inconnue : {0}")]
