@@ -18,6 +18,12 @@ impl Clock {
             .trunc_subsecs(6)
     }
 
+    /// Sets "now" to a given instant (tests: a daylight-saving night, a deadline).
+    pub fn set(&self, instant: DateTime<Utc>) {
+        self.offset_seconds
+            .store((instant - Utc::now()).num_seconds(), Ordering::Relaxed);
+    }
+
     /// Moves time forward (tests only ever call this).
     pub fn advance(&self, by: chrono::Duration) {
         self.offset_seconds

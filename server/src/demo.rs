@@ -222,7 +222,237 @@ pub async fn load(state: &AppState) -> AppResult<Loaded> {
     };
     state.db.accounts().insert_parent(&imported).await?;
     families::validate_family(state, agent.id, imported.family_id).await?;
+
+    load_catalog(state, family_id, &child_ids).await?;
     Ok(Loaded::Created)
+}
+
+/// Approximate school holidays of zone A (Bordeaux) by month and day, for the demo
+/// sessions only: Toussaint, Noël, hiver, printemps, été.
+const HOLIDAYS: [((u32, u32), (u32, u32)); 5] = [
+    ((10, 18), (11, 2)),
+    ((12, 19), (12, 31)),
+    ((2, 14), (3, 1)),
+    ((4, 11), (4, 26)),
+    ((7, 4), (8, 31)),
+];
+
+fn in_school_holidays(date: NaiveDate) -> bool {
+    let md = (date.month(), date.day());
+    md <= (1, 3) || HOLIDAYS.iter().any(|(from, to)| md >= *from && md <= *to)
+}
+
+/// The organisation's catalog from the guide: its categories, the ALSH Latresne with
+/// its three options, Wednesdays and school holidays for the coming eight weeks, and
+/// the carnet de vaccination that Luc has not sent.
+async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> AppResult<()> {
+    use famille_model::booking::{
+        BookingRules, Day, Eligibility, LateBooking, Opening, SkipDays, TimeRule,
+    };
+    let catalog = state.db.catalog();
+    let now = state.clock.now();
+    let mut categories = Vec::new();
+    for (position, (code, name)) in [
+        ("accueils", "Accueils matin et soir + Restauration"),
+        ("mercredis_vacances", "Mercredis et Vacances"),
+        ("jeunesse", "Jeunesse"),
+        ("sports", "Sports"),
+        ("petite_enfance", "Petite Enfance"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = Uuid::now_v7();
+        catalog
+            .insert_category(id, code, name, position as i32)
+            .await?;
+        categories.push(id);
+    }
+    let venue = Uuid::now_v7();
+    catalog
+        .insert_venue(venue, "ALSH Latresne", Some("Latresne"))
+        .await?;
+    let mut document_types = Vec::new();
+    for (code, label, scope) in [
+        (
+            "justificatif_domicile",
+            "Justificatif de domicile",
+            "family",
+        ),
+        ("carnet_vaccination", "Carnet de vaccination", "child"),
+        ("attestation_assurance", "Attestation d'assurance", "child"),
+        ("attestation_employeur", "Attestation employeur", "family"),
+        ("divers", "Divers", "family"),
+    ] {
+        let id = Uuid::now_v7();
+        catalog.insert_document_type(id, code, label, scope).await?;
+        document_types.push(id);
+    }
+    let vaccination = document_types[1];
+    // Elena, Valentine and Chloé have a validated carnet; Luc (index 2) has not sent his.
+    for (i, child) in child_ids.iter().enumerate() {
+        if i != 2 {
+            catalog
+                .insert_validated_document(family_id, Some(*child), vaccination, None, now)
+                .await?;
+        }
+    }
+    let noon = |h| chrono::NaiveTime::from_hms_opt(h, 59, 0).expect("valid time");
+    let wednesdays = BookingRules {
+        opening: Opening::Always,
+        booking_deadline: TimeRule::PreviousWeekday {
+            weekday: Day::Tuesday,
+            time: noon(23),
+            skip: SkipDays::default(),
+        },
+        cancellation_deadline: TimeRule::DaysBefore {
+            days: 7,
+            time: noon(23),
+            skip: SkipDays::default(),
+        },
+        late_booking: LateBooking::Refused,
+        requires_approval: false,
+        waitlist: true,
+    };
+    let holidays = BookingRules {
+        opening: Opening::Always,
+        booking_deadline: TimeRule::DaysBefore {
+            days: 5,
+            time: noon(23),
+            skip: SkipDays {
+                weekends: true,
+                public_holidays: true,
+                weekdays: vec![],
+            },
+        },
+        cancellation_deadline: TimeRule::DaysBefore {
+            days: 10,
+            time: noon(23),
+            skip: SkipDays::default(),
+        },
+        late_booking: LateBooking::Surcharged,
+        requires_approval: false,
+        waitlist: true,
+    };
+    let little_ones = BookingRules {
+        requires_approval: true,
+        ..wednesdays.clone()
+    };
+    let activities = [
+        // (name, eligibility, rules, age split, capacities, on wednesdays, in holidays, needs vaccination)
+        (
+            "Mercredis ALSH Latresne (6-11 ans)",
+            Eligibility {
+                min_age: Some(6),
+                max_age: Some(11),
+                ..Default::default()
+            },
+            wednesdays,
+            None,
+            (24, None, None),
+            true,
+            false,
+            false,
+        ),
+        (
+            "Mercredis ALSH Latresne (3-5 ans)",
+            Eligibility {
+                min_age: Some(3),
+                max_age: Some(5),
+                ..Default::default()
+            },
+            little_ones,
+            None,
+            (16, None, None),
+            true,
+            false,
+            false,
+        ),
+        (
+            "Vacances ALSH Latresne (3-11 ans)",
+            Eligibility {
+                min_age: Some(3),
+                max_age: Some(11),
+                ..Default::default()
+            },
+            holidays,
+            Some(6),
+            (40, Some(16), Some(24)),
+            false,
+            true,
+            true,
+        ),
+    ];
+    let today = famille_model::calendar::paris_date(now);
+    for (
+        name,
+        eligibility,
+        rules,
+        age_split,
+        (capacity, young, old),
+        on_wednesdays,
+        in_holidays,
+        needs_vaccination,
+    ) in activities
+    {
+        let activity_id = Uuid::now_v7();
+        catalog
+            .insert_activity(&crate::store::catalog::NewActivity {
+                id: activity_id,
+                category_id: categories[1],
+                venue_id: venue,
+                name,
+                description: None,
+                eligibility: &eligibility,
+                rules: &rules,
+                age_split,
+                now,
+            })
+            .await?;
+        if needs_vaccination {
+            catalog.require_document(activity_id, vaccination).await?;
+        }
+        let mut options = Vec::new();
+        for (position, option) in [
+            "Journée complète",
+            "Matin avec repas",
+            "Après-midi sans repas",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let id = Uuid::now_v7();
+            catalog
+                .insert_option(id, activity_id, option, position as i32)
+                .await?;
+            options.push(id);
+        }
+        for offset in 1..=56 {
+            let date = today + Duration::days(offset);
+            let wednesday = date.weekday() == chrono::Weekday::Wed && !in_school_holidays(date);
+            let holiday = in_school_holidays(date)
+                && !famille_model::calendar::is_weekend(date)
+                && !famille_model::calendar::is_french_public_holiday(date);
+            if !((on_wednesdays && wednesday) || (in_holidays && holiday)) {
+                continue;
+            }
+            for option in &options {
+                catalog
+                    .insert_session(&crate::store::catalog::NewSession {
+                        id: Uuid::now_v7(),
+                        activity_id,
+                        option_id: *option,
+                        date,
+                        capacity,
+                        capacity_young: young,
+                        capacity_old: old,
+                        now,
+                    })
+                    .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn logins_banner() -> String {

@@ -32,6 +32,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
     tags(
         (name = "comptes", description = "Connexion, mot de passe, sessions"),
         (name = "famille", description = "Le dossier de la famille connectée"),
+        (name = "réservations", description = "Calendrier et réservations (file d'actions du téléphone)"),
         (name = "services", description = "Routes des agents et administrateurs"),
         (name = "système", description = "Santé et documentation"),
     )
@@ -61,6 +62,7 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::accounts::http::router())
         .merge(crate::families::http::router())
+        .merge(crate::bookings::http::router())
         .routes(utoipa_axum::routes!(health))
         .split_for_parts()
 }

@@ -809,4 +809,16 @@ impl Families<'_> {
         }
         Ok(hits)
     }
+
+    /// The login addresses of a family's guardians, to tell them something.
+    pub async fn account_emails(&self, family_id: Uuid) -> StoreResult<Vec<String>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar(
+                "SELECT email FROM accounts WHERE family_id = $1 AND disabled_at IS NULL ORDER BY created_at",
+            )
+            .bind(family_id)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
 }

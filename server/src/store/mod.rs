@@ -8,6 +8,8 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bookings;
+pub mod catalog;
 pub mod families;
 
 use std::path::Path;
@@ -32,11 +34,15 @@ macro_rules! on_db {
 /// Runs a block inside one transaction on whichever pool is live. The block sees
 /// `$tx` (use `&mut *$tx` as executor); an early return through `?` drops the
 /// transaction, which rolls it back.
+///
+/// SQLite transactions start IMMEDIATE: they all write, and a deferred transaction
+/// that read first cannot wait for the write lock (it fails with "database is
+/// locked" under concurrency instead of queueing).
 macro_rules! in_tx {
     ($db:expr, |$tx:ident| $body:block) => {
         match $db {
             $crate::store::Db::Sqlite(pool) => {
-                let mut $tx = pool.begin().await?;
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
                 out
@@ -76,6 +82,9 @@ pub enum StoreError {
     Duplicate(String),
     #[error("stored value is not understood: {0}")]
     Corrupt(String),
+    /// A concurrent transaction changed what this one read; run it again.
+    #[error("concurrent change, to be retried")]
+    Retry,
 }
 
 impl StoreError {
@@ -103,6 +112,14 @@ pub fn unique_violation(err: sqlx::Error) -> StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A unique violation means a concurrent transaction got there first: retry.
+pub fn retry_on_unique(err: sqlx::Error) -> StoreError {
+    match unique_violation(err) {
+        StoreError::Duplicate(_) => StoreError::Retry,
+        other => other,
+    }
+}
 
 /// Parses a stored vocabulary value (school level, role...).
 pub fn parse_stored<T: FromStr>(value: &str) -> StoreResult<T> {
@@ -186,5 +203,13 @@ impl Db {
 
     pub fn audit(&self) -> audit::Audit<'_> {
         audit::Audit { db: self }
+    }
+
+    pub fn catalog(&self) -> catalog::Catalog<'_> {
+        catalog::Catalog { db: self }
+    }
+
+    pub fn bookings(&self) -> bookings::Bookings<'_> {
+        bookings::Bookings { db: self }
     }
 }

@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts;
+mod bookings;
 mod errors;
 mod families;
 mod isolation;

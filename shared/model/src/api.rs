@@ -330,3 +330,101 @@ wire! {
         pub quotient: Option<Quotient>,
     }
 }
+
+// ---- bookings -----------------------------------------------------------------------
+
+use crate::booking::{BlockedBy, CellState};
+
+wire! {
+    /// One bookable session as a child's calendar shows it.
+    pub struct CalendarSession {
+        pub session_id: Uuid,
+        pub activity_id: Uuid,
+        /// "Mercredis ALSH Latresne"
+        pub activity: String,
+        /// "Journée complète"
+        pub option: String,
+        pub venue: String,
+        pub state: CellState,
+        /// Places left for this child (its age group and the whole session, the
+        /// smaller); absent once booked or when booking is not possible.
+        pub places_left: Option<u32>,
+        pub reservation_id: Option<Uuid>,
+        pub blocked_by: Option<BlockedBy>,
+        /// Labels of the documents still missing when `blocked_by` is `document_required`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub missing_documents: Vec<String>,
+        pub booking_deadline: DateTime<Utc>,
+        pub cancellation_deadline: DateTime<Utc>,
+    }
+
+    pub struct CalendarDay {
+        pub date: NaiveDate,
+        pub sessions: Vec<CalendarSession>,
+    }
+
+    pub struct Calendar {
+        pub child_id: Uuid,
+        pub from: NaiveDate,
+        pub to: NaiveDate,
+        pub days: Vec<CalendarDay>,
+    }
+
+    /// A parent's intent, recorded on the phone (possibly offline) with its own id
+    /// (UUID v7) and applied once by the server.
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    pub enum Mutation {
+        Reserve { id: Uuid, child_id: Uuid, session_id: Uuid },
+        Cancel { id: Uuid, reservation_id: Uuid },
+        JoinWaitlist { id: Uuid, child_id: Uuid, session_id: Uuid },
+        LeaveWaitlist { id: Uuid, reservation_id: Uuid },
+    }
+
+    pub struct MutationBatch {
+        /// Applied in order; at most 200 per call.
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<Mutation>))]
+        pub mutations: Vec<serde_json::Value>,
+    }
+
+    #[serde(rename_all = "snake_case")]
+    pub enum MutationStatus {
+        Applied,
+        Rejected,
+    }
+
+    pub struct MutationResult {
+        pub id: Uuid,
+        pub status: MutationStatus,
+        /// Why it was rejected (or, for `cancel_deadline_passed`, why the applied
+        /// cancellation is billed).
+        pub code: Option<String>,
+        /// French, for the parent.
+        pub detail: Option<String>,
+        /// The reservation the mutation created or changed.
+        pub reservation_id: Option<Uuid>,
+    }
+
+    pub struct MutationResults {
+        pub results: Vec<MutationResult>,
+    }
+}
+
+impl Mutation {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Mutation::Reserve { id, .. }
+            | Mutation::Cancel { id, .. }
+            | Mutation::JoinWaitlist { id, .. }
+            | Mutation::LeaveWaitlist { id, .. } => *id,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Mutation::Reserve { .. } => "reserve",
+            Mutation::Cancel { .. } => "cancel",
+            Mutation::JoinWaitlist { .. } => "join_waitlist",
+            Mutation::LeaveWaitlist { .. } => "leave_waitlist",
+        }
+    }
+}

@@ -352,6 +352,107 @@ pub fn cell_state(input: CellInput) -> CellState {
     }
 }
 
+/// A session's places: the whole session, and optionally per age group (the
+/// regulations of accueils de loisirs count under-6 and over-6 children apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub capacity: u32,
+    pub capacity_young: Option<u32>,
+    pub capacity_old: Option<u32>,
+    pub held: u32,
+    pub held_young: u32,
+    pub held_old: u32,
+}
+
+impl Capacity {
+    /// Places left for a child of this age group: the smaller of the session's and
+    /// the group's remainders.
+    pub fn places_left(&self, young: bool) -> u32 {
+        let total = self.capacity.saturating_sub(self.held);
+        let group = if young {
+            self.capacity_young
+                .map(|c| c.saturating_sub(self.held_young))
+        } else {
+            self.capacity_old.map(|c| c.saturating_sub(self.held_old))
+        };
+        group.map_or(total, |g| g.min(total))
+    }
+
+    pub fn full(&self, young: bool) -> bool {
+        self.places_left(young) == 0
+    }
+}
+
+/// Whether a child counts in the "young" group of an activity that splits its
+/// capacity at `split` years (age at the session date).
+pub fn is_young(age_split: Option<u8>, birth_date: NaiveDate, session: NaiveDate) -> bool {
+    age_split.is_some_and(|split| age_on(birth_date, session) < i32::from(split))
+}
+
+/// Why a booking (or a waitlist request) is refused before capacity is even looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    DossierPending,
+    NotEligible,
+    DocumentRequired,
+    AlreadyBooked,
+    BookingClosed,
+}
+
+/// What the server knows, inside the booking transaction, about a child and a session.
+#[derive(Debug, Clone, Copy)]
+pub struct BookingFacts {
+    pub dossier_active: bool,
+    pub eligible: bool,
+    pub documents_missing: bool,
+    pub already_booked: bool,
+    /// The session is open (not closed or cancelled by the services).
+    pub session_open: bool,
+    pub window: BookingWindow,
+}
+
+/// The checks of a booking, in the order a parent should hear about them: the
+/// dossier first, then the child, then the day.
+pub fn check_booking(f: BookingFacts) -> Result<(), Refusal> {
+    if !f.dossier_active {
+        return Err(Refusal::DossierPending);
+    }
+    if !f.eligible {
+        return Err(Refusal::NotEligible);
+    }
+    if f.documents_missing {
+        return Err(Refusal::DocumentRequired);
+    }
+    if f.already_booked {
+        return Err(Refusal::AlreadyBooked);
+    }
+    match f.window {
+        BookingWindow::Open | BookingWindow::Late if f.session_open => Ok(()),
+        _ => Err(Refusal::BookingClosed),
+    }
+}
+
+/// The status a new booking gets once a place is secured.
+pub fn booked_status(rules: &BookingRules, window: BookingWindow) -> ReservationStatus {
+    if rules.requires_approval {
+        ReservationStatus::PendingApproval
+    } else if window == BookingWindow::Late {
+        ReservationStatus::LateBooked
+    } else {
+        ReservationStatus::Reserved
+    }
+}
+
+/// Whether a reservation in this status holds a place (counts against capacity).
+pub fn holds_place(status: ReservationStatus) -> bool {
+    matches!(
+        status,
+        ReservationStatus::Reserved
+            | ReservationStatus::LateBooked
+            | ReservationStatus::PendingApproval
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -683,6 +784,129 @@ mod tests {
         );
         // Every state of the legend is reachable.
         assert_eq!(CellState::ALL.len(), 10);
+    }
+
+    #[test]
+    fn the_smaller_remainder_wins() {
+        let c = Capacity {
+            capacity: 20,
+            capacity_young: Some(8),
+            capacity_old: Some(14),
+            held: 17,
+            held_young: 5,
+            held_old: 12,
+        };
+        assert_eq!(c.places_left(true), 3);
+        assert_eq!(c.places_left(false), 2);
+        let group_full = Capacity { held_young: 8, ..c };
+        assert!(group_full.full(true) && !group_full.full(false));
+        let session_full = Capacity { held: 20, ..c };
+        assert!(session_full.full(true) && session_full.full(false));
+        let no_split = Capacity {
+            capacity_young: None,
+            capacity_old: None,
+            ..c
+        };
+        assert_eq!(no_split.places_left(true), 3);
+        // Counters above capacity (capacity lowered by staff) give zero, not a wrap.
+        assert_eq!(Capacity { held: 25, ..c }.places_left(false), 0);
+        assert!(is_young(Some(6), d(2021, 1, 1), d(2026, 12, 31)));
+        assert!(!is_young(Some(6), d(2020, 12, 31), d(2026, 12, 31)));
+        assert!(!is_young(None, d(2024, 1, 1), d(2026, 12, 31)));
+    }
+
+    #[test]
+    fn booking_checks_in_order() {
+        let ok = BookingFacts {
+            dossier_active: true,
+            eligible: true,
+            documents_missing: false,
+            already_booked: false,
+            session_open: true,
+            window: BookingWindow::Open,
+        };
+        assert_eq!(check_booking(ok), Ok(()));
+        assert_eq!(
+            check_booking(BookingFacts {
+                window: BookingWindow::Late,
+                ..ok
+            }),
+            Ok(())
+        );
+        assert_eq!(
+            check_booking(BookingFacts {
+                dossier_active: false,
+                eligible: false,
+                ..ok
+            }),
+            Err(Refusal::DossierPending)
+        );
+        assert_eq!(
+            check_booking(BookingFacts {
+                eligible: false,
+                documents_missing: true,
+                ..ok
+            }),
+            Err(Refusal::NotEligible)
+        );
+        assert_eq!(
+            check_booking(BookingFacts {
+                documents_missing: true,
+                already_booked: true,
+                ..ok
+            }),
+            Err(Refusal::DocumentRequired)
+        );
+        assert_eq!(
+            check_booking(BookingFacts {
+                already_booked: true,
+                ..ok
+            }),
+            Err(Refusal::AlreadyBooked)
+        );
+        assert_eq!(
+            check_booking(BookingFacts {
+                session_open: false,
+                ..ok
+            }),
+            Err(Refusal::BookingClosed)
+        );
+        assert_eq!(
+            check_booking(BookingFacts {
+                window: BookingWindow::Closed,
+                ..ok
+            }),
+            Err(Refusal::BookingClosed)
+        );
+        let not_yet = BookingWindow::NotYetOpen {
+            opens_at: DateTime::<Utc>::MIN_UTC,
+        };
+        assert_eq!(
+            check_booking(BookingFacts {
+                window: not_yet,
+                ..ok
+            }),
+            Err(Refusal::BookingClosed)
+        );
+
+        let mut r = rules(LateBooking::Surcharged);
+        assert_eq!(
+            booked_status(&r, BookingWindow::Open),
+            ReservationStatus::Reserved
+        );
+        assert_eq!(
+            booked_status(&r, BookingWindow::Late),
+            ReservationStatus::LateBooked
+        );
+        r.requires_approval = true;
+        assert_eq!(
+            booked_status(&r, BookingWindow::Open),
+            ReservationStatus::PendingApproval
+        );
+        assert!(
+            holds_place(ReservationStatus::PendingApproval)
+                && !holds_place(ReservationStatus::Waitlisted)
+        );
     }
 
     #[test]

@@ -46,6 +46,16 @@ error_codes! {
     // Dossier and bookings
     NotFound => "not_found",
     DossierPending => "dossier_pending",
+    SessionFull => "session_full",
+    BookingClosed => "booking_closed",
+    CancelDeadlinePassed => "cancel_deadline_passed",
+    DocumentRequired => "document_required",
+    NotEligible => "not_eligible",
+    AlreadyBooked => "already_booked",
+    PlacesAvailable => "places_available",
+    WaitlistUnavailable => "waitlist_unavailable",
+    InvalidMutation => "invalid_mutation",
+    TooManyMutations => "too_many_mutations",
     AlreadyValidated => "already_validated",
     Conflict => "conflict",
     // Server side

@@ -1,0 +1,318 @@
+//! Bookings: the phones' mutations (reserve, cancel, waitlist) and the children's
+//! calendars. The rules themselves are pure functions of `famille_model::booking`;
+//! the store applies them inside the booking transaction.
+
+pub mod http;
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate};
+use famille_model::ErrorCode;
+use famille_model::api::{
+    Calendar, CalendarDay, CalendarSession, Mutation, MutationResult, MutationResults,
+    MutationStatus,
+};
+use famille_model::booking::{
+    BlockedBy, BookingWindow, CellInput, ReservationStatus, cell_state, is_young,
+};
+use famille_model::calendar::paris_date;
+use famille_model::validate::FieldError;
+use uuid::Uuid;
+
+use crate::accounts::auth::Parent;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::bookings::{Actor, Outcome, Promotion};
+use crate::store::catalog::missing_documents;
+
+/// At most this many mutations per call: a week offline is a few dozen.
+pub const MAX_BATCH: usize = 200;
+/// The longest calendar range served at once (a month view with its margins).
+pub const MAX_CALENDAR_DAYS: i64 = 62;
+
+/// The French sentence a parent reads for a mutation's code.
+pub fn detail_fr(code: ErrorCode, extra: Option<&str>) -> String {
+    match code {
+        ErrorCode::SessionFull => "Il n'y a plus de place pour cette journée. Vous pouvez demander une place sur la liste d'attente.".to_owned(),
+        ErrorCode::BookingClosed => "Les réservations ne sont pas ouvertes pour cette date, ou sont closes.".to_owned(),
+        ErrorCode::CancelDeadlinePassed => "OUPS ! Vous n'avez pas annulé dans les délais : l'annulation est enregistrée mais la journée vous sera facturée.".to_owned(),
+        ErrorCode::DocumentRequired => format!(
+            "Document obligatoire à fournir : {}. Envoyez-le depuis « Mes démarches » ; dès sa validation vous pourrez réserver.",
+            extra.unwrap_or("voir vos alertes")
+        ),
+        ErrorCode::NotEligible => "Cette activité n'est pas accessible à votre enfant (âge ou niveau scolaire).".to_owned(),
+        ErrorCode::AlreadyBooked => "Votre enfant est déjà inscrit, ou sur liste d'attente, pour cette journée.".to_owned(),
+        ErrorCode::DossierPending => "Votre dossier est en attente de validation par les services : vous pourrez réserver dès qu'il sera validé.".to_owned(),
+        ErrorCode::PlacesAvailable => "Il reste des places : réservez directement cette journée.".to_owned(),
+        ErrorCode::WaitlistUnavailable => "Cette activité ne propose pas de liste d'attente.".to_owned(),
+        ErrorCode::InvalidMutation => "Cette action n'est pas reconnue par le serveur. Mettez l'application à jour.".to_owned(),
+        _ => "Cette réservation ou cette journée est introuvable.".to_owned(),
+    }
+}
+
+fn result(id: Uuid, outcome: &Outcome) -> MutationResult {
+    MutationResult {
+        id,
+        status: if outcome.applied {
+            MutationStatus::Applied
+        } else {
+            MutationStatus::Rejected
+        },
+        code: outcome.code.map(|c| c.as_str().to_owned()),
+        detail: outcome
+            .code
+            .map(|c| detail_fr(c, outcome.detail.as_deref())),
+        reservation_id: outcome.reservation_id,
+    }
+}
+
+/// Applies a batch in order, each mutation once, and answers each.
+pub async fn apply_batch(
+    state: &AppState,
+    parent: Parent,
+    raw: &[serde_json::Value],
+) -> AppResult<MutationResults> {
+    if raw.len() > MAX_BATCH {
+        return Err(FieldError::new(
+            "mutations",
+            format!("{MAX_BATCH} actions au plus par envoi"),
+        )
+        .into());
+    }
+    let actor = Actor {
+        family_id: parent.family_id,
+        account_id: parent.account_id,
+    };
+    let mut results = Vec::with_capacity(raw.len());
+    for (index, value) in raw.iter().enumerate() {
+        let mutation: Mutation = match serde_json::from_value(value.clone()) {
+            Ok(m) => m,
+            Err(_) => {
+                // An unknown kind from a newer app: answer it, keep going.
+                let id = value
+                    .get("id")
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse::<Uuid>().ok())
+                    .ok_or_else(|| {
+                        FieldError::new(
+                            &format!("mutations[{index}].id"),
+                            "identifiant manquant ou invalide",
+                        )
+                    })?;
+                results.push(result(
+                    id,
+                    &Outcome {
+                        applied: false,
+                        code: Some(ErrorCode::InvalidMutation),
+                        detail: None,
+                        reservation_id: None,
+                        promotions: Vec::new(),
+                    },
+                ));
+                continue;
+            }
+        };
+        let outcome = state
+            .db
+            .bookings()
+            .apply(actor, &mutation, state.clock.now())
+            .await?;
+        for promotion in &outcome.promotions {
+            tell_promoted(state, promotion.clone());
+        }
+        results.push(result(mutation.id(), &outcome));
+    }
+    Ok(MutationResults { results })
+}
+
+/// Tells a family it got a place from the waitlist. Push comes with the
+/// notifications issue; until then, a mail to the guardians with an account.
+fn tell_promoted(state: &AppState, promotion: Promotion) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let send = async {
+            let emails = state
+                .db
+                .families()
+                .account_emails(promotion.family_id)
+                .await?;
+            let Some((activity, option, date)) = state
+                .db
+                .catalog()
+                .session_label(promotion.session_id)
+                .await?
+            else {
+                return Ok::<_, AppError>(());
+            };
+            let child = state
+                .db
+                .families()
+                .child(promotion.family_id, promotion.child_id)
+                .await?
+                .map(|c| c.first_name)
+                .unwrap_or_default();
+            let grace = match promotion.free_cancel_until {
+                Some(until) => format!(
+                    "\nVous pouvez encore annuler sans frais jusqu'au {}.\n",
+                    until
+                        .with_timezone(&chrono_tz::Europe::Paris)
+                        .format("%d/%m/%Y à %H:%M")
+                ),
+                None => String::new(),
+            };
+            for email in emails {
+                let body = format!(
+                    "Bonjour,\n\nUne place s'est libérée : {child} est inscrit(e) à « {activity} — {option} » le {}.\n{grace}\nRetrouvez vos réservations dans le Portail Famille.\n\n{}\n",
+                    date.format("%d/%m/%Y"),
+                    state.config.organisation_name
+                );
+                state
+                    .mailer
+                    .send(&email, "Portail Famille : une place s'est libérée", body)
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+            }
+            Ok(())
+        };
+        if let Err(e) = send.await {
+            tracing::error!(error = %e, "waitlist promotion message failed");
+        }
+    });
+}
+
+/// A child's calendar between two dates (inclusive), with the legend's states.
+pub async fn calendar(
+    state: &AppState,
+    family_id: Uuid,
+    child_id: Uuid,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> AppResult<Calendar> {
+    let child = crate::families::child(state, family_id, child_id).await?;
+    let now = state.clock.now();
+    let from = from.unwrap_or_else(|| paris_date(now));
+    let to = to.unwrap_or(from + Duration::days(6));
+    if to < from {
+        return Err(FieldError::new("to", "la date de fin précède la date de début").into());
+    }
+    if (to - from).num_days() >= MAX_CALENDAR_DAYS {
+        return Err(FieldError::new(
+            "to",
+            format!("{MAX_CALENDAR_DAYS} jours au plus par calendrier"),
+        )
+        .into());
+    }
+    let family = state
+        .db
+        .families()
+        .family(family_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let dossier_pending = family.status != "active";
+    let catalog = state.db.catalog();
+    let activities: HashMap<Uuid, _> = catalog
+        .activities()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let requirements = catalog.requirements().await?;
+    let documents = catalog.valid_documents(family_id).await?;
+    let sessions = catalog.sessions_between(from, to).await?;
+    let reservations = state
+        .db
+        .bookings()
+        .child_reservations(child_id, from, to)
+        .await?;
+
+    let mut days: Vec<CalendarDay> = Vec::new();
+    let mut date = from;
+    while date <= to {
+        days.push(CalendarDay {
+            date,
+            sessions: Vec::new(),
+        });
+        date += Duration::days(1);
+    }
+    for session in sessions {
+        let Some(activity) = activities.get(&session.activity_id) else {
+            continue;
+        };
+        // Only the activities this child may attend are shown, as in the guide.
+        if !activity
+            .eligibility
+            .admits(child.birth_date, child.school_level, session.date)
+        {
+            continue;
+        }
+        let ours: Vec<_> = reservations
+            .iter()
+            .filter(|r| r.session_id == session.id)
+            .collect();
+        let reservation = ours
+            .iter()
+            .find(|r| {
+                r.status().is_ok_and(|s| {
+                    famille_model::booking::holds_place(s) || s == ReservationStatus::Waitlisted
+                })
+            })
+            .or_else(|| ours.first())
+            .copied();
+        let status = reservation.map(|r| r.status()).transpose()?;
+        let missing = missing_documents(
+            requirements.iter().filter(|r| r.activity_id == activity.id),
+            &documents,
+            child_id,
+            session.date,
+        );
+        let blocked = if dossier_pending {
+            Some(BlockedBy::DossierPending)
+        } else if !missing.is_empty() {
+            Some(BlockedBy::DocumentRequired)
+        } else {
+            None
+        };
+        let window = if session.status == "open" {
+            activity.rules.booking_window(session.date, now)
+        } else {
+            BookingWindow::Closed
+        };
+        let young = is_young(activity.age_split, child.birth_date, session.date);
+        let state_now = cell_state(CellInput {
+            reservation: status,
+            window,
+            cancellation_late: activity.rules.cancellation_is_late(
+                session.date,
+                now,
+                reservation.and_then(|r| r.free_cancel_until),
+            ),
+            full: session.capacity.full(young),
+            blocked,
+        });
+        let index = (session.date - from).num_days() as usize;
+        days[index].sessions.push(CalendarSession {
+            session_id: session.id,
+            activity_id: activity.id,
+            activity: activity.name.clone(),
+            option: session.option.clone(),
+            venue: activity.venue.clone(),
+            state: state_now,
+            places_left: Some(session.capacity.places_left(young)),
+            reservation_id: reservation.map(|r| r.id),
+            blocked_by: if status.is_none() { blocked } else { None },
+            missing_documents: if blocked == Some(BlockedBy::DocumentRequired) {
+                missing
+            } else {
+                Vec::new()
+            },
+            booking_deadline: activity.rules.booking_deadline(session.date),
+            cancellation_deadline: activity.rules.cancellation_deadline(session.date),
+        });
+    }
+    Ok(Calendar {
+        child_id,
+        from,
+        to,
+        days,
+    })
+}

@@ -1,0 +1,646 @@
+//! Reservations, the waitlist, the mutation log and the change feed.
+//!
+//! Each phone mutation runs in one transaction that re-reads every fact it depends
+//! on, takes a place with a conditional update (so capacity holds whatever the
+//! concurrency, on both backends), records the change feed and the mutation's answer,
+//! then commits: a mutation is applied entirely, with its answer, or not at all.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use famille_model::ErrorCode;
+use famille_model::api::Mutation;
+use famille_model::booking::{
+    BookingFacts, BookingRules, Capacity, Eligibility, PROMOTION_GRACE, Refusal, ReservationStatus,
+    booked_status, check_booking, holds_place, is_young,
+};
+use famille_model::calendar::paris_date;
+use famille_model::dossier::SchoolLevel;
+use uuid::Uuid;
+
+use super::catalog::{Requirement, ValidDocument, missing_documents, parse_json};
+use super::{Db, StoreError, StoreResult, in_tx, on_db, parse_stored};
+
+pub struct Bookings<'a> {
+    pub(super) db: &'a Db,
+}
+
+/// Who sends the mutation.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    pub family_id: Uuid,
+    pub account_id: Uuid,
+}
+
+/// A family that got a place from the waitlist, to be told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Promotion {
+    pub reservation_id: Uuid,
+    pub family_id: Uuid,
+    pub child_id: Uuid,
+    pub session_id: Uuid,
+    pub free_cancel_until: Option<DateTime<Utc>>,
+}
+
+/// The answer to one mutation, as stored and replayed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub applied: bool,
+    pub code: Option<ErrorCode>,
+    /// Extra words for the French detail (the missing documents' labels).
+    pub detail: Option<String>,
+    pub reservation_id: Option<Uuid>,
+    /// Not stored: only the first application promotes anyone.
+    pub promotions: Vec<Promotion>,
+}
+
+impl Outcome {
+    fn applied(reservation_id: Option<Uuid>) -> Outcome {
+        Outcome {
+            applied: true,
+            code: None,
+            detail: None,
+            reservation_id,
+            promotions: Vec::new(),
+        }
+    }
+
+    fn rejected(code: ErrorCode) -> Outcome {
+        Outcome {
+            applied: false,
+            code: Some(code),
+            detail: None,
+            reservation_id: None,
+            promotions: Vec::new(),
+        }
+    }
+}
+
+fn refusal_code(r: Refusal) -> ErrorCode {
+    match r {
+        Refusal::DossierPending => ErrorCode::DossierPending,
+        Refusal::NotEligible => ErrorCode::NotEligible,
+        Refusal::DocumentRequired => ErrorCode::DocumentRequired,
+        Refusal::AlreadyBooked => ErrorCode::AlreadyBooked,
+        Refusal::BookingClosed => ErrorCode::BookingClosed,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    family_id: Uuid,
+    status: String,
+    code: Option<String>,
+    detail: Option<String>,
+    reservation_id: Option<Uuid>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionFacts {
+    date: NaiveDate,
+    status: String,
+    activity_id: Uuid,
+    eligibility: String,
+    rules: String,
+    age_split: Option<i16>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CapacityRow {
+    capacity: i32,
+    capacity_young: Option<i32>,
+    capacity_old: Option<i32>,
+    held: i32,
+    held_young: i32,
+    held_old: i32,
+}
+
+fn to_capacity(r: &CapacityRow) -> Capacity {
+    let n = |v: i32| u32::try_from(v).unwrap_or(0);
+    Capacity {
+        capacity: n(r.capacity),
+        capacity_young: r.capacity_young.map(n),
+        capacity_old: r.capacity_old.map(n),
+        held: n(r.held),
+        held_young: n(r.held_young),
+        held_old: n(r.held_old),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ReservationFacts {
+    id: Uuid,
+    status: String,
+    young: bool,
+    session_id: Uuid,
+    free_cancel_until: Option<DateTime<Utc>>,
+    date: NaiveDate,
+    rules: String,
+}
+
+/// A reservation as the calendar and the sync feed show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReservationView {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub child_id: Uuid,
+    pub status: String,
+    pub free_cancel_until: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ReservationView {
+    pub fn status(&self) -> StoreResult<ReservationStatus> {
+        parse_stored(&self.status)
+    }
+}
+
+const LIVE: &str = "('reserved', 'late_booked', 'pending_approval', 'waitlisted')";
+
+// ---- statements shared by several transactions ---------------------------------
+// Macros keep each SQL text single while the transaction's backend varies.
+
+/// Takes one place for a child of the given group; `None` when full.
+macro_rules! take_place {
+    ($tx:expr, $session:expr, $young:expr, $now:expr) => {
+        sqlx::query_as::<_, CapacityRow>(
+            "UPDATE sessions SET held = held + 1, held_young = held_young + $2, held_old = held_old + $3, updated_at = $4 \
+             WHERE id = $1 AND held < capacity \
+               AND ($2 = 0 OR capacity_young IS NULL OR held_young < capacity_young) \
+               AND ($3 = 0 OR capacity_old IS NULL OR held_old < capacity_old) \
+             RETURNING capacity, capacity_young, capacity_old, held, held_young, held_old",
+        )
+        .bind($session)
+        .bind(i32::from($young))
+        .bind(i32::from(!$young))
+        .bind($now)
+        .fetch_optional(&mut *$tx)
+        .await?
+    };
+}
+
+macro_rules! release_place {
+    ($tx:expr, $session:expr, $young:expr, $now:expr) => {
+        sqlx::query_as::<_, CapacityRow>(
+            "UPDATE sessions SET held = held - 1, held_young = held_young - $2, held_old = held_old - $3, updated_at = $4 \
+             WHERE id = $1 RETURNING capacity, capacity_young, capacity_old, held, held_young, held_old",
+        )
+        .bind($session)
+        .bind(i32::from($young))
+        .bind(i32::from(!$young))
+        .bind($now)
+        .fetch_one(&mut *$tx)
+        .await?
+    };
+}
+
+/// Appends changes to the feed; the counter row is taken last so that sequence
+/// order is commit order.
+macro_rules! record_changes {
+    ($tx:expr, $changes:expr, $now:expr) => {{
+        let changes: &[(Option<Uuid>, &str, Uuid)] = $changes;
+        if !changes.is_empty() {
+            let last: i64 = sqlx::query_scalar("UPDATE feed_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq")
+                .bind(changes.len() as i64)
+                .fetch_one(&mut *$tx)
+                .await?;
+            let first = last - changes.len() as i64 + 1;
+            for (offset, (family_id, entity, entity_id)) in changes.iter().enumerate() {
+                sqlx::query("INSERT INTO changes (seq, family_id, entity, entity_id, at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(first + offset as i64)
+                    .bind(*family_id)
+                    .bind(*entity)
+                    .bind(*entity_id)
+                    .bind($now)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+    }};
+}
+
+/// Gives the freed place to the first waitlisted child that fits, if any.
+macro_rules! promote_first {
+    ($tx:expr, $session_id:expr, $rules:expr, $date:expr, $now:expr, $changes:expr, $promotions:expr) => {{
+        let waiting: Vec<(Uuid, Uuid, Uuid, bool)> = sqlx::query_as(
+            "SELECT id, child_id, family_id, young FROM reservations \
+             WHERE session_id = $1 AND status = 'waitlisted' ORDER BY waitlisted_at, id",
+        )
+        .bind($session_id)
+        .fetch_all(&mut *$tx)
+        .await?;
+        let mut promoted: Option<Capacity> = None;
+        for (reservation_id, child_id, family_id, young) in waiting {
+            if let Some(after) = take_place!($tx, $session_id, young, $now) {
+                let free_cancel_until = ($now >= $rules.cancellation_deadline($date)).then(|| $now + PROMOTION_GRACE);
+                // Guarded: the family may have left the waitlist meanwhile.
+                let promoted_rows = sqlx::query(
+                    "UPDATE reservations SET status = 'reserved', promoted_at = $2, free_cancel_until = $3, updated_at = $2 \
+                     WHERE id = $1 AND status = 'waitlisted'",
+                )
+                .bind(reservation_id)
+                .bind($now)
+                .bind(free_cancel_until)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+                if promoted_rows == 0 {
+                    release_place!($tx, $session_id, young, $now);
+                    continue;
+                }
+                $changes.push((Some(family_id), "reservation", reservation_id));
+                $promotions.push(Promotion { reservation_id, family_id, child_id, session_id: $session_id, free_cancel_until });
+                promoted = Some(to_capacity(&after));
+                break;
+            }
+        }
+        promoted
+    }};
+}
+
+impl Bookings<'_> {
+    /// Applies one mutation once. A replayed id (even concurrently) gets the answer
+    /// stored with its first application.
+    pub async fn apply(
+        &self,
+        actor: Actor,
+        mutation: &Mutation,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Outcome> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.try_apply(actor, mutation, now).await {
+                Err(StoreError::Duplicate(_)) => {
+                    // Another request applied the same id first; its answer is ours.
+                    return self
+                        .stored(actor, mutation.id())
+                        .await?
+                        .ok_or_else(|| StoreError::Corrupt("mutation vanished".into()));
+                }
+                // A concurrent transaction changed what this one read (PostgreSQL
+                // only: SQLite serialises writers); the next attempt sees it.
+                Err(StoreError::Retry) if attempts < 5 => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn stored(&self, actor: Actor, id: Uuid) -> StoreResult<Option<Outcome>> {
+        let row: Option<StoredRow> = on_db!(self.db, |pool| {
+            sqlx::query_as("SELECT family_id, status, code, detail, reservation_id FROM mutations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(|r| stored_outcome(actor, r)))
+    }
+
+    async fn try_apply(
+        &self,
+        actor: Actor,
+        mutation: &Mutation,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Outcome> {
+        let outcome = in_tx!(self.db, |tx| {
+            let stored: Option<StoredRow> =
+                sqlx::query_as("SELECT family_id, status, code, detail, reservation_id FROM mutations WHERE id = $1")
+                    .bind(mutation.id())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(row) = stored {
+                return Ok(stored_outcome(actor, row));
+            }
+            let mut changes: Vec<(Option<Uuid>, &str, Uuid)> = Vec::new();
+            let mut promotions = Vec::new();
+            let mut outcome = 'decide: {
+                match *mutation {
+                    Mutation::Reserve {
+                        child_id,
+                        session_id,
+                        ..
+                    }
+                    | Mutation::JoinWaitlist {
+                        child_id,
+                        session_id,
+                        ..
+                    } => {
+                        let waitlist = matches!(mutation, Mutation::JoinWaitlist { .. });
+                        let family_status: Option<String> =
+                            sqlx::query_scalar("SELECT status FROM families WHERE id = $1")
+                                .bind(actor.family_id)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let child: Option<(NaiveDate, String)> =
+                            sqlx::query_as("SELECT birth_date, school_level FROM children WHERE id = $1 AND family_id = $2")
+                                .bind(child_id)
+                                .bind(actor.family_id)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let session: Option<SessionFacts> = sqlx::query_as(
+                            "SELECT s.date, s.status, s.activity_id, a.eligibility, a.rules, a.age_split \
+                             FROM sessions s JOIN activities a ON a.id = s.activity_id \
+                             WHERE s.id = $1 AND a.archived_at IS NULL",
+                        )
+                        .bind(session_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let (Some(family_status), Some((birth_date, level)), Some(session)) =
+                            (family_status, child, session)
+                        else {
+                            break 'decide Outcome::rejected(ErrorCode::NotFound);
+                        };
+                        let level: SchoolLevel = parse_stored(&level)?;
+                        let eligibility: Eligibility = parse_json(&session.eligibility)?;
+                        let rules: BookingRules = parse_json(&session.rules)?;
+                        let requirements: Vec<Requirement> = sqlx::query_as(
+                            "SELECT r.activity_id, r.document_type_id, t.label, t.scope \
+                             FROM activity_required_documents r JOIN document_types t ON t.id = r.document_type_id \
+                             WHERE r.activity_id = $1",
+                        )
+                        .bind(session.activity_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        let documents: Vec<ValidDocument> = if requirements.is_empty() {
+                            Vec::new()
+                        } else {
+                            sqlx::query_as(
+                                "SELECT document_type_id, child_id, valid_until FROM documents \
+                                 WHERE family_id = $1 AND status = 'validated'",
+                            )
+                            .bind(actor.family_id)
+                            .fetch_all(&mut *tx)
+                            .await?
+                        };
+                        let missing = missing_documents(
+                            requirements.iter(),
+                            &documents,
+                            child_id,
+                            session.date,
+                        );
+                        let live: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                            "SELECT id FROM reservations WHERE session_id = $1 AND child_id = $2 AND status IN {LIVE}"
+                        )))
+                        .bind(session_id)
+                        .bind(child_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let window = rules.booking_window(session.date, now);
+                        let facts = BookingFacts {
+                            dossier_active: family_status == "active",
+                            eligible: eligibility.admits(birth_date, level, session.date),
+                            documents_missing: !missing.is_empty(),
+                            already_booked: live.is_some(),
+                            session_open: session.status == "open",
+                            window,
+                        };
+                        if let Err(refusal) = check_booking(facts) {
+                            let mut rejected = Outcome::rejected(refusal_code(refusal));
+                            if refusal == Refusal::DocumentRequired {
+                                rejected.detail = Some(missing.join(", "));
+                            }
+                            rejected.reservation_id = live;
+                            break 'decide rejected;
+                        }
+                        let young = is_young(
+                            session.age_split.and_then(|a| u8::try_from(a).ok()),
+                            birth_date,
+                            session.date,
+                        );
+                        let reservation_id = Uuid::now_v7();
+                        let status = if waitlist {
+                            let capacity: CapacityRow = sqlx::query_as(
+                                "SELECT capacity, capacity_young, capacity_old, held, held_young, held_old FROM sessions WHERE id = $1",
+                            )
+                            .bind(session_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                            if !to_capacity(&capacity).full(young) {
+                                break 'decide Outcome::rejected(ErrorCode::PlacesAvailable);
+                            }
+                            if !rules.waitlist {
+                                break 'decide Outcome::rejected(ErrorCode::WaitlistUnavailable);
+                            }
+                            ReservationStatus::Waitlisted
+                        } else {
+                            let Some(after) = take_place!(tx, session_id, young, now) else {
+                                break 'decide Outcome::rejected(ErrorCode::SessionFull);
+                            };
+                            let after = to_capacity(&after);
+                            let before = Capacity {
+                                held: after.held - 1,
+                                held_young: after.held_young - u32::from(young),
+                                held_old: after.held_old - u32::from(!young),
+                                ..after
+                            };
+                            if before.full(true) != after.full(true)
+                                || before.full(false) != after.full(false)
+                            {
+                                changes.push((None, "session", session_id));
+                            }
+                            booked_status(&rules, window)
+                        };
+                        sqlx::query(
+                            "INSERT INTO reservations (id, session_id, child_id, family_id, status, young, created_at, updated_at, waitlisted_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+                        )
+                        .bind(reservation_id)
+                        .bind(session_id)
+                        .bind(child_id)
+                        .bind(actor.family_id)
+                        .bind(status.as_str())
+                        .bind(young)
+                        .bind(now)
+                        .bind((status == ReservationStatus::Waitlisted).then_some(now))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(super::retry_on_unique)?;
+                        changes.push((Some(actor.family_id), "reservation", reservation_id));
+                        Outcome::applied(Some(reservation_id))
+                    }
+                    Mutation::Cancel { reservation_id, .. }
+                    | Mutation::LeaveWaitlist { reservation_id, .. } => {
+                        let leaving_waitlist = matches!(mutation, Mutation::LeaveWaitlist { .. });
+                        let found: Option<ReservationFacts> = sqlx::query_as(
+                            "SELECT r.id, r.status, r.young, r.session_id, r.free_cancel_until, s.date, a.rules \
+                             FROM reservations r JOIN sessions s ON s.id = r.session_id JOIN activities a ON a.id = s.activity_id \
+                             WHERE r.id = $1 AND r.family_id = $2",
+                        )
+                        .bind(reservation_id)
+                        .bind(actor.family_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let Some(r) = found else {
+                            break 'decide Outcome::rejected(ErrorCode::NotFound);
+                        };
+                        let status: ReservationStatus = parse_stored(&r.status)?;
+                        let rules: BookingRules = parse_json(&r.rules)?;
+                        match status {
+                            ReservationStatus::Cancelled
+                            | ReservationStatus::LateCancelled
+                            | ReservationStatus::Refused => {
+                                // Already done: the intent is met.
+                                break 'decide Outcome::applied(Some(r.id));
+                            }
+                            ReservationStatus::Waitlisted => {
+                                let left = sqlx::query(
+                                    "UPDATE reservations SET status = 'cancelled', updated_at = $2 WHERE id = $1 AND status = 'waitlisted'",
+                                )
+                                .bind(r.id)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected();
+                                if left == 0 {
+                                    return Err(StoreError::Retry);
+                                }
+                                changes.push((Some(actor.family_id), "reservation", r.id));
+                                break 'decide Outcome::applied(Some(r.id));
+                            }
+                            _ if leaving_waitlist => {
+                                // Promoted in the meantime: leaving is now a cancellation.
+                                let mut rejected = Outcome::rejected(ErrorCode::AlreadyBooked);
+                                rejected.reservation_id = Some(r.id);
+                                break 'decide rejected;
+                            }
+                            _ => {}
+                        }
+                        if paris_date(now) > r.date {
+                            let mut rejected = Outcome::rejected(ErrorCode::BookingClosed);
+                            rejected.reservation_id = Some(r.id);
+                            break 'decide rejected;
+                        }
+                        let late = status != ReservationStatus::PendingApproval
+                            && rules.cancellation_is_late(r.date, now, r.free_cancel_until);
+                        let new_status = if late {
+                            ReservationStatus::LateCancelled
+                        } else {
+                            ReservationStatus::Cancelled
+                        };
+                        // Guarded on the status read: a concurrent cancellation must not
+                        // free the same place twice.
+                        let cancelled = sqlx::query("UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4")
+                            .bind(r.id)
+                            .bind(new_status.as_str())
+                            .bind(now)
+                            .bind(status.as_str())
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        if cancelled == 0 {
+                            return Err(StoreError::Retry);
+                        }
+                        changes.push((Some(actor.family_id), "reservation", r.id));
+                        if holds_place(status) {
+                            let after_release =
+                                to_capacity(&release_place!(tx, r.session_id, r.young, now));
+                            let before = Capacity {
+                                held: after_release.held + 1,
+                                held_young: after_release.held_young + u32::from(r.young),
+                                held_old: after_release.held_old + u32::from(!r.young),
+                                ..after_release
+                            };
+                            let promoted = if rules.waitlist && paris_date(now) <= r.date {
+                                promote_first!(
+                                    tx,
+                                    r.session_id,
+                                    rules,
+                                    r.date,
+                                    now,
+                                    changes,
+                                    promotions
+                                )
+                            } else {
+                                None
+                            };
+                            let after = promoted.unwrap_or(after_release);
+                            if before.full(true) != after.full(true)
+                                || before.full(false) != after.full(false)
+                            {
+                                changes.push((None, "session", r.session_id));
+                            }
+                        }
+                        let mut applied = Outcome::applied(Some(r.id));
+                        if late {
+                            // Applied and billed: the parent must hear it ("OUPS !").
+                            applied.applied = false;
+                            applied.code = Some(ErrorCode::CancelDeadlinePassed);
+                        }
+                        applied
+                    }
+                }
+            };
+            record_changes!(tx, &changes, now);
+            sqlx::query(
+                "INSERT INTO mutations (id, family_id, account_id, kind, status, code, detail, reservation_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(mutation.id())
+            .bind(actor.family_id)
+            .bind(actor.account_id)
+            .bind(mutation.kind())
+            .bind(if outcome.applied { "applied" } else { "rejected" })
+            .bind(outcome.code.map(|c| c.as_str()))
+            .bind(&outcome.detail)
+            .bind(outcome.reservation_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(super::unique_violation)?;
+            outcome.promotions = promotions;
+            outcome
+        });
+        Ok(outcome)
+    }
+
+    /// A child's reservations on sessions between two dates, newest first per session.
+    pub async fn child_reservations(
+        &self,
+        child_id: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<ReservationView>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT r.id, r.session_id, r.child_id, r.status, r.free_cancel_until, r.updated_at \
+                 FROM reservations r JOIN sessions s ON s.id = r.session_id \
+                 WHERE r.child_id = $1 AND s.date >= $2 AND s.date <= $3 ORDER BY r.created_at DESC, r.id DESC",
+            )
+            .bind(child_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Reservations holding a place per session, for the end-of-run overbooking check.
+    pub async fn overbooked_sessions(&self) -> StoreResult<i64> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sessions s WHERE s.capacity < (SELECT COUNT(*) FROM reservations r \
+                 WHERE r.session_id = s.id AND r.status IN ('reserved', 'late_booked', 'pending_approval')) \
+                 OR s.held <> (SELECT COUNT(*) FROM reservations r \
+                 WHERE r.session_id = s.id AND r.status IN ('reserved', 'late_booked', 'pending_approval'))",
+            )
+            .fetch_one(pool)
+            .await
+        })?)
+    }
+}
+
+fn stored_outcome(actor: Actor, row: StoredRow) -> Outcome {
+    if row.family_id != actor.family_id {
+        // Another family's mutation id: reveal nothing about it.
+        return Outcome::rejected(ErrorCode::NotFound);
+    }
+    let code = row
+        .code
+        .as_deref()
+        .and_then(|c| ErrorCode::ALL.iter().copied().find(|k| k.as_str() == c));
+    Outcome {
+        applied: row.status == "applied",
+        code,
+        detail: row.detail,
+        reservation_id: row.reservation_id,
+        promotions: Vec::new(),
+    }
+}

@@ -1,0 +1,422 @@
+//! The catalog: categories, venues, activities with their rules and options, dated
+//! sessions, and the document types activities may require.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use famille_model::booking::{BookingRules, Capacity, Eligibility};
+use uuid::Uuid;
+
+use super::{Db, StoreError, StoreResult, on_db, unique_violation};
+
+pub struct Catalog<'a> {
+    pub(super) db: &'a Db,
+}
+
+/// An activity with its rules parsed.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub id: Uuid,
+    pub category_id: Uuid,
+    pub name: String,
+    pub venue: String,
+    pub eligibility: Eligibility,
+    pub rules: BookingRules,
+    pub age_split: Option<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ActivityRow {
+    id: Uuid,
+    category_id: Uuid,
+    name: String,
+    venue: String,
+    eligibility: String,
+    rules: String,
+    age_split: Option<i16>,
+}
+
+impl TryFrom<ActivityRow> for Activity {
+    type Error = StoreError;
+    fn try_from(r: ActivityRow) -> StoreResult<Activity> {
+        Ok(Activity {
+            eligibility: parse_json(&r.eligibility)?,
+            rules: parse_json(&r.rules)?,
+            age_split: r.age_split.and_then(|a| u8::try_from(a).ok()),
+            id: r.id,
+            category_id: r.category_id,
+            name: r.name,
+            venue: r.venue,
+        })
+    }
+}
+
+pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{e}: {text}")))
+}
+
+/// A session as calendars need it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: Uuid,
+    pub activity_id: Uuid,
+    pub option: String,
+    pub option_position: i32,
+    pub date: NaiveDate,
+    pub status: String,
+    pub capacity: Capacity,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SessionRow {
+    pub id: Uuid,
+    pub activity_id: Uuid,
+    pub option: String,
+    pub option_position: i32,
+    pub date: NaiveDate,
+    pub status: String,
+    pub capacity: i32,
+    pub capacity_young: Option<i32>,
+    pub capacity_old: Option<i32>,
+    pub held: i32,
+    pub held_young: i32,
+    pub held_old: i32,
+}
+
+fn count(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Session {
+        Session {
+            id: r.id,
+            activity_id: r.activity_id,
+            option: r.option,
+            option_position: r.option_position,
+            date: r.date,
+            status: r.status,
+            capacity: Capacity {
+                capacity: count(r.capacity),
+                capacity_young: r.capacity_young.map(count),
+                capacity_old: r.capacity_old.map(count),
+                held: count(r.held),
+                held_young: count(r.held_young),
+                held_old: count(r.held_old),
+            },
+        }
+    }
+}
+
+/// A document type an activity requires, and where it must be on file.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Requirement {
+    pub activity_id: Uuid,
+    pub document_type_id: Uuid,
+    pub label: String,
+    pub scope: String,
+}
+
+/// A validated document on file.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ValidDocument {
+    pub document_type_id: Uuid,
+    pub child_id: Option<Uuid>,
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// The labels of the documents `child_id` still lacks for a session on `date`.
+pub fn missing_documents<'r>(
+    requirements: impl Iterator<Item = &'r Requirement>,
+    documents: &[ValidDocument],
+    child_id: Uuid,
+    date: NaiveDate,
+) -> Vec<String> {
+    requirements
+        .filter(|req| {
+            !documents.iter().any(|doc| {
+                doc.document_type_id == req.document_type_id
+                    && (req.scope == "family" || doc.child_id == Some(child_id))
+                    && doc.valid_until.is_none_or(|until| until >= date)
+            })
+        })
+        .map(|req| req.label.clone())
+        .collect()
+}
+
+pub struct NewActivity<'a> {
+    pub id: Uuid,
+    pub category_id: Uuid,
+    pub venue_id: Uuid,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub eligibility: &'a Eligibility,
+    pub rules: &'a BookingRules,
+    pub age_split: Option<u8>,
+    pub now: DateTime<Utc>,
+}
+
+pub struct NewSession {
+    pub id: Uuid,
+    pub activity_id: Uuid,
+    pub option_id: Uuid,
+    pub date: NaiveDate,
+    pub capacity: u32,
+    pub capacity_young: Option<u32>,
+    pub capacity_old: Option<u32>,
+    pub now: DateTime<Utc>,
+}
+
+const ACTIVITY_SELECT: &str = "SELECT a.id, a.category_id, a.name, v.name AS venue, a.eligibility, a.rules, a.age_split \
+     FROM activities a JOIN venues v ON v.id = a.venue_id WHERE a.archived_at IS NULL";
+
+impl Catalog<'_> {
+    pub async fn insert_category(
+        &self,
+        id: Uuid,
+        code: &str,
+        name: &str,
+        position: i32,
+    ) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query("INSERT INTO activity_categories (id, code, name, position) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(code)
+                .bind(name)
+                .bind(position)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(unique_violation)?;
+        Ok(())
+    }
+
+    pub async fn insert_venue(
+        &self,
+        id: Uuid,
+        name: &str,
+        address: Option<&str>,
+    ) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query("INSERT INTO venues (id, name, address) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(name)
+                .bind(address)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(unique_violation)?;
+        Ok(())
+    }
+
+    pub async fn insert_document_type(
+        &self,
+        id: Uuid,
+        code: &str,
+        label: &str,
+        scope: &str,
+    ) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO document_types (id, code, label, scope) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(code)
+            .bind(label)
+            .bind(scope)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(unique_violation)?;
+        Ok(())
+    }
+
+    /// Records a document as validated (the documents issue adds the upload path).
+    pub async fn insert_validated_document(
+        &self,
+        family_id: Uuid,
+        child_id: Option<Uuid>,
+        document_type_id: Uuid,
+        valid_until: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Uuid> {
+        let id = Uuid::now_v7();
+        on_db!(self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO documents (id, family_id, child_id, document_type_id, status, valid_until, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'validated', $5, $6, $6)",
+            )
+            .bind(id)
+            .bind(family_id)
+            .bind(child_id)
+            .bind(document_type_id)
+            .bind(valid_until)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(id)
+    }
+
+    pub async fn insert_activity(&self, a: &NewActivity<'_>) -> StoreResult<()> {
+        let eligibility =
+            serde_json::to_string(a.eligibility).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let rules =
+            serde_json::to_string(a.rules).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        on_db!(self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO activities (id, category_id, venue_id, name, description, eligibility, rules, age_split, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(a.id)
+            .bind(a.category_id)
+            .bind(a.venue_id)
+            .bind(a.name)
+            .bind(a.description)
+            .bind(&eligibility)
+            .bind(&rules)
+            .bind(a.age_split.map(i16::from))
+            .bind(a.now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn require_document(
+        &self,
+        activity_id: Uuid,
+        document_type_id: Uuid,
+    ) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query("INSERT INTO activity_required_documents (activity_id, document_type_id) VALUES ($1, $2)")
+                .bind(activity_id)
+                .bind(document_type_id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn insert_option(
+        &self,
+        id: Uuid,
+        activity_id: Uuid,
+        name: &str,
+        position: i32,
+    ) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query("INSERT INTO activity_options (id, activity_id, name, position) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(activity_id)
+                .bind(name)
+                .bind(position)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(unique_violation)?;
+        Ok(())
+    }
+
+    pub async fn insert_session(&self, s: &NewSession) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO sessions (id, activity_id, option_id, date, status, capacity, capacity_young, capacity_old, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $8)",
+            )
+            .bind(s.id)
+            .bind(s.activity_id)
+            .bind(s.option_id)
+            .bind(s.date)
+            .bind(i32::try_from(s.capacity).unwrap_or(i32::MAX))
+            .bind(s.capacity_young.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
+            .bind(s.capacity_old.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
+            .bind(s.now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })
+        .map_err(unique_violation)?;
+        Ok(())
+    }
+
+    pub async fn activities(&self) -> StoreResult<Vec<Activity>> {
+        let rows: Vec<ActivityRow> = on_db!(self.db, |pool| sqlx::query_as(ACTIVITY_SELECT)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(Activity::try_from).collect()
+    }
+
+    pub async fn sessions_between(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<Session>> {
+        let rows: Vec<SessionRow> = on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT s.id, s.activity_id, o.name AS option, o.position AS option_position, s.date, s.status, \
+                 s.capacity, s.capacity_young, s.capacity_old, s.held, s.held_young, s.held_old \
+                 FROM sessions s JOIN activity_options o ON o.id = s.option_id \
+                 WHERE s.date >= $1 AND s.date <= $2 ORDER BY s.date, o.position",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(Session::from).collect())
+    }
+
+    pub async fn requirements(&self) -> StoreResult<Vec<Requirement>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT r.activity_id, r.document_type_id, t.label, t.scope \
+                 FROM activity_required_documents r JOIN document_types t ON t.id = r.document_type_id",
+            )
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn valid_documents(&self, family_id: Uuid) -> StoreResult<Vec<ValidDocument>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT document_type_id, child_id, valid_until FROM documents \
+                 WHERE family_id = $1 AND status = 'validated'",
+            )
+            .bind(family_id)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn document_type_id(&self, code: &str) -> StoreResult<Option<Uuid>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar("SELECT id FROM document_types WHERE code = $1")
+                .bind(code)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// "Mercredis ALSH Latresne", "Journée complète", and the date of a session.
+    pub async fn session_label(
+        &self,
+        session_id: Uuid,
+    ) -> StoreResult<Option<(String, String, NaiveDate)>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT a.name, o.name, s.date FROM sessions s JOIN activities a ON a.id = s.activity_id \
+                 JOIN activity_options o ON o.id = s.option_id WHERE s.id = $1",
+            )
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+}

@@ -1,0 +1,416 @@
+use axum::http::StatusCode;
+use chrono::{Duration, NaiveDate, NaiveTime};
+use famille_model::booking::{
+    BookingRules, Day, Eligibility, LateBooking, Opening, SkipDays, TimeRule,
+};
+use famille_model::calendar::paris_date;
+use famille_server::store::catalog::{NewActivity, NewSession};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::support::{TestApp, Tokens, backend_tests};
+
+fn rules() -> BookingRules {
+    BookingRules {
+        opening: Opening::Always,
+        booking_deadline: TimeRule::DaysBefore {
+            days: 2,
+            time: NaiveTime::from_hms_opt(23, 59, 0).unwrap(),
+            skip: SkipDays::default(),
+        },
+        cancellation_deadline: TimeRule::DaysBefore {
+            days: 7,
+            time: NaiveTime::from_hms_opt(23, 59, 0).unwrap(),
+            skip: SkipDays::default(),
+        },
+        late_booking: LateBooking::Refused,
+        requires_approval: false,
+        waitlist: true,
+    }
+}
+
+/// An activity for 3-11 year olds with one session on `date`.
+async fn session(app: &TestApp, date: NaiveDate, capacity: u32, rules: BookingRules) -> Uuid {
+    let catalog = app.state.db.catalog();
+    let now = app.state.clock.now();
+    let category = Uuid::now_v7();
+    catalog
+        .insert_category(
+            category,
+            &format!("c{category}"),
+            "Mercredis et Vacances",
+            0,
+        )
+        .await
+        .unwrap();
+    let venue = Uuid::now_v7();
+    catalog
+        .insert_venue(venue, &format!("ALSH {venue}"), None)
+        .await
+        .unwrap();
+    let activity = Uuid::now_v7();
+    catalog
+        .insert_activity(&NewActivity {
+            id: activity,
+            category_id: category,
+            venue_id: venue,
+            name: "Atelier test",
+            description: None,
+            eligibility: &Eligibility {
+                min_age: Some(3),
+                max_age: Some(11),
+                ..Default::default()
+            },
+            rules: &rules,
+            age_split: None,
+            now,
+        })
+        .await
+        .unwrap();
+    let option = Uuid::now_v7();
+    catalog
+        .insert_option(option, activity, "Journée complète", 0)
+        .await
+        .unwrap();
+    let id = Uuid::now_v7();
+    catalog
+        .insert_session(&NewSession {
+            id,
+            activity_id: activity,
+            option_id: option,
+            date,
+            capacity,
+            capacity_young: None,
+            capacity_old: None,
+            now,
+        })
+        .await
+        .unwrap();
+    id
+}
+
+fn today(app: &TestApp) -> NaiveDate {
+    paris_date(app.state.clock.now())
+}
+
+async fn children(app: &TestApp, tokens: &Tokens) -> Vec<String> {
+    let family = app.get("/api/v1/family", &tokens.access).await.body;
+    family["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn send(app: &TestApp, tokens: &Tokens, mutations: Value) -> Vec<Value> {
+    let reply = app
+        .post(
+            "/api/v1/mutations",
+            Some(&tokens.access),
+            json!({"mutations": mutations}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.body["results"].as_array().unwrap().clone()
+}
+
+fn reserve(child: &str, session: Uuid) -> Value {
+    json!({"id": Uuid::now_v7(), "kind": "reserve", "child_id": child, "session_id": session})
+}
+
+async fn cell(
+    app: &TestApp,
+    tokens: &Tokens,
+    child: &str,
+    date: NaiveDate,
+    session: Uuid,
+) -> Value {
+    let cal = app
+        .get(
+            &format!("/api/v1/children/{child}/calendar?from={date}&to={date}"),
+            &tokens.access,
+        )
+        .await;
+    assert_eq!(cal.status, StatusCode::OK, "{}", cal.body);
+    cal.body["days"][0]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session_id"] == session.to_string())
+        .cloned()
+        .unwrap_or_else(|| panic!("session not in the calendar: {}", cal.body))
+}
+
+backend_tests! {
+    async fn reserve_then_cancel_in_time(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let kids = children(&app, &parent).await;
+        let (elena, valentine) = (&kids[0], &kids[1]);
+        let date = today(&app) + Duration::days(20);
+        let s = session(&app, date, 10, rules()).await;
+        assert_eq!(cell(&app, &parent, valentine, date, s).await["state"], "available");
+
+        let results = send(&app, &parent, json!([reserve(valentine, s), reserve(elena, s)])).await;
+        assert_eq!(results.len(), 2);
+        assert!(results.iter().all(|r| r["status"] == "applied"), "{results:?}");
+        let booked = cell(&app, &parent, valentine, date, s).await;
+        assert_eq!(booked["state"], "reserved");
+        assert_eq!(booked["places_left"], 8);
+        assert_eq!(booked["reservation_id"], results[0]["reservation_id"]);
+
+        let cancel = json!([{"id": Uuid::now_v7(), "kind": "cancel", "reservation_id": results[0]["reservation_id"]}]);
+        let cancelled = send(&app, &parent, cancel).await;
+        assert_eq!(cancelled[0]["status"], "applied", "{cancelled:?}");
+        let after = cell(&app, &parent, valentine, date, s).await;
+        assert_eq!(after["state"], "cancelled");
+        assert_eq!(after["places_left"], 9);
+        // Booking again after a cancellation is allowed.
+        let again = send(&app, &parent, json!([reserve(valentine, s)])).await;
+        assert_eq!(again[0]["status"], "applied");
+        assert_eq!(cell(&app, &parent, valentine, date, s).await["state"], "reserved");
+        assert_eq!(app.state.db.bookings().overbooked_sessions().await.unwrap(), 0);
+    }
+
+    async fn replayed_batches_apply_once(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let kids = children(&app, &parent).await;
+        let date = today(&app) + Duration::days(20);
+        let s = session(&app, date, 10, rules()).await;
+        let batch = json!([reserve(&kids[0], s), reserve(&kids[1], s), {"id": Uuid::now_v7(), "kind": "teleport", "x": 1}]);
+        let first = send(&app, &parent, batch.clone()).await;
+        let second = send(&app, &parent, batch.clone()).await;
+        assert_eq!(first, second, "a replay answers exactly as the first time");
+        assert_eq!(first[2]["status"], "rejected");
+        assert_eq!(first[2]["code"], "invalid_mutation");
+        assert_eq!(cell(&app, &parent, &kids[0], date, s).await["places_left"], 8);
+        // The same id from another family reveals nothing and changes nothing.
+        let stranger = app.new_parent("voisin@example.fr").await;
+        let stolen = send(&app, &stranger, json!([batch[0].clone()])).await;
+        assert_eq!(stolen[0]["code"], "not_found");
+        assert_eq!(cell(&app, &parent, &kids[0], date, s).await["places_left"], 8);
+    }
+
+    async fn every_rejection_code(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let kids = children(&app, &parent).await;
+        let (elena, valentine, luc, chloe) = (&kids[0], &kids[1], &kids[2], &kids[3]);
+        let date = today(&app) + Duration::days(20);
+        let s = session(&app, date, 1, rules()).await;
+        let mut eleven_plus = rules();
+        eleven_plus.waitlist = false;
+        let no_waitlist = session(&app, date, 1, eleven_plus).await;
+
+        let code = |r: &Vec<Value>| r[0]["code"].as_str().unwrap_or("").to_owned();
+        // Unknown session, unknown child.
+        assert_eq!(code(&send(&app, &parent, json!([reserve(elena, Uuid::now_v7())])).await), "not_found");
+        assert_eq!(code(&send(&app, &parent, json!([reserve(&Uuid::now_v7().to_string(), s)])).await), "not_found");
+        // Chloé is 4 and the demo's 6-11 Wednesdays are not for her.
+        let chloe_cal = app.get(&format!("/api/v1/children/{chloe}/calendar?from={}&to={}", today(&app), today(&app) + Duration::days(30)), &parent.access).await;
+        assert!(chloe_cal.body["days"].as_array().unwrap().iter()
+            .flat_map(|d| d["sessions"].as_array().unwrap()).all(|s| !s["activity"].as_str().unwrap().contains("6-11")),
+            "only the activities the child may attend are shown");
+        let demo_wednesday = app.get(&format!("/api/v1/children/{elena}/calendar?from={}&to={}", today(&app), today(&app) + Duration::days(30)), &parent.access).await
+            .body["days"].as_array().unwrap().iter().flat_map(|d| d["sessions"].as_array().unwrap().clone())
+            .find(|s| s["activity"].as_str().unwrap().contains("6-11")).unwrap()["session_id"].as_str().unwrap().parse::<Uuid>().unwrap();
+        let refused = send(&app, &parent, json!([reserve(chloe, demo_wednesday)])).await;
+        assert_eq!(code(&refused), "not_eligible");
+        assert!(refused[0]["detail"].as_str().unwrap().contains("âge"));
+        // Luc has not sent his carnet de vaccination: the holidays are blocked for him.
+        let holidays = app.get(&format!("/api/v1/children/{luc}/calendar?from={}&to={}", today(&app), today(&app) + Duration::days(56)), &parent.access).await;
+        let blocked = holidays.body["days"].as_array().unwrap().iter().flat_map(|d| d["sessions"].as_array().unwrap().clone())
+            .find(|s| s["state"] == "blocked");
+        if let Some(blocked) = blocked {
+            assert_eq!(blocked["blocked_by"], "document_required");
+            assert_eq!(blocked["missing_documents"], json!(["Carnet de vaccination"]));
+            let id: Uuid = blocked["session_id"].as_str().unwrap().parse().unwrap();
+            let r = send(&app, &parent, json!([reserve(luc, id)])).await;
+            assert_eq!(code(&r), "document_required");
+            assert!(r[0]["detail"].as_str().unwrap().contains("Carnet de vaccination"), "{r:?}");
+        }
+        // Already booked, then full, then the waitlist questions.
+        assert_eq!(send(&app, &parent, json!([reserve(elena, s)])).await[0]["status"], "applied");
+        assert_eq!(code(&send(&app, &parent, json!([reserve(elena, s)])).await), "already_booked");
+        let full = send(&app, &parent, json!([reserve(valentine, s)])).await;
+        assert_eq!(code(&full), "session_full");
+        assert!(full[0]["detail"].as_str().unwrap().contains("liste d'attente"));
+        assert_eq!(cell(&app, &parent, valentine, date, s).await["state"], "full");
+        let join = |child: &str, session: Uuid| json!([{"id": Uuid::now_v7(), "kind": "join_waitlist", "child_id": child, "session_id": session}]);
+        assert_eq!(code(&send(&app, &parent, join(valentine, no_waitlist)).await), "places_available");
+        assert_eq!(send(&app, &parent, json!([reserve(elena, no_waitlist)])).await[0]["status"], "applied");
+        assert_eq!(code(&send(&app, &parent, join(valentine, no_waitlist)).await), "waitlist_unavailable");
+        // Closed: a session whose day has come.
+        let past = session(&app, today(&app), 5, rules()).await;
+        assert_eq!(code(&send(&app, &parent, json!([reserve(valentine, past)])).await), "booking_closed");
+        assert_eq!(cell(&app, &parent, valentine, today(&app), past).await["state"], "closed");
+        // A pending dossier cannot book.
+        let newcomer = app.new_parent("nouveau@example.fr").await;
+        let child = app.post("/api/v1/family/children", Some(&newcomer.access), json!({
+            "first_name": "Paul", "last_name": "Curie", "birth_date": "2018-05-04", "school_level": "ce2"})).await;
+        let paul = child.body["id"].as_str().unwrap();
+        assert_eq!(cell(&app, &newcomer, paul, date, s).await["blocked_by"], "dossier_pending");
+        assert_eq!(code(&send(&app, &newcomer, json!([reserve(paul, s)])).await), "dossier_pending");
+        // Someone else's reservation cannot be cancelled.
+        let elena_booking = cell(&app, &parent, elena, date, s).await["reservation_id"].clone();
+        let foreign = send(&app, &newcomer, json!([{"id": Uuid::now_v7(), "kind": "cancel", "reservation_id": elena_booking}])).await;
+        assert_eq!(code(&foreign), "not_found");
+        assert_eq!(cell(&app, &parent, elena, date, s).await["state"], "reserved");
+    }
+
+    async fn late_cancellation_is_applied_and_billed(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let kids = children(&app, &parent).await;
+        let date = today(&app) + Duration::days(9);
+        let s = session(&app, date, 5, rules()).await;
+        let booked = send(&app, &parent, json!([reserve(&kids[1], s)])).await;
+        assert_eq!(cell(&app, &parent, &kids[1], date, s).await["state"], "reserved");
+        // Seven days before at 23:59 has passed: still booked, no longer cancellable for free.
+        app.state.clock.advance(Duration::days(3));
+        let parent = app.parent().await;
+        assert_eq!(cell(&app, &parent, &kids[1], date, s).await["state"], "reserved_locked");
+        let cancel = send(&app, &parent, json!([{"id": Uuid::now_v7(), "kind": "cancel", "reservation_id": booked[0]["reservation_id"]}])).await;
+        assert_eq!(cancel[0]["status"], "rejected");
+        assert_eq!(cancel[0]["code"], "cancel_deadline_passed");
+        assert!(cancel[0]["detail"].as_str().unwrap().starts_with("OUPS"));
+        let after = cell(&app, &parent, &kids[1], date, s).await;
+        assert_eq!(after["state"], "late");
+        assert_eq!(after["places_left"], 5, "the place is freed all the same");
+    }
+
+    async fn late_booking_with_surcharge_and_approval(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let kids = children(&app, &parent).await;
+        let date = today(&app) + Duration::days(1);
+        let mut surcharged = rules();
+        surcharged.late_booking = LateBooking::Surcharged;
+        let s = session(&app, date, 5, surcharged).await;
+        assert_eq!(cell(&app, &parent, &kids[0], date, s).await["state"], "available");
+        assert_eq!(send(&app, &parent, json!([reserve(&kids[0], s)])).await[0]["status"], "applied");
+        assert_eq!(cell(&app, &parent, &kids[0], date, s).await["state"], "late");
+
+        let mut approval = rules();
+        approval.requires_approval = true;
+        let later = today(&app) + Duration::days(20);
+        let a = session(&app, later, 5, approval).await;
+        assert_eq!(send(&app, &parent, json!([reserve(&kids[0], a)])).await[0]["status"], "applied");
+        let pending = cell(&app, &parent, &kids[0], later, a).await;
+        assert_eq!(pending["state"], "pending_approval");
+        assert_eq!(pending["places_left"], 4, "a booking awaiting approval holds its place");
+    }
+
+    async fn a_freed_place_goes_to_the_first_on_the_waitlist(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let kids = children(&app, &parent).await;
+        let other = app.new_parent("attente@example.fr").await;
+        // The other family is validated and has one child.
+        let agent = app.agent().await;
+        let other_family = app.get("/api/v1/family", &other.access).await.body["id"].as_str().unwrap().to_owned();
+        app.call(axum::http::Method::POST, &format!("/api/v1/staff/families/{other_family}/validate"), Some(&agent.access), None).await;
+        let paul = app.post("/api/v1/family/children", Some(&other.access), json!({
+            "first_name": "Paul", "last_name": "Curie", "birth_date": "2018-05-04", "school_level": "ce2"})).await.body["id"].as_str().unwrap().to_owned();
+
+        let date = today(&app) + Duration::days(10);
+        let s = session(&app, date, 1, rules()).await;
+        let first = send(&app, &parent, json!([reserve(&kids[0], s)])).await;
+        let join = |child: &str| json!([{"id": Uuid::now_v7(), "kind": "join_waitlist", "child_id": child, "session_id": s}]);
+        assert_eq!(send(&app, &other, join(&paul)).await[0]["status"], "applied");
+        assert_eq!(send(&app, &parent, join(&kids[1])).await[0]["status"], "applied");
+        assert_eq!(cell(&app, &other, &paul, date, s).await["state"], "waitlisted");
+
+        // Past the cancellation deadline: Elena's cancellation is late, Paul (first in line) gets the place.
+        app.state.clock.advance(Duration::days(4));
+        let (parent, other) = (app.parent().await, app.login("attente@example.fr", "un-mot-de-passe-solide").await);
+        let cancel = send(&app, &parent, json!([{"id": Uuid::now_v7(), "kind": "cancel", "reservation_id": first[0]["reservation_id"]}])).await;
+        assert_eq!(cancel[0]["code"], "cancel_deadline_passed");
+        let promoted = cell(&app, &other, &paul, date, s).await;
+        assert_eq!(promoted["state"], "reserved", "promoted after the deadline, still cancellable for 24 hours");
+        assert_eq!(cell(&app, &parent, &kids[1], date, s).await["state"], "waitlisted");
+        let mail = app.wait_for_mail(1).await;
+        assert!(mail.contains("To: attente@example.fr") && mail.contains("Paul"), "{mail}");
+        // Within the 24 hours, Paul's family cancels without charge; Valentine is next.
+        let paul_cancel = send(&app, &other, json!([{"id": Uuid::now_v7(), "kind": "cancel", "reservation_id": promoted["reservation_id"]}])).await;
+        assert_eq!(paul_cancel[0]["status"], "applied", "{paul_cancel:?}");
+        assert_eq!(cell(&app, &other, &paul, date, s).await["state"], "cancelled");
+        assert_eq!(cell(&app, &parent, &kids[1], date, s).await["state"], "reserved");
+        // Leaving the waitlist when promoted meanwhile says so.
+        let leave = send(&app, &parent, json!([{"id": Uuid::now_v7(), "kind": "leave_waitlist",
+            "reservation_id": cell(&app, &parent, &kids[1], date, s).await["reservation_id"]}])).await;
+        assert_eq!(leave[0]["code"], "already_booked");
+        assert_eq!(app.state.db.bookings().overbooked_sessions().await.unwrap(), 0);
+    }
+
+    async fn booking_deadlines_follow_paris_time_across_dst(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let kids = children(&app, &parent).await;
+        let mut tuesday = rules();
+        tuesday.booking_deadline = TimeRule::PreviousWeekday { weekday: Day::Tuesday, time: NaiveTime::from_hms_opt(23, 59, 0).unwrap(), skip: SkipDays::default() };
+        // Wednesday 31 March 2027, in summer time (clocks went forward on 28 March).
+        let wednesday = NaiveDate::from_ymd_opt(2027, 3, 31).unwrap();
+        let s = session(&app, wednesday, 5, tuesday).await;
+        // Tuesday 30 March 2027, 23:58:30 in Paris = 21:58:30 UTC (UTC+2): open.
+        app.state.clock.set("2027-03-30T21:58:30Z".parse().unwrap());
+        let parent = app.parent().await;
+        assert_eq!(send(&app, &parent, json!([reserve(&kids[0], s)])).await[0]["status"], "applied");
+        // 21:59:30 UTC is 23:59:30 in Paris: closed, although it would be 22:59 in winter.
+        app.state.clock.set("2027-03-30T21:59:30Z".parse().unwrap());
+        let late = send(&app, &parent, json!([reserve(&kids[1], s)])).await;
+        assert_eq!(late[0]["code"], "booking_closed");
+        let c = cell(&app, &parent, &kids[1], wednesday, s).await;
+        assert_eq!(c["state"], "closed");
+        assert_eq!(c["booking_deadline"], "2027-03-30T21:59:00Z");
+    }
+
+    async fn sixty_children_twenty_places(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let family_id: Uuid = app.get("/api/v1/family", &parent.access).await.body["id"].as_str().unwrap().parse().unwrap();
+        let date = today(&app) + Duration::days(20);
+        let s = session(&app, date, 20, rules()).await;
+        let mut children = Vec::new();
+        for i in 0..60 {
+            let id = Uuid::now_v7();
+            app.state.db.families().insert_child(family_id, id, &famille_model::api::ChildInput {
+                first_name: format!("Enfant{i}"), last_name: "TESTBO".into(),
+                birth_date: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(), school_level: famille_model::dossier::SchoolLevel::Ce2, school: None,
+            }, app.state.clock.now()).await.unwrap();
+            children.push(id);
+        }
+        let mut tasks = Vec::new();
+        for child in children {
+            let router = app.router.clone();
+            let token = parent.access.clone();
+            tasks.push(tokio::spawn(async move {
+                use tower::ServiceExt;
+                let body = json!({"mutations": [reserve(&child.to_string(), s)]}).to_string();
+                let req = axum::http::Request::post("/api/v1/mutations")
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(axum::body::Body::from(body))
+                    .unwrap();
+                let res = router.oneshot(req).await.unwrap();
+                assert_eq!(res.status(), StatusCode::OK);
+                let bytes = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+                let v: Value = serde_json::from_slice(&bytes).unwrap();
+                v["results"][0]["code"].as_str().map(str::to_owned)
+            }));
+        }
+        let mut applied = 0;
+        let mut full = 0;
+        for task in tasks {
+            match task.await.unwrap().as_deref() {
+                None => applied += 1,
+                Some("session_full") => full += 1,
+                other => panic!("unexpected answer {other:?}"),
+            }
+        }
+        assert_eq!((applied, full), (20, 40));
+        assert_eq!(app.state.db.bookings().overbooked_sessions().await.unwrap(), 0);
+    }
+}
