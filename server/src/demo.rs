@@ -410,7 +410,9 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
             })
             .await?;
         if needs_vaccination {
-            catalog.require_document(activity_id, vaccination).await?;
+            catalog
+                .require_document(activity_id, vaccination, now)
+                .await?;
         }
         let mut options = Vec::new();
         for (position, option) in [
@@ -423,7 +425,7 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
         {
             let id = Uuid::now_v7();
             catalog
-                .insert_option(id, activity_id, option, position as i32)
+                .insert_option(id, activity_id, option, position as i32, now)
                 .await?;
             options.push(id);
         }

@@ -13,6 +13,7 @@ pub mod mail;
 pub mod ratelimit;
 pub mod state;
 pub mod store;
+pub mod sync;
 
 use std::net::SocketAddr;
 

@@ -17,7 +17,7 @@ use famille_model::dossier::SchoolLevel;
 use uuid::Uuid;
 
 use super::catalog::{Requirement, ValidDocument, missing_documents, parse_json};
-use super::{Db, StoreError, StoreResult, in_tx, on_db, parse_stored};
+use super::{Db, StoreError, StoreResult, in_tx, on_db, parse_stored, record_changes};
 
 pub struct Bookings<'a> {
     pub(super) db: &'a Db,
@@ -190,31 +190,6 @@ macro_rules! release_place {
         .fetch_one(&mut *$tx)
         .await?
     };
-}
-
-/// Appends changes to the feed; the counter row is taken last so that sequence
-/// order is commit order.
-macro_rules! record_changes {
-    ($tx:expr, $changes:expr, $now:expr) => {{
-        let changes: &[(Option<Uuid>, &str, Uuid)] = $changes;
-        if !changes.is_empty() {
-            let last: i64 = sqlx::query_scalar("UPDATE feed_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq")
-                .bind(changes.len() as i64)
-                .fetch_one(&mut *$tx)
-                .await?;
-            let first = last - changes.len() as i64 + 1;
-            for (offset, (family_id, entity, entity_id)) in changes.iter().enumerate() {
-                sqlx::query("INSERT INTO changes (seq, family_id, entity, entity_id, at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(first + offset as i64)
-                    .bind(*family_id)
-                    .bind(*entity)
-                    .bind(*entity_id)
-                    .bind($now)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
-        }
-    }};
 }
 
 /// Gives the freed place to the first waitlisted child that fits, if any.

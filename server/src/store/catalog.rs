@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use famille_model::booking::{BookingRules, Capacity, Eligibility};
 use uuid::Uuid;
 
-use super::{Db, StoreError, StoreResult, on_db, unique_violation};
+use super::{Db, StoreError, StoreResult, in_tx, on_db, record_changes, unique_violation};
 
 pub struct Catalog<'a> {
     pub(super) db: &'a Db,
@@ -265,7 +265,7 @@ impl Catalog<'_> {
             serde_json::to_string(a.eligibility).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let rules =
             serde_json::to_string(a.rules).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        on_db!(self.db, |pool| {
+        in_tx!(self.db, |tx| {
             sqlx::query(
                 "INSERT INTO activities (id, category_id, venue_id, name, description, eligibility, rules, age_split, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
@@ -279,10 +279,10 @@ impl Catalog<'_> {
             .bind(&rules)
             .bind(a.age_split.map(i16::from))
             .bind(a.now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            .execute(&mut *tx)
+            .await?;
+            record_changes!(tx, &[(None, "activity", a.id)], a.now);
+        });
         Ok(())
     }
 
@@ -290,15 +290,16 @@ impl Catalog<'_> {
         &self,
         activity_id: Uuid,
         document_type_id: Uuid,
+        now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
+        in_tx!(self.db, |tx| {
             sqlx::query("INSERT INTO activity_required_documents (activity_id, document_type_id) VALUES ($1, $2)")
                 .bind(activity_id)
                 .bind(document_type_id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+                .execute(&mut *tx)
+                .await?;
+            record_changes!(tx, &[(None, "activity", activity_id)], now);
+        });
         Ok(())
     }
 
@@ -308,23 +309,24 @@ impl Catalog<'_> {
         activity_id: Uuid,
         name: &str,
         position: i32,
+        now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
+        in_tx!(self.db, |tx| {
             sqlx::query("INSERT INTO activity_options (id, activity_id, name, position) VALUES ($1, $2, $3, $4)")
                 .bind(id)
                 .bind(activity_id)
                 .bind(name)
                 .bind(position)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
-                .map(|r| r.rows_affected())
-        })
-        .map_err(unique_violation)?;
+                .map_err(unique_violation)?;
+            record_changes!(tx, &[(None, "activity", activity_id)], now);
+        });
         Ok(())
     }
 
     pub async fn insert_session(&self, s: &NewSession) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
+        in_tx!(self.db, |tx| {
             sqlx::query(
                 "INSERT INTO sessions (id, activity_id, option_id, date, status, capacity, capacity_young, capacity_old, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $8)",
@@ -337,11 +339,11 @@ impl Catalog<'_> {
             .bind(s.capacity_young.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
             .bind(s.capacity_old.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
             .bind(s.now)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
-            .map(|r| r.rows_affected())
-        })
-        .map_err(unique_violation)?;
+            .map_err(unique_violation)?;
+            record_changes!(tx, &[(None, "session", s.id)], s.now);
+        });
         Ok(())
     }
 

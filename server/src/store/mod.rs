@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bookings;
 pub mod catalog;
 pub mod families;
+pub mod sync;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -67,7 +68,32 @@ macro_rules! dialect {
     };
 }
 
-pub(crate) use {dialect, in_tx, on_db};
+/// Appends changes to the feed; the counter row is taken last so that sequence
+/// order is commit order.
+macro_rules! record_changes {
+    ($tx:expr, $changes:expr, $now:expr) => {{
+        let changes: &[(Option<Uuid>, &str, Uuid)] = $changes;
+        if !changes.is_empty() {
+            let last: i64 = sqlx::query_scalar("UPDATE feed_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq")
+                .bind(changes.len() as i64)
+                .fetch_one(&mut *$tx)
+                .await?;
+            let first = last - changes.len() as i64 + 1;
+            for (offset, (family_id, entity, entity_id)) in changes.iter().enumerate() {
+                sqlx::query("INSERT INTO changes (seq, family_id, entity, entity_id, at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(first + offset as i64)
+                    .bind(*family_id)
+                    .bind(*entity)
+                    .bind(*entity_id)
+                    .bind($now)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+    }};
+}
+
+pub(crate) use {dialect, in_tx, on_db, record_changes};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -211,5 +237,9 @@ impl Db {
 
     pub fn bookings(&self) -> bookings::Bookings<'_> {
         bookings::Bookings { db: self }
+    }
+
+    pub fn sync(&self) -> sync::Sync<'_> {
+        sync::Sync { db: self }
     }
 }

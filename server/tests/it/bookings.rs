@@ -69,7 +69,7 @@ async fn session(app: &TestApp, date: NaiveDate, capacity: u32, rules: BookingRu
         .unwrap();
     let option = Uuid::now_v7();
     catalog
-        .insert_option(option, activity, "Journée complète", 0)
+        .insert_option(option, activity, "Journée complète", 0, now)
         .await
         .unwrap();
     let id = Uuid::now_v7();

@@ -10,3 +10,4 @@ mod families;
 mod isolation;
 mod mail;
 mod staff;
+mod sync;

@@ -428,3 +428,87 @@ impl Mutation {
         }
     }
 }
+
+// ---- sync --------------------------------------------------------------------------
+
+use crate::booking::{BookingRules, Eligibility};
+
+wire! {
+    /// A session as the phones keep it: no place counts (they change with every
+    /// booking by strangers), only whether each age group is full.
+    pub struct SessionSnapshot {
+        pub id: Uuid,
+        pub activity_id: Uuid,
+        pub option_id: Uuid,
+        pub option: String,
+        pub date: NaiveDate,
+        /// "open", "closed" or "cancelled".
+        pub status: String,
+        pub full_young: bool,
+        pub full_old: bool,
+    }
+
+    pub struct ActivityOption {
+        pub id: Uuid,
+        pub name: String,
+        pub position: i32,
+    }
+
+    pub struct RequiredDocument {
+        pub document_type_id: Uuid,
+        pub label: String,
+        /// "family" or "child".
+        pub scope: String,
+    }
+
+    pub struct ActivitySnapshot {
+        pub id: Uuid,
+        pub category: String,
+        pub name: String,
+        pub venue: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub eligibility: Eligibility,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub rules: BookingRules,
+        pub age_split: Option<u8>,
+        pub options: Vec<ActivityOption>,
+        pub required_documents: Vec<RequiredDocument>,
+    }
+
+    pub struct ReservationSnapshot {
+        pub id: Uuid,
+        pub session_id: Uuid,
+        pub child_id: Uuid,
+        pub status: crate::booking::ReservationStatus,
+        pub free_cancel_until: Option<DateTime<Utc>>,
+        pub updated_at: DateTime<Utc>,
+    }
+
+    #[serde(rename_all = "snake_case")]
+    pub enum EntityKind {
+        Activity,
+        Session,
+        Reservation,
+    }
+
+    /// One entry of the change feed: the entity's current state, or a tombstone.
+    pub struct Change {
+        pub seq: i64,
+        pub entity: EntityKind,
+        pub id: Uuid,
+        pub deleted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub activity: Option<ActivitySnapshot>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub session: Option<SessionSnapshot>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub reservation: Option<ReservationSnapshot>,
+    }
+
+    pub struct SyncPage {
+        pub changes: Vec<Change>,
+        /// Give it back as `cursor` next time.
+        pub cursor: i64,
+        pub has_more: bool,
+    }
+}

@@ -1,0 +1,312 @@
+//! Reading the change feed for one family: the page of feed entries after a cursor,
+//! with each entity's current state (or a tombstone when it is gone).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use famille_model::api::{
+    ActivityOption, ActivitySnapshot, Change, EntityKind, RequiredDocument, ReservationSnapshot,
+    SessionSnapshot,
+};
+use famille_model::booking::Capacity;
+use uuid::Uuid;
+
+use super::catalog::parse_json;
+use super::{Db, StoreResult, on_db, parse_stored};
+
+pub struct Sync<'a> {
+    pub(super) db: &'a Db,
+}
+
+#[derive(sqlx::FromRow)]
+struct Entry {
+    seq: i64,
+    entity: String,
+    entity_id: Uuid,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: Uuid,
+    activity_id: Uuid,
+    option_id: Uuid,
+    option: String,
+    date: NaiveDate,
+    status: String,
+    capacity: i32,
+    capacity_young: Option<i32>,
+    capacity_old: Option<i32>,
+    held: i32,
+    held_young: i32,
+    held_old: i32,
+}
+
+#[derive(sqlx::FromRow)]
+struct ActivityRow {
+    id: Uuid,
+    category: String,
+    name: String,
+    venue: String,
+    eligibility: String,
+    rules: String,
+    age_split: Option<i16>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReservationRow {
+    id: Uuid,
+    session_id: Uuid,
+    child_id: Uuid,
+    status: String,
+    free_cancel_until: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+/// What one page reads, before assembly.
+struct Rows {
+    entries: Vec<Entry>,
+    sessions: Vec<SessionRow>,
+    activities: Vec<ActivityRow>,
+    /// (activity, option id, name, position)
+    options: Vec<(Uuid, Uuid, String, i32)>,
+    /// (activity, document type, label, scope)
+    requirements: Vec<(Uuid, Uuid, String, String)>,
+    reservations: Vec<ReservationRow>,
+}
+
+pub struct Page {
+    pub changes: Vec<Change>,
+    pub cursor: i64,
+    pub has_more: bool,
+}
+
+impl Sync<'_> {
+    /// The latest sequence number: a client that has it has seen everything.
+    pub async fn head(&self) -> StoreResult<i64> {
+        Ok(on_db!(self.db, |pool| sqlx::query_scalar(
+            "SELECT seq FROM feed_counter WHERE id = 1"
+        )
+        .fetch_one(pool)
+        .await)?)
+    }
+
+    /// Up to `limit` feed entries after `cursor`, up to `head`, that this family may
+    /// see. `head` must have been read before: every entry up to it is committed
+    /// (the counter row is written in the transaction that adds the entries), so a
+    /// caller with nothing more to read can jump its cursor to `head`.
+    pub async fn page(
+        &self,
+        family_id: Uuid,
+        cursor: i64,
+        head: i64,
+        limit: i64,
+    ) -> StoreResult<Page> {
+        let Rows {
+            entries,
+            sessions,
+            activities,
+            options,
+            requirements,
+            reservations,
+        } = on_db!(self.db, |pool| {
+            let entries: Vec<Entry> = sqlx::query_as(
+                "SELECT seq, entity, entity_id FROM changes \
+                 WHERE seq > $1 AND seq <= $4 AND (family_id = $2 OR family_id IS NULL) ORDER BY seq LIMIT $3",
+            )
+            .bind(cursor)
+            .bind(family_id)
+            .bind(limit + 1)
+            .bind(head)
+            .fetch_all(pool)
+            .await?;
+            let last = entries
+                .iter()
+                .take(limit as usize)
+                .map(|e| e.seq)
+                .max()
+                .unwrap_or(cursor);
+            // Each entity's current row, for the entries of this window only.
+            let sessions: Vec<SessionRow> = sqlx::query_as(
+                "SELECT DISTINCT s.id, s.activity_id, s.option_id, o.name AS option, s.date, s.status, s.capacity, \
+                 s.capacity_young, s.capacity_old, s.held, s.held_young, s.held_old \
+                 FROM changes c JOIN sessions s ON s.id = c.entity_id JOIN activity_options o ON o.id = s.option_id \
+                 WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'session' AND c.family_id IS NULL",
+            )
+            .bind(cursor)
+            .bind(last)
+            .fetch_all(pool)
+            .await?;
+            let activities: Vec<ActivityRow> = sqlx::query_as(
+                "SELECT DISTINCT a.id, k.name AS category, a.name, v.name AS venue, a.eligibility, a.rules, a.age_split \
+                 FROM changes c JOIN activities a ON a.id = c.entity_id \
+                 JOIN activity_categories k ON k.id = a.category_id JOIN venues v ON v.id = a.venue_id \
+                 WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'activity' AND c.family_id IS NULL AND a.archived_at IS NULL",
+            )
+            .bind(cursor)
+            .bind(last)
+            .fetch_all(pool)
+            .await?;
+            let options: Vec<(Uuid, Uuid, String, i32)> = sqlx::query_as(
+                "SELECT DISTINCT o.activity_id, o.id, o.name, o.position FROM changes c JOIN activity_options o ON o.activity_id = c.entity_id \
+                 WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'activity' AND c.family_id IS NULL",
+            )
+            .bind(cursor)
+            .bind(last)
+            .fetch_all(pool)
+            .await?;
+            let requirements: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(
+                "SELECT DISTINCT r.activity_id, t.id, t.label, t.scope FROM changes c \
+                 JOIN activity_required_documents r ON r.activity_id = c.entity_id JOIN document_types t ON t.id = r.document_type_id \
+                 WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'activity' AND c.family_id IS NULL",
+            )
+            .bind(cursor)
+            .bind(last)
+            .fetch_all(pool)
+            .await?;
+            let reservations: Vec<ReservationRow> = sqlx::query_as(
+                "SELECT DISTINCT r.id, r.session_id, r.child_id, r.status, r.free_cancel_until, r.updated_at \
+                 FROM changes c JOIN reservations r ON r.id = c.entity_id \
+                 WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'reservation' AND c.family_id = $3 AND r.family_id = $3",
+            )
+            .bind(cursor)
+            .bind(last)
+            .bind(family_id)
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>(Rows {
+                entries,
+                sessions,
+                activities,
+                options,
+                requirements,
+                reservations,
+            })
+        })?;
+
+        let has_more = entries.len() as i64 > limit;
+        let entries: Vec<Entry> = entries.into_iter().take(limit as usize).collect();
+        let cursor = if has_more {
+            entries.last().map(|e| e.seq).unwrap_or(cursor)
+        } else {
+            head.max(cursor)
+        };
+
+        let sessions: HashMap<Uuid, SessionSnapshot> = sessions
+            .into_iter()
+            .map(|s| {
+                let n = |v: i32| u32::try_from(v).unwrap_or(0);
+                let capacity = Capacity {
+                    capacity: n(s.capacity),
+                    capacity_young: s.capacity_young.map(n),
+                    capacity_old: s.capacity_old.map(n),
+                    held: n(s.held),
+                    held_young: n(s.held_young),
+                    held_old: n(s.held_old),
+                };
+                let snapshot = SessionSnapshot {
+                    id: s.id,
+                    activity_id: s.activity_id,
+                    option_id: s.option_id,
+                    option: s.option,
+                    date: s.date,
+                    status: s.status,
+                    full_young: capacity.full(true),
+                    full_old: capacity.full(false),
+                };
+                (s.id, snapshot)
+            })
+            .collect();
+        let mut activities_by_id = HashMap::new();
+        for a in activities {
+            let mut opts: Vec<ActivityOption> = options
+                .iter()
+                .filter(|(activity_id, ..)| *activity_id == a.id)
+                .map(|(_, id, name, position)| ActivityOption {
+                    id: *id,
+                    name: name.clone(),
+                    position: *position,
+                })
+                .collect();
+            opts.sort_by_key(|o| o.position);
+            let required_documents = requirements
+                .iter()
+                .filter(|(activity_id, ..)| *activity_id == a.id)
+                .map(|(_, id, label, scope)| RequiredDocument {
+                    document_type_id: *id,
+                    label: label.clone(),
+                    scope: scope.clone(),
+                })
+                .collect();
+            activities_by_id.insert(
+                a.id,
+                ActivitySnapshot {
+                    id: a.id,
+                    category: a.category,
+                    name: a.name,
+                    venue: a.venue,
+                    eligibility: parse_json(&a.eligibility)?,
+                    rules: parse_json(&a.rules)?,
+                    age_split: a.age_split.and_then(|v| u8::try_from(v).ok()),
+                    options: opts,
+                    required_documents,
+                },
+            );
+        }
+        let mut reservations_by_id = HashMap::new();
+        for r in reservations {
+            reservations_by_id.insert(
+                r.id,
+                ReservationSnapshot {
+                    id: r.id,
+                    session_id: r.session_id,
+                    child_id: r.child_id,
+                    status: parse_stored(&r.status)?,
+                    free_cancel_until: r.free_cancel_until,
+                    updated_at: r.updated_at,
+                },
+            );
+        }
+
+        // One answer per entity, at the position of its last entry in the window.
+        let mut last_seq: HashMap<(&str, Uuid), i64> = HashMap::new();
+        for e in &entries {
+            last_seq.insert((e.entity.as_str(), e.entity_id), e.seq);
+        }
+        let mut changes = Vec::new();
+        for e in &entries {
+            if last_seq.get(&(e.entity.as_str(), e.entity_id)) != Some(&e.seq) {
+                continue;
+            }
+            let mut change = Change {
+                seq: e.seq,
+                entity: EntityKind::Session,
+                id: e.entity_id,
+                deleted: false,
+                activity: None,
+                session: None,
+                reservation: None,
+            };
+            match e.entity.as_str() {
+                "session" => change.session = sessions.get(&e.entity_id).cloned(),
+                "activity" => {
+                    change.entity = EntityKind::Activity;
+                    change.activity = activities_by_id.get(&e.entity_id).cloned();
+                }
+                "reservation" => {
+                    change.entity = EntityKind::Reservation;
+                    change.reservation = reservations_by_id.get(&e.entity_id).cloned();
+                }
+                _ => continue,
+            }
+            change.deleted = change.session.is_none()
+                && change.activity.is_none()
+                && change.reservation.is_none();
+            changes.push(change);
+        }
+        Ok(Page {
+            changes,
+            cursor,
+            has_more,
+        })
+    }
+}
