@@ -2,15 +2,18 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::NaiveDate;
-use famille_model::api::{Calendar, MutationBatch, MutationResults, Problem};
+use famille_model::api::{
+    AttendanceInput, Calendar, MutationBatch, MutationResults, Problem, Roster,
+};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::accounts::auth::Parent;
+use crate::accounts::auth::{Parent, Staff};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppResult};
 use crate::state::AppState;
 
@@ -18,6 +21,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(mutations))
         .routes(routes!(calendar))
+        .routes(routes!(approve))
+        .routes(routes!(refuse))
+        .routes(routes!(cancel_session))
+        .routes(routes!(roster))
+        .routes(routes!(attendance))
 }
 
 /// Applies the phone's queued intents in order, each once (a repeated `id` gets its
@@ -55,5 +63,72 @@ async fn calendar(
 ) -> AppResult<Json<Calendar>> {
     Ok(Json(
         super::calendar(&state, parent.family_id, child_id, range.from, range.to).await?,
+    ))
+}
+
+/// Approves a booking awaiting validation.
+#[utoipa::path(post, path = "/api/v1/staff/reservations/{reservation_id}/approve", tag = "services",
+    security(("bearer" = [])), params(("reservation_id" = Uuid, Path)),
+    responses((status = 204, description = "Validée"), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn approve(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<StatusCode> {
+    super::decide_pending(&state, id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Refuses a booking awaiting validation; the place goes to the waitlist.
+#[utoipa::path(post, path = "/api/v1/staff/reservations/{reservation_id}/refuse", tag = "services",
+    security(("bearer" = [])), params(("reservation_id" = Uuid, Path)),
+    responses((status = 204, description = "Refusée"), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn refuse(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<StatusCode> {
+    super::decide_pending(&state, id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Cancels a session: its reservations are cancelled without charge and the families told.
+#[utoipa::path(post, path = "/api/v1/staff/sessions/{session_id}/cancel", tag = "services",
+    security(("bearer" = [])), params(("session_id" = Uuid, Path)),
+    responses((status = 200, body = Roster), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn cancel_session(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<Roster>> {
+    super::cancel_session(&state, id).await?;
+    Ok(Json(super::roster(&state, staff.account_id, id).await?))
+}
+
+/// The session's list (booked, waitlisted in order, present without booking), with
+/// allergy and PAI flags; each read is audited.
+#[utoipa::path(get, path = "/api/v1/staff/sessions/{session_id}/roster", tag = "services",
+    security(("bearer" = [])), params(("session_id" = Uuid, Path)),
+    responses((status = 200, body = Roster), (status = 404, body = Problem)))]
+async fn roster(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<Roster>> {
+    Ok(Json(super::roster(&state, staff.account_id, id).await?))
+}
+
+/// Pointage: P, Ab, AbE, S, M, or present without booking.
+#[utoipa::path(put, path = "/api/v1/staff/sessions/{session_id}/attendance", tag = "services",
+    security(("bearer" = [])), params(("session_id" = Uuid, Path)), request_body = AttendanceInput,
+    responses((status = 200, body = Roster), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn attendance(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<AttendanceInput>,
+) -> AppResult<Json<Roster>> {
+    Ok(Json(
+        super::record_attendance(&state, staff.account_id, id, body.child_id, body.code).await?,
     ))
 }

@@ -83,12 +83,12 @@ pub async fn apply_batch(
         family_id: parent.family_id,
         account_id: parent.account_id,
     };
-    let mut results = Vec::with_capacity(raw.len());
+    // Parse first: an unknown kind from a newer app is answered, the rest applied.
+    let mut parsed: Vec<Result<Mutation, Uuid>> = Vec::with_capacity(raw.len());
     for (index, value) in raw.iter().enumerate() {
-        let mutation: Mutation = match serde_json::from_value(value.clone()) {
-            Ok(m) => m,
+        match serde_json::from_value::<Mutation>(value.clone()) {
+            Ok(m) => parsed.push(Ok(m)),
             Err(_) => {
-                // An unknown kind from a newer app: answer it, keep going.
                 let id = value
                     .get("id")
                     .and_then(|v| v.as_str())
@@ -99,28 +99,43 @@ pub async fn apply_batch(
                             "identifiant manquant ou invalide",
                         )
                     })?;
-                results.push(result(
-                    id,
-                    &Outcome {
-                        applied: false,
-                        code: Some(ErrorCode::InvalidMutation),
-                        detail: None,
-                        reservation_id: None,
-                        promotions: Vec::new(),
-                    },
-                ));
-                continue;
+                parsed.push(Err(id));
             }
-        };
-        let outcome = state
-            .db
-            .bookings()
-            .apply(actor, &mutation, state.clock.now())
-            .await?;
-        for promotion in &outcome.promotions {
-            tell_promoted(state, promotion.clone());
         }
-        results.push(result(mutation.id(), &outcome));
+    }
+    let valid: Vec<Mutation> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok().cloned())
+        .collect();
+    let mut outcomes = state
+        .db
+        .bookings()
+        .apply_all(actor, &valid, state.clock.now())
+        .await?
+        .into_iter();
+    let mut results = Vec::with_capacity(raw.len());
+    for entry in parsed {
+        match entry {
+            Ok(mutation) => {
+                let outcome = outcomes
+                    .next()
+                    .ok_or_else(|| AppError::Internal("missing outcome".into()))?;
+                for promotion in &outcome.promotions {
+                    tell_promoted(state, promotion.clone());
+                }
+                results.push(result(mutation.id(), &outcome));
+            }
+            Err(id) => results.push(result(
+                id,
+                &Outcome {
+                    applied: false,
+                    code: Some(ErrorCode::InvalidMutation),
+                    detail: None,
+                    reservation_id: None,
+                    promotions: Vec::new(),
+                },
+            )),
+        }
     }
     Ok(MutationResults { results })
 }
@@ -315,4 +330,211 @@ pub async fn calendar(
         to,
         days,
     })
+}
+
+// ---- staff ---------------------------------------------------------------------------
+
+use crate::store::audit::AuditAction;
+use crate::store::bookings::{Affected, StaffOutcome};
+use famille_model::api::{Roster, RosterEntry};
+use famille_model::booking::AttendanceCode;
+
+fn staff_result(
+    outcome: StaffOutcome,
+    conflict: &'static str,
+) -> AppResult<(Vec<Affected>, Vec<Promotion>)> {
+    match outcome {
+        StaffOutcome::Done {
+            affected,
+            promotions,
+        } => Ok((affected, promotions)),
+        StaffOutcome::NotFound => Err(AppError::NotFound),
+        StaffOutcome::Conflict => Err(AppError::Conflict(conflict)),
+    }
+}
+
+/// Mails the guardians of each affected family (push arrives with the notifications issue).
+fn tell_families(
+    state: &AppState,
+    affected: Vec<Affected>,
+    subject: &'static str,
+    what: &'static str,
+) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        for a in affected {
+            let send = async {
+                let emails = state.db.families().account_emails(a.family_id).await?;
+                let child = state
+                    .db
+                    .families()
+                    .child(a.family_id, a.child_id)
+                    .await?
+                    .map(|c| c.first_name)
+                    .unwrap_or_default();
+                for email in emails {
+                    let body = format!(
+                        "Bonjour,\n\n{what} ({child}).\nRetrouvez le détail dans le Portail Famille.\n\n{}\n",
+                        state.config.organisation_name
+                    );
+                    state
+                        .mailer
+                        .send(&email, subject, body)
+                        .await
+                        .map_err(|e| AppError::Internal(e.to_string()))?;
+                }
+                Ok::<_, AppError>(())
+            };
+            if let Err(e) = send.await {
+                tracing::error!(error = %e, "family message failed");
+            }
+        }
+    });
+}
+
+pub async fn decide_pending(
+    state: &AppState,
+    reservation_id: Uuid,
+    approve: bool,
+) -> AppResult<()> {
+    let outcome = state
+        .db
+        .bookings()
+        .decide_pending(reservation_id, approve, state.clock.now())
+        .await?;
+    let (affected, promotions) = staff_result(
+        outcome,
+        "Cette réservation n'est pas en attente de validation.",
+    )?;
+    if approve {
+        tell_families(
+            state,
+            affected,
+            "Portail Famille : réservation validée",
+            "Votre réservation a été validée par les services",
+        );
+    } else {
+        tell_families(
+            state,
+            affected,
+            "Portail Famille : réservation refusée",
+            "Votre demande de réservation n'a pas pu être acceptée",
+        );
+    }
+    for promotion in promotions {
+        tell_promoted(state, promotion);
+    }
+    Ok(())
+}
+
+pub async fn cancel_session(state: &AppState, session_id: Uuid) -> AppResult<usize> {
+    let outcome = state
+        .db
+        .bookings()
+        .cancel_session(session_id, state.clock.now())
+        .await?;
+    let (affected, _) = staff_result(outcome, "Cette journée est déjà annulée.")?;
+    let count = affected.len();
+    tell_families(
+        state,
+        affected,
+        "Portail Famille : journée annulée",
+        "Les services ont annulé une journée réservée ; elle ne vous sera pas facturée",
+    );
+    Ok(count)
+}
+
+/// A session's list with allergy and PAI flags; the read is audited per child.
+pub async fn roster(state: &AppState, staff: Uuid, session_id: Uuid) -> AppResult<Roster> {
+    let (session, rows) = state
+        .db
+        .bookings()
+        .roster(session_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let now = state.clock.now();
+    let mut waitlist: Vec<(DateTime, Uuid)> = rows
+        .iter()
+        .filter(|r| r.status.as_deref() == Some("waitlisted"))
+        .filter_map(|r| Some((r.waitlisted_at?, r.child_id)))
+        .collect();
+    waitlist.sort();
+    let mut entries = Vec::with_capacity(rows.len());
+    for r in rows {
+        state
+            .db
+            .audit()
+            .record(
+                staff,
+                AuditAction::RosterRead,
+                Some(r.family_id),
+                Some(r.child_id),
+                now,
+            )
+            .await?;
+        entries.push(RosterEntry {
+            reservation_id: r.reservation_id,
+            child_id: r.child_id,
+            family_id: r.family_id,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            birth_date: r.birth_date,
+            status: r
+                .status
+                .as_deref()
+                .map(crate::store::parse_stored)
+                .transpose()?,
+            waitlist_position: waitlist
+                .iter()
+                .position(|(_, c)| *c == r.child_id)
+                .map(|p| p as u32 + 1),
+            has_allergies: r.allergies.is_some_and(|a| !a.trim().is_empty()),
+            pai: r.pai.unwrap_or(false),
+            attendance: r
+                .attendance
+                .as_deref()
+                .map(crate::store::parse_stored)
+                .transpose()?,
+        });
+    }
+    Ok(Roster {
+        session_id,
+        activity: session.activity,
+        option: session.option,
+        date: session.date,
+        status: session.status,
+        capacity: u32::try_from(session.capacity).unwrap_or(0),
+        held: u32::try_from(session.held).unwrap_or(0),
+        entries,
+    })
+}
+
+type DateTime = chrono::DateTime<chrono::Utc>;
+
+pub async fn record_attendance(
+    state: &AppState,
+    staff: Uuid,
+    session_id: Uuid,
+    child_id: Uuid,
+    code: AttendanceCode,
+) -> AppResult<Roster> {
+    let ok = state
+        .db
+        .bookings()
+        .record_attendance(
+            session_id,
+            child_id,
+            code.as_str(),
+            staff,
+            state.clock.now(),
+        )
+        .await?;
+    if !ok {
+        return Err(FieldError::new(
+            "code",
+            "« présent non inscrit » est réservé aux enfants sans réservation ; les autres codes demandent une réservation",
+        )
+        .into());
+    }
+    roster(state, staff, session_id).await
 }

@@ -25,6 +25,8 @@ pub struct Audit<'a> {
 pub enum AuditAction {
     HealthRecordRead,
     HealthRecordUpdated,
+    /// A session roster shows allergy and PAI flags.
+    RosterRead,
 }
 
 impl AuditAction {
@@ -32,6 +34,7 @@ impl AuditAction {
         match self {
             AuditAction::HealthRecordRead => "health_record.read",
             AuditAction::HealthRecordUpdated => "health_record.updated",
+            AuditAction::RosterRead => "roster.read",
         }
     }
 }

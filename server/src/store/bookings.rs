@@ -94,6 +94,17 @@ struct StoredRow {
 }
 
 #[derive(sqlx::FromRow)]
+struct CombinedFacts {
+    family_status: String,
+    birth_date: NaiveDate,
+    school_level: String,
+    live: Option<Uuid>,
+    requirements: i64,
+    #[sqlx(flatten)]
+    session: SessionFacts,
+}
+
+#[derive(sqlx::FromRow)]
 struct SessionFacts {
     date: NaiveDate,
     status: String,
@@ -231,6 +242,301 @@ macro_rules! promote_first {
     }};
 }
 
+/// One mutation inside an open transaction `$tx`: evaluates to the outcome, or to
+/// `Err(StoreError::Retry)` when a concurrent transaction changed what it read.
+/// Database errors leave through `?` (the caller's transaction then rolls back).
+macro_rules! apply_one {
+    ($tx:ident, $actor:expr, $mutation:expr, $now:expr, $changes:ident, $maybe_stored:expr) => {{
+        #[allow(unused_labels)]
+        'mutation: {
+            let stored: Option<StoredRow> = if $maybe_stored {
+                sqlx::query_as("SELECT family_id, status, code, detail, reservation_id FROM mutations WHERE id = $1")
+                    .bind($mutation.id())
+                    .fetch_optional(&mut *$tx)
+                    .await?
+            } else {
+                None
+            };
+            if let Some(row) = stored {
+                break 'mutation Ok(stored_outcome($actor, row));
+            }
+            // Feed entries go to the caller's list, recorded once before commit.
+            let changes = &mut $changes;
+            let mut promotions = Vec::new();
+            let mut outcome = 'decide: {
+                match *$mutation {
+                    Mutation::Reserve {
+                        child_id,
+                        session_id,
+                        ..
+                    }
+                    | Mutation::JoinWaitlist {
+                        child_id,
+                        session_id,
+                        ..
+                    } => {
+                        let waitlist = matches!($mutation, Mutation::JoinWaitlist { .. });
+                        // Every fact in one round trip: the family, its child, the
+                        // session with its activity, a live booking, whether documents
+                        // are required at all.
+                        let facts: Option<CombinedFacts> = sqlx::query_as(
+                            "SELECT f.status AS family_status, c.birth_date, c.school_level, \
+                             s.date, s.status, s.activity_id, a.eligibility, a.rules, a.age_split, \
+                             (SELECT r.id FROM reservations r WHERE r.session_id = s.id AND r.child_id = c.id \
+                                AND r.status IN ('reserved', 'late_booked', 'pending_approval', 'waitlisted')) AS live, \
+                             (SELECT COUNT(*) FROM activity_required_documents d WHERE d.activity_id = a.id) AS requirements \
+                             FROM families f JOIN children c ON c.family_id = f.id AND c.id = $2 \
+                             JOIN sessions s ON s.id = $3 JOIN activities a ON a.id = s.activity_id AND a.archived_at IS NULL \
+                             WHERE f.id = $1",
+                        )
+                        .bind($actor.family_id)
+                        .bind(child_id)
+                        .bind(session_id)
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                        let Some(CombinedFacts { family_status, birth_date, school_level: level, live, requirements: requirement_count, session }) = facts
+                        else {
+                            break 'decide Outcome::rejected(ErrorCode::NotFound);
+                        };
+                        let level: SchoolLevel = parse_stored(&level)?;
+                        let eligibility: Eligibility = parse_json(&session.eligibility)?;
+                        let rules: BookingRules = parse_json(&session.rules)?;
+                        let requirements: Vec<Requirement> = if requirement_count == 0 {
+                            Vec::new()
+                        } else {
+                            sqlx::query_as(
+                                "SELECT r.activity_id, r.document_type_id, t.label, t.scope \
+                                 FROM activity_required_documents r JOIN document_types t ON t.id = r.document_type_id \
+                                 WHERE r.activity_id = $1",
+                            )
+                            .bind(session.activity_id)
+                            .fetch_all(&mut *$tx)
+                            .await?
+                        };
+                        let documents: Vec<ValidDocument> = if requirements.is_empty() {
+                            Vec::new()
+                        } else {
+                            sqlx::query_as(
+                                "SELECT document_type_id, child_id, valid_until FROM documents \
+                                 WHERE family_id = $1 AND status = 'validated'",
+                            )
+                            .bind($actor.family_id)
+                            .fetch_all(&mut *$tx)
+                            .await?
+                        };
+                        let missing = missing_documents(
+                            requirements.iter(),
+                            &documents,
+                            child_id,
+                            session.date,
+                        );
+                        let window = rules.booking_window(session.date, $now);
+                        let facts = BookingFacts {
+                            dossier_active: family_status == "active",
+                            eligible: eligibility.admits(birth_date, level, session.date),
+                            documents_missing: !missing.is_empty(),
+                            already_booked: live.is_some(),
+                            session_open: session.status == "open",
+                            window,
+                        };
+                        if let Err(refusal) = check_booking(facts) {
+                            let mut rejected = Outcome::rejected(refusal_code(refusal));
+                            if refusal == Refusal::DocumentRequired {
+                                rejected.detail = Some(missing.join(", "));
+                            }
+                            rejected.reservation_id = live;
+                            break 'decide rejected;
+                        }
+                        let young = is_young(
+                            session.age_split.and_then(|a| u8::try_from(a).ok()),
+                            birth_date,
+                            session.date,
+                        );
+                        let reservation_id = Uuid::now_v7();
+                        let status = if waitlist {
+                            let capacity: CapacityRow = sqlx::query_as(
+                                "SELECT capacity, capacity_young, capacity_old, held, held_young, held_old FROM sessions WHERE id = $1",
+                            )
+                            .bind(session_id)
+                            .fetch_one(&mut *$tx)
+                            .await?;
+                            if !to_capacity(&capacity).full(young) {
+                                break 'decide Outcome::rejected(ErrorCode::PlacesAvailable);
+                            }
+                            if !rules.waitlist {
+                                break 'decide Outcome::rejected(ErrorCode::WaitlistUnavailable);
+                            }
+                            ReservationStatus::Waitlisted
+                        } else {
+                            let Some(after) = take_place!($tx, session_id, young, $now) else {
+                                break 'decide Outcome::rejected(ErrorCode::SessionFull);
+                            };
+                            let after = to_capacity(&after);
+                            let before = Capacity {
+                                held: after.held - 1,
+                                held_young: after.held_young - u32::from(young),
+                                held_old: after.held_old - u32::from(!young),
+                                ..after
+                            };
+                            if before.full(true) != after.full(true)
+                                || before.full(false) != after.full(false)
+                            {
+                                changes.push((None, "session", session_id));
+                            }
+                            booked_status(&rules, window)
+                        };
+                        sqlx::query(
+                            "INSERT INTO reservations (id, session_id, child_id, family_id, status, young, created_at, updated_at, waitlisted_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+                        )
+                        .bind(reservation_id)
+                        .bind(session_id)
+                        .bind(child_id)
+                        .bind($actor.family_id)
+                        .bind(status.as_str())
+                        .bind(young)
+                        .bind($now)
+                        .bind((status == ReservationStatus::Waitlisted).then_some($now))
+                        .execute(&mut *$tx)
+                        .await
+                        .map_err(super::retry_on_unique)?;
+                        changes.push((Some($actor.family_id), "reservation", reservation_id));
+                        Outcome::applied(Some(reservation_id))
+                    }
+                    Mutation::Cancel { reservation_id, .. }
+                    | Mutation::LeaveWaitlist { reservation_id, .. } => {
+                        let leaving_waitlist = matches!($mutation, Mutation::LeaveWaitlist { .. });
+                        let found: Option<ReservationFacts> = sqlx::query_as(
+                            "SELECT r.id, r.status, r.young, r.session_id, r.free_cancel_until, s.date, a.rules \
+                             FROM reservations r JOIN sessions s ON s.id = r.session_id JOIN activities a ON a.id = s.activity_id \
+                             WHERE r.id = $1 AND r.family_id = $2",
+                        )
+                        .bind(reservation_id)
+                        .bind($actor.family_id)
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                        let Some(r) = found else {
+                            break 'decide Outcome::rejected(ErrorCode::NotFound);
+                        };
+                        let status: ReservationStatus = parse_stored(&r.status)?;
+                        let rules: BookingRules = parse_json(&r.rules)?;
+                        match status {
+                            ReservationStatus::Cancelled
+                            | ReservationStatus::LateCancelled
+                            | ReservationStatus::Refused => {
+                                // Already done: the intent is met.
+                                break 'decide Outcome::applied(Some(r.id));
+                            }
+                            ReservationStatus::Waitlisted => {
+                                let left = sqlx::query(
+                                    "UPDATE reservations SET status = 'cancelled', updated_at = $2 WHERE id = $1 AND status = 'waitlisted'",
+                                )
+                                .bind(r.id)
+                                .bind($now)
+                                .execute(&mut *$tx)
+                                .await?
+                                .rows_affected();
+                                if left == 0 {
+                                    break 'mutation Err(StoreError::Retry);
+                                }
+                                changes.push((Some($actor.family_id), "reservation", r.id));
+                                break 'decide Outcome::applied(Some(r.id));
+                            }
+                            _ if leaving_waitlist => {
+                                // Promoted in the meantime: leaving is $now a cancellation.
+                                let mut rejected = Outcome::rejected(ErrorCode::AlreadyBooked);
+                                rejected.reservation_id = Some(r.id);
+                                break 'decide rejected;
+                            }
+                            _ => {}
+                        }
+                        if paris_date($now) > r.date {
+                            let mut rejected = Outcome::rejected(ErrorCode::BookingClosed);
+                            rejected.reservation_id = Some(r.id);
+                            break 'decide rejected;
+                        }
+                        let late = status != ReservationStatus::PendingApproval
+                            && rules.cancellation_is_late(r.date, $now, r.free_cancel_until);
+                        let new_status = if late {
+                            ReservationStatus::LateCancelled
+                        } else {
+                            ReservationStatus::Cancelled
+                        };
+                        // Guarded on the status read: a concurrent cancellation must not
+                        // free the same place twice.
+                        let cancelled = sqlx::query("UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4")
+                            .bind(r.id)
+                            .bind(new_status.as_str())
+                            .bind($now)
+                            .bind(status.as_str())
+                            .execute(&mut *$tx)
+                            .await?
+                            .rows_affected();
+                        if cancelled == 0 {
+                            break 'mutation Err(StoreError::Retry);
+                        }
+                        changes.push((Some($actor.family_id), "reservation", r.id));
+                        if holds_place(status) {
+                            let after_release =
+                                to_capacity(&release_place!($tx, r.session_id, r.young, $now));
+                            let before = Capacity {
+                                held: after_release.held + 1,
+                                held_young: after_release.held_young + u32::from(r.young),
+                                held_old: after_release.held_old + u32::from(!r.young),
+                                ..after_release
+                            };
+                            let promoted = if rules.waitlist && paris_date($now) <= r.date {
+                                promote_first!(
+                                    $tx,
+                                    r.session_id,
+                                    rules,
+                                    r.date,
+                                    $now,
+                                    changes,
+                                    promotions
+                                )
+                            } else {
+                                None
+                            };
+                            let after = promoted.unwrap_or(after_release);
+                            if before.full(true) != after.full(true)
+                                || before.full(false) != after.full(false)
+                            {
+                                changes.push((None, "session", r.session_id));
+                            }
+                        }
+                        let mut applied = Outcome::applied(Some(r.id));
+                        if late {
+                            // Applied and billed: the parent must hear it ("OUPS !").
+                            applied.applied = false;
+                            applied.code = Some(ErrorCode::CancelDeadlinePassed);
+                        }
+                        applied
+                    }
+                }
+            };
+            sqlx::query(
+                "INSERT INTO mutations (id, family_id, account_id, kind, status, code, detail, reservation_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind($mutation.id())
+            .bind($actor.family_id)
+            .bind($actor.account_id)
+            .bind($mutation.kind())
+            .bind(if outcome.applied { "applied" } else { "rejected" })
+            .bind(outcome.code.map(|c| c.as_str()))
+            .bind(&outcome.detail)
+            .bind(outcome.reservation_id)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await
+            .map_err(super::unique_violation)?;
+            outcome.promotions = promotions;
+            Ok::<Outcome, StoreError>(outcome)
+        }
+    }};
+}
+
 impl Bookings<'_> {
     /// Applies one mutation once. A replayed id (even concurrently) gets the answer
     /// stored with its first application.
@@ -276,294 +582,64 @@ impl Bookings<'_> {
         now: DateTime<Utc>,
     ) -> StoreResult<Outcome> {
         let outcome = in_tx!(self.db, |tx| {
-            let stored: Option<StoredRow> =
-                sqlx::query_as("SELECT family_id, status, code, detail, reservation_id FROM mutations WHERE id = $1")
-                    .bind(mutation.id())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(row) = stored {
-                return Ok(stored_outcome(actor, row));
-            }
             let mut changes: Vec<(Option<Uuid>, &str, Uuid)> = Vec::new();
-            let mut promotions = Vec::new();
-            let mut outcome = 'decide: {
-                match *mutation {
-                    Mutation::Reserve {
-                        child_id,
-                        session_id,
-                        ..
-                    }
-                    | Mutation::JoinWaitlist {
-                        child_id,
-                        session_id,
-                        ..
-                    } => {
-                        let waitlist = matches!(mutation, Mutation::JoinWaitlist { .. });
-                        let family_status: Option<String> =
-                            sqlx::query_scalar("SELECT status FROM families WHERE id = $1")
-                                .bind(actor.family_id)
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                        let child: Option<(NaiveDate, String)> =
-                            sqlx::query_as("SELECT birth_date, school_level FROM children WHERE id = $1 AND family_id = $2")
-                                .bind(child_id)
-                                .bind(actor.family_id)
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                        let session: Option<SessionFacts> = sqlx::query_as(
-                            "SELECT s.date, s.status, s.activity_id, a.eligibility, a.rules, a.age_split \
-                             FROM sessions s JOIN activities a ON a.id = s.activity_id \
-                             WHERE s.id = $1 AND a.archived_at IS NULL",
-                        )
-                        .bind(session_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        let (Some(family_status), Some((birth_date, level)), Some(session)) =
-                            (family_status, child, session)
-                        else {
-                            break 'decide Outcome::rejected(ErrorCode::NotFound);
-                        };
-                        let level: SchoolLevel = parse_stored(&level)?;
-                        let eligibility: Eligibility = parse_json(&session.eligibility)?;
-                        let rules: BookingRules = parse_json(&session.rules)?;
-                        let requirements: Vec<Requirement> = sqlx::query_as(
-                            "SELECT r.activity_id, r.document_type_id, t.label, t.scope \
-                             FROM activity_required_documents r JOIN document_types t ON t.id = r.document_type_id \
-                             WHERE r.activity_id = $1",
-                        )
-                        .bind(session.activity_id)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                        let documents: Vec<ValidDocument> = if requirements.is_empty() {
-                            Vec::new()
-                        } else {
-                            sqlx::query_as(
-                                "SELECT document_type_id, child_id, valid_until FROM documents \
-                                 WHERE family_id = $1 AND status = 'validated'",
-                            )
-                            .bind(actor.family_id)
-                            .fetch_all(&mut *tx)
-                            .await?
-                        };
-                        let missing = missing_documents(
-                            requirements.iter(),
-                            &documents,
-                            child_id,
-                            session.date,
-                        );
-                        let live: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                            "SELECT id FROM reservations WHERE session_id = $1 AND child_id = $2 AND status IN {LIVE}"
-                        )))
-                        .bind(session_id)
-                        .bind(child_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        let window = rules.booking_window(session.date, now);
-                        let facts = BookingFacts {
-                            dossier_active: family_status == "active",
-                            eligible: eligibility.admits(birth_date, level, session.date),
-                            documents_missing: !missing.is_empty(),
-                            already_booked: live.is_some(),
-                            session_open: session.status == "open",
-                            window,
-                        };
-                        if let Err(refusal) = check_booking(facts) {
-                            let mut rejected = Outcome::rejected(refusal_code(refusal));
-                            if refusal == Refusal::DocumentRequired {
-                                rejected.detail = Some(missing.join(", "));
-                            }
-                            rejected.reservation_id = live;
-                            break 'decide rejected;
-                        }
-                        let young = is_young(
-                            session.age_split.and_then(|a| u8::try_from(a).ok()),
-                            birth_date,
-                            session.date,
-                        );
-                        let reservation_id = Uuid::now_v7();
-                        let status = if waitlist {
-                            let capacity: CapacityRow = sqlx::query_as(
-                                "SELECT capacity, capacity_young, capacity_old, held, held_young, held_old FROM sessions WHERE id = $1",
-                            )
-                            .bind(session_id)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                            if !to_capacity(&capacity).full(young) {
-                                break 'decide Outcome::rejected(ErrorCode::PlacesAvailable);
-                            }
-                            if !rules.waitlist {
-                                break 'decide Outcome::rejected(ErrorCode::WaitlistUnavailable);
-                            }
-                            ReservationStatus::Waitlisted
-                        } else {
-                            let Some(after) = take_place!(tx, session_id, young, now) else {
-                                break 'decide Outcome::rejected(ErrorCode::SessionFull);
-                            };
-                            let after = to_capacity(&after);
-                            let before = Capacity {
-                                held: after.held - 1,
-                                held_young: after.held_young - u32::from(young),
-                                held_old: after.held_old - u32::from(!young),
-                                ..after
-                            };
-                            if before.full(true) != after.full(true)
-                                || before.full(false) != after.full(false)
-                            {
-                                changes.push((None, "session", session_id));
-                            }
-                            booked_status(&rules, window)
-                        };
-                        sqlx::query(
-                            "INSERT INTO reservations (id, session_id, child_id, family_id, status, young, created_at, updated_at, waitlisted_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
-                        )
-                        .bind(reservation_id)
-                        .bind(session_id)
-                        .bind(child_id)
-                        .bind(actor.family_id)
-                        .bind(status.as_str())
-                        .bind(young)
-                        .bind(now)
-                        .bind((status == ReservationStatus::Waitlisted).then_some(now))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(super::retry_on_unique)?;
-                        changes.push((Some(actor.family_id), "reservation", reservation_id));
-                        Outcome::applied(Some(reservation_id))
-                    }
-                    Mutation::Cancel { reservation_id, .. }
-                    | Mutation::LeaveWaitlist { reservation_id, .. } => {
-                        let leaving_waitlist = matches!(mutation, Mutation::LeaveWaitlist { .. });
-                        let found: Option<ReservationFacts> = sqlx::query_as(
-                            "SELECT r.id, r.status, r.young, r.session_id, r.free_cancel_until, s.date, a.rules \
-                             FROM reservations r JOIN sessions s ON s.id = r.session_id JOIN activities a ON a.id = s.activity_id \
-                             WHERE r.id = $1 AND r.family_id = $2",
-                        )
-                        .bind(reservation_id)
-                        .bind(actor.family_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        let Some(r) = found else {
-                            break 'decide Outcome::rejected(ErrorCode::NotFound);
-                        };
-                        let status: ReservationStatus = parse_stored(&r.status)?;
-                        let rules: BookingRules = parse_json(&r.rules)?;
-                        match status {
-                            ReservationStatus::Cancelled
-                            | ReservationStatus::LateCancelled
-                            | ReservationStatus::Refused => {
-                                // Already done: the intent is met.
-                                break 'decide Outcome::applied(Some(r.id));
-                            }
-                            ReservationStatus::Waitlisted => {
-                                let left = sqlx::query(
-                                    "UPDATE reservations SET status = 'cancelled', updated_at = $2 WHERE id = $1 AND status = 'waitlisted'",
-                                )
-                                .bind(r.id)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?
-                                .rows_affected();
-                                if left == 0 {
-                                    return Err(StoreError::Retry);
-                                }
-                                changes.push((Some(actor.family_id), "reservation", r.id));
-                                break 'decide Outcome::applied(Some(r.id));
-                            }
-                            _ if leaving_waitlist => {
-                                // Promoted in the meantime: leaving is now a cancellation.
-                                let mut rejected = Outcome::rejected(ErrorCode::AlreadyBooked);
-                                rejected.reservation_id = Some(r.id);
-                                break 'decide rejected;
-                            }
-                            _ => {}
-                        }
-                        if paris_date(now) > r.date {
-                            let mut rejected = Outcome::rejected(ErrorCode::BookingClosed);
-                            rejected.reservation_id = Some(r.id);
-                            break 'decide rejected;
-                        }
-                        let late = status != ReservationStatus::PendingApproval
-                            && rules.cancellation_is_late(r.date, now, r.free_cancel_until);
-                        let new_status = if late {
-                            ReservationStatus::LateCancelled
-                        } else {
-                            ReservationStatus::Cancelled
-                        };
-                        // Guarded on the status read: a concurrent cancellation must not
-                        // free the same place twice.
-                        let cancelled = sqlx::query("UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4")
-                            .bind(r.id)
-                            .bind(new_status.as_str())
-                            .bind(now)
-                            .bind(status.as_str())
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                        if cancelled == 0 {
-                            return Err(StoreError::Retry);
-                        }
-                        changes.push((Some(actor.family_id), "reservation", r.id));
-                        if holds_place(status) {
-                            let after_release =
-                                to_capacity(&release_place!(tx, r.session_id, r.young, now));
-                            let before = Capacity {
-                                held: after_release.held + 1,
-                                held_young: after_release.held_young + u32::from(r.young),
-                                held_old: after_release.held_old + u32::from(!r.young),
-                                ..after_release
-                            };
-                            let promoted = if rules.waitlist && paris_date(now) <= r.date {
-                                promote_first!(
-                                    tx,
-                                    r.session_id,
-                                    rules,
-                                    r.date,
-                                    now,
-                                    changes,
-                                    promotions
-                                )
-                            } else {
-                                None
-                            };
-                            let after = promoted.unwrap_or(after_release);
-                            if before.full(true) != after.full(true)
-                                || before.full(false) != after.full(false)
-                            {
-                                changes.push((None, "session", r.session_id));
-                            }
-                        }
-                        let mut applied = Outcome::applied(Some(r.id));
-                        if late {
-                            // Applied and billed: the parent must hear it ("OUPS !").
-                            applied.applied = false;
-                            applied.code = Some(ErrorCode::CancelDeadlinePassed);
-                        }
-                        applied
-                    }
-                }
-            };
+            let outcome = apply_one!(tx, actor, mutation, now, changes, true)?;
             record_changes!(tx, &changes, now);
-            sqlx::query(
-                "INSERT INTO mutations (id, family_id, account_id, kind, status, code, detail, reservation_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(mutation.id())
-            .bind(actor.family_id)
-            .bind(actor.account_id)
-            .bind(mutation.kind())
-            .bind(if outcome.applied { "applied" } else { "rejected" })
-            .bind(outcome.code.map(|c| c.as_str()))
-            .bind(&outcome.detail)
-            .bind(outcome.reservation_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(super::unique_violation)?;
-            outcome.promotions = promotions;
             outcome
         });
         Ok(outcome)
+    }
+
+    /// Applies a batch in order. On SQLite, whose writers take turns anyway, the
+    /// whole batch is one transaction (one turn, one commit): if anything fails,
+    /// nothing of the batch is kept and the phone sends it again, idempotently. On
+    /// PostgreSQL each mutation is its own transaction, so families booking the same
+    /// sessions only ever wait for one another's single booking.
+    pub async fn apply_all(
+        &self,
+        actor: Actor,
+        mutations: &[Mutation],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Outcome>> {
+        match self.db {
+            Db::Sqlite(..) => {
+                let outcomes = in_tx!(self.db, |tx| {
+                    // Which ids were applied before, in one look-up for the batch.
+                    let placeholders: Vec<String> =
+                        (1..=mutations.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!(
+                        "SELECT id FROM mutations WHERE id IN ({})",
+                        placeholders.join(", ")
+                    );
+                    let mut lookup = sqlx::query_scalar::<_, Uuid>(sqlx::AssertSqlSafe(sql));
+                    for mutation in mutations {
+                        lookup = lookup.bind(mutation.id());
+                    }
+                    let mut known: std::collections::HashSet<Uuid> = if mutations.is_empty() {
+                        Default::default()
+                    } else {
+                        lookup.fetch_all(&mut *tx).await?.into_iter().collect()
+                    };
+                    let mut outcomes = Vec::with_capacity(mutations.len());
+                    let mut changes: Vec<(Option<Uuid>, &str, Uuid)> = Vec::new();
+                    for mutation in mutations {
+                        // A repeated id within the batch is found by the second look-up.
+                        let maybe_stored = !known.insert(mutation.id());
+                        outcomes.push(apply_one!(tx, actor, mutation, now, changes, maybe_stored)?);
+                    }
+                    record_changes!(tx, &changes, now);
+                    outcomes
+                });
+                Ok(outcomes)
+            }
+            Db::Postgres(_) => {
+                let mut outcomes = Vec::with_capacity(mutations.len());
+                for mutation in mutations {
+                    outcomes.push(self.apply(actor, mutation, now).await?);
+                }
+                Ok(outcomes)
+            }
+        }
     }
 
     /// A child's reservations on sessions between two dates, newest first per session.
@@ -617,5 +693,268 @@ fn stored_outcome(actor: Actor, row: StoredRow) -> Outcome {
         detail: row.detail,
         reservation_id: row.reservation_id,
         promotions: Vec::new(),
+    }
+}
+
+// ---- staff -----------------------------------------------------------------------------
+
+/// A family to tell about a change the services made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Affected {
+    pub family_id: Uuid,
+    pub child_id: Uuid,
+    pub reservation_id: Uuid,
+}
+
+/// What a staff decision did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StaffOutcome {
+    Done {
+        affected: Vec<Affected>,
+        promotions: Vec<Promotion>,
+    },
+    NotFound,
+    /// The reservation or session is not in a state the action applies to.
+    Conflict,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct RosterRow {
+    pub reservation_id: Option<Uuid>,
+    pub child_id: Uuid,
+    pub family_id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub birth_date: NaiveDate,
+    pub status: Option<String>,
+    pub waitlisted_at: Option<DateTime<Utc>>,
+    pub allergies: Option<String>,
+    pub pai: Option<bool>,
+    pub attendance: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct RosterSession {
+    pub activity: String,
+    pub option: String,
+    pub date: NaiveDate,
+    pub status: String,
+    pub capacity: i32,
+    pub held: i32,
+}
+
+impl Bookings<'_> {
+    /// Approves or refuses a booking awaiting approval. A refusal frees the place
+    /// for the waitlist.
+    pub async fn decide_pending(
+        &self,
+        reservation_id: Uuid,
+        approve: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StaffOutcome> {
+        let outcome = in_tx!(self.db, |tx| {
+            let found: Option<(Uuid, Uuid, Uuid, bool, NaiveDate, String)> = sqlx::query_as(
+                "SELECT r.family_id, r.child_id, r.session_id, r.young, s.date, a.rules FROM reservations r \
+                 JOIN sessions s ON s.id = r.session_id JOIN activities a ON a.id = s.activity_id \
+                 WHERE r.id = $1",
+            )
+            .bind(reservation_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((family_id, child_id, session_id, young, date, rules)) = found else {
+                return Ok(StaffOutcome::NotFound);
+            };
+            let rules: BookingRules = parse_json(&rules)?;
+            let new_status = if approve { "reserved" } else { "refused" };
+            let changed = sqlx::query(
+                "UPDATE reservations SET status = $2, updated_at = $3 WHERE id = $1 AND status = 'pending_approval'",
+            )
+            .bind(reservation_id)
+            .bind(new_status)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                return Ok(StaffOutcome::Conflict);
+            }
+            let mut changes: Vec<(Option<Uuid>, &str, Uuid)> =
+                vec![(Some(family_id), "reservation", reservation_id)];
+            let mut promotions = Vec::new();
+            if !approve {
+                let after_release = to_capacity(&release_place!(tx, session_id, young, now));
+                let before = Capacity {
+                    held: after_release.held + 1,
+                    held_young: after_release.held_young + u32::from(young),
+                    held_old: after_release.held_old + u32::from(!young),
+                    ..after_release
+                };
+                let promoted = if rules.waitlist && paris_date(now) <= date {
+                    promote_first!(tx, session_id, rules, date, now, changes, promotions)
+                } else {
+                    None
+                };
+                let after = promoted.unwrap_or(after_release);
+                if before.full(true) != after.full(true) || before.full(false) != after.full(false)
+                {
+                    changes.push((None, "session", session_id));
+                }
+            }
+            record_changes!(tx, &changes, now);
+            StaffOutcome::Done {
+                affected: vec![Affected {
+                    family_id,
+                    child_id,
+                    reservation_id,
+                }],
+                promotions,
+            }
+        });
+        Ok(outcome)
+    }
+
+    /// Cancels a session: every live reservation is cancelled without charge.
+    pub async fn cancel_session(
+        &self,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StaffOutcome> {
+        let outcome = in_tx!(self.db, |tx| {
+            let changed = sqlx::query(
+                "UPDATE sessions SET status = 'cancelled', held = 0, held_young = 0, held_old = 0, updated_at = $2 \
+                 WHERE id = $1 AND status <> 'cancelled'",
+            )
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                let exists: Option<Uuid> =
+                    sqlx::query_scalar("SELECT id FROM sessions WHERE id = $1")
+                        .bind(session_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                return Ok(if exists.is_some() {
+                    StaffOutcome::Conflict
+                } else {
+                    StaffOutcome::NotFound
+                });
+            }
+            let live: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT id, family_id, child_id FROM reservations WHERE session_id = $1 AND status IN {LIVE}"
+            )))
+            .bind(session_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE reservations SET status = 'cancelled', updated_at = $2 WHERE session_id = $1 AND status IN {LIVE}"
+            )))
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let mut changes: Vec<(Option<Uuid>, &str, Uuid)> = vec![(None, "session", session_id)];
+            changes.extend(
+                live.iter()
+                    .map(|(id, family_id, _)| (Some(*family_id), "reservation", *id)),
+            );
+            record_changes!(tx, &changes, now);
+            StaffOutcome::Done {
+                affected: live
+                    .into_iter()
+                    .map(|(reservation_id, family_id, child_id)| Affected {
+                        family_id,
+                        child_id,
+                        reservation_id,
+                    })
+                    .collect(),
+                promotions: Vec::new(),
+            }
+        });
+        Ok(outcome)
+    }
+
+    /// The session's list: booked and waitlisted children, and anyone pointed present
+    /// without a booking, with health flags and attendance.
+    pub async fn roster(
+        &self,
+        session_id: Uuid,
+    ) -> StoreResult<Option<(RosterSession, Vec<RosterRow>)>> {
+        let result = on_db!(self.db, |pool| {
+            let session: Option<RosterSession> = sqlx::query_as(
+                "SELECT a.name AS activity, o.name AS option, s.date, s.status, s.capacity, s.held FROM sessions s \
+                 JOIN activities a ON a.id = s.activity_id JOIN activity_options o ON o.id = s.option_id WHERE s.id = $1",
+            )
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await?;
+            let Some(session) = session else {
+                return Ok(None);
+            };
+            let rows: Vec<RosterRow> = sqlx::query_as(
+                "SELECT r.id AS reservation_id, c.id AS child_id, c.family_id, c.first_name, c.last_name, c.birth_date, \
+                 r.status, r.waitlisted_at, h.allergies, h.pai, t.code AS attendance \
+                 FROM children c \
+                 LEFT JOIN reservations r ON r.child_id = c.id AND r.session_id = $1 \
+                   AND r.status IN ('reserved', 'late_booked', 'pending_approval', 'waitlisted', 'late_cancelled') \
+                 LEFT JOIN attendance t ON t.child_id = c.id AND t.session_id = $1 \
+                 LEFT JOIN health_records h ON h.child_id = c.id \
+                 WHERE r.id IS NOT NULL OR t.child_id IS NOT NULL \
+                 ORDER BY c.last_name, c.first_name, c.id",
+            )
+            .bind(session_id)
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>(Some((session, rows)))
+        })?;
+        Ok(result)
+    }
+
+    /// Records a pointage code. Any code but "present without booking" needs a
+    /// booking; `false` when the child or session is unknown or the code does not fit.
+    pub async fn record_attendance(
+        &self,
+        session_id: Uuid,
+        child_id: Uuid,
+        code: &str,
+        staff: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let ok = in_tx!(self.db, |tx| {
+            let booked: Option<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM reservations WHERE session_id = $1 AND child_id = $2 \
+                 AND status IN ('reserved', 'late_booked', 'late_cancelled')",
+            )
+            .bind(session_id)
+            .bind(child_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let known: Option<(Uuid, Uuid)> = sqlx::query_as(
+                "SELECT s.id, c.id FROM sessions s, children c WHERE s.id = $1 AND c.id = $2",
+            )
+            .bind(session_id)
+            .bind(child_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if known.is_none() || (booked.is_some() == (code == "present_unbooked")) {
+                false
+            } else {
+                sqlx::query(
+                    "INSERT INTO attendance (session_id, child_id, code, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (session_id, child_id) DO UPDATE SET code = excluded.code, \
+                     recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at",
+                )
+                .bind(session_id)
+                .bind(child_id)
+                .bind(code)
+                .bind(staff)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                true
+            }
+        });
+        Ok(ok)
     }
 }

@@ -15,6 +15,7 @@ pub mod sync;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -26,7 +27,7 @@ use sqlx::{PgPool, SqlitePool};
 macro_rules! on_db {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Sqlite($pool, _) => $body,
             $crate::store::Db::Postgres($pool) => $body,
         }
     };
@@ -42,7 +43,10 @@ macro_rules! on_db {
 macro_rules! in_tx {
     ($db:expr, |$tx:ident| $body:block) => {
         match $db {
-            $crate::store::Db::Sqlite(pool) => {
+            $crate::store::Db::Sqlite(pool, writer) => {
+                // One writer at a time, queued fairly in the process rather than by
+                // SQLite's busy handler (which polls and lets some wait seconds).
+                let _writing = writer.lock().await;
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
@@ -62,7 +66,7 @@ macro_rules! in_tx {
 macro_rules! dialect {
     ($db:expr, sqlite: $sqlite:expr, postgres: $postgres:expr $(,)?) => {
         match $db {
-            $crate::store::Db::Sqlite(_) => $sqlite,
+            $crate::store::Db::Sqlite(..) => $sqlite,
             $crate::store::Db::Postgres(_) => $postgres,
         }
     };
@@ -74,21 +78,40 @@ macro_rules! record_changes {
     ($tx:expr, $changes:expr, $now:expr) => {{
         let changes: &[(Option<Uuid>, &str, Uuid)] = $changes;
         if !changes.is_empty() {
-            let last: i64 = sqlx::query_scalar("UPDATE feed_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq")
-                .bind(changes.len() as i64)
-                .fetch_one(&mut *$tx)
-                .await?;
+            let last: i64 = sqlx::query_scalar(
+                "UPDATE feed_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq",
+            )
+            .bind(changes.len() as i64)
+            .fetch_one(&mut *$tx)
+            .await?;
             let first = last - changes.len() as i64 + 1;
+            // One multi-row insert; the text holds only numbered placeholders.
+            let rows: Vec<String> = (0..changes.len())
+                .map(|i| {
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        5 * i + 1,
+                        5 * i + 2,
+                        5 * i + 3,
+                        5 * i + 4,
+                        5 * i + 5
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO changes (seq, family_id, entity, entity_id, at) VALUES {}",
+                rows.join(", ")
+            );
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (offset, (family_id, entity, entity_id)) in changes.iter().enumerate() {
-                sqlx::query("INSERT INTO changes (seq, family_id, entity, entity_id, at) VALUES ($1, $2, $3, $4, $5)")
+                insert = insert
                     .bind(first + offset as i64)
                     .bind(*family_id)
                     .bind(*entity)
                     .bind(*entity_id)
-                    .bind($now)
-                    .execute(&mut *$tx)
-                    .await?;
+                    .bind($now);
             }
+            insert.execute(&mut *$tx).await?;
         }
     }};
 }
@@ -154,10 +177,10 @@ pub fn parse_stored<T: FromStr>(value: &str) -> StoreResult<T> {
         .map_err(|_| StoreError::Corrupt(value.to_owned()))
 }
 
-/// Either pool. Cheap to clone.
+/// Either pool. Cheap to clone. SQLite comes with the lock that queues its writers.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
     Postgres(PgPool),
 }
 
@@ -185,7 +208,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, Arc::new(tokio::sync::Mutex::new(()))))
         }
     }
 
@@ -200,7 +223,7 @@ impl Db {
 
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())

@@ -512,3 +512,42 @@ wire! {
         pub has_more: bool,
     }
 }
+
+// ---- staff: sessions, rosters, attendance ---------------------------------------------
+
+use crate::booking::{AttendanceCode, ReservationStatus};
+
+wire! {
+    /// One child on a session's list.
+    pub struct RosterEntry {
+        pub reservation_id: Option<Uuid>,
+        pub child_id: Uuid,
+        pub family_id: Uuid,
+        pub first_name: String,
+        pub last_name: String,
+        pub birth_date: NaiveDate,
+        pub status: Option<ReservationStatus>,
+        /// 1 for the first in line, when waitlisted.
+        pub waitlist_position: Option<u32>,
+        /// Flags only: the details stay in the health record (audited reads).
+        pub has_allergies: bool,
+        pub pai: bool,
+        pub attendance: Option<AttendanceCode>,
+    }
+
+    pub struct Roster {
+        pub session_id: Uuid,
+        pub activity: String,
+        pub option: String,
+        pub date: NaiveDate,
+        pub status: String,
+        pub capacity: u32,
+        pub held: u32,
+        pub entries: Vec<RosterEntry>,
+    }
+
+    pub struct AttendanceInput {
+        pub child_id: Uuid,
+        pub code: AttendanceCode,
+    }
+}

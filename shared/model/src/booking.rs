@@ -352,6 +352,18 @@ pub fn cell_state(input: CellInput) -> CellState {
     }
 }
 
+labelled_enum! {
+    /// Pointage codes of the guide.
+    AttendanceCode {
+        Present => "present", "P (présent)";
+        Absent => "absent", "Ab (absence)";
+        Excused => "excused", "AbE (absence excusée)";
+        SchoolTrip => "school_trip", "S (sortie scolaire)";
+        Surcharge => "surcharge", "M (majoration)";
+        PresentUnbooked => "present_unbooked", "P (présent non inscrit)";
+    }
+}
+
 /// A session's places: the whole session, and optionally per age group (the
 /// regulations of accueils de loisirs count under-6 and over-6 children apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
