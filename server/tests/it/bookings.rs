@@ -414,3 +414,76 @@ backend_tests! {
         assert_eq!(app.state.db.bookings().overbooked_sessions().await.unwrap(), 0);
     }
 }
+
+backend_tests! {
+    async fn staff_approve_refuse_cancel_roster_attendance(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let agent = app.agent().await;
+        let kids = children(&app, &parent).await;
+        let (elena, valentine, luc) = (&kids[0], &kids[1], &kids[2]);
+        let date = today(&app) + Duration::days(20);
+        let mut approval = rules();
+        approval.requires_approval = true;
+        let s = session(&app, date, 2, approval).await;
+        let booked = send(&app, &parent, json!([reserve(elena, s), reserve(valentine, s)])).await;
+        let (elena_booking, valentine_booking) = (booked[0]["reservation_id"].as_str().unwrap(), booked[1]["reservation_id"].as_str().unwrap());
+        assert_eq!(cell(&app, &parent, elena, date, s).await["state"], "pending_approval");
+        // Luc waits: the two places are held by the pending bookings.
+        assert_eq!(send(&app, &parent, json!([reserve(luc, s)])).await[0]["code"], "session_full");
+        let join = send(&app, &parent, json!([{"id": Uuid::now_v7(), "kind": "join_waitlist", "child_id": luc, "session_id": s}])).await;
+        assert_eq!(join[0]["status"], "applied");
+
+        // Parents never reach these routes.
+        app.call(axum::http::Method::POST, &format!("/api/v1/staff/reservations/{elena_booking}/approve"), Some(&parent.access), None).await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+
+        let approve = app.call(axum::http::Method::POST, &format!("/api/v1/staff/reservations/{elena_booking}/approve"), Some(&agent.access), None).await;
+        assert_eq!(approve.status, StatusCode::NO_CONTENT, "{}", approve.body);
+        assert_eq!(cell(&app, &parent, elena, date, s).await["state"], "reserved");
+        app.call(axum::http::Method::POST, &format!("/api/v1/staff/reservations/{elena_booking}/approve"), Some(&agent.access), None).await
+            .problem(StatusCode::CONFLICT, "conflict");
+        // Refusing Valentine frees her place: Luc, first in line, gets it.
+        let refuse = app.call(axum::http::Method::POST, &format!("/api/v1/staff/reservations/{valentine_booking}/refuse"), Some(&agent.access), None).await;
+        assert_eq!(refuse.status, StatusCode::NO_CONTENT);
+        assert_eq!(cell(&app, &parent, valentine, date, s).await["state"], "full");
+        assert_eq!(cell(&app, &parent, luc, date, s).await["state"], "reserved");
+
+        // The roster: booked children with their health flags, the read audited.
+        app.put(&format!("/api/v1/children/{luc}/health"), &parent.access, json!({"allergies": "Arachides", "pai": true})).await;
+        let roster = app.get(&format!("/api/v1/staff/sessions/{s}/roster"), &agent.access).await;
+        assert_eq!(roster.status, StatusCode::OK, "{}", roster.body);
+        let entries = roster.body["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        let luc_entry = entries.iter().find(|e| e["child_id"] == luc.as_str()).unwrap();
+        assert_eq!((luc_entry["has_allergies"].clone(), luc_entry["pai"].clone()), (json!(true), json!(true)));
+        assert!(luc_entry.get("allergies").is_none(), "flags only, not the details");
+        let audit = app.get("/api/v1/family/audit", &parent.access).await.body;
+        assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "roster.read" && e["child_id"] == luc.as_str()));
+
+        // Pointage: present for a booked child, "present without booking" for another.
+        let mark = |child: &str, code: &str| json!({"child_id": child, "code": code});
+        let present = app.put(&format!("/api/v1/staff/sessions/{s}/attendance"), &agent.access, mark(elena, "present")).await;
+        assert_eq!(present.status, StatusCode::OK, "{}", present.body);
+        app.put(&format!("/api/v1/staff/sessions/{s}/attendance"), &agent.access, mark(valentine, "present")).await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        let walk_in = app.put(&format!("/api/v1/staff/sessions/{s}/attendance"), &agent.access, mark(valentine, "present_unbooked")).await;
+        let codes: Vec<(String, Value)> = walk_in.body["entries"].as_array().unwrap().iter()
+            .map(|e| (e["first_name"].as_str().unwrap().to_owned(), e["attendance"].clone())).collect();
+        assert!(codes.contains(&("Elena".to_owned(), json!("present"))), "{codes:?}");
+        assert!(codes.contains(&("Valentine".to_owned(), json!("present_unbooked"))), "{codes:?}");
+
+        // Cancelling the session cancels every booking without charge and tells the family.
+        let cancelled = app.call(axum::http::Method::POST, &format!("/api/v1/staff/sessions/{s}/cancel"), Some(&agent.access), None).await;
+        assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+        assert_eq!(cancelled.body["status"], "cancelled");
+        assert_eq!(cell(&app, &parent, elena, date, s).await["state"], "cancelled");
+        assert_eq!(cell(&app, &parent, luc, date, s).await["state"], "cancelled");
+        app.wait_for_mail_containing("ne vous sera pas factur").await;
+        app.call(axum::http::Method::POST, &format!("/api/v1/staff/sessions/{s}/cancel"), Some(&agent.access), None).await
+            .problem(StatusCode::CONFLICT, "conflict");
+        app.call(axum::http::Method::POST, &format!("/api/v1/staff/sessions/{}/cancel", Uuid::now_v7()), Some(&agent.access), None).await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        assert_eq!(app.state.db.bookings().overbooked_sessions().await.unwrap(), 0);
+    }
+}

@@ -261,6 +261,17 @@ impl TestApp {
             .collect()
     }
 
+    /// Waits for a mail whose text contains `needle` (mails are sent in the background).
+    pub async fn wait_for_mail_containing(&self, needle: &str) -> String {
+        for _ in 0..200 {
+            if let Some(mail) = self.outbox().into_iter().find(|m| m.contains(needle)) {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no mail contains {needle:?}");
+    }
+
     /// Waits for the n-th mail (mails are sent in the background).
     pub async fn wait_for_mail(&self, count: usize) -> String {
         for _ in 0..200 {
