@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use famille_model::api::{
-    AttendanceInput, Calendar, MutationBatch, MutationResults, Problem, Roster,
+    AttendanceInput, Calendar, CalendarFeed, MutationBatch, MutationResults, Problem, Roster,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -26,6 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel_session))
         .routes(routes!(roster))
         .routes(routes!(attendance))
+        .routes(routes!(create_feed, revoke_feed))
+        .routes(routes!(feed))
 }
 
 /// Applies the phone's queued intents in order, each once (a repeated `id` gets its
@@ -130,5 +132,49 @@ async fn attendance(
 ) -> AppResult<Json<Roster>> {
     Ok(Json(
         super::record_attendance(&state, staff.account_id, id, body.child_id, body.code).await?,
+    ))
+}
+
+/// Creates (or replaces: the old address stops working) the family's secret
+/// iCalendar address, to subscribe to from the phone's calendar.
+#[utoipa::path(post, path = "/api/v1/family/calendar-feed", tag = "réservations", security(("bearer" = [])),
+    responses((status = 201, body = CalendarFeed)))]
+async fn create_feed(
+    State(state): State<AppState>,
+    parent: Parent,
+) -> AppResult<(StatusCode, Json<CalendarFeed>)> {
+    let url = super::new_calendar_feed(&state, parent.family_id).await?;
+    Ok((StatusCode::CREATED, Json(CalendarFeed { url })))
+}
+
+/// Revokes the family's calendar address.
+#[utoipa::path(delete, path = "/api/v1/family/calendar-feed", tag = "réservations", security(("bearer" = [])),
+    responses((status = 204, description = "Adresse révoquée")))]
+async fn revoke_feed(State(state): State<AppState>, parent: Parent) -> AppResult<StatusCode> {
+    state
+        .db
+        .bookings()
+        .revoke_calendar_feed(parent.family_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The calendar feed itself (`<secret>.ics`); the secret is the only credential.
+#[utoipa::path(get, path = "/api/v1/calendar/{file}", tag = "réservations", params(("file" = String, Path)),
+    responses((status = 200, description = "text/calendar", content_type = "text/calendar"), (status = 404, body = Problem)))]
+async fn feed(
+    State(state): State<AppState>,
+    ApiPath(file): ApiPath<String>,
+) -> AppResult<impl axum::response::IntoResponse> {
+    let body = super::calendar_feed(&state, &file).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=900"),
+        ],
+        body,
     ))
 }

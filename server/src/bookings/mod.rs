@@ -3,6 +3,7 @@
 //! the store applies them inside the booking transaction.
 
 pub mod http;
+pub mod ical;
 
 use std::collections::HashMap;
 
@@ -537,4 +538,44 @@ pub async fn record_attendance(
         .into());
     }
     roster(state, staff, session_id).await
+}
+
+// ---- iCalendar feed -------------------------------------------------------------------
+
+/// Creates or replaces the family's secret feed address.
+pub async fn new_calendar_feed(state: &AppState, family_id: Uuid) -> AppResult<String> {
+    let token = crate::accounts::tokens::random_token();
+    let hash = crate::accounts::tokens::token_hash(&token);
+    state
+        .db
+        .bookings()
+        .set_calendar_feed(family_id, &hash, state.clock.now())
+        .await?;
+    Ok(format!(
+        "{}/api/v1/calendar/{token}.ics",
+        state.config.public_url
+    ))
+}
+
+/// The feed's content, from a month ago to a year ahead.
+pub async fn calendar_feed(state: &AppState, file: &str) -> AppResult<String> {
+    let token = ical::token_from_file(file).ok_or(AppError::NotFound)?;
+    let family_id = state
+        .db
+        .bookings()
+        .calendar_feed_family(&crate::accounts::tokens::token_hash(token))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let now = state.clock.now();
+    let today = paris_date(now);
+    let events = state
+        .db
+        .bookings()
+        .feed_events(
+            family_id,
+            today - Duration::days(31),
+            today + Duration::days(366),
+        )
+        .await?;
+    Ok(ical::render(&state.config.organisation_name, &events, now))
 }

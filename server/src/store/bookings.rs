@@ -958,3 +958,87 @@ impl Bookings<'_> {
         Ok(ok)
     }
 }
+
+// ---- iCalendar feed ----------------------------------------------------------------
+
+/// One booked day for a family's calendar feed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FeedEvent {
+    pub reservation_id: Uuid,
+    pub status: String,
+    pub date: NaiveDate,
+    pub child: String,
+    pub activity: String,
+    pub option: String,
+    pub venue: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Bookings<'_> {
+    /// Sets (or replaces) the family's feed secret.
+    pub async fn set_calendar_feed(
+        &self,
+        family_id: Uuid,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO calendar_feeds (family_id, token_hash, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (family_id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+            )
+            .bind(family_id)
+            .bind(token_hash)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn revoke_calendar_feed(&self, family_id: Uuid) -> StoreResult<bool> {
+        let done = on_db!(self.db, |pool| {
+            sqlx::query("DELETE FROM calendar_feeds WHERE family_id = $1")
+                .bind(family_id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    pub async fn calendar_feed_family(&self, token_hash: &str) -> StoreResult<Option<Uuid>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar("SELECT family_id FROM calendar_feeds WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// The family's booked days between two dates.
+    pub async fn feed_events(
+        &self,
+        family_id: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<FeedEvent>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT r.id AS reservation_id, r.status, s.date, c.first_name AS child, a.name AS activity, \
+                 o.name AS option, v.name AS venue, r.updated_at \
+                 FROM reservations r JOIN sessions s ON s.id = r.session_id JOIN children c ON c.id = r.child_id \
+                 JOIN activities a ON a.id = s.activity_id JOIN activity_options o ON o.id = s.option_id \
+                 JOIN venues v ON v.id = a.venue_id \
+                 WHERE r.family_id = $1 AND r.status IN ('reserved', 'late_booked', 'pending_approval') \
+                 AND s.status <> 'cancelled' AND s.date >= $2 AND s.date <= $3 ORDER BY s.date, c.first_name",
+            )
+            .bind(family_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+}

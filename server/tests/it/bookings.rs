@@ -487,3 +487,38 @@ backend_tests! {
         assert_eq!(app.state.db.bookings().overbooked_sessions().await.unwrap(), 0);
     }
 }
+
+backend_tests! {
+    async fn calendar_feed_behind_a_revocable_secret(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let kids = children(&app, &parent).await;
+        let date = today(&app) + Duration::days(20);
+        let s = session(&app, date, 5, rules()).await;
+        send(&app, &parent, json!([reserve(&kids[0], s)])).await;
+        let created = app.call(axum::http::Method::POST, "/api/v1/family/calendar-feed", Some(&parent.access), None).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let url = created.body["url"].as_str().unwrap().to_owned();
+        let path = url.split_once("/api/").map(|(_, p)| format!("/api/{p}")).unwrap();
+        let req = axum::http::Request::get(&path).body(axum::body::Body::empty()).unwrap();
+        let feed = app.send(req).await;
+        assert_eq!(feed.status, StatusCode::OK);
+        assert_eq!(feed.headers["content-type"], "text/calendar; charset=utf-8");
+        let ics = feed.body.as_str().unwrap().to_owned();
+        assert!(ics.contains(&format!("DTSTART;VALUE=DATE:{}", date.format("%Y%m%d"))), "{ics}");
+        assert!(ics.contains("SUMMARY:Elena — Atelier test (Journée complète)"), "{ics}");
+        assert_eq!(ics.matches("BEGIN:VEVENT").count(), 1);
+        // A new address replaces the old one; revoking ends it.
+        let again = app.call(axum::http::Method::POST, "/api/v1/family/calendar-feed", Some(&parent.access), None).await;
+        assert_ne!(again.body["url"], created.body["url"]);
+        let old = app.send(axum::http::Request::get(&path).body(axum::body::Body::empty()).unwrap()).await;
+        old.problem(StatusCode::NOT_FOUND, "not_found");
+        let new_path = again.body["url"].as_str().unwrap().split_once("/api/").map(|(_, p)| format!("/api/{p}")).unwrap();
+        let revoked = app.call(axum::http::Method::DELETE, "/api/v1/family/calendar-feed", Some(&parent.access), None).await;
+        assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+        let gone = app.send(axum::http::Request::get(&new_path).body(axum::body::Body::empty()).unwrap()).await;
+        gone.problem(StatusCode::NOT_FOUND, "not_found");
+        let guessed = app.send(axum::http::Request::get("/api/v1/calendar/nimporte-quoi.ics").body(axum::body::Body::empty()).unwrap()).await;
+        guessed.problem(StatusCode::NOT_FOUND, "not_found");
+    }
+}

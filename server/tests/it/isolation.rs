@@ -71,6 +71,8 @@ fn is_family_scoped(path: &str) -> bool {
     path.starts_with("/api/v1/")
         && !path.starts_with("/api/v1/staff/")
         && !path.starts_with("/api/v1/auth/")
+        // The iCalendar feed's only credential is its secret address (tested in bookings).
+        && !path.starts_with("/api/v1/calendar/")
         && !matches!(path, "/api/v1/openapi.json" | "/api/v1/docs")
 }
 

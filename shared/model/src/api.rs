@@ -551,3 +551,10 @@ wire! {
         pub code: AttendanceCode,
     }
 }
+
+wire! {
+    /// The family's secret calendar address (shown once; asking again replaces it).
+    pub struct CalendarFeed {
+        pub url: String,
+    }
+}
