@@ -63,6 +63,7 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::accounts::http::router())
         .merge(crate::families::http::router())
         .merge(crate::bookings::http::router())
+        .merge(crate::bookings::catalog_http::router())
         .merge(crate::sync::router())
         .routes(utoipa_axum::routes!(health))
         .split_for_parts()

@@ -2,6 +2,7 @@
 //! calendars. The rules themselves are pure functions of `famille_model::booking`;
 //! the store applies them inside the booking transaction.
 
+pub mod catalog_http;
 pub mod http;
 pub mod ical;
 

@@ -422,3 +422,108 @@ impl Catalog<'_> {
         })?)
     }
 }
+
+/// What editing a session did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionEdit {
+    Done,
+    NotFound,
+    /// Fewer places than children already holding one, or a cancelled session.
+    Conflict,
+}
+
+impl Catalog<'_> {
+    pub async fn category_id(&self, code: &str) -> StoreResult<Option<Uuid>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar("SELECT id FROM activity_categories WHERE code = $1")
+                .bind(code)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// The venue's id, created on first use.
+    pub async fn venue_id(&self, name: &str) -> StoreResult<Uuid> {
+        let found: Option<Uuid> = on_db!(self.db, |pool| {
+            sqlx::query_scalar("SELECT id FROM venues WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+        })?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        let id = Uuid::now_v7();
+        match self.insert_venue(id, name, None).await {
+            Ok(()) => Ok(id),
+            // Created concurrently: use that one.
+            Err(StoreError::Duplicate(_)) => Ok(on_db!(self.db, |pool| {
+                sqlx::query_scalar("SELECT id FROM venues WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(pool)
+                    .await
+            })?),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The activity an option belongs to.
+    pub async fn option_activity(&self, option_id: Uuid) -> StoreResult<Option<Uuid>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar("SELECT activity_id FROM activity_options WHERE id = $1")
+                .bind(option_id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// Changes capacities and opening; a change of "full or not" or of status goes to
+    /// the feed.
+    pub async fn update_session(
+        &self,
+        id: Uuid,
+        capacity: u32,
+        capacity_young: Option<u32>,
+        capacity_old: Option<u32>,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SessionEdit> {
+        let clamp = |c: u32| i32::try_from(c).unwrap_or(i32::MAX);
+        let edit = in_tx!(self.db, |tx| {
+            let current: Option<(String, i32, i32, i32)> = sqlx::query_as(
+                "SELECT status, held, held_young, held_old FROM sessions WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match current {
+                None => SessionEdit::NotFound,
+                Some((current_status, held, held_young, held_old))
+                    if current_status == "cancelled"
+                        || clamp(capacity) < held
+                        || capacity_young.is_some_and(|c| clamp(c) < held_young)
+                        || capacity_old.is_some_and(|c| clamp(c) < held_old) =>
+                {
+                    SessionEdit::Conflict
+                }
+                Some(_) => {
+                    sqlx::query(
+                        "UPDATE sessions SET capacity = $2, capacity_young = $3, capacity_old = $4, status = $5, updated_at = $6 \
+                         WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(clamp(capacity))
+                    .bind(capacity_young.map(clamp))
+                    .bind(capacity_old.map(clamp))
+                    .bind(status)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    record_changes!(tx, &[(None, "session", id)], now);
+                    SessionEdit::Done
+                }
+            }
+        });
+        Ok(edit)
+    }
+}

@@ -522,3 +522,81 @@ backend_tests! {
         guessed.problem(StatusCode::NOT_FOUND, "not_found");
     }
 }
+
+backend_tests! {
+    async fn staff_build_the_catalog_with_age_groups(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let agent = app.agent().await;
+        let kids = children(&app, &parent).await;
+        let (valentine, chloe) = (&kids[1], &kids[3]);
+        let mut r = rules();
+        r.waitlist = false;
+        let activity = app
+            .post("/api/v1/staff/activities", Some(&agent.access), json!({
+                "category": "mercredis_vacances", "venue": "ALSH Cénac", "name": "Vacances de printemps",
+                "eligibility": {"min_age": 3, "max_age": 11}, "rules": r, "age_split": 6,
+                "options": ["Journée complète", "Matin avec repas"], "required_documents": []
+            }))
+            .await;
+        assert_eq!(activity.status, StatusCode::CREATED, "{}", activity.body);
+        let activity_id = activity.body["id"].as_str().unwrap().to_owned();
+        app.post("/api/v1/staff/activities", Some(&parent.access), json!({})).await.problem(StatusCode::FORBIDDEN, "forbidden");
+        let bad_category = app
+            .post("/api/v1/staff/activities", Some(&agent.access), json!({
+                "category": "inconnue", "venue": "ALSH Cénac", "name": "X", "eligibility": {}, "rules": rules(), "options": ["Journée"]
+            }))
+            .await;
+        bad_category.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+
+        // The option ids come with the activity in the sync feed.
+        let mut cursor = 0;
+        let mut option_id = None;
+        loop {
+            let page = app.get(&format!("/api/v1/sync?cursor={cursor}&limit=2000"), &parent.access).await.body;
+            for change in page["changes"].as_array().unwrap() {
+                if change["id"] == activity_id.as_str() {
+                    option_id = Some(change["activity"]["options"][0]["id"].as_str().unwrap().to_owned());
+                }
+            }
+            cursor = page["cursor"].as_i64().unwrap();
+            if !page["has_more"].as_bool().unwrap() { break; }
+        }
+        let option_id = option_id.expect("the new activity is in the feed");
+        let date = today(&app) + Duration::days(20);
+        let session = app
+            .post(&format!("/api/v1/staff/activities/{activity_id}/sessions"), Some(&agent.access), json!({
+                "option_id": option_id, "date": date, "capacity": 10, "capacity_young": 1, "capacity_old": 9
+            }))
+            .await;
+        assert_eq!(session.status, StatusCode::CREATED, "{}", session.body);
+        let s: Uuid = session.body["id"].as_str().unwrap().parse().unwrap();
+        app.post(&format!("/api/v1/staff/activities/{activity_id}/sessions"), Some(&agent.access), json!({
+            "option_id": option_id, "date": date, "capacity": 10})).await.problem(StatusCode::CONFLICT, "conflict");
+        app.post(&format!("/api/v1/staff/activities/{}/sessions", Uuid::now_v7()), Some(&agent.access), json!({
+            "option_id": option_id, "date": date, "capacity": 10})).await.problem(StatusCode::NOT_FOUND, "not_found");
+
+        // Chloé (4) takes the only under-6 place; the over-6 group still has room.
+        assert_eq!(send(&app, &parent, json!([reserve(chloe, s)])).await[0]["status"], "applied");
+        let chloe_cell = cell(&app, &parent, chloe, date, s).await;
+        assert_eq!(chloe_cell["places_left"], 0);
+        let valentine_cell = cell(&app, &parent, valentine, date, s).await;
+        assert_eq!(valentine_cell["state"], "available");
+        assert_eq!(valentine_cell["places_left"], 9);
+        assert_eq!(send(&app, &parent, json!([reserve(valentine, s)])).await[0]["status"], "applied");
+
+        // Capacities cannot drop below the places held; closing stops bookings.
+        let update = |capacity: u32, young: u32, status: &str| json!({"capacity": capacity, "capacity_young": young, "capacity_old": 9, "status": status});
+        app.put(&format!("/api/v1/staff/sessions/{s}"), &agent.access, json!({"capacity": 1, "capacity_young": 1, "capacity_old": 1, "status": "open"}))
+            .await
+            .problem(StatusCode::CONFLICT, "conflict");
+        app.put(&format!("/api/v1/staff/sessions/{s}"), &agent.access, update(10, 11, "open")).await.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        app.put(&format!("/api/v1/staff/sessions/{s}"), &agent.access, update(10, 1, "fermee")).await.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        let closed = app.put(&format!("/api/v1/staff/sessions/{s}"), &agent.access, update(10, 1, "closed")).await;
+        assert_eq!(closed.status, StatusCode::NO_CONTENT, "{}", closed.body);
+        assert_eq!(send(&app, &parent, json!([reserve(&kids[0], s)])).await[0]["code"], "booking_closed");
+        assert_eq!(cell(&app, &parent, &kids[0], date, s).await["state"], "closed");
+        assert_eq!(app.put(&format!("/api/v1/staff/sessions/{s}"), &agent.access, update(10, 1, "open")).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(send(&app, &parent, json!([reserve(&kids[0], s)])).await[0]["status"], "applied");
+    }
+}

@@ -558,3 +558,54 @@ wire! {
         pub url: String,
     }
 }
+
+wire! {
+    /// A new activity, as the services describe it.
+    pub struct ActivityInput {
+        /// One of the organisation's categories, by code (e.g. `mercredis_vacances`).
+        pub category: String,
+        /// The venue's name; created if new.
+        pub venue: String,
+        pub name: String,
+        #[serde(default)]
+        pub description: Option<String>,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub eligibility: Eligibility,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub rules: BookingRules,
+        /// Separate capacities under and from this age.
+        #[serde(default)]
+        pub age_split: Option<u8>,
+        /// "Journée complète", "Matin avec repas"...
+        pub options: Vec<String>,
+        /// Document types (by code) required before booking.
+        #[serde(default)]
+        pub required_documents: Vec<String>,
+    }
+
+    pub struct SessionInput {
+        pub option_id: Uuid,
+        pub date: NaiveDate,
+        pub capacity: u32,
+        #[serde(default)]
+        pub capacity_young: Option<u32>,
+        #[serde(default)]
+        pub capacity_old: Option<u32>,
+    }
+
+    /// Capacities and opening of an existing session.
+    pub struct SessionUpdate {
+        pub capacity: u32,
+        #[serde(default)]
+        pub capacity_young: Option<u32>,
+        #[serde(default)]
+        pub capacity_old: Option<u32>,
+        /// `open` or `closed` (cancelling has its own action).
+        pub status: String,
+    }
+
+    /// The id of what was created.
+    pub struct Created {
+        pub id: Uuid,
+    }
+}
