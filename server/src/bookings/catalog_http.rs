@@ -3,14 +3,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use famille_model::api::{ActivityInput, Created, Problem, SessionInput, SessionUpdate};
+use chrono::{Duration, NaiveDate};
+use famille_model::api::{
+    ActivityInput, Created, Problem, SessionInput, SessionUpdate, StaffSession,
+};
 use famille_model::validate::{self, FieldError};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::accounts::auth::Staff;
-use crate::error::{ApiJson, ApiPath, AppError, AppResult};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::catalog::{NewActivity, NewSession, SessionEdit};
@@ -18,6 +23,7 @@ use crate::store::catalog::{NewActivity, NewSession, SessionEdit};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_activity))
+        .routes(routes!(list_sessions))
         .routes(routes!(create_session))
         .routes(routes!(update_session))
 }
@@ -179,4 +185,51 @@ async fn update_session(
             "Impossible : la séance est annulée, ou plus d'enfants que cette capacité y ont déjà une place.",
         )),
     }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+struct Period {
+    /// First day (default: today in Paris).
+    from: Option<NaiveDate>,
+    /// Last day, inclusive (default and maximum: 92 days after `from`).
+    to: Option<NaiveDate>,
+}
+
+/// The planning: sessions between two dates with places held, waitlist and approvals.
+#[utoipa::path(get, path = "/api/v1/staff/sessions", tag = "services", security(("bearer" = [])), params(Period),
+    responses((status = 200, body = Vec<StaffSession>), (status = 422, body = Problem)))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiQuery(period): ApiQuery<Period>,
+) -> AppResult<Json<Vec<StaffSession>>> {
+    let from = period
+        .from
+        .unwrap_or_else(|| famille_model::calendar::paris_date(state.clock.now()));
+    let to = period.to.unwrap_or(from + Duration::days(92));
+    if to < from || (to - from).num_days() > 92 {
+        return Err(
+            FieldError::new("to", "une période de 93 jours au plus, après le début").into(),
+        );
+    }
+    let n = |v: i32| u32::try_from(v).unwrap_or(0);
+    let rows = state.db.catalog().staff_sessions(from, to).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| StaffSession {
+                id: r.id,
+                activity_id: r.activity_id,
+                activity: r.activity,
+                option: r.option,
+                date: r.date,
+                status: r.status,
+                capacity: n(r.capacity),
+                capacity_young: r.capacity_young.map(n),
+                capacity_old: r.capacity_old.map(n),
+                held: n(r.held),
+                waitlisted: u32::try_from(r.waitlisted).unwrap_or(0),
+                pending_approval: u32::try_from(r.pending_approval).unwrap_or(0),
+            })
+            .collect(),
+    ))
 }

@@ -527,3 +527,43 @@ impl Catalog<'_> {
         Ok(edit)
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub struct StaffSessionRow {
+    pub id: Uuid,
+    pub activity_id: Uuid,
+    pub activity: String,
+    pub option: String,
+    pub date: NaiveDate,
+    pub status: String,
+    pub capacity: i32,
+    pub capacity_young: Option<i32>,
+    pub capacity_old: Option<i32>,
+    pub held: i32,
+    pub waitlisted: i64,
+    pub pending_approval: i64,
+}
+
+impl Catalog<'_> {
+    /// The planning between two dates, with waitlist and approval counts.
+    pub async fn staff_sessions(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<StaffSessionRow>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT s.id, s.activity_id, a.name AS activity, o.name AS option, s.date, s.status, s.capacity, \
+                 s.capacity_young, s.capacity_old, s.held, \
+                 (SELECT COUNT(*) FROM reservations r WHERE r.session_id = s.id AND r.status = 'waitlisted') AS waitlisted, \
+                 (SELECT COUNT(*) FROM reservations r WHERE r.session_id = s.id AND r.status = 'pending_approval') AS pending_approval \
+                 FROM sessions s JOIN activities a ON a.id = s.activity_id JOIN activity_options o ON o.id = s.option_id \
+                 WHERE s.date >= $1 AND s.date <= $2 ORDER BY s.date, a.name, o.position",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+}

@@ -598,5 +598,13 @@ backend_tests! {
         assert_eq!(cell(&app, &parent, &kids[0], date, s).await["state"], "closed");
         assert_eq!(app.put(&format!("/api/v1/staff/sessions/{s}"), &agent.access, update(10, 1, "open")).await.status, StatusCode::NO_CONTENT);
         assert_eq!(send(&app, &parent, json!([reserve(&kids[0], s)])).await[0]["status"], "applied");
+
+        // The planning shows it with its counts.
+        let planning = app.get(&format!("/api/v1/staff/sessions?from={date}&to={date}"), &agent.access).await;
+        let ours = planning.body.as_array().unwrap().iter().find(|x| x["id"] == s.to_string()).unwrap().clone();
+        assert_eq!((ours["held"].clone(), ours["capacity_young"].clone(), ours["status"].clone()), (json!(3), json!(1), json!("open")));
+        app.get(&format!("/api/v1/staff/sessions?from={date}&to={}", date + Duration::days(200)), &agent.access).await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        app.get("/api/v1/staff/sessions", &parent.access).await.problem(StatusCode::FORBIDDEN, "forbidden");
     }
 }

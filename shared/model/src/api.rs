@@ -609,3 +609,22 @@ wire! {
         pub id: Uuid,
     }
 }
+
+wire! {
+    /// A session in the services' planning, with its counts.
+    pub struct StaffSession {
+        pub id: Uuid,
+        pub activity_id: Uuid,
+        pub activity: String,
+        pub option: String,
+        pub date: NaiveDate,
+        pub status: String,
+        pub capacity: u32,
+        pub capacity_young: Option<u32>,
+        pub capacity_old: Option<u32>,
+        /// Places held (reserved, late, awaiting approval).
+        pub held: u32,
+        pub waitlisted: u32,
+        pub pending_approval: u32,
+    }
+}
