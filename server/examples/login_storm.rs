@@ -4,33 +4,15 @@
 //! Environment: `STORM_LOGINS` (500), `DATABASE_URL` (default: SQLite in a temporary
 //! folder), `FAMILLE_MAX_CONCURRENT_HASHES` (the server's default otherwise).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{Server, backend, ms, percentile};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -38,63 +20,18 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500);
-    let exe = std::env::current_exe().unwrap();
-    let server_bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("famille-server");
-    assert!(
-        server_bin.exists(),
-        "build the server first: {} is missing",
-        server_bin.display()
-    );
     let data = std::env::temp_dir().join(format!("famille-storm-{}", std::process::id()));
     std::fs::create_dir_all(&data).unwrap();
-    let port = 18000 + (std::process::id() % 1000) as u16;
-    let base = format!("http://127.0.0.1:{port}");
-
-    let server = Server(
-        Command::new(&server_bin)
-            .args(["serve", "--demo"])
-            .env("FAMILLE_DATA", &data)
-            .env("FAMILLE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("server starts"),
-    );
+    let (server, base) = Server::start(
+        &["serve", "--demo"],
+        &[("FAMILLE_DATA", data.display().to_string())],
+    )
+    .await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
         .unwrap();
-    let mut up = false;
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "server did not come up");
-    let backend = client
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["database"]
-        .as_str()
-        .unwrap_or("?")
-        .to_owned();
+    let backend = backend(&client, &base).await;
 
     // Accounts to log in with (one per parent: logins are limited per account).
     println!("preparing {logins} accounts…");

@@ -7,7 +7,6 @@
 //! Environment: `BENCH_FAMILIES` (2000), `BENCH_CONCURRENCY` (64 batches in flight),
 //! `BENCH_CAPACITY` (3000 places per session, so a quarter of the demand is refused).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,36 +19,19 @@ use famille_server::config::Config;
 use famille_server::store::accounts::NewParent;
 use famille_server::store::catalog::{NewActivity, NewSession};
 use serde_json::{Value, json};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{Server, backend, ms, percentile};
 use uuid::Uuid;
 
 const SECRET: &str = "opening-day-benchmark-secret-0123456789";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// Twenty summer days of next year: Mondays, Wednesdays and Fridays from the first
@@ -78,18 +60,6 @@ async fn main() {
     let concurrency = env_or("BENCH_CONCURRENCY", 64);
     let capacity = env_or("BENCH_CAPACITY", 3000) as u32;
     let database_url = std::env::var("DATABASE_URL").ok();
-    let exe = std::env::current_exe().unwrap();
-    let server_bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("famille-server");
-    assert!(
-        server_bin.exists(),
-        "build the server first: {} is missing",
-        server_bin.display()
-    );
     let data = std::env::temp_dir().join(format!("famille-opening-{}", std::process::id()));
     std::fs::create_dir_all(&data).unwrap();
 
@@ -224,51 +194,20 @@ async fn main() {
     println!("  done in {:.1} s", seed_start.elapsed().as_secs_f64());
 
     // ---- the release server in its own process -------------------------------------
-    let port = 19000 + (std::process::id() % 1000) as u16;
-    let base = format!("http://127.0.0.1:{port}");
-    let mut command = Command::new(&server_bin);
-    command
-        .arg("serve")
-        .env("FAMILLE_DATA", &data)
-        .env("FAMILLE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("FAMILLE_JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+    let mut env = vec![
+        ("FAMILLE_DATA", data.display().to_string()),
+        ("FAMILLE_JWT_SECRET", SECRET.to_owned()),
+    ];
     if let Some(url) = &database_url {
-        command.env("DATABASE_URL", url);
+        env.push(("DATABASE_URL", url.clone()));
     }
-    let server = Server(command.spawn().expect("server starts"));
+    let (server, base) = Server::start(&["serve"], &env).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .pool_max_idle_per_host(concurrency)
         .build()
         .unwrap();
-    let mut up = false;
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "server did not come up");
-    let backend = client
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["database"]
-        .as_str()
-        .unwrap_or("?")
-        .to_owned();
+    let backend = backend(&client, &base).await;
 
     // Access tokens as the server would issue them (the benchmark measures bookings,
     // not 2,000 password hashes).

@@ -16,7 +16,7 @@ use famille_model::calendar::paris_date;
 use famille_model::dossier::SchoolLevel;
 use uuid::Uuid;
 
-use super::catalog::{Requirement, ValidDocument, missing_documents, parse_json};
+use super::catalog::{CapacityRow, Requirement, ValidDocument, missing_documents, parse_json};
 use super::{Db, StoreError, StoreResult, in_tx, on_db, parse_stored, record_changes};
 
 pub struct Bookings<'a> {
@@ -112,28 +112,6 @@ struct SessionFacts {
     eligibility: String,
     rules: String,
     age_split: Option<i16>,
-}
-
-#[derive(sqlx::FromRow)]
-struct CapacityRow {
-    capacity: i32,
-    capacity_young: Option<i32>,
-    capacity_old: Option<i32>,
-    held: i32,
-    held_young: i32,
-    held_old: i32,
-}
-
-fn to_capacity(r: &CapacityRow) -> Capacity {
-    let n = |v: i32| u32::try_from(v).unwrap_or(0);
-    Capacity {
-        capacity: n(r.capacity),
-        capacity_young: r.capacity_young.map(n),
-        capacity_old: r.capacity_old.map(n),
-        held: n(r.held),
-        held_young: n(r.held_young),
-        held_old: n(r.held_old),
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -234,7 +212,7 @@ macro_rules! promote_first {
                 }
                 $changes.push((Some(family_id), "reservation", reservation_id));
                 $promotions.push(Promotion { reservation_id, family_id, child_id, session_id: $session_id, free_cancel_until });
-                promoted = Some(to_capacity(&after));
+                promoted = Some(Capacity::from(&after));
                 break;
             }
         }
@@ -360,7 +338,7 @@ macro_rules! apply_one {
                             .bind(session_id)
                             .fetch_one(&mut *$tx)
                             .await?;
-                            if !to_capacity(&capacity).full(young) {
+                            if !Capacity::from(&capacity).full(young) {
                                 break 'decide Outcome::rejected(ErrorCode::PlacesAvailable);
                             }
                             if !rules.waitlist {
@@ -371,7 +349,7 @@ macro_rules! apply_one {
                             let Some(after) = take_place!($tx, session_id, young, $now) else {
                                 break 'decide Outcome::rejected(ErrorCode::SessionFull);
                             };
-                            let after = to_capacity(&after);
+                            let after = Capacity::from(&after);
                             let before = Capacity {
                                 held: after.held - 1,
                                 held_young: after.held_young - u32::from(young),
@@ -478,7 +456,7 @@ macro_rules! apply_one {
                         changes.push((Some($actor.family_id), "reservation", r.id));
                         if holds_place(status) {
                             let after_release =
-                                to_capacity(&release_place!($tx, r.session_id, r.young, $now));
+                                Capacity::from(&release_place!($tx, r.session_id, r.young, $now));
                             let before = Capacity {
                                 held: after_release.held + 1,
                                 held_young: after_release.held_young + u32::from(r.young),
@@ -782,7 +760,7 @@ impl Bookings<'_> {
                 vec![(Some(family_id), "reservation", reservation_id)];
             let mut promotions = Vec::new();
             if !approve {
-                let after_release = to_capacity(&release_place!(tx, session_id, young, now));
+                let after_release = Capacity::from(&release_place!(tx, session_id, young, now));
                 let before = Capacity {
                     held: after_release.held + 1,
                     held_young: after_release.held_young + u32::from(young),

@@ -73,12 +73,33 @@ pub(super) struct SessionRow {
     pub option_position: i32,
     pub date: NaiveDate,
     pub status: String,
+    #[sqlx(flatten)]
+    pub places: CapacityRow,
+}
+
+/// A session's place columns as stored (signed integers) — one conversion to
+/// [`Capacity`] for every query that reads them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CapacityRow {
     pub capacity: i32,
     pub capacity_young: Option<i32>,
     pub capacity_old: Option<i32>,
     pub held: i32,
     pub held_young: i32,
     pub held_old: i32,
+}
+
+impl From<&CapacityRow> for Capacity {
+    fn from(r: &CapacityRow) -> Capacity {
+        Capacity {
+            capacity: count(r.capacity),
+            capacity_young: r.capacity_young.map(count),
+            capacity_old: r.capacity_old.map(count),
+            held: count(r.held),
+            held_young: count(r.held_young),
+            held_old: count(r.held_old),
+        }
+    }
 }
 
 fn count(n: i32) -> u32 {
@@ -94,14 +115,7 @@ impl From<SessionRow> for Session {
             option_position: r.option_position,
             date: r.date,
             status: r.status,
-            capacity: Capacity {
-                capacity: count(r.capacity),
-                capacity_young: r.capacity_young.map(count),
-                capacity_old: r.capacity_old.map(count),
-                held: count(r.held),
-                held_young: count(r.held_young),
-                held_old: count(r.held_old),
-            },
+            capacity: Capacity::from(&r.places),
         }
     }
 }

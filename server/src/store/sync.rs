@@ -11,7 +11,7 @@ use famille_model::api::{
 use famille_model::booking::Capacity;
 use uuid::Uuid;
 
-use super::catalog::parse_json;
+use super::catalog::{CapacityRow, parse_json};
 use super::{Db, StoreResult, on_db, parse_stored};
 
 pub struct Sync<'a> {
@@ -33,12 +33,8 @@ struct SessionRow {
     option: String,
     date: NaiveDate,
     status: String,
-    capacity: i32,
-    capacity_young: Option<i32>,
-    capacity_old: Option<i32>,
-    held: i32,
-    held_young: i32,
-    held_old: i32,
+    #[sqlx(flatten)]
+    places: CapacityRow,
 }
 
 #[derive(sqlx::FromRow)]
@@ -194,15 +190,7 @@ impl Sync<'_> {
         let sessions: HashMap<Uuid, SessionSnapshot> = sessions
             .into_iter()
             .map(|s| {
-                let n = |v: i32| u32::try_from(v).unwrap_or(0);
-                let capacity = Capacity {
-                    capacity: n(s.capacity),
-                    capacity_young: s.capacity_young.map(n),
-                    capacity_old: s.capacity_old.map(n),
-                    held: n(s.held),
-                    held_young: n(s.held_young),
-                    held_old: n(s.held_old),
-                };
+                let capacity = Capacity::from(&s.places);
                 let snapshot = SessionSnapshot {
                     id: s.id,
                     activity_id: s.activity_id,
