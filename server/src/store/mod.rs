@@ -85,33 +85,37 @@ macro_rules! record_changes {
             .fetch_one(&mut *$tx)
             .await?;
             let first = last - changes.len() as i64 + 1;
-            // One multi-row insert; the text holds only numbered placeholders.
-            let rows: Vec<String> = (0..changes.len())
-                .map(|i| {
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        5 * i + 1,
-                        5 * i + 2,
-                        5 * i + 3,
-                        5 * i + 4,
-                        5 * i + 5
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO changes (seq, family_id, entity, entity_id, at) VALUES {}",
-                rows.join(", ")
-            );
-            let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (offset, (family_id, entity, entity_id)) in changes.iter().enumerate() {
-                insert = insert
-                    .bind(first + offset as i64)
-                    .bind(*family_id)
-                    .bind(*entity)
-                    .bind(*entity_id)
-                    .bind($now);
+            // Multi-row inserts (the text holds only numbered placeholders), in chunks
+            // that stay under SQLite's limit on bound parameters.
+            for (chunk_index, chunk) in changes.chunks(1000).enumerate() {
+                let rows: Vec<String> = (0..chunk.len())
+                    .map(|i| {
+                        format!(
+                            "(${}, ${}, ${}, ${}, ${})",
+                            5 * i + 1,
+                            5 * i + 2,
+                            5 * i + 3,
+                            5 * i + 4,
+                            5 * i + 5
+                        )
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO changes (seq, family_id, entity, entity_id, at) VALUES {}",
+                    rows.join(", ")
+                );
+                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (offset, (family_id, entity, entity_id)) in chunk.iter().enumerate() {
+                    let seq = first + (chunk_index * 1000 + offset) as i64;
+                    insert = insert
+                        .bind(seq)
+                        .bind(*family_id)
+                        .bind(*entity)
+                        .bind(*entity_id)
+                        .bind($now);
+                }
+                insert.execute(&mut *$tx).await?;
             }
-            insert.execute(&mut *$tx).await?;
         }
     }};
 }

@@ -608,3 +608,42 @@ backend_tests! {
         app.get("/api/v1/staff/sessions", &parent.access).await.problem(StatusCode::FORBIDDEN, "forbidden");
     }
 }
+
+backend_tests! {
+    async fn a_large_cancellation_writes_the_feed_in_chunks(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let agent = app.agent().await;
+        let family_id: Uuid = app.get("/api/v1/family", &parent.access).await.body["id"].as_str().unwrap().parse().unwrap();
+        let date = today(&app) + Duration::days(20);
+        let s = session(&app, date, 1100, rules()).await;
+        let now = app.state.clock.now();
+        let mut mutations = Vec::new();
+        for i in 0..1100 {
+            let id = Uuid::now_v7();
+            app.state.db.families().insert_child(family_id, id, &famille_model::api::ChildInput {
+                first_name: format!("Enfant{i}"), last_name: "TESTBO".into(),
+                birth_date: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(), school_level: famille_model::dossier::SchoolLevel::Ce2, school: None,
+            }, now).await.unwrap();
+            mutations.push(famille_model::api::Mutation::Reserve { id: Uuid::now_v7(), child_id: id, session_id: s });
+        }
+        let account: Uuid = app.get("/api/v1/account", &parent.access).await.body["id"].as_str().unwrap().parse().unwrap();
+        let actor = famille_server::store::bookings::Actor { family_id, account_id: account };
+        for chunk in mutations.chunks(200) {
+            let outcomes = app.state.db.bookings().apply_all(actor, chunk, now).await.unwrap();
+            assert!(outcomes.iter().all(|o| o.applied));
+        }
+        let head = app.get("/api/v1/sync?cursor=0&limit=1", &parent.access).await;
+        let before: i64 = app.state.db.sync().head().await.unwrap();
+        assert!(head.status.is_success());
+        let cancelled = app.call(axum::http::Method::POST, &format!("/api/v1/staff/sessions/{s}/cancel"), Some(&agent.access), None).await;
+        assert_eq!(cancelled.status, StatusCode::OK);
+        assert_eq!(app.state.db.sync().head().await.unwrap(), before + 1101, "one entry per reservation, one for the session");
+        // Every entry is there, in order, once.
+        let page = app.get(&format!("/api/v1/sync?cursor={before}&limit=2000"), &parent.access).await.body;
+        let changes = page["changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 1101);
+        assert!(changes.iter().filter(|c| c["entity"] == "reservation").all(|c| c["reservation"]["status"] == "cancelled"));
+        assert_eq!(page["cursor"], before + 1101);
+    }
+}
