@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Duration, NaiveDate};
 use famille_model::api::{
-    ActivityInput, Created, Problem, SessionInput, SessionUpdate, StaffSession,
+    ActivityInput, ActivitySnapshot, CategoryInput, Created, Problem, SessionInput, SessionUpdate,
+    StaffSession,
 };
 use famille_model::validate::{self, FieldError};
 use serde::Deserialize;
@@ -14,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::accounts::auth::Staff;
+use crate::accounts::auth::{Admin, Staff};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -22,7 +23,8 @@ use crate::store::catalog::{NewActivity, NewSession, SessionEdit};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_activity))
+        .routes(routes!(create_activity, list_activities))
+        .routes(routes!(create_category))
         .routes(routes!(list_sessions))
         .routes(routes!(create_session))
         .routes(routes!(update_session))
@@ -232,4 +234,52 @@ async fn list_sessions(
             })
             .collect(),
     ))
+}
+
+/// Every activity with its options (their ids are what sessions are created with)
+/// and required documents.
+#[utoipa::path(get, path = "/api/v1/staff/activities", tag = "services", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ActivitySnapshot>)))]
+async fn list_activities(
+    State(state): State<AppState>,
+    _staff: Staff,
+) -> AppResult<Json<Vec<ActivitySnapshot>>> {
+    Ok(Json(state.db.catalog().activity_snapshots().await?))
+}
+
+/// Adds an activity category (admin).
+#[utoipa::path(post, path = "/api/v1/staff/categories", tag = "services", security(("bearer" = [])),
+    request_body = CategoryInput,
+    responses((status = 201, body = Created), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_category(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiJson(input): ApiJson<CategoryInput>,
+) -> AppResult<(StatusCode, Json<Created>)> {
+    let code = input.code.trim();
+    if code.is_empty()
+        || code.len() > 50
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(
+            FieldError::new("code", "lettres minuscules, chiffres et « _ », 50 au plus").into(),
+        );
+    }
+    let name = validate::text("name", &input.name, 200)?;
+    let id = Uuid::now_v7();
+    let position = state.db.catalog().next_category_position().await?;
+    match state
+        .db
+        .catalog()
+        .insert_category(id, code, &name, position)
+        .await
+    {
+        Ok(()) => Ok((StatusCode::CREATED, Json(Created { id }))),
+        Err(StoreError::Duplicate(_)) => {
+            Err(AppError::Conflict("Une catégorie porte déjà ce code."))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

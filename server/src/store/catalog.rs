@@ -581,3 +581,84 @@ impl Catalog<'_> {
         })?)
     }
 }
+
+/// (id, category name, name, venue name, eligibility JSON, rules JSON, age split)
+type ActivityListRow = (Uuid, String, String, String, String, String, Option<i16>);
+/// (activity, option id, name, position)
+type OptionRow = (Uuid, Uuid, String, i32);
+
+impl Catalog<'_> {
+    /// Every live activity with its options and required documents, for the services.
+    pub async fn activity_snapshots(
+        &self,
+    ) -> StoreResult<Vec<famille_model::api::ActivitySnapshot>> {
+        use famille_model::api::{ActivityOption, ActivitySnapshot, RequiredDocument};
+        let (activities, options, requirements): (
+            Vec<ActivityListRow>,
+            Vec<OptionRow>,
+            Vec<Requirement>,
+        ) = on_db!(self.db, |pool| {
+            let activities = sqlx::query_as(
+                "SELECT a.id, k.name, a.name, v.name, a.eligibility, a.rules, a.age_split FROM activities a \
+                 JOIN activity_categories k ON k.id = a.category_id JOIN venues v ON v.id = a.venue_id \
+                 WHERE a.archived_at IS NULL ORDER BY k.position, a.name",
+            )
+            .fetch_all(pool)
+            .await?;
+            let options = sqlx::query_as(
+                "SELECT activity_id, id, name, position FROM activity_options ORDER BY position",
+            )
+            .fetch_all(pool)
+            .await?;
+            let requirements = sqlx::query_as(
+                "SELECT r.activity_id, r.document_type_id, t.label, t.scope \
+                 FROM activity_required_documents r JOIN document_types t ON t.id = r.document_type_id",
+            )
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>((activities, options, requirements))
+        })?;
+        activities
+            .into_iter()
+            .map(
+                |(id, category, name, venue, eligibility, rules, age_split)| {
+                    Ok(ActivitySnapshot {
+                        id,
+                        category,
+                        name,
+                        venue,
+                        eligibility: parse_json(&eligibility)?,
+                        rules: parse_json(&rules)?,
+                        age_split: age_split.and_then(|a| u8::try_from(a).ok()),
+                        options: options
+                            .iter()
+                            .filter(|o| o.0 == id)
+                            .map(|(_, option_id, name, position)| ActivityOption {
+                                id: *option_id,
+                                name: name.clone(),
+                                position: *position,
+                            })
+                            .collect(),
+                        required_documents: requirements
+                            .iter()
+                            .filter(|r| r.activity_id == id)
+                            .map(|r| RequiredDocument {
+                                document_type_id: r.document_type_id,
+                                label: r.label.clone(),
+                                scope: r.scope.clone(),
+                            })
+                            .collect(),
+                    })
+                },
+            )
+            .collect()
+    }
+
+    pub async fn next_category_position(&self) -> StoreResult<i32> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM activity_categories")
+                .fetch_one(pool)
+                .await
+        })?)
+    }
+}

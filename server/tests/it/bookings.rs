@@ -549,20 +549,20 @@ backend_tests! {
             .await;
         bad_category.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
 
-        // The option ids come with the activity in the sync feed.
-        let mut cursor = 0;
-        let mut option_id = None;
-        loop {
-            let page = app.get(&format!("/api/v1/sync?cursor={cursor}&limit=2000"), &parent.access).await.body;
-            for change in page["changes"].as_array().unwrap() {
-                if change["id"] == activity_id.as_str() {
-                    option_id = Some(change["activity"]["options"][0]["id"].as_str().unwrap().to_owned());
-                }
-            }
-            cursor = page["cursor"].as_i64().unwrap();
-            if !page["has_more"].as_bool().unwrap() { break; }
-        }
-        let option_id = option_id.expect("the new activity is in the feed");
+        // The option ids come with the activity in the services' list (and in the feed).
+        let listed = app.get("/api/v1/staff/activities", &agent.access).await.body;
+        let ours = listed.as_array().unwrap().iter().find(|a| a["id"] == activity_id.as_str()).unwrap().clone();
+        assert_eq!(ours["options"].as_array().unwrap().len(), 2);
+        assert_eq!(ours["age_split"], 6);
+        let option_id = ours["options"][0]["id"].as_str().unwrap().to_owned();
+        // A new category, by an admin only.
+        let admin = app.admin().await;
+        let category = json!({"code": "stages_ete", "name": "Stages d'été"});
+        app.post("/api/v1/staff/categories", Some(&agent.access), category.clone()).await.problem(StatusCode::FORBIDDEN, "forbidden");
+        assert_eq!(app.post("/api/v1/staff/categories", Some(&admin.access), category.clone()).await.status, StatusCode::CREATED);
+        app.post("/api/v1/staff/categories", Some(&admin.access), category).await.problem(StatusCode::CONFLICT, "conflict");
+        app.post("/api/v1/staff/categories", Some(&admin.access), json!({"code": "Été!", "name": "x"})).await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
         let date = today(&app) + Duration::days(20);
         let session = app
             .post(&format!("/api/v1/staff/activities/{activity_id}/sessions"), Some(&agent.access), json!({

@@ -628,3 +628,12 @@ wire! {
         pub pending_approval: u32,
     }
 }
+
+wire! {
+    /// An activity category of the organisation ("Mercredis et Vacances"...).
+    pub struct CategoryInput {
+        /// Stable code, lowercase letters, digits and `_`.
+        pub code: String,
+        pub name: String,
+    }
+}
