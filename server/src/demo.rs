@@ -454,6 +454,69 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
             }
         }
     }
+    // Multisports on Saturdays, for 6-11 year olds, with the carnet de vaccination
+    // required: whatever the season, Luc has his red alert, as in the guide.
+    let sports = Uuid::now_v7();
+    let gym = Uuid::now_v7();
+    catalog
+        .insert_venue(gym, "Gymnase de Latresne", Some("Latresne"))
+        .await?;
+    catalog
+        .insert_activity(&crate::store::catalog::NewActivity {
+            id: sports,
+            category_id: categories[3],
+            venue_id: gym,
+            name: "Multisports du samedi (6-11 ans)",
+            description: None,
+            eligibility: &Eligibility {
+                min_age: Some(6),
+                max_age: Some(11),
+                ..Default::default()
+            },
+            rules: &BookingRules {
+                opening: Opening::Always,
+                booking_deadline: TimeRule::DaysBefore {
+                    days: 2,
+                    time: noon(23),
+                    skip: SkipDays::default(),
+                },
+                cancellation_deadline: TimeRule::DaysBefore {
+                    days: 7,
+                    time: noon(23),
+                    skip: SkipDays::default(),
+                },
+                late_booking: LateBooking::Refused,
+                requires_approval: false,
+                waitlist: true,
+            },
+            age_split: None,
+            now,
+        })
+        .await?;
+    catalog.require_document(sports, vaccination, now).await?;
+    let morning = Uuid::now_v7();
+    catalog
+        .insert_option(morning, sports, "Matinée", 0, now)
+        .await?;
+    for offset in 1..=56 {
+        let date = today + Duration::days(offset);
+        if date.weekday() == chrono::Weekday::Sat
+            && !famille_model::calendar::is_french_public_holiday(date)
+        {
+            catalog
+                .insert_session(&crate::store::catalog::NewSession {
+                    id: Uuid::now_v7(),
+                    activity_id: sports,
+                    option_id: morning,
+                    date,
+                    capacity: 20,
+                    capacity_young: None,
+                    capacity_old: None,
+                    now,
+                })
+                .await?;
+        }
+    }
     Ok(())
 }
 

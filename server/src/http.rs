@@ -65,6 +65,7 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::bookings::http::router())
         .merge(crate::bookings::catalog_http::router())
         .merge(crate::sync::router())
+        .merge(crate::alerts::router())
         .routes(utoipa_axum::routes!(health))
         .split_for_parts()
 }

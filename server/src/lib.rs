@@ -2,6 +2,7 @@
 //! the jobs to come (push, billing).
 
 pub mod accounts;
+pub mod alerts;
 pub mod bookings;
 pub mod clock;
 pub mod config;

@@ -647,3 +647,32 @@ backend_tests! {
         assert_eq!(page["cursor"], before + 1101);
     }
 }
+
+backend_tests! {
+    async fn the_red_banner_names_what_is_missing(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let kids = children(&app, &parent).await;
+        let alerts = app.get("/api/v1/alerts", &parent.access).await;
+        assert_eq!(alerts.status, StatusCode::OK);
+        let list = alerts.body.as_array().unwrap();
+        assert_eq!(list.len(), 1, "only Luc's carnet de vaccination: {list:?}");
+        assert_eq!(list[0]["kind"], "document_required");
+        assert_eq!(list[0]["child_id"], kids[2].as_str());
+        assert!(list[0]["message"].as_str().unwrap().starts_with("Carnet de vaccination à fournir pour Luc"));
+        assert!(list[0]["blocks"].as_array().unwrap().iter().any(|b| b.as_str().unwrap().starts_with("Multisports")));
+
+        // Once a valid carnet is on file, the banner and the block go away together.
+        let family_id: Uuid = app.get("/api/v1/family", &parent.access).await.body["id"].as_str().unwrap().parse().unwrap();
+        let vaccination = app.state.db.catalog().document_type_id("carnet_vaccination").await.unwrap().unwrap();
+        app.state.db.catalog().insert_validated_document(family_id, Some(kids[2].parse().unwrap()), vaccination, None, app.state.clock.now()).await.unwrap();
+        assert_eq!(app.get("/api/v1/alerts", &parent.access).await.body, json!([]));
+        let cal = app.get(&format!("/api/v1/children/{}/calendar?from={}&to={}", kids[2], today(&app), today(&app) + Duration::days(14)), &parent.access).await;
+        assert!(cal.body["days"].as_array().unwrap().iter().flat_map(|d| d["sessions"].as_array().unwrap()).all(|s| s["state"] != "blocked"));
+
+        // A new family: its dossier waits for validation.
+        let newcomer = app.new_parent("nouveau@example.fr").await;
+        let pending = app.get("/api/v1/alerts", &newcomer.access).await.body;
+        assert_eq!(pending[0]["kind"], "dossier_pending");
+    }
+}

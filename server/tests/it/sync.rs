@@ -62,7 +62,7 @@ backend_tests! {
         let parent = app.parent().await;
         let (state, cursor, pages) = follow(&app, &parent, 0, 50).await;
         assert!(pages > 1, "paged");
-        assert_eq!(count(&state, "activity"), 3);
+        assert_eq!(count(&state, "activity"), 4);
         let sessions_in_db = {
             let today = famille_model::calendar::paris_date(app.state.clock.now());
             app.state.db.catalog().sessions_between(today, today + Duration::days(400)).await.unwrap().len()

@@ -637,3 +637,20 @@ wire! {
         pub name: String,
     }
 }
+
+wire! {
+    /// A red-banner alert: something the family must do.
+    pub struct Alert {
+        /// Stable while the alert lasts (`document_required:<child>:<type>`), so the
+        /// phone can tell a new alert from one it already showed.
+        pub id: String,
+        /// `document_required` or `dossier_pending`.
+        pub kind: String,
+        pub child_id: Option<Uuid>,
+        pub document_type_id: Option<Uuid>,
+        /// French, for the banner.
+        pub message: String,
+        /// The activities it blocks.
+        pub blocks: Vec<String>,
+    }
+}

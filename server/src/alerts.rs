@@ -1,0 +1,117 @@
+//! `GET /api/v1/alerts`: the red banner. A document an activity requires and the
+//! family lacks (missing, refused or expired) for a child who may attend it, and a
+//! dossier still waiting for validation. Computed from the same facts as the booking
+//! check, so banner and refusals always agree.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::Duration;
+use famille_model::api::{Alert, Problem};
+use famille_model::calendar::paris_date;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::accounts::auth::Parent;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::catalog::missing_documents;
+
+/// How far ahead sessions make a missing document an alert.
+const HORIZON_DAYS: i64 = 120;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(alerts))
+}
+
+pub async fn for_family(state: &AppState, family_id: Uuid) -> AppResult<Vec<Alert>> {
+    let family = state
+        .db
+        .families()
+        .family(family_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut alerts = Vec::new();
+    if family.status != "active" {
+        alerts.push(Alert {
+            id: "dossier_pending".to_owned(),
+            kind: "dossier_pending".to_owned(),
+            child_id: None,
+            document_type_id: None,
+            message: "Votre dossier est en attente de validation par les services : vous pourrez réserver dès qu'il sera validé.".to_owned(),
+            blocks: Vec::new(),
+        });
+    }
+    let today = paris_date(state.clock.now());
+    let catalog = state.db.catalog();
+    let children = state.db.families().children(family_id).await?;
+    let activities = catalog.activities().await?;
+    let requirements = catalog.requirements().await?;
+    let documents = catalog.valid_documents(family_id).await?;
+    let sessions = catalog
+        .sessions_between(today, today + Duration::days(HORIZON_DAYS))
+        .await?;
+    // (child, document type) → (label, activities blocked)
+    let mut missing: BTreeMap<(Uuid, Uuid), (String, Vec<String>)> = BTreeMap::new();
+    for child in &children {
+        for activity in &activities {
+            let Some(first) = sessions.iter().find(|s| {
+                s.activity_id == activity.id
+                    && s.status == "open"
+                    && activity
+                        .eligibility
+                        .admits(child.birth_date, child.school_level, s.date)
+            }) else {
+                continue;
+            };
+            let needed: Vec<_> = requirements
+                .iter()
+                .filter(|r| r.activity_id == activity.id)
+                .collect();
+            for requirement in &needed {
+                if !missing_documents(
+                    std::iter::once(*requirement),
+                    &documents,
+                    child.id,
+                    first.date,
+                )
+                .is_empty()
+                {
+                    let entry = missing
+                        .entry((child.id, requirement.document_type_id))
+                        .or_insert_with(|| (requirement.label.clone(), Vec::new()));
+                    if !entry.1.contains(&activity.name) {
+                        entry.1.push(activity.name.clone());
+                    }
+                }
+            }
+        }
+    }
+    for ((child_id, document_type_id), (label, blocks)) in missing {
+        let first_name = children
+            .iter()
+            .find(|c| c.id == child_id)
+            .map(|c| c.first_name.as_str())
+            .unwrap_or("");
+        alerts.push(Alert {
+            id: format!("document_required:{child_id}:{document_type_id}"),
+            kind: "document_required".to_owned(),
+            child_id: Some(child_id),
+            document_type_id: Some(document_type_id),
+            message: format!(
+                "{label} à fournir pour {first_name}. Envoyez-le depuis « Mes démarches » ; dès sa validation vous pourrez réserver."
+            ),
+            blocks,
+        });
+    }
+    Ok(alerts)
+}
+
+/// The caller's active alerts (the red banner).
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "famille", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Alert>), (status = 401, body = Problem)))]
+async fn alerts(State(state): State<AppState>, parent: Parent) -> AppResult<Json<Vec<Alert>>> {
+    Ok(Json(for_family(&state, parent.family_id).await?))
+}
