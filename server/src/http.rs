@@ -66,6 +66,7 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::bookings::catalog_http::router())
         .merge(crate::sync::router())
         .merge(crate::alerts::router())
+        .merge(crate::devices::router())
         .routes(utoipa_axum::routes!(health))
         .split_for_parts()
 }

@@ -7,6 +7,7 @@ pub mod bookings;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod devices;
 pub mod error;
 pub mod families;
 pub mod http;

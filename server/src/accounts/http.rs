@@ -89,7 +89,7 @@ async fn logout(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LogoutRequest>,
 ) -> AppResult<StatusCode> {
-    super::logout(&state, &req.refresh_token).await?;
+    super::logout(&state, &req.refresh_token, req.device_token.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -193,7 +193,11 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenRe
 
 /// Ends the session the refresh token belongs to. Unknown tokens are ignored: the
 /// caller's goal (being logged out) is reached either way.
-pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<()> {
+pub async fn logout(
+    state: &AppState,
+    refresh_token: &str,
+    device_token: Option<&str>,
+) -> AppResult<()> {
     if let Some(current) = state
         .db
         .accounts()
@@ -205,6 +209,14 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<()> {
             .accounts()
             .revoke_chain(current.chain_id, state.clock.now())
             .await?;
+        // The phone stops receiving this account's notifications with the session.
+        if let Some(device) = device_token {
+            state
+                .db
+                .devices()
+                .remove(current.account_id, device.trim())
+                .await?;
+        }
     }
     Ok(())
 }

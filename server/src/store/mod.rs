@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod bookings;
 pub mod catalog;
+pub mod devices;
 pub mod families;
 pub mod sync;
 
@@ -264,6 +265,10 @@ impl Db {
 
     pub fn bookings(&self) -> bookings::Bookings<'_> {
         bookings::Bookings { db: self }
+    }
+
+    pub fn devices(&self) -> devices::Devices<'_> {
+        devices::Devices { db: self }
     }
 
     pub fn sync(&self) -> sync::Sync<'_> {

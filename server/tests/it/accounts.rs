@@ -240,3 +240,35 @@ backend_tests! {
         forged.problem(StatusCode::UNAUTHORIZED, "unauthenticated");
     }
 }
+
+backend_tests! {
+    async fn devices_belong_to_one_account(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let agent = app.agent().await;
+        let token = "fcm-token:APA91b-Ez_test-0123456789";
+        let register = json!({"platform": "android", "token": token, "locale": "fr-FR"});
+        assert_eq!(app.post("/api/v1/devices", Some(&parent.access), register.clone()).await.status, StatusCode::CREATED);
+        let parent_id: uuid::Uuid = app.get("/api/v1/account", &parent.access).await.body["id"].as_str().unwrap().parse().unwrap();
+        let agent_id: uuid::Uuid = app.get("/api/v1/account", &agent.access).await.body["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(app.state.db.devices().of_account(parent_id).await.unwrap(), vec![(token.to_owned(), "android".to_owned())]);
+        // Registered again from another account (the phone changed hands): it moves.
+        assert_eq!(app.post("/api/v1/devices", Some(&agent.access), register.clone()).await.status, StatusCode::CREATED);
+        assert!(app.state.db.devices().of_account(parent_id).await.unwrap().is_empty());
+        assert_eq!(app.state.db.devices().of_account(agent_id).await.unwrap().len(), 1);
+        // Only its owner removes it.
+        let removal = json!({"token": token});
+        app.call(Method::DELETE, "/api/v1/devices", Some(&parent.access), Some(removal.clone())).await.problem(StatusCode::NOT_FOUND, "not_found");
+        assert_eq!(app.call(Method::DELETE, "/api/v1/devices", Some(&agent.access), Some(removal)).await.status, StatusCode::NO_CONTENT);
+        // Bad input.
+        app.post("/api/v1/devices", Some(&parent.access), json!({"platform": "windows", "token": token})).await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        app.post("/api/v1/devices", Some(&parent.access), json!({"platform": "ios", "token": "a b"})).await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        // Logging out with the device token unregisters it.
+        app.post("/api/v1/devices", Some(&parent.access), json!({"platform": "ios", "token": token})).await;
+        let out = app.post("/api/v1/auth/logout", None, json!({"refresh_token": parent.refresh, "device_token": token})).await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        assert!(app.state.db.devices().of_account(parent_id).await.unwrap().is_empty());
+    }
+}

@@ -77,6 +77,9 @@ wire! {
 
     pub struct LogoutRequest {
         pub refresh_token: String,
+        /// The phone's push token, unregistered with the session.
+        #[serde(default)]
+        pub device_token: Option<String>,
     }
 
     pub struct ForgotPasswordRequest {
@@ -652,5 +655,21 @@ wire! {
         pub message: String,
         /// The activities it blocks.
         pub blocks: Vec<String>,
+    }
+}
+
+wire! {
+    /// A phone's push registration (FCM token; iOS through APNs via FCM).
+    pub struct DeviceRegistration {
+        /// `android` or `ios`.
+        pub platform: String,
+        pub token: String,
+        /// e.g. `fr-FR`.
+        #[serde(default)]
+        pub locale: Option<String>,
+    }
+
+    pub struct DeviceRemoval {
+        pub token: String,
     }
 }
