@@ -14,7 +14,7 @@ use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 use famille_model::api::ChildInput;
 use famille_model::booking::{BookingRules, Eligibility, LateBooking, Opening, SkipDays, TimeRule};
 use famille_model::dossier::{Role, SchoolLevel};
-use famille_server::accounts::tokens::{AUDIENCE, Claims, ISSUER, JwtKeys};
+use famille_server::accounts::tokens::JwtKeys;
 use famille_server::config::Config;
 use famille_server::store::accounts::NewParent;
 use famille_server::store::catalog::{NewActivity, NewSession};
@@ -212,19 +212,16 @@ async fn main() {
     // Access tokens as the server would issue them (the benchmark measures bookings,
     // not 2,000 password hashes).
     let keys = JwtKeys::new(SECRET.as_bytes());
-    let exp = chrono::Utc::now().timestamp() + 3600;
     let mut batches = Vec::new();
     for (account_id, family_id, children) in &parents {
         let token = keys
-            .issue(&Claims {
-                sub: *account_id,
-                role: Role::Parent,
-                fam: Some(*family_id),
-                iss: ISSUER.into(),
-                aud: AUDIENCE.into(),
-                iat: exp - 3600,
-                exp,
-            })
+            .access_token(
+                *account_id,
+                Role::Parent,
+                Some(*family_id),
+                chrono::Utc::now(),
+                3600,
+            )
             .unwrap();
         for child in children {
             let mutations: Vec<Value> = sessions

@@ -160,19 +160,15 @@ async fn main() {
             .unwrap();
     }
     let router = famille_server::http::router(state.clone());
-    let token = {
-        let keys = famille_server::accounts::tokens::JwtKeys::new(&state.config.jwt_secret);
-        keys.issue(&famille_server::accounts::tokens::Claims {
-            sub: parent.id,
-            role: famille_model::dossier::Role::Parent,
-            fam: Some(family_id),
-            iss: famille_server::accounts::tokens::ISSUER.into(),
-            aud: famille_server::accounts::tokens::AUDIENCE.into(),
-            iat: now.timestamp(),
-            exp: now.timestamp() + 3600,
-        })
-        .unwrap()
-    };
+    let token = famille_server::accounts::tokens::JwtKeys::new(&state.config.jwt_secret)
+        .access_token(
+            parent.id,
+            famille_model::dossier::Role::Parent,
+            Some(family_id),
+            now,
+            3600,
+        )
+        .unwrap();
     let get = |path: String| {
         let router = router.clone();
         let token = token.clone();

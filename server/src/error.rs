@@ -177,6 +177,30 @@ fn french_duration(seconds: u64) -> String {
     }
 }
 
+/// Collects every field error of a form, so the app can show them all at once.
+#[derive(Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// Keeps the value, or records why it was refused.
+    pub fn take<T>(&mut self, checked: Result<T, FieldError>) -> Option<T> {
+        checked.map_err(|e| self.0.push(e)).ok()
+    }
+
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    /// `value()` when nothing was refused, else `invalid_field` with every error.
+    pub fn finish<T>(self, value: impl FnOnce() -> T) -> AppResult<T> {
+        if self.0.is_empty() {
+            Ok(value())
+        } else {
+            Err(AppError::Invalid(self.0))
+        }
+    }
+}
+
 /// Builds a problem+json response.
 pub fn problem_response(
     status: StatusCode,

@@ -13,38 +13,27 @@ use famille_model::api::{
 use famille_model::validate;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldErrors};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::accounts::{AccountRow, NewParent, NewRefresh, NewStaff, Rotation};
-use tokens::{Claims, random_token, token_hash};
+use tokens::{random_token, token_hash};
 
 /// How long a password-reset link stays valid.
 pub const RESET_TOKEN_HOURS: i64 = 1;
 
-fn collect_errors(results: Vec<Result<(), validate::FieldError>>) -> AppResult<()> {
-    let errors: Vec<_> = results.into_iter().filter_map(Result::err).collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Invalid(errors))
-    }
-}
-
 /// "Je veux créer mon dossier": an account, and a pending dossier with this parent
 /// as its first guardian.
 pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<RegisterResponse> {
-    let email = validate::email("email", &req.email);
-    let first_name = validate::name("first_name", &req.first_name);
-    let last_name = validate::name("last_name", &req.last_name);
-    let password = validate::password("password", &req.password);
-    collect_errors(vec![
-        email.as_ref().map(drop).map_err(Clone::clone),
-        first_name.as_ref().map(drop).map_err(Clone::clone),
-        last_name.as_ref().map(drop).map_err(Clone::clone),
-        password,
-    ])?;
-    let (email, first_name, last_name) = (email?, first_name?, last_name?);
+    let mut errors = FieldErrors::default();
+    let email = errors.take(validate::email("email", &req.email));
+    let first_name = errors.take(validate::name("first_name", &req.first_name));
+    let last_name = errors.take(validate::name("last_name", &req.last_name));
+    errors.take(validate::password("password", &req.password));
+    let (email, first_name, last_name) = errors.finish(|| (email, first_name, last_name))?;
+    let (Some(email), Some(first_name), Some(last_name)) = (email, first_name, last_name) else {
+        return Err(AppError::Internal("validated fields missing".into()));
+    };
     if state.db.accounts().by_email(&email).await?.is_some() {
         return Err(AppError::EmailTaken);
     }
@@ -127,17 +116,14 @@ fn token_response(
     now: DateTime<Utc>,
 ) -> AppResult<TokenResponse> {
     let expires_in = state.config.access_token_minutes * 60;
-    let claims = Claims {
-        sub: account.id,
-        role: account.role()?,
-        fam: account.family_id,
-        iss: tokens::ISSUER.to_owned(),
-        aud: tokens::AUDIENCE.to_owned(),
-        iat: now.timestamp(),
-        exp: now.timestamp() + expires_in,
-    };
     Ok(TokenResponse {
-        access_token: state.jwt.issue(&claims)?,
+        access_token: state.jwt.access_token(
+            account.id,
+            account.role()?,
+            account.family_id,
+            now,
+            expires_in,
+        )?,
         refresh_token,
         token_type: "Bearer".to_owned(),
         expires_in,

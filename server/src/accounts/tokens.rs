@@ -55,6 +55,26 @@ impl JwtKeys {
             .map_err(|e| AppError::Internal(format!("jwt encode: {e}")))
     }
 
+    /// An access token for an account, valid `lifetime_seconds` from `now`.
+    pub fn access_token(
+        &self,
+        account_id: Uuid,
+        role: Role,
+        family_id: Option<Uuid>,
+        now: DateTime<Utc>,
+        lifetime_seconds: i64,
+    ) -> Result<String, AppError> {
+        self.issue(&Claims {
+            sub: account_id,
+            role,
+            fam: family_id,
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + lifetime_seconds,
+        })
+    }
+
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, AppError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| AppError::Unauthenticated)?;

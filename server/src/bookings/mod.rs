@@ -12,10 +12,10 @@ use chrono::{Duration, NaiveDate};
 use famille_model::ErrorCode;
 use famille_model::api::{
     Calendar, CalendarDay, CalendarSession, Mutation, MutationResult, MutationResults,
-    MutationStatus,
+    MutationStatus, Roster, RosterEntry,
 };
 use famille_model::booking::{
-    BlockedBy, BookingWindow, CellInput, ReservationStatus, cell_state, is_young,
+    AttendanceCode, BlockedBy, BookingWindow, CellInput, ReservationStatus, cell_state, is_young,
 };
 use famille_model::calendar::paris_date;
 use famille_model::validate::FieldError;
@@ -24,7 +24,8 @@ use uuid::Uuid;
 use crate::accounts::auth::Parent;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::bookings::{Actor, Outcome, Promotion};
+use crate::store::audit::AuditAction;
+use crate::store::bookings::{Actor, Affected, Outcome, Promotion, StaffOutcome};
 use crate::store::catalog::missing_documents;
 
 /// At most this many mutations per call: a week offline is a few dozen.
@@ -148,11 +149,6 @@ fn tell_promoted(state: &AppState, promotion: Promotion) {
     let state = state.clone();
     tokio::spawn(async move {
         let send = async {
-            let emails = state
-                .db
-                .families()
-                .account_emails(promotion.family_id)
-                .await?;
             let Some((activity, option, date)) = state
                 .db
                 .catalog()
@@ -161,13 +157,7 @@ fn tell_promoted(state: &AppState, promotion: Promotion) {
             else {
                 return Ok::<_, AppError>(());
             };
-            let child = state
-                .db
-                .families()
-                .child(promotion.family_id, promotion.child_id)
-                .await?
-                .map(|c| c.first_name)
-                .unwrap_or_default();
+            let child = child_first_name(&state, promotion.family_id, promotion.child_id).await?;
             let grace = match promotion.free_cancel_until {
                 Some(until) => format!(
                     "\nVous pouvez encore annuler sans frais jusqu'au {}.\n",
@@ -177,24 +167,50 @@ fn tell_promoted(state: &AppState, promotion: Promotion) {
                 ),
                 None => String::new(),
             };
-            for email in emails {
-                let body = format!(
-                    "Bonjour,\n\nUne place s'est libérée : {child} est inscrit(e) à « {activity} — {option} » le {}.\n{grace}\nRetrouvez vos réservations dans le Portail Famille.\n\n{}\n",
-                    date.format("%d/%m/%Y"),
-                    state.config.organisation_name
-                );
-                state
-                    .mailer
-                    .send(&email, "Portail Famille : une place s'est libérée", body)
-                    .await
-                    .map_err(|e| AppError::Internal(e.to_string()))?;
-            }
-            Ok(())
+            let body = format!(
+                "Bonjour,\n\nUne place s'est libérée : {child} est inscrit(e) à « {activity} — {option} » le {}.\n{grace}\nRetrouvez vos réservations dans le Portail Famille.\n\n{}\n",
+                date.format("%d/%m/%Y"),
+                state.config.organisation_name
+            );
+            mail_guardians(
+                &state,
+                promotion.family_id,
+                "Portail Famille : une place s'est libérée",
+                &body,
+            )
+            .await
         };
         if let Err(e) = send.await {
             tracing::error!(error = %e, "waitlist promotion message failed");
         }
     });
+}
+
+async fn child_first_name(state: &AppState, family_id: Uuid, child_id: Uuid) -> AppResult<String> {
+    Ok(state
+        .db
+        .families()
+        .child(family_id, child_id)
+        .await?
+        .map(|c| c.first_name)
+        .unwrap_or_default())
+}
+
+/// Sends one mail to every guardian of the family who has an account.
+async fn mail_guardians(
+    state: &AppState,
+    family_id: Uuid,
+    subject: &str,
+    body: &str,
+) -> AppResult<()> {
+    for email in state.db.families().account_emails(family_id).await? {
+        state
+            .mailer
+            .send(&email, subject, body.to_owned())
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// A child's calendar between two dates (inclusive), with the legend's states.
@@ -336,11 +352,6 @@ pub async fn calendar(
 
 // ---- staff ---------------------------------------------------------------------------
 
-use crate::store::audit::AuditAction;
-use crate::store::bookings::{Affected, StaffOutcome};
-use famille_model::api::{Roster, RosterEntry};
-use famille_model::booking::AttendanceCode;
-
 fn staff_result(
     outcome: StaffOutcome,
     conflict: &'static str,
@@ -366,26 +377,12 @@ fn tell_families(
     tokio::spawn(async move {
         for a in affected {
             let send = async {
-                let emails = state.db.families().account_emails(a.family_id).await?;
-                let child = state
-                    .db
-                    .families()
-                    .child(a.family_id, a.child_id)
-                    .await?
-                    .map(|c| c.first_name)
-                    .unwrap_or_default();
-                for email in emails {
-                    let body = format!(
-                        "Bonjour,\n\n{what} ({child}).\nRetrouvez le détail dans le Portail Famille.\n\n{}\n",
-                        state.config.organisation_name
-                    );
-                    state
-                        .mailer
-                        .send(&email, subject, body)
-                        .await
-                        .map_err(|e| AppError::Internal(e.to_string()))?;
-                }
-                Ok::<_, AppError>(())
+                let child = child_first_name(&state, a.family_id, a.child_id).await?;
+                let body = format!(
+                    "Bonjour,\n\n{what} ({child}).\nRetrouvez le détail dans le Portail Famille.\n\n{}\n",
+                    state.config.organisation_name
+                );
+                mail_guardians(&state, a.family_id, subject, &body).await
             };
             if let Err(e) = send.await {
                 tracing::error!(error = %e, "family message failed");
@@ -455,7 +452,7 @@ pub async fn roster(state: &AppState, staff: Uuid, session_id: Uuid) -> AppResul
         .await?
         .ok_or(AppError::NotFound)?;
     let now = state.clock.now();
-    let mut waitlist: Vec<(DateTime, Uuid)> = rows
+    let mut waitlist: Vec<(chrono::DateTime<chrono::Utc>, Uuid)> = rows
         .iter()
         .filter(|r| r.status.as_deref() == Some("waitlisted"))
         .filter_map(|r| Some((r.waitlisted_at?, r.child_id)))
@@ -510,8 +507,6 @@ pub async fn roster(state: &AppState, staff: Uuid, session_id: Uuid) -> AppResul
         entries,
     })
 }
-
-type DateTime = chrono::DateTime<chrono::Utc>;
 
 pub async fn record_attendance(
     state: &AppState,

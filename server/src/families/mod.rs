@@ -12,34 +12,16 @@ use famille_model::dossier::{ConsentAnswer, FamilyStatus};
 use famille_model::validate::{self, FieldError};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldErrors};
 use crate::state::AppState;
 use crate::store::audit::AuditAction;
 use crate::store::families::FamilyRow;
-
-/// Keeps every field error, not just the first, so the form can show them all.
-#[derive(Default)]
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn take<T>(&mut self, checked: Result<T, FieldError>) -> Option<T> {
-        checked.map_err(|e| self.0.push(e)).ok()
-    }
-
-    fn finish<T>(self, value: impl FnOnce() -> T) -> AppResult<T> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(AppError::Invalid(self.0))
-        }
-    }
-}
 
 const SHORT: usize = 200;
 const LONG: usize = 2000;
 
 fn check_household(h: &Household) -> AppResult<Household> {
-    let mut e = Errors::default();
+    let mut e = FieldErrors::default();
     let line1 = e.take(validate::text("address.line1", &h.address.line1, SHORT));
     let line2 = e.take(validate::optional_text(
         "address.line2",
@@ -53,7 +35,7 @@ fn check_household(h: &Household) -> AppResult<Household> {
     let city = e.take(validate::text("address.city", &h.address.city, NAME_MAX));
     let phone = e.take(validate::optional_phone_fr("phone", h.phone.as_deref()));
     if h.dependent_children.is_some_and(|n| n > 20) {
-        e.0.push(FieldError::new(
+        e.push(FieldError::new(
             "dependent_children",
             "20 enfants à charge au maximum",
         ));
@@ -81,7 +63,7 @@ fn check_optional_email(field: &str, raw: Option<&str>) -> Result<Option<String>
 }
 
 fn check_guardian(g: &GuardianInput) -> AppResult<GuardianInput> {
-    let mut e = Errors::default();
+    let mut e = FieldErrors::default();
     let first_name = e.take(validate::name("first_name", &g.first_name));
     let last_name = e.take(validate::name("last_name", &g.last_name));
     let email = e.take(check_optional_email("email", g.email.as_deref()));
@@ -104,7 +86,7 @@ fn check_guardian(g: &GuardianInput) -> AppResult<GuardianInput> {
 
 fn check_child(state: &AppState, c: &ChildInput) -> AppResult<ChildInput> {
     let today = state.clock.now().date_naive();
-    let mut e = Errors::default();
+    let mut e = FieldErrors::default();
     let first_name = e.take(validate::name("first_name", &c.first_name));
     let last_name = e.take(validate::name("last_name", &c.last_name));
     let birth_date = e.take(validate::child_birth_date(
@@ -127,7 +109,7 @@ fn check_child(state: &AppState, c: &ChildInput) -> AppResult<ChildInput> {
 }
 
 fn check_person(p: &AuthorizedPersonInput) -> AppResult<AuthorizedPersonInput> {
-    let mut e = Errors::default();
+    let mut e = FieldErrors::default();
     let first_name = e.take(validate::name("first_name", &p.first_name));
     let last_name = e.take(validate::name("last_name", &p.last_name));
     let quality = e.take(validate::text("quality", &p.quality, NAME_MAX));
@@ -143,7 +125,7 @@ fn check_person(p: &AuthorizedPersonInput) -> AppResult<AuthorizedPersonInput> {
             .as_deref()
             .is_none_or(|v| v.trim().is_empty())
     {
-        e.0.push(FieldError::new(
+        e.push(FieldError::new(
             "mobile_phone",
             "un numéro de téléphone est nécessaire pour une personne qui récupère l'enfant ou à prévenir en cas d'urgence",
         ));
@@ -166,7 +148,7 @@ fn check_health(
     h: &HealthRecordInput,
 ) -> AppResult<HealthRecord> {
     let today = state.clock.now().date_naive();
-    let mut e = Errors::default();
+    let mut e = FieldErrors::default();
     let allergies = e.take(validate::optional_text(
         "allergies",
         h.allergies.as_deref(),
@@ -189,7 +171,7 @@ fn check_health(
     ));
     let notes = e.take(validate::optional_text("notes", h.notes.as_deref(), LONG));
     if h.vaccinations.len() > 100 {
-        e.0.push(FieldError::new(
+        e.push(FieldError::new(
             "vaccinations",
             "100 vaccinations au maximum",
         ));
@@ -225,9 +207,9 @@ fn check_health(
 }
 
 fn check_quotient(state: &AppState, q: &Quotient) -> AppResult<Quotient> {
-    let mut e = Errors::default();
+    let mut e = FieldErrors::default();
     if q.value > 100_000 {
-        e.0.push(FieldError::new(
+        e.push(FieldError::new(
             "value",
             "le quotient familial semble trop élevé",
         ));
@@ -505,16 +487,16 @@ pub async fn set_consents(
         .into_iter()
         .map(|t| t.id)
         .collect();
-    let mut e = Errors::default();
+    let mut e = FieldErrors::default();
     let mut answers: Vec<(Uuid, ConsentAnswer)> = Vec::new();
     for (i, a) in update.answers.iter().enumerate() {
         if !known.contains(&a.consent_type_id) {
-            e.0.push(FieldError::new(
+            e.push(FieldError::new(
                 &format!("answers[{i}].consent_type_id"),
                 "cette autorisation n'existe pas",
             ));
         } else if answers.iter().any(|(id, _)| *id == a.consent_type_id) {
-            e.0.push(FieldError::new(
+            e.push(FieldError::new(
                 &format!("answers[{i}].consent_type_id"),
                 "cette autorisation est en double",
             ));

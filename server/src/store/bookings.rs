@@ -641,7 +641,8 @@ impl Bookings<'_> {
         })?)
     }
 
-    /// Reservations holding a place per session, for the end-of-run overbooking check.
+    /// Sessions with more live bookings than places, or whose place counter disagrees
+    /// with their bookings: zero unless capacity was broken (benchmarks and tests).
     pub async fn overbooked_sessions(&self) -> StoreResult<i64> {
         Ok(on_db!(self.db, |pool| {
             sqlx::query_scalar(

@@ -582,75 +582,92 @@ impl Catalog<'_> {
     }
 }
 
-/// (id, category name, name, venue name, eligibility JSON, rules JSON, age split)
-type ActivityListRow = (Uuid, String, String, String, String, String, Option<i16>);
+/// An activity row as snapshots need it (category and venue by name).
+#[derive(sqlx::FromRow)]
+pub(super) struct ActivityListRow {
+    pub id: Uuid,
+    pub category: String,
+    pub name: String,
+    pub venue: String,
+    pub eligibility: String,
+    pub rules: String,
+    pub age_split: Option<i16>,
+}
+
 /// (activity, option id, name, position)
-type OptionRow = (Uuid, Uuid, String, i32);
+pub(super) type OptionRow = (Uuid, Uuid, String, i32);
+
+/// One activity with its options (by position) and required documents: the shape
+/// both the staff list and the sync feed answer with.
+pub(super) fn activity_snapshot(
+    row: ActivityListRow,
+    options: &[OptionRow],
+    requirements: &[Requirement],
+) -> StoreResult<famille_model::api::ActivitySnapshot> {
+    use famille_model::api::{ActivityOption, ActivitySnapshot, RequiredDocument};
+    let mut activity_options: Vec<ActivityOption> = options
+        .iter()
+        .filter(|o| o.0 == row.id)
+        .map(|(_, id, name, position)| ActivityOption {
+            id: *id,
+            name: name.clone(),
+            position: *position,
+        })
+        .collect();
+    activity_options.sort_by_key(|o| o.position);
+    Ok(ActivitySnapshot {
+        eligibility: parse_json(&row.eligibility)?,
+        rules: parse_json(&row.rules)?,
+        age_split: row.age_split.and_then(|a| u8::try_from(a).ok()),
+        options: activity_options,
+        required_documents: requirements
+            .iter()
+            .filter(|r| r.activity_id == row.id)
+            .map(|r| RequiredDocument {
+                document_type_id: r.document_type_id,
+                label: r.label.clone(),
+                scope: r.scope.clone(),
+            })
+            .collect(),
+        id: row.id,
+        category: row.category,
+        name: row.name,
+        venue: row.venue,
+    })
+}
 
 impl Catalog<'_> {
     /// Every live activity with its options and required documents, for the services.
     pub async fn activity_snapshots(
         &self,
     ) -> StoreResult<Vec<famille_model::api::ActivitySnapshot>> {
-        use famille_model::api::{ActivityOption, ActivitySnapshot, RequiredDocument};
         let (activities, options, requirements): (
             Vec<ActivityListRow>,
             Vec<OptionRow>,
             Vec<Requirement>,
         ) = on_db!(self.db, |pool| {
             let activities = sqlx::query_as(
-                "SELECT a.id, k.name, a.name, v.name, a.eligibility, a.rules, a.age_split FROM activities a \
-                 JOIN activity_categories k ON k.id = a.category_id JOIN venues v ON v.id = a.venue_id \
-                 WHERE a.archived_at IS NULL ORDER BY k.position, a.name",
-            )
-            .fetch_all(pool)
-            .await?;
-            let options = sqlx::query_as(
-                "SELECT activity_id, id, name, position FROM activity_options ORDER BY position",
-            )
-            .fetch_all(pool)
-            .await?;
+                    "SELECT a.id, k.name AS category, a.name, v.name AS venue, a.eligibility, a.rules, a.age_split \
+                     FROM activities a JOIN activity_categories k ON k.id = a.category_id JOIN venues v ON v.id = a.venue_id \
+                     WHERE a.archived_at IS NULL ORDER BY k.position, a.name",
+                )
+                .fetch_all(pool)
+                .await?;
+            let options =
+                sqlx::query_as("SELECT activity_id, id, name, position FROM activity_options")
+                    .fetch_all(pool)
+                    .await?;
             let requirements = sqlx::query_as(
-                "SELECT r.activity_id, r.document_type_id, t.label, t.scope \
-                 FROM activity_required_documents r JOIN document_types t ON t.id = r.document_type_id",
-            )
-            .fetch_all(pool)
-            .await?;
+                    "SELECT r.activity_id, r.document_type_id, t.label, t.scope \
+                     FROM activity_required_documents r JOIN document_types t ON t.id = r.document_type_id",
+                )
+                .fetch_all(pool)
+                .await?;
             Ok::<_, sqlx::Error>((activities, options, requirements))
         })?;
         activities
             .into_iter()
-            .map(
-                |(id, category, name, venue, eligibility, rules, age_split)| {
-                    Ok(ActivitySnapshot {
-                        id,
-                        category,
-                        name,
-                        venue,
-                        eligibility: parse_json(&eligibility)?,
-                        rules: parse_json(&rules)?,
-                        age_split: age_split.and_then(|a| u8::try_from(a).ok()),
-                        options: options
-                            .iter()
-                            .filter(|o| o.0 == id)
-                            .map(|(_, option_id, name, position)| ActivityOption {
-                                id: *option_id,
-                                name: name.clone(),
-                                position: *position,
-                            })
-                            .collect(),
-                        required_documents: requirements
-                            .iter()
-                            .filter(|r| r.activity_id == id)
-                            .map(|r| RequiredDocument {
-                                document_type_id: r.document_type_id,
-                                label: r.label.clone(),
-                                scope: r.scope.clone(),
-                            })
-                            .collect(),
-                    })
-                },
-            )
+            .map(|row| activity_snapshot(row, &options, &requirements))
             .collect()
     }
 

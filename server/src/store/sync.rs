@@ -4,14 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use famille_model::api::{
-    ActivityOption, ActivitySnapshot, Change, EntityKind, RequiredDocument, ReservationSnapshot,
-    SessionSnapshot,
-};
+use famille_model::api::{Change, EntityKind, ReservationSnapshot, SessionSnapshot};
 use famille_model::booking::Capacity;
 use uuid::Uuid;
 
-use super::catalog::{CapacityRow, parse_json};
+use super::catalog::{ActivityListRow, CapacityRow, OptionRow, Requirement, activity_snapshot};
 use super::{Db, StoreResult, on_db, parse_stored};
 
 pub struct Sync<'a> {
@@ -38,17 +35,6 @@ struct SessionRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct ActivityRow {
-    id: Uuid,
-    category: String,
-    name: String,
-    venue: String,
-    eligibility: String,
-    rules: String,
-    age_split: Option<i16>,
-}
-
-#[derive(sqlx::FromRow)]
 struct ReservationRow {
     id: Uuid,
     session_id: Uuid,
@@ -62,11 +48,11 @@ struct ReservationRow {
 struct Rows {
     entries: Vec<Entry>,
     sessions: Vec<SessionRow>,
-    activities: Vec<ActivityRow>,
+    activities: Vec<ActivityListRow>,
     /// (activity, option id, name, position)
-    options: Vec<(Uuid, Uuid, String, i32)>,
+    options: Vec<OptionRow>,
     /// (activity, document type, label, scope)
-    requirements: Vec<(Uuid, Uuid, String, String)>,
+    requirements: Vec<Requirement>,
     reservations: Vec<ReservationRow>,
 }
 
@@ -132,7 +118,7 @@ impl Sync<'_> {
             .bind(last)
             .fetch_all(pool)
             .await?;
-            let activities: Vec<ActivityRow> = sqlx::query_as(
+            let activities: Vec<ActivityListRow> = sqlx::query_as(
                 "SELECT DISTINCT a.id, k.name AS category, a.name, v.name AS venue, a.eligibility, a.rules, a.age_split \
                  FROM changes c JOIN activities a ON a.id = c.entity_id \
                  JOIN activity_categories k ON k.id = a.category_id JOIN venues v ON v.id = a.venue_id \
@@ -142,7 +128,7 @@ impl Sync<'_> {
             .bind(last)
             .fetch_all(pool)
             .await?;
-            let options: Vec<(Uuid, Uuid, String, i32)> = sqlx::query_as(
+            let options: Vec<OptionRow> = sqlx::query_as(
                 "SELECT DISTINCT o.activity_id, o.id, o.name, o.position FROM changes c JOIN activity_options o ON o.activity_id = c.entity_id \
                  WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'activity' AND c.family_id IS NULL",
             )
@@ -150,8 +136,8 @@ impl Sync<'_> {
             .bind(last)
             .fetch_all(pool)
             .await?;
-            let requirements: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(
-                "SELECT DISTINCT r.activity_id, t.id, t.label, t.scope FROM changes c \
+            let requirements: Vec<Requirement> = sqlx::query_as(
+                "SELECT DISTINCT r.activity_id, t.id AS document_type_id, t.label, t.scope FROM changes c \
                  JOIN activity_required_documents r ON r.activity_id = c.entity_id JOIN document_types t ON t.id = r.document_type_id \
                  WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'activity' AND c.family_id IS NULL",
             )
@@ -205,40 +191,8 @@ impl Sync<'_> {
             })
             .collect();
         let mut activities_by_id = HashMap::new();
-        for a in activities {
-            let mut opts: Vec<ActivityOption> = options
-                .iter()
-                .filter(|(activity_id, ..)| *activity_id == a.id)
-                .map(|(_, id, name, position)| ActivityOption {
-                    id: *id,
-                    name: name.clone(),
-                    position: *position,
-                })
-                .collect();
-            opts.sort_by_key(|o| o.position);
-            let required_documents = requirements
-                .iter()
-                .filter(|(activity_id, ..)| *activity_id == a.id)
-                .map(|(_, id, label, scope)| RequiredDocument {
-                    document_type_id: *id,
-                    label: label.clone(),
-                    scope: scope.clone(),
-                })
-                .collect();
-            activities_by_id.insert(
-                a.id,
-                ActivitySnapshot {
-                    id: a.id,
-                    category: a.category,
-                    name: a.name,
-                    venue: a.venue,
-                    eligibility: parse_json(&a.eligibility)?,
-                    rules: parse_json(&a.rules)?,
-                    age_split: a.age_split.and_then(|v| u8::try_from(v).ok()),
-                    options: opts,
-                    required_documents,
-                },
-            );
+        for row in activities {
+            activities_by_id.insert(row.id, activity_snapshot(row, &options, &requirements)?);
         }
         let mut reservations_by_id = HashMap::new();
         for r in reservations {
