@@ -155,7 +155,7 @@ async fn main() {
         state
             .db
             .bookings()
-            .apply_all(actor, chunk, now)
+            .apply_all(actor, chunk, now, false)
             .await
             .unwrap();
     }

@@ -33,6 +33,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
         (name = "comptes", description = "Connexion, mot de passe, sessions"),
         (name = "famille", description = "Le dossier de la famille connectée"),
         (name = "réservations", description = "Calendrier et réservations (file d'actions du téléphone)"),
+        (name = "documents", description = "Justificatifs de la famille et leur validation"),
         (name = "services", description = "Routes des agents et administrateurs"),
         (name = "système", description = "Santé et documentation"),
     )
@@ -67,6 +68,8 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::sync::router())
         .merge(crate::alerts::router())
         .merge(crate::devices::router())
+        .merge(crate::notifications::router())
+        .merge(crate::documents::router())
         .routes(utoipa_axum::routes!(health))
         .split_for_parts()
 }

@@ -8,10 +8,12 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod devices;
+pub mod documents;
 pub mod error;
 pub mod families;
 pub mod http;
 pub mod mail;
+pub mod notifications;
 pub mod ratelimit;
 pub mod state;
 pub mod store;
@@ -38,6 +40,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     App(#[from] error::AppError),
+    #[error(transparent)]
+    Push(#[from] notifications::fcm::CredentialsError),
 }
 
 /// Opens and migrates the database and prepares everything a handler needs.
@@ -49,7 +53,17 @@ pub async fn start(config: Config) -> Result<AppState, StartError> {
         config.outbox_dir(),
         &config.mail_from,
     )?;
-    Ok(AppState::new(config, db, mailer))
+    let push = match &config.fcm_credentials {
+        Some(path) => {
+            let account = notifications::fcm::ServiceAccount::load(path)?;
+            Some(notifications::fcm::FcmClient::new(
+                account,
+                &config.fcm_endpoint,
+            )?)
+        }
+        None => None,
+    };
+    Ok(AppState::new(config, db, mailer, push))
 }
 
 /// Serves until Ctrl-C or SIGTERM.

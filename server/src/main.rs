@@ -1,4 +1,5 @@
-//! `famille-server`: `serve [--demo]` (default), `migrate`, `demo`, `staff add`.
+//! `famille-server`: `serve [--demo]` (default), `migrate`, `demo`, `staff add`,
+//! `fcm-standin`.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -31,6 +32,15 @@ enum Command {
     Staff {
         #[command(subcommand)]
         command: StaffCommand,
+    },
+    /// Runs a local stand-in for FCM HTTP v1 (token exchange and messages:send) and
+    /// writes the service-account file that points the server at it.
+    FcmStandin {
+        #[arg(long, default_value = "127.0.0.1:9099")]
+        listen: std::net::SocketAddr,
+        /// Where to write the service-account JSON for FAMILLE_FCM_CREDENTIALS.
+        #[arg(long, default_value = "./data/fcm-standin.json")]
+        credentials: std::path::PathBuf,
     },
 }
 
@@ -71,6 +81,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), StartError> {
+    if let Some(Command::FcmStandin {
+        listen,
+        credentials,
+    }) = &cli.command
+    {
+        return run_standin(*listen, credentials).await;
+    }
     let config = Config::load()?;
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => {
@@ -79,9 +96,15 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             if demo {
                 load_demo(&state).await?;
             }
-            if state.config.fcm_credentials.is_none() {
-                tracing::warn!("push notifications are off: FAMILLE_FCM_CREDENTIALS is not set");
+            match &state.push {
+                Some(fcm) => {
+                    tracing::info!(project = fcm.project_id(), endpoint = %state.config.fcm_endpoint, "push notifications on (FCM HTTP v1)")
+                }
+                None => tracing::warn!(
+                    "push notifications are off: FAMILLE_FCM_CREDENTIALS is not set; notices go by mail"
+                ),
             }
+            let dispatcher = famille_server::notifications::dispatcher::spawn(state.clone());
             tracing::info!(database = state.db.backend_name(), mail = %state.mailer.describe(), "ready");
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -98,6 +121,8 @@ async fn run(cli: Cli) -> Result<(), StartError> {
                     addr: listen,
                     source,
                 })?;
+            // What is not sent yet stays in the outbox for the next start.
+            dispatcher.abort();
             state.db.close().await;
         }
         Command::Migrate => {
@@ -108,6 +133,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             let state = famille_server::start(config).await?;
             load_demo(&state).await?;
         }
+        Command::FcmStandin { .. } => unreachable!("handled before the configuration is read"),
         Command::Staff {
             command:
                 StaffCommand::Add {
@@ -149,6 +175,31 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             }
         }
     }
+    Ok(())
+}
+
+async fn run_standin(
+    listen: std::net::SocketAddr,
+    credentials: &std::path::Path,
+) -> Result<(), StartError> {
+    use famille_server::notifications::standin::StandIn;
+    let io = |e: std::io::Error| famille_server::error::AppError::Internal(e.to_string());
+    let standin = StandIn::start(listen).await.map_err(io)?;
+    if let Some(parent) = credentials.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let json = serde_json::to_string_pretty(standin.credentials())
+        .map_err(|e| famille_server::error::AppError::Internal(e.to_string()))?;
+    std::fs::write(credentials, json).map_err(io)?;
+    println!("Remplaçant local de FCM à l'écoute sur {}", standin.url);
+    println!("Lancez le serveur avec :");
+    println!(
+        "  FAMILLE_FCM_CREDENTIALS={} FAMILLE_FCM_ENDPOINT={} famille-server serve --demo",
+        credentials.display(),
+        standin.url
+    );
+    println!("Messages reçus : GET {}/_standin/messages", standin.url);
+    let _ = tokio::signal::ctrl_c().await;
     Ok(())
 }
 

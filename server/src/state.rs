@@ -8,6 +8,7 @@ use crate::accounts::tokens::JwtKeys;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::mail::Mailer;
+use crate::notifications::fcm::FcmClient;
 use crate::ratelimit::Limits;
 use crate::store::Db;
 
@@ -22,6 +23,10 @@ pub struct Shared {
     pub mailer: Mailer,
     pub limits: Limits,
     pub jwt: JwtKeys,
+    /// FCM HTTP v1, when credentials are configured.
+    pub push: Option<Arc<FcmClient>>,
+    /// Poked after a commit that wrote notices, so the dispatcher sends at once.
+    pub outbox_wake: tokio::sync::Notify,
 }
 
 impl Deref for AppState {
@@ -32,7 +37,12 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, mailer: Mailer) -> AppState {
+    /// Whether notices go to phones (otherwise every account gets them by mail).
+    pub fn push_enabled(&self) -> bool {
+        self.push.is_some()
+    }
+
+    pub fn new(config: Config, db: Db, mailer: Mailer, push: Option<FcmClient>) -> AppState {
         AppState(Arc::new(Shared {
             hasher: PasswordHasher::new(config.max_concurrent_hashes),
             limits: Limits::new(config.rate_limit_per_address),
@@ -41,6 +51,8 @@ impl AppState {
             config,
             db,
             mailer,
+            push: push.map(Arc::new),
+            outbox_wake: tokio::sync::Notify::new(),
         }))
     }
 }

@@ -113,7 +113,7 @@ pub async fn apply_batch(
     let mut outcomes = state
         .db
         .bookings()
-        .apply_all(actor, &valid, state.clock.now())
+        .apply_all(actor, &valid, state.clock.now(), state.push_enabled())
         .await?
         .into_iter();
     let mut results = Vec::with_capacity(raw.len());
@@ -123,8 +123,8 @@ pub async fn apply_batch(
                 let outcome = outcomes
                     .next()
                     .ok_or_else(|| AppError::Internal("missing outcome".into()))?;
-                for promotion in &outcome.promotions {
-                    tell_promoted(state, promotion.clone());
+                if !outcome.promotions.is_empty() {
+                    crate::notifications::wake(state);
                 }
                 results.push(result(mutation.id(), &outcome));
             }
@@ -141,76 +141,6 @@ pub async fn apply_batch(
         }
     }
     Ok(MutationResults { results })
-}
-
-/// Tells a family it got a place from the waitlist. Push comes with the
-/// notifications issue; until then, a mail to the guardians with an account.
-fn tell_promoted(state: &AppState, promotion: Promotion) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let send = async {
-            let Some((activity, option, date)) = state
-                .db
-                .catalog()
-                .session_label(promotion.session_id)
-                .await?
-            else {
-                return Ok::<_, AppError>(());
-            };
-            let child = child_first_name(&state, promotion.family_id, promotion.child_id).await?;
-            let grace = match promotion.free_cancel_until {
-                Some(until) => format!(
-                    "\nVous pouvez encore annuler sans frais jusqu'au {}.\n",
-                    until
-                        .with_timezone(&chrono_tz::Europe::Paris)
-                        .format("%d/%m/%Y à %H:%M")
-                ),
-                None => String::new(),
-            };
-            let body = format!(
-                "Bonjour,\n\nUne place s'est libérée : {child} est inscrit(e) à « {activity} — {option} » le {}.\n{grace}\nRetrouvez vos réservations dans le Portail Famille.\n\n{}\n",
-                date.format("%d/%m/%Y"),
-                state.config.organisation_name
-            );
-            mail_guardians(
-                &state,
-                promotion.family_id,
-                "Portail Famille : une place s'est libérée",
-                &body,
-            )
-            .await
-        };
-        if let Err(e) = send.await {
-            tracing::error!(error = %e, "waitlist promotion message failed");
-        }
-    });
-}
-
-async fn child_first_name(state: &AppState, family_id: Uuid, child_id: Uuid) -> AppResult<String> {
-    Ok(state
-        .db
-        .families()
-        .child(family_id, child_id)
-        .await?
-        .map(|c| c.first_name)
-        .unwrap_or_default())
-}
-
-/// Sends one mail to every guardian of the family who has an account.
-async fn mail_guardians(
-    state: &AppState,
-    family_id: Uuid,
-    subject: &str,
-    body: &str,
-) -> AppResult<()> {
-    for email in state.db.families().account_emails(family_id).await? {
-        state
-            .mailer
-            .send(&email, subject, body.to_owned())
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    Ok(())
 }
 
 /// A child's calendar between two dates (inclusive), with the legend's states.
@@ -366,31 +296,6 @@ fn staff_result(
     }
 }
 
-/// Mails the guardians of each affected family (push arrives with the notifications issue).
-fn tell_families(
-    state: &AppState,
-    affected: Vec<Affected>,
-    subject: &'static str,
-    what: &'static str,
-) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        for a in affected {
-            let send = async {
-                let child = child_first_name(&state, a.family_id, a.child_id).await?;
-                let body = format!(
-                    "Bonjour,\n\n{what} ({child}).\nRetrouvez le détail dans le Portail Famille.\n\n{}\n",
-                    state.config.organisation_name
-                );
-                mail_guardians(&state, a.family_id, subject, &body).await
-            };
-            if let Err(e) = send.await {
-                tracing::error!(error = %e, "family message failed");
-            }
-        }
-    });
-}
-
 pub async fn decide_pending(
     state: &AppState,
     reservation_id: Uuid,
@@ -399,30 +304,18 @@ pub async fn decide_pending(
     let outcome = state
         .db
         .bookings()
-        .decide_pending(reservation_id, approve, state.clock.now())
+        .decide_pending(
+            reservation_id,
+            approve,
+            state.clock.now(),
+            state.push_enabled(),
+        )
         .await?;
-    let (affected, promotions) = staff_result(
+    staff_result(
         outcome,
         "Cette réservation n'est pas en attente de validation.",
     )?;
-    if approve {
-        tell_families(
-            state,
-            affected,
-            "Portail Famille : réservation validée",
-            "Votre réservation a été validée par les services",
-        );
-    } else {
-        tell_families(
-            state,
-            affected,
-            "Portail Famille : réservation refusée",
-            "Votre demande de réservation n'a pas pu être acceptée",
-        );
-    }
-    for promotion in promotions {
-        tell_promoted(state, promotion);
-    }
+    crate::notifications::wake(state);
     Ok(())
 }
 
@@ -430,17 +323,11 @@ pub async fn cancel_session(state: &AppState, session_id: Uuid) -> AppResult<usi
     let outcome = state
         .db
         .bookings()
-        .cancel_session(session_id, state.clock.now())
+        .cancel_session(session_id, state.clock.now(), state.push_enabled())
         .await?;
     let (affected, _) = staff_result(outcome, "Cette journée est déjà annulée.")?;
-    let count = affected.len();
-    tell_families(
-        state,
-        affected,
-        "Portail Famille : journée annulée",
-        "Les services ont annulé une journée réservée ; elle ne vous sera pas facturée",
-    );
-    Ok(count)
+    crate::notifications::wake(state);
+    Ok(affected.len())
 }
 
 /// A session's list with allergy and PAI flags; the read is audited per child.

@@ -17,7 +17,9 @@ use famille_model::dossier::SchoolLevel;
 use uuid::Uuid;
 
 use super::catalog::{CapacityRow, Requirement, ValidDocument, missing_documents, parse_json};
+use super::outbox::{Notice, notify};
 use super::{Db, StoreError, StoreResult, in_tx, on_db, parse_stored, record_changes};
+use crate::notifications::texts::{self, BookingNames};
 
 pub struct Bookings<'a> {
     pub(super) db: &'a Db,
@@ -179,6 +181,45 @@ macro_rules! release_place {
         .fetch_one(&mut *$tx)
         .await?
     };
+}
+
+/// How a parent names a booking (child, activity, option, day), read inside `$tx`.
+macro_rules! booking_facts {
+    ($tx:expr, $reservation_id:expr) => {{
+        let row: Option<(Uuid, String, String, String, NaiveDate)> = sqlx::query_as(
+            "SELECT r.family_id, c.first_name, a.name, o.name, s.date FROM reservations r \
+             JOIN children c ON c.id = r.child_id JOIN sessions s ON s.id = r.session_id \
+             JOIN activities a ON a.id = s.activity_id JOIN activity_options o ON o.id = s.option_id \
+             WHERE r.id = $1",
+        )
+        .bind($reservation_id)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        row.map(|(family_id, child, activity, option, date)| BookingNames {
+            family_id,
+            child,
+            activity,
+            option,
+            date,
+        })
+    }};
+}
+
+/// Writes the "a place is yours" notices of these promotions inside `$tx`.
+macro_rules! notify_promotions {
+    ($tx:expr, $promotions:expr, $now:expr, $push:expr) => {{
+        let mut notices: Vec<Notice> = Vec::new();
+        for p in $promotions {
+            if let Some(facts) = booking_facts!($tx, p.reservation_id) {
+                notices.push(texts::waitlist_promoted(
+                    p.reservation_id,
+                    &facts,
+                    p.free_cancel_until,
+                ));
+            }
+        }
+        notify!($tx, &notices, $now, $push);
+    }};
 }
 
 /// Gives the freed place to the first waitlisted child that fits, if any.
@@ -523,11 +564,12 @@ impl Bookings<'_> {
         actor: Actor,
         mutation: &Mutation,
         now: DateTime<Utc>,
+        push: bool,
     ) -> StoreResult<Outcome> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match self.try_apply(actor, mutation, now).await {
+            match self.try_apply(actor, mutation, now, push).await {
                 Err(StoreError::Duplicate(_)) => {
                     // Another request applied the same id first; its answer is ours.
                     return self
@@ -558,11 +600,13 @@ impl Bookings<'_> {
         actor: Actor,
         mutation: &Mutation,
         now: DateTime<Utc>,
+        push: bool,
     ) -> StoreResult<Outcome> {
         let outcome = in_tx!(self.db, |tx| {
             let mut changes: Vec<(Option<Uuid>, &str, Uuid)> = Vec::new();
             let outcome = apply_one!(tx, actor, mutation, now, changes, true)?;
             record_changes!(tx, &changes, now);
+            notify_promotions!(tx, &outcome.promotions, now, push);
             outcome
         });
         Ok(outcome)
@@ -578,6 +622,7 @@ impl Bookings<'_> {
         actor: Actor,
         mutations: &[Mutation],
         now: DateTime<Utc>,
+        push: bool,
     ) -> StoreResult<Vec<Outcome>> {
         match self.db {
             Db::Sqlite(..) => {
@@ -606,6 +651,9 @@ impl Bookings<'_> {
                         outcomes.push(apply_one!(tx, actor, mutation, now, changes, maybe_stored)?);
                     }
                     record_changes!(tx, &changes, now);
+                    for outcome in &outcomes {
+                        notify_promotions!(tx, &outcome.promotions, now, push);
+                    }
                     outcomes
                 });
                 Ok(outcomes)
@@ -613,7 +661,7 @@ impl Bookings<'_> {
             Db::Postgres(_) => {
                 let mut outcomes = Vec::with_capacity(mutations.len());
                 for mutation in mutations {
-                    outcomes.push(self.apply(actor, mutation, now).await?);
+                    outcomes.push(self.apply(actor, mutation, now, push).await?);
                 }
                 Ok(outcomes)
             }
@@ -730,6 +778,7 @@ impl Bookings<'_> {
         reservation_id: Uuid,
         approve: bool,
         now: DateTime<Utc>,
+        push: bool,
     ) -> StoreResult<StaffOutcome> {
         let outcome = in_tx!(self.db, |tx| {
             let found: Option<(Uuid, Uuid, Uuid, bool, NaiveDate, String)> = sqlx::query_as(
@@ -780,6 +829,12 @@ impl Bookings<'_> {
                 }
             }
             record_changes!(tx, &changes, now);
+            let mut notices = Vec::new();
+            if let Some(facts) = booking_facts!(tx, reservation_id) {
+                notices.push(texts::booking_decided(reservation_id, &facts, approve));
+            }
+            notify!(tx, &notices, now, push);
+            notify_promotions!(tx, &promotions, now, push);
             StaffOutcome::Done {
                 affected: vec![Affected {
                     family_id,
@@ -797,6 +852,7 @@ impl Bookings<'_> {
         &self,
         session_id: Uuid,
         now: DateTime<Utc>,
+        push: bool,
     ) -> StoreResult<StaffOutcome> {
         let outcome = in_tx!(self.db, |tx| {
             let changed = sqlx::query(
@@ -820,11 +876,19 @@ impl Bookings<'_> {
                     StaffOutcome::NotFound
                 });
             }
-            let live: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT id, family_id, child_id FROM reservations WHERE session_id = $1 AND status IN {LIVE}"
+            let live: Vec<(Uuid, Uuid, Uuid, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT r.id, r.family_id, r.child_id, c.first_name FROM reservations r JOIN children c ON c.id = r.child_id \
+                 WHERE r.session_id = $1 AND r.status IN {LIVE}"
             )))
             .bind(session_id)
             .fetch_all(&mut *tx)
+            .await?;
+            let (activity, option, date): (String, String, NaiveDate) = sqlx::query_as(
+                "SELECT a.name, o.name, s.date FROM sessions s JOIN activities a ON a.id = s.activity_id \
+                 JOIN activity_options o ON o.id = s.option_id WHERE s.id = $1",
+            )
+            .bind(session_id)
+            .fetch_one(&mut *tx)
             .await?;
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE reservations SET status = 'cancelled', updated_at = $2 WHERE session_id = $1 AND status IN {LIVE}"
@@ -836,13 +900,27 @@ impl Bookings<'_> {
             let mut changes: Vec<(Option<Uuid>, &str, Uuid)> = vec![(None, "session", session_id)];
             changes.extend(
                 live.iter()
-                    .map(|(id, family_id, _)| (Some(*family_id), "reservation", *id)),
+                    .map(|(id, family_id, _, _)| (Some(*family_id), "reservation", *id)),
             );
             record_changes!(tx, &changes, now);
+            let notices: Vec<Notice> = live
+                .iter()
+                .map(|(id, family_id, _, child)| {
+                    let facts = BookingNames {
+                        family_id: *family_id,
+                        child: child.clone(),
+                        activity: activity.clone(),
+                        option: option.clone(),
+                        date,
+                    };
+                    texts::session_cancelled(*id, &facts)
+                })
+                .collect();
+            notify!(tx, &notices, now, push);
             StaffOutcome::Done {
                 affected: live
                     .into_iter()
-                    .map(|(reservation_id, family_id, child_id)| Affected {
+                    .map(|(reservation_id, family_id, child_id, _)| Affected {
                         family_id,
                         child_id,
                         reservation_id,

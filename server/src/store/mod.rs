@@ -11,7 +11,9 @@ pub mod audit;
 pub mod bookings;
 pub mod catalog;
 pub mod devices;
+pub mod documents;
 pub mod families;
+pub mod outbox;
 pub mod sync;
 
 use std::path::Path;
@@ -269,6 +271,14 @@ impl Db {
 
     pub fn devices(&self) -> devices::Devices<'_> {
         devices::Devices { db: self }
+    }
+
+    pub fn documents(&self) -> documents::Documents<'_> {
+        documents::Documents { db: self }
+    }
+
+    pub fn outbox(&self) -> outbox::Outbox<'_> {
+        outbox::Outbox { db: self }
     }
 
     pub fn sync(&self) -> sync::Sync<'_> {

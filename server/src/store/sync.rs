@@ -4,11 +4,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use famille_model::api::{Change, EntityKind, ReservationSnapshot, SessionSnapshot};
+use famille_model::api::{
+    Change, DocumentSnapshot, EntityKind, ReservationSnapshot, SessionSnapshot,
+};
 use famille_model::booking::Capacity;
 use uuid::Uuid;
 
 use super::catalog::{ActivityListRow, CapacityRow, OptionRow, Requirement, activity_snapshot};
+use super::documents::SnapshotRow as DocumentRow;
 use super::{Db, StoreResult, on_db, parse_stored};
 
 pub struct Sync<'a> {
@@ -54,6 +57,7 @@ struct Rows {
     /// (activity, document type, label, scope)
     requirements: Vec<Requirement>,
     reservations: Vec<ReservationRow>,
+    documents: Vec<DocumentRow>,
 }
 
 pub struct Page {
@@ -90,6 +94,7 @@ impl Sync<'_> {
             options,
             requirements,
             reservations,
+            documents,
         } = on_db!(self.db, |pool| {
             let entries: Vec<Entry> = sqlx::query_as(
                 "SELECT seq, entity, entity_id FROM changes \
@@ -155,6 +160,17 @@ impl Sync<'_> {
             .bind(family_id)
             .fetch_all(pool)
             .await?;
+            let documents: Vec<DocumentRow> = sqlx::query_as(
+                "SELECT DISTINCT d.id, d.document_type_id, t.label AS document_type, d.child_id, d.status, \
+                 d.created_at AS submitted_at, d.decided_at, d.valid_until, d.refusal_reason \
+                 FROM changes c JOIN documents d ON d.id = c.entity_id JOIN document_types t ON t.id = d.document_type_id \
+                 WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'document' AND c.family_id = $3 AND d.family_id = $3",
+            )
+            .bind(cursor)
+            .bind(last)
+            .bind(family_id)
+            .fetch_all(pool)
+            .await?;
             Ok::<_, sqlx::Error>(Rows {
                 entries,
                 sessions,
@@ -162,6 +178,7 @@ impl Sync<'_> {
                 options,
                 requirements,
                 reservations,
+                documents,
             })
         })?;
 
@@ -209,6 +226,11 @@ impl Sync<'_> {
             );
         }
 
+        let documents_by_id: HashMap<Uuid, DocumentSnapshot> = documents
+            .into_iter()
+            .map(|d| (d.id, DocumentSnapshot::from(d)))
+            .collect();
+
         // One answer per entity, at the position of its last entry in the window.
         let mut last_seq: HashMap<(&str, Uuid), i64> = HashMap::new();
         for e in &entries {
@@ -227,6 +249,7 @@ impl Sync<'_> {
                 activity: None,
                 session: None,
                 reservation: None,
+                document: None,
             };
             match e.entity.as_str() {
                 "session" => change.session = sessions.get(&e.entity_id).cloned(),
@@ -238,11 +261,16 @@ impl Sync<'_> {
                     change.entity = EntityKind::Reservation;
                     change.reservation = reservations_by_id.get(&e.entity_id).cloned();
                 }
+                "document" => {
+                    change.entity = EntityKind::Document;
+                    change.document = documents_by_id.get(&e.entity_id).cloned();
+                }
                 _ => continue,
             }
             change.deleted = change.session.is_none()
                 && change.activity.is_none()
-                && change.reservation.is_none();
+                && change.reservation.is_none()
+                && change.document.is_none();
             changes.push(change);
         }
         Ok(Page {

@@ -630,7 +630,7 @@ backend_tests! {
         let account: Uuid = app.get("/api/v1/account", &parent.access).await.body["id"].as_str().unwrap().parse().unwrap();
         let actor = famille_server::store::bookings::Actor { family_id, account_id: account };
         for chunk in mutations.chunks(200) {
-            let outcomes = app.state.db.bookings().apply_all(actor, chunk, now).await.unwrap();
+            let outcomes = app.state.db.bookings().apply_all(actor, chunk, now, false).await.unwrap();
             assert!(outcomes.iter().all(|o| o.applied));
         }
         let head = app.get("/api/v1/sync?cursor=0&limit=1", &parent.access).await;

@@ -94,7 +94,10 @@ backend_tests! {
         let owner_ids: Vec<String> = std::iter::once(family["id"].as_str().unwrap().to_owned())
             .chain(family["children"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()))
             .chain(ids.values().cloned())
+            .chain(app.get("/api/v1/documents", &owner.access).await.body.as_array().unwrap().iter()
+                .map(|d| d["id"].as_str().unwrap().to_owned()))
             .collect();
+        assert!(owner_ids.len() > 8, "the demo family's documents are among the ids that must not leak");
 
         let stranger = app.new_parent("voisin@example.fr").await;
         let doc = app.call(Method::GET, "/api/v1/openapi.json", None, None).await.body;

@@ -9,5 +9,6 @@ mod errors;
 mod families;
 mod isolation;
 mod mail;
+mod push;
 mod staff;
 mod sync;

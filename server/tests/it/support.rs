@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use famille_server::config::Config;
+use famille_server::notifications::standin::StandIn;
 use famille_server::state::AppState;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -261,9 +262,54 @@ impl TestApp {
             .collect()
     }
 
+    /// Sends what the notification outbox holds (the server's dispatcher does it in
+    /// the background; tests do it when they choose).
+    pub async fn dispatch(&self) -> famille_server::notifications::DispatchReport {
+        famille_server::notifications::dispatch_due(&self.state)
+            .await
+            .expect("dispatch")
+    }
+
+    /// The same database and folder under a new server state, as after a restart
+    /// (the clock keeps its offset); the old state's pool is closed, as if killed.
+    pub async fn restart_with(self, config: Config) -> TestApp {
+        let now = self.state.clock.now();
+        self.state.db.close().await;
+        let state = famille_server::start(config)
+            .await
+            .expect("server restarts");
+        state.clock.set(now);
+        let router = famille_server::http::router(state.clone());
+        TestApp {
+            state,
+            router,
+            backend: self.backend,
+            _dir: self._dir,
+        }
+    }
+
+    pub async fn restart(self) -> TestApp {
+        let config = self.state.config.clone();
+        self.restart_with(config).await
+    }
+
+    /// Restarts pointed at a fresh local FCM stand-in.
+    pub async fn with_fcm(self) -> (TestApp, StandIn) {
+        let standin = StandIn::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let path = self._dir.0.join("fcm-credentials.json");
+        std::fs::write(&path, serde_json::to_string(standin.credentials()).unwrap()).unwrap();
+        let mut config = self.state.config.clone();
+        config.fcm_credentials = Some(path);
+        config.fcm_endpoint = standin.url.clone();
+        (self.restart_with(config).await, standin)
+    }
+
     /// Waits for a mail whose text contains `needle` (mails are sent in the background).
     pub async fn wait_for_mail_containing(&self, needle: &str) -> String {
         for _ in 0..200 {
+            self.dispatch().await;
             if let Some(mail) = self.outbox().into_iter().find(|m| m.contains(needle)) {
                 return mail;
             }
@@ -275,6 +321,7 @@ impl TestApp {
     /// Waits for the n-th mail (mails are sent in the background).
     pub async fn wait_for_mail(&self, count: usize) -> String {
         for _ in 0..200 {
+            self.dispatch().await;
             let mails = self.outbox();
             if mails.len() >= count {
                 return mails[count - 1].clone();

@@ -487,11 +487,30 @@ wire! {
         pub updated_at: DateTime<Utc>,
     }
 
+    /// A document the family sent, as the phone shows it: "Déposé le …", "Validé",
+    /// "Refusé : motif".
+    pub struct DocumentSnapshot {
+        pub id: Uuid,
+        pub document_type_id: Uuid,
+        /// e.g. "Carnet de vaccination".
+        pub document_type: String,
+        /// `None` for a family document (justificatif de domicile…).
+        pub child_id: Option<Uuid>,
+        /// "pending", "validated" or "refused".
+        pub status: String,
+        pub submitted_at: DateTime<Utc>,
+        pub decided_at: Option<DateTime<Utc>>,
+        pub valid_until: Option<NaiveDate>,
+        /// The services' reason, in French, when refused.
+        pub refusal_reason: Option<String>,
+    }
+
     #[serde(rename_all = "snake_case")]
     pub enum EntityKind {
         Activity,
         Session,
         Reservation,
+        Document,
     }
 
     /// One entry of the change feed: the entity's current state, or a tombstone.
@@ -506,6 +525,8 @@ wire! {
         pub session: Option<SessionSnapshot>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub reservation: Option<ReservationSnapshot>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub document: Option<DocumentSnapshot>,
     }
 
     pub struct SyncPage {
@@ -671,5 +692,47 @@ wire! {
 
     pub struct DeviceRemoval {
         pub token: String,
+    }
+}
+
+wire! {
+    /// An account's notification choices. By default every kind is pushed, and an
+    /// account without a phone gets the notice by mail.
+    pub struct NotificationSettings {
+        /// Kinds the account does not want.
+        #[serde(default)]
+        pub muted: Vec<crate::push::PushKind>,
+        pub mail_fallback: bool,
+    }
+}
+
+wire! {
+    /// A document waiting for (or past) the services' decision, as agents list it.
+    pub struct StaffDocument {
+        pub id: Uuid,
+        pub family_id: Uuid,
+        pub family_number: i64,
+        /// The guardians' last names, as agents search them.
+        pub family_name: String,
+        pub child_id: Option<Uuid>,
+        pub child_first_name: Option<String>,
+        pub document_type_id: Uuid,
+        pub document_type: String,
+        pub status: String,
+        pub submitted_at: DateTime<Utc>,
+        pub valid_until: Option<NaiveDate>,
+        pub refusal_reason: Option<String>,
+    }
+
+    /// Validation: the end of validity when the document has one (an insurance
+    /// certificate for the school year); none for a document valid until replaced.
+    pub struct DocumentValidation {
+        #[serde(default)]
+        pub valid_until: Option<NaiveDate>,
+    }
+
+    /// Refusal: the reason the parent reads.
+    pub struct DocumentRefusal {
+        pub reason: String,
     }
 }

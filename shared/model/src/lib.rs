@@ -67,6 +67,7 @@ pub mod booking;
 pub mod calendar;
 pub mod codes;
 pub mod dossier;
+pub mod push;
 pub mod validate;
 
 pub use codes::ErrorCode;

@@ -1,0 +1,362 @@
+//! The notification outbox: one row per delivery, written by [`notify!`] in the
+//! transaction of the change that caused it, claimed by the dispatcher with a lease
+//! and closed once sent. A server killed at any moment loses nothing: an unclaimed
+//! row waits, a claimed one comes back when its lease runs out.
+
+use chrono::{DateTime, Duration, Utc};
+use famille_model::push::PushKind;
+use uuid::Uuid;
+
+use super::{Db, StoreResult, dialect, in_tx, on_db, parse_stored};
+
+/// Something a family is told about, in French, ready for a push or a mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub family_id: Uuid,
+    pub kind: PushKind,
+    /// What the phone syncs to show it (a reservation, a session, a document).
+    pub ref_id: Uuid,
+    pub title: String,
+    pub body: String,
+}
+
+/// Writes the deliveries of each notice inside the open transaction `$tx`: a push to
+/// every phone of the family's accounts, or a mail to an account without a phone
+/// (unless it turned the fallback off); none for a kind the account muted. With push
+/// off (`$push` false), every account gets the mail.
+macro_rules! notify {
+    ($tx:expr, $notices:expr, $now:expr, $push:expr) => {{
+        let notices: &[$crate::store::outbox::Notice] = $notices;
+        for notice in notices {
+            sqlx::query(
+                "INSERT INTO outbox (account_id, channel, token, platform, kind, ref_id, title, body, collapse_key, next_attempt_at, created_at) \
+                 SELECT d.account_id, 'push', d.token, d.platform, $2, $3, $4, $5, $6, $7, $7 \
+                 FROM devices d JOIN accounts a ON a.id = d.account_id \
+                 WHERE $8 AND a.family_id = $1 AND a.disabled_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM notification_mutes m WHERE m.account_id = a.id AND m.kind = $2) \
+                 UNION ALL \
+                 SELECT a.id, 'mail', NULL, NULL, $2, $3, $4, $5, $6, $7, $7 FROM accounts a \
+                 WHERE a.family_id = $1 AND a.disabled_at IS NULL \
+                 AND (NOT $8 OR NOT EXISTS (SELECT 1 FROM devices d WHERE d.account_id = a.id)) \
+                 AND NOT EXISTS (SELECT 1 FROM notification_mutes m WHERE m.account_id = a.id AND m.kind = $2) \
+                 AND NOT EXISTS (SELECT 1 FROM notification_settings s WHERE s.account_id = a.id AND NOT s.mail_fallback)",
+            )
+            .bind(notice.family_id)
+            .bind(notice.kind.as_str())
+            .bind(notice.ref_id)
+            .bind(&notice.title)
+            .bind(&notice.body)
+            .bind(famille_model::push::collapse_key(notice.kind, notice.ref_id))
+            .bind($now)
+            .bind($push)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+pub(crate) use notify;
+
+/// How long a claimed delivery is reserved for the dispatcher that took it.
+pub const LEASE: Duration = Duration::seconds(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Push,
+    Mail,
+}
+
+/// A delivery the dispatcher holds the lease of.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub account_id: Uuid,
+    pub channel: Channel,
+    pub token: Option<String>,
+    pub platform: Option<String>,
+    pub kind: PushKind,
+    pub ref_id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub collapse_key: String,
+    /// Including this one.
+    pub attempts: i32,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    account_id: Uuid,
+    channel: String,
+    token: Option<String>,
+    platform: Option<String>,
+    kind: String,
+    ref_id: Uuid,
+    title: String,
+    body: String,
+    collapse_key: String,
+    attempts: i32,
+}
+
+/// A row of the outbox as support reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub account_id: Uuid,
+    pub channel: String,
+    pub token: Option<String>,
+    pub kind: String,
+    pub ref_id: Uuid,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+}
+
+pub struct Outbox<'a> {
+    pub(super) db: &'a Db,
+}
+
+impl Outbox<'_> {
+    /// Takes up to `limit` due deliveries for [`LEASE`]. On PostgreSQL rows locked by
+    /// another server instance are skipped, so several instances share the work.
+    pub async fn claim(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Delivery>> {
+        let sql = dialect!(self.db,
+            sqlite: "UPDATE outbox SET lease_until = $2, attempts = attempts + 1 WHERE id IN (\
+                     SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+                     AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_attempt_at, id LIMIT $3) \
+                     RETURNING id, account_id, channel, token, platform, kind, ref_id, title, body, collapse_key, attempts",
+            postgres: "UPDATE outbox SET lease_until = $2, attempts = attempts + 1 WHERE id IN (\
+                     SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+                     AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_attempt_at, id LIMIT $3 \
+                     FOR UPDATE SKIP LOCKED) \
+                     RETURNING id, account_id, channel, token, platform, kind, ref_id, title, body, collapse_key, attempts",
+        );
+        let rows: Vec<DeliveryRow> = in_tx!(self.db, |tx| {
+            sqlx::query_as(sql)
+                .bind(now)
+                .bind(now + LEASE)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?
+        });
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for r in rows {
+            deliveries.push(Delivery {
+                id: r.id,
+                account_id: r.account_id,
+                channel: match r.channel.as_str() {
+                    "push" => Channel::Push,
+                    _ => Channel::Mail,
+                },
+                token: r.token,
+                platform: r.platform,
+                kind: parse_stored(&r.kind)?,
+                ref_id: r.ref_id,
+                title: r.title,
+                body: r.body,
+                collapse_key: r.collapse_key,
+                attempts: r.attempts,
+            });
+        }
+        deliveries.sort_by_key(|d| d.id);
+        Ok(deliveries)
+    }
+
+    /// Closes delivered rows, in one statement per batch.
+    pub async fn mark_sent(&self, ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "UPDATE outbox SET status = 'sent', done_at = $1, lease_until = NULL, last_error = NULL WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            on_db!(self.db, |pool| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(now);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(pool).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Gives a failed delivery another go at `at`.
+    pub async fn retry_at(&self, id: i64, at: DateTime<Utc>, error: &str) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .bind(at)
+            .bind(error)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Gives up on a delivery (a payload bug, too many attempts).
+    pub async fn drop_delivery(&self, id: i64, now: DateTime<Utc>, error: &str) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query(
+                "UPDATE outbox SET status = 'dropped', done_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(error)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// FCM said the token is dead: forget the phone and everything queued for it.
+    pub async fn forget_token(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<()> {
+        in_tx!(self.db, |tx| {
+            sqlx::query("DELETE FROM devices WHERE token = $1")
+                .bind(token)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE outbox SET status = 'dropped', done_at = $2, lease_until = NULL, last_error = $3 \
+                 WHERE token = $1 AND status = 'pending'",
+            )
+            .bind(token)
+            .bind(now)
+            .bind(error)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The account's address, for a fallback mail.
+    pub async fn account_email(&self, account_id: Uuid) -> StoreResult<Option<String>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar("SELECT email FROM accounts WHERE id = $1 AND disabled_at IS NULL")
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// Housekeeping: closed rows older than `keep` go, and so do phones unseen since
+    /// `stale_before` (an app re-registers its token at every start).
+    pub async fn purge(
+        &self,
+        done_before: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> StoreResult<(u64, u64)> {
+        let rows = on_db!(self.db, |pool| {
+            sqlx::query("DELETE FROM outbox WHERE status <> 'pending' AND done_at < $1")
+                .bind(done_before)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        let devices = on_db!(self.db, |pool| {
+            sqlx::query("DELETE FROM devices WHERE last_seen_at < $1")
+                .bind(stale_before)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok((rows, devices))
+    }
+
+    /// Every row about one reference (support, tests).
+    pub async fn about(&self, ref_id: Uuid) -> StoreResult<Vec<OutboxEntry>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT id, account_id, channel, token, kind, ref_id, status, attempts, next_attempt_at, last_error \
+                 FROM outbox WHERE ref_id = $1 ORDER BY id",
+            )
+            .bind(ref_id)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Deliveries still to make.
+    pub async fn pending_count(&self) -> StoreResult<i64> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+                .fetch_one(pool)
+                .await
+        })?)
+    }
+
+    /// Writes notices in their own transaction (events that have no other write, and
+    /// benchmarks).
+    pub async fn enqueue(
+        &self,
+        notices: &[Notice],
+        now: DateTime<Utc>,
+        push: bool,
+    ) -> StoreResult<()> {
+        in_tx!(self.db, |tx| {
+            notify!(tx, notices, now, push);
+        });
+        Ok(())
+    }
+
+    /// An account's notification choices: muted kinds and whether mail stands in
+    /// for a missing phone.
+    pub async fn settings(&self, account_id: Uuid) -> StoreResult<(Vec<String>, bool)> {
+        let (muted, fallback) = on_db!(self.db, |pool| {
+            let muted: Vec<String> = sqlx::query_scalar(
+                "SELECT kind FROM notification_mutes WHERE account_id = $1 ORDER BY kind",
+            )
+            .bind(account_id)
+            .fetch_all(pool)
+            .await?;
+            let fallback: Option<bool> = sqlx::query_scalar(
+                "SELECT mail_fallback FROM notification_settings WHERE account_id = $1",
+            )
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?;
+            Ok::<_, sqlx::Error>((muted, fallback))
+        })?;
+        Ok((muted, fallback.unwrap_or(true)))
+    }
+
+    pub async fn set_settings(
+        &self,
+        account_id: Uuid,
+        muted: &[PushKind],
+        mail_fallback: bool,
+    ) -> StoreResult<()> {
+        in_tx!(self.db, |tx| {
+            sqlx::query("DELETE FROM notification_mutes WHERE account_id = $1")
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+            for kind in muted {
+                sqlx::query("INSERT INTO notification_mutes (account_id, kind) VALUES ($1, $2)")
+                    .bind(account_id)
+                    .bind(kind.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "INSERT INTO notification_settings (account_id, mail_fallback) VALUES ($1, $2) \
+                 ON CONFLICT (account_id) DO UPDATE SET mail_fallback = excluded.mail_fallback",
+            )
+            .bind(account_id)
+            .bind(mail_fallback)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+}
