@@ -6,12 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
-use chrono::{Datelike, Duration as Days, NaiveTime, Weekday};
-use famille_model::api::Mutation;
-use famille_model::booking::{BookingRules, Eligibility, LateBooking, Opening, SkipDays, TimeRule};
 use famille_server::config::Config;
-use famille_server::store::bookings::Actor;
-use famille_server::store::catalog::{NewActivity, NewSession};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -19,7 +14,6 @@ use tower::ServiceExt;
 #[path = "common/mod.rs"]
 mod common;
 use common::{ms, percentile};
-use uuid::Uuid;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -33,101 +27,7 @@ async fn main() {
     .unwrap();
     famille_server::demo::load(&state).await.unwrap();
     let now = state.clock.now();
-    let catalog = state.db.catalog();
-
-    // A school year: every Wednesday and holiday weekday from September to early July,
-    // three options each, on top of the demo's coming weeks.
-    let activity = catalog
-        .activities()
-        .await
-        .unwrap()
-        .into_iter()
-        .next()
-        .unwrap();
-    let (activity_id, venue) = (Uuid::now_v7(), Uuid::now_v7());
-    catalog
-        .insert_venue(venue, "ALSH Cénac", None)
-        .await
-        .unwrap();
-    let t = NaiveTime::from_hms_opt(23, 59, 0).unwrap();
-    catalog
-        .insert_activity(&NewActivity {
-            id: activity_id,
-            category_id: activity.category_id,
-            venue_id: venue,
-            name: "Année scolaire ALSH Cénac (3-11 ans)",
-            description: None,
-            eligibility: &Eligibility {
-                min_age: Some(3),
-                max_age: Some(11),
-                ..Default::default()
-            },
-            rules: &BookingRules {
-                opening: Opening::Always,
-                booking_deadline: TimeRule::DaysBefore {
-                    days: 2,
-                    time: t,
-                    skip: SkipDays::default(),
-                },
-                cancellation_deadline: TimeRule::DaysBefore {
-                    days: 7,
-                    time: t,
-                    skip: SkipDays::default(),
-                },
-                late_booking: LateBooking::Refused,
-                requires_approval: false,
-                waitlist: true,
-            },
-            age_split: None,
-            now,
-        })
-        .await
-        .unwrap();
-    let mut options = Vec::new();
-    for (i, name) in [
-        "Journée complète",
-        "Matin avec repas",
-        "Après-midi sans repas",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let id = Uuid::now_v7();
-        catalog
-            .insert_option(id, activity_id, name, i as i32, now)
-            .await
-            .unwrap();
-        options.push(id);
-    }
-    let start = famille_model::calendar::paris_date(now);
-    let mut sessions = Vec::new();
-    let mut day = start + Days::days(1);
-    while day < start + Days::days(310) {
-        let holiday = matches!(day.month(), 7 | 8)
-            || (day.month() == 12 && day.day() >= 20)
-            || (day.month() == 4 && day.day() <= 20);
-        if (day.weekday() == Weekday::Wed || holiday) && !famille_model::calendar::is_weekend(day) {
-            for option in &options {
-                let id = Uuid::now_v7();
-                catalog
-                    .insert_session(&NewSession {
-                        id,
-                        activity_id,
-                        option_id: *option,
-                        date: day,
-                        capacity: 40,
-                        capacity_young: None,
-                        capacity_old: None,
-                        now,
-                    })
-                    .await
-                    .unwrap();
-                sessions.push(id);
-            }
-        }
-        day += Days::days(1);
-    }
-    // The family books every Wednesday "Journée complète" for two children.
+    let added = famille_server::demo::school_year(&state).await.unwrap();
     let parent = state
         .db
         .accounts()
@@ -136,29 +36,6 @@ async fn main() {
         .unwrap()
         .unwrap();
     let family_id = parent.family_id.unwrap();
-    let children = state.db.families().children(family_id).await.unwrap();
-    let actor = Actor {
-        family_id,
-        account_id: parent.id,
-    };
-    let mut mutations = Vec::new();
-    for child in children.iter().take(2) {
-        for session in sessions.iter().step_by(3) {
-            mutations.push(Mutation::Reserve {
-                id: Uuid::now_v7(),
-                child_id: child.id,
-                session_id: *session,
-            });
-        }
-    }
-    for chunk in mutations.chunks(200) {
-        state
-            .db
-            .bookings()
-            .apply_all(actor, chunk, now, false)
-            .await
-            .unwrap();
-    }
     let router = famille_server::http::router(state.clone());
     let token = famille_server::accounts::tokens::JwtKeys::new(&state.config.jwt_secret)
         .access_token(
@@ -214,10 +91,9 @@ async fn main() {
     initial.sort();
     empty.sort();
     println!(
-        "sync on {}: {} sessions in the catalog, {} reservations of the family, {entries} changes in the initial sync",
+        "sync on {}: {added} sessions added to the demo's, {} reservations of the family, {entries} changes in the initial sync",
         state.db.backend_name(),
-        sessions.len(),
-        mutations.len()
+        2 * added.div_ceil(3)
     );
     println!(
         "  initial sync (all pages)  p50 {}  p99 {}  max {}",

@@ -525,3 +525,134 @@ pub fn logins_banner() -> String {
         "Données de démonstration :\n  parent : {PARENT_EMAIL} / {PARENT_PASSWORD}\n  agent  : {AGENT_EMAIL} / {AGENT_PASSWORD}\n  admin  : {ADMIN_EMAIL} / {ADMIN_PASSWORD}\n  dossier importé sans mot de passe : {IMPORTED_EMAIL} (utilisez « mot de passe oublié »)"
     )
 }
+
+/// For benchmarks: a school year of a second activity (every Wednesday and holiday
+/// weekday for 310 days, three options, 40 places) and the demo family booking every
+/// third of them for two children. Returns the number of sessions added.
+pub async fn school_year(state: &AppState) -> AppResult<usize> {
+    use chrono::{NaiveTime, Weekday};
+    use famille_model::api::Mutation;
+    use famille_model::booking::{
+        BookingRules, Eligibility, LateBooking, Opening, SkipDays, TimeRule,
+    };
+
+    use crate::store::bookings::Actor;
+    use crate::store::catalog::{NewActivity, NewSession};
+
+    let now = state.clock.now();
+    let catalog = state.db.catalog();
+    let category_id = catalog
+        .activities()
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::Internal("load the demo first".into()))?
+        .category_id;
+    let (activity_id, venue) = (Uuid::now_v7(), Uuid::now_v7());
+    catalog.insert_venue(venue, "ALSH Cénac", None).await?;
+    let t = NaiveTime::from_hms_opt(23, 59, 0).expect("valid time");
+    catalog
+        .insert_activity(&NewActivity {
+            id: activity_id,
+            category_id,
+            venue_id: venue,
+            name: "Année scolaire ALSH Cénac (3-11 ans)",
+            description: None,
+            eligibility: &Eligibility {
+                min_age: Some(3),
+                max_age: Some(11),
+                ..Default::default()
+            },
+            rules: &BookingRules {
+                opening: Opening::Always,
+                booking_deadline: TimeRule::DaysBefore {
+                    days: 2,
+                    time: t,
+                    skip: SkipDays::default(),
+                },
+                cancellation_deadline: TimeRule::DaysBefore {
+                    days: 7,
+                    time: t,
+                    skip: SkipDays::default(),
+                },
+                late_booking: LateBooking::Refused,
+                requires_approval: false,
+                waitlist: true,
+            },
+            age_split: None,
+            now,
+        })
+        .await?;
+    let mut options = Vec::new();
+    for (i, name) in [
+        "Journée complète",
+        "Matin avec repas",
+        "Après-midi sans repas",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = Uuid::now_v7();
+        catalog
+            .insert_option(id, activity_id, name, i as i32, now)
+            .await?;
+        options.push(id);
+    }
+    let start = famille_model::calendar::paris_date(now);
+    let mut sessions = Vec::new();
+    let mut day = start + Duration::days(1);
+    while day < start + Duration::days(310) {
+        let holiday = matches!(day.month(), 7 | 8)
+            || (day.month() == 12 && day.day() >= 20)
+            || (day.month() == 4 && day.day() <= 20);
+        if (day.weekday() == Weekday::Wed || holiday) && !famille_model::calendar::is_weekend(day) {
+            for option in &options {
+                let id = Uuid::now_v7();
+                catalog
+                    .insert_session(&NewSession {
+                        id,
+                        activity_id,
+                        option_id: *option,
+                        date: day,
+                        capacity: 40,
+                        capacity_young: None,
+                        capacity_old: None,
+                        now,
+                    })
+                    .await?;
+                sessions.push(id);
+            }
+        }
+        day += Duration::days(1);
+    }
+    let parent = state
+        .db
+        .accounts()
+        .by_email(PARENT_EMAIL)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let family_id = parent.family_id.ok_or(AppError::NotFound)?;
+    let children = state.db.families().children(family_id).await?;
+    let actor = Actor {
+        family_id,
+        account_id: parent.id,
+    };
+    let mut mutations = Vec::new();
+    for child in children.iter().take(2) {
+        for session in sessions.iter().step_by(3) {
+            mutations.push(Mutation::Reserve {
+                id: Uuid::now_v7(),
+                child_id: child.id,
+                session_id: *session,
+            });
+        }
+    }
+    for chunk in mutations.chunks(200) {
+        state
+            .db
+            .bookings()
+            .apply_all(actor, chunk, now, false)
+            .await?;
+    }
+    Ok(sessions.len())
+}

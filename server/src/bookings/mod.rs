@@ -11,12 +11,10 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDate};
 use famille_model::ErrorCode;
 use famille_model::api::{
-    Calendar, CalendarDay, CalendarSession, Mutation, MutationResult, MutationResults,
-    MutationStatus, Roster, RosterEntry,
+    Calendar, CalendarDay, Mutation, MutationResult, MutationResults, MutationStatus, Roster,
+    RosterEntry,
 };
-use famille_model::booking::{
-    AttendanceCode, BlockedBy, BookingWindow, CellInput, ReservationStatus, cell_state, is_young,
-};
+use famille_model::booking::{AttendanceCode, is_young};
 use famille_model::calendar::paris_date;
 use famille_model::validate::FieldError;
 use uuid::Uuid;
@@ -27,6 +25,7 @@ use crate::state::AppState;
 use crate::store::audit::AuditAction;
 use crate::store::bookings::{Actor, Affected, Outcome, Promotion, StaffOutcome};
 use crate::store::catalog::missing_documents;
+use famille_model::calendar_view::{Booked, CellFacts, calendar_session, shown_reservation};
 
 /// At most this many mutations per call: a week offline is a few dozen.
 pub const MAX_BATCH: usize = 200;
@@ -208,69 +207,44 @@ pub async fn calendar(
         {
             continue;
         }
-        let ours: Vec<_> = reservations
-            .iter()
-            .filter(|r| r.session_id == session.id)
-            .collect();
-        let reservation = ours
-            .iter()
-            .find(|r| {
-                r.status().is_ok_and(|s| {
-                    famille_model::booking::holds_place(s) || s == ReservationStatus::Waitlisted
+        let reservation = shown_reservation(
+            reservations
+                .iter()
+                .filter(|r| r.session_id == session.id)
+                .map(|r| {
+                    Ok::<_, crate::store::StoreError>(Booked {
+                        id: r.id,
+                        status: r.status()?,
+                        free_cancel_until: r.free_cancel_until,
+                    })
                 })
-            })
-            .or_else(|| ours.first())
-            .copied();
-        let status = reservation.map(|r| r.status()).transpose()?;
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter(),
+        );
         let missing = missing_documents(
             requirements.iter().filter(|r| r.activity_id == activity.id),
             &documents,
             child_id,
             session.date,
         );
-        let blocked = if dossier_pending {
-            Some(BlockedBy::DossierPending)
-        } else if !missing.is_empty() {
-            Some(BlockedBy::DocumentRequired)
-        } else {
-            None
-        };
-        let window = if session.status == "open" {
-            activity.rules.booking_window(session.date, now)
-        } else {
-            BookingWindow::Closed
-        };
         let young = is_young(activity.age_split, child.birth_date, session.date);
-        let state_now = cell_state(CellInput {
-            reservation: status,
-            window,
-            cancellation_late: activity.rules.cancellation_is_late(
-                session.date,
-                now,
-                reservation.and_then(|r| r.free_cancel_until),
-            ),
-            full: session.capacity.full(young),
-            blocked,
-        });
         let index = (session.date - from).num_days() as usize;
-        days[index].sessions.push(CalendarSession {
+        days[index].sessions.push(calendar_session(CellFacts {
             session_id: session.id,
             activity_id: activity.id,
-            activity: activity.name.clone(),
-            option: session.option.clone(),
-            venue: activity.venue.clone(),
-            state: state_now,
+            activity: &activity.name,
+            option: &session.option,
+            venue: &activity.venue,
+            date: session.date,
+            open: session.status == "open",
+            rules: &activity.rules,
+            full: session.capacity.full(young),
             places_left: Some(session.capacity.places_left(young)),
-            reservation_id: reservation.map(|r| r.id),
-            blocked_by: if status.is_none() { blocked } else { None },
-            missing_documents: if blocked == Some(BlockedBy::DocumentRequired) {
-                missing
-            } else {
-                Vec::new()
-            },
-            booking_deadline: activity.rules.booking_deadline(session.date),
-            cancellation_deadline: activity.rules.cancellation_deadline(session.date),
-        });
+            reservation,
+            dossier_pending,
+            missing,
+            now,
+        }));
     }
     Ok(Calendar {
         child_id,

@@ -137,24 +137,31 @@ pub struct ValidDocument {
     pub valid_until: Option<NaiveDate>,
 }
 
-/// The labels of the documents `child_id` still lacks for a session on `date`.
-pub fn missing_documents<'r>(
-    requirements: impl Iterator<Item = &'r Requirement>,
-    documents: &[ValidDocument],
-    child_id: Uuid,
-    date: NaiveDate,
-) -> Vec<String> {
-    requirements
-        .filter(|req| {
-            !documents.iter().any(|doc| {
-                doc.document_type_id == req.document_type_id
-                    && (req.scope == "family" || doc.child_id == Some(child_id))
-                    && doc.valid_until.is_none_or(|until| until >= date)
-            })
-        })
-        .map(|req| req.label.clone())
-        .collect()
+impl famille_model::calendar_view::Required for Requirement {
+    fn document_type_id(&self) -> Uuid {
+        self.document_type_id
+    }
+    fn family_wide(&self) -> bool {
+        self.scope == "family"
+    }
+    fn label(&self) -> &str {
+        &self.label
+    }
 }
+
+impl famille_model::calendar_view::OnFile for ValidDocument {
+    fn document_type_id(&self) -> Uuid {
+        self.document_type_id
+    }
+    fn child_id(&self) -> Option<Uuid> {
+        self.child_id
+    }
+    fn valid_until(&self) -> Option<NaiveDate> {
+        self.valid_until
+    }
+}
+
+pub use famille_model::calendar_view::missing_documents;
 
 pub struct NewActivity<'a> {
     pub id: Uuid,
@@ -246,7 +253,7 @@ impl Catalog<'_> {
         Ok(())
     }
 
-    /// Records a document as validated (the documents issue adds the upload path).
+    /// Records a document as validated (imports, the demo); in the family's feed.
     pub async fn insert_validated_document(
         &self,
         family_id: Uuid,
@@ -256,10 +263,10 @@ impl Catalog<'_> {
         now: DateTime<Utc>,
     ) -> StoreResult<Uuid> {
         let id = Uuid::now_v7();
-        on_db!(self.db, |pool| {
+        in_tx!(self.db, |tx| {
             sqlx::query(
-                "INSERT INTO documents (id, family_id, child_id, document_type_id, status, valid_until, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'validated', $5, $6, $6)",
+                "INSERT INTO documents (id, family_id, child_id, document_type_id, status, valid_until, created_at, updated_at, decided_at) \
+                 VALUES ($1, $2, $3, $4, 'validated', $5, $6, $6, $6)",
             )
             .bind(id)
             .bind(family_id)
@@ -267,10 +274,10 @@ impl Catalog<'_> {
             .bind(document_type_id)
             .bind(valid_until)
             .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            .execute(&mut *tx)
+            .await?;
+            record_changes!(tx, &[(Some(family_id), "document", id)], now);
+        });
         Ok(id)
     }
 

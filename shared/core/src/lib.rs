@@ -1,7 +1,19 @@
-//! The phones' brain (issue "Shared core"): offline store, mutation queue, sync and
-//! API client, exported to Swift and Kotlin with uniffi. It applies the same rules as
-//! the server, from `famille_model`, so the calendar is right offline.
-//!
-//! Empty for now on purpose: the foundation only fixes its place in the workspace.
+//! The phones' brain: the local store (last server state and the queue of intents),
+//! the calendar with the same rules as the server (`famille_model`), sync, and the
+//! API client; exported to Swift, Kotlin and Python with uniffi (`ffi.rs`), over
+//! plain Rust (`engine.rs`) that is tested first.
 
+pub mod client;
+pub mod engine;
+pub mod error;
+pub mod ffi;
+pub mod overlay;
+pub mod store;
+pub mod views;
+
+pub use client::{FileTokenStore, SessionTokens, TokenStore};
+pub use engine::{Engine, ProgressListener};
+pub use error::{CoreError, CoreResult};
 pub use famille_model as model;
+
+uniffi::setup_scaffolding!();

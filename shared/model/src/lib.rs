@@ -65,6 +65,7 @@ macro_rules! labelled_enum {
 pub mod api;
 pub mod booking;
 pub mod calendar;
+pub mod calendar_view;
 pub mod codes;
 pub mod dossier;
 pub mod push;

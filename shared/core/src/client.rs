@@ -1,0 +1,176 @@
+//! The server's HTTP API as the core needs it, and where the session's tokens live.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::CoreError;
+
+/// The session's tokens, as the platform keeps them (Keychain, Keystore).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SessionTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Unix seconds.
+    pub access_expires_at: i64,
+}
+
+/// Where the app keeps the tokens: implemented by the app over Keychain / Keystore;
+/// [`FileTokenStore`] for tests and the terminal client.
+#[uniffi::export(with_foreign)]
+pub trait TokenStore: Send + Sync {
+    fn load(&self) -> Option<SessionTokens>;
+    fn save(&self, tokens: SessionTokens);
+    fn clear(&self);
+}
+
+/// Tokens in a file (mode 0600): for tests and the terminal client, not for phones.
+pub struct FileTokenStore {
+    path: std::path::PathBuf,
+}
+
+impl FileTokenStore {
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Arc<FileTokenStore> {
+        Arc::new(FileTokenStore { path: path.into() })
+    }
+}
+
+/// A [`TokenStore`] over a file, for tests and terminal tools.
+#[uniffi::export]
+pub fn file_token_store(path: String) -> Arc<dyn TokenStore> {
+    FileTokenStore::new(path)
+}
+
+#[derive(serde::Deserialize, Serialize)]
+struct StoredTokens {
+    access_token: String,
+    refresh_token: String,
+    access_expires_at: i64,
+}
+
+impl TokenStore for FileTokenStore {
+    fn load(&self) -> Option<SessionTokens> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        let t: StoredTokens = serde_json::from_str(&text).ok()?;
+        Some(SessionTokens {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            access_expires_at: t.access_expires_at,
+        })
+    }
+
+    fn save(&self, tokens: SessionTokens) {
+        let stored = StoredTokens {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            access_expires_at: tokens.access_expires_at,
+        };
+        let Ok(json) = serde_json::to_string(&stored) else {
+            return;
+        };
+        let tmp = self.path.with_extension("tmp");
+        if std::fs::write(&tmp, json).is_ok() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600));
+            }
+            let _ = std::fs::rename(&tmp, &self.path);
+        }
+    }
+
+    fn clear(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What a call can end in, before the engine decides what it means.
+#[derive(Debug)]
+pub enum CallError {
+    /// No answer (no network, timeout, DNS).
+    Network(String),
+    /// An answer with an error status; `code` and `detail` from problem+json.
+    Status {
+        status: u16,
+        code: String,
+        detail: String,
+    },
+}
+
+impl From<CallError> for CoreError {
+    fn from(e: CallError) -> CoreError {
+        match e {
+            CallError::Network(detail) => CoreError::Offline { detail },
+            CallError::Status { status, .. } if status == 429 || status >= 500 => {
+                CoreError::Offline {
+                    detail: format!("le serveur est momentanément indisponible ({status})"),
+                }
+            }
+            CallError::Status { code, detail, .. } => CoreError::Rejected { code, detail },
+        }
+    }
+}
+
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Api {
+        Api {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .connect_timeout(Duration::from_secs(8))
+                .build()
+                .expect("the HTTP client builds with static settings"),
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<T, CallError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| CallError::Network(e.to_string()))?;
+        let status = answer.status().as_u16();
+        let bytes = answer
+            .bytes()
+            .await
+            .map_err(|e| CallError::Network(e.to_string()))?;
+        if (200..300).contains(&status) {
+            let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(bytes).map_err(|e| CallError::Status {
+                status,
+                code: "unexpected_answer".into(),
+                detail: format!("réponse du serveur inattendue : {e}"),
+            });
+        }
+        let problem: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Err(CallError::Status {
+            status,
+            code: problem["code"].as_str().unwrap_or("http_error").to_owned(),
+            detail: problem["detail"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("le serveur a répondu {status}")),
+        })
+    }
+}

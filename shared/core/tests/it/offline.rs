@@ -1,0 +1,215 @@
+use chrono::{Duration, Utc};
+use famille_core::CoreError;
+use famille_core::views::CellView;
+use famille_model::calendar::paris_date;
+
+use crate::support::{OFFLINE, TestServer, core, temp_dir};
+
+fn cells(days: &[famille_core::views::DayView]) -> Vec<&CellView> {
+    days.iter().flat_map(|d| d.cells.iter()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_intents_survive_a_restart_and_get_the_servers_verdicts() {
+    let server = TestServer::start().await;
+    let dir = temp_dir("phone");
+    let online = core(&dir, &server.url);
+    online
+        .login("parent@famille.example", "demo-parent-pw")
+        .await
+        .unwrap();
+    let report = online.sync().await.unwrap();
+    assert!(report.changes > 0 && report.cursor > 0, "{report:?}");
+    let children = online.children().unwrap();
+    assert_eq!(
+        children
+            .iter()
+            .map(|c| c.first_name.as_str())
+            .collect::<Vec<_>>(),
+        ["Elena", "Valentine", "Luc", "Chloé"]
+    );
+    let (elena, luc) = (&children[0].id, &children[2].id);
+    assert!(
+        online
+            .alerts()
+            .unwrap()
+            .iter()
+            .any(|a| a.child_id.as_deref() == Some(luc.as_str()))
+    );
+
+    let today = paris_date(Utc::now());
+    let (from, to) = (today.to_string(), (today + Duration::days(27)).to_string());
+    let calendar = online.calendar_str(elena, &from, &to).unwrap();
+    // Days still freely cancellable, so the booking shows as "reserved" (not locked).
+    let cancellable = |c: &&CellView| {
+        c.state == "available"
+            && chrono::DateTime::parse_from_rfc3339(&c.cancellation_deadline).unwrap()
+                > Utc::now() + Duration::days(1)
+    };
+    let free: Vec<&CellView> = cells(&calendar).into_iter().filter(cancellable).collect();
+    assert!(
+        free.len() >= 2,
+        "the demo opens bookings for the coming weeks"
+    );
+    let (first, second) = (free[0].session_id.clone(), free[1].session_id.clone());
+    let luc_days = online.calendar_str(luc, &from, &to).unwrap();
+    let blocked = cells(&luc_days)
+        .into_iter()
+        .find(|c| c.state == "blocked")
+        .expect("Luc lacks his carnet")
+        .clone();
+    assert_eq!(blocked.blocked_by.as_deref(), Some("document_required"));
+    assert_eq!(blocked.missing_documents, ["Carnet de vaccination"]);
+    drop(online);
+
+    // No network: two days booked, one of them withdrawn, Luc booked where he is blocked.
+    let offline = core(&dir, OFFLINE);
+    let kept = offline.reserve(elena, &first).unwrap();
+    let withdrawn = offline.reserve(elena, &second).unwrap();
+    offline.cancel(&withdrawn).unwrap();
+    offline.reserve(luc, &blocked.session_id).unwrap();
+    let again = offline.reserve(elena, &first);
+    assert!(
+        matches!(again, Err(CoreError::Rejected { ref code, .. }) if code == "already_booked"),
+        "{again:?}"
+    );
+    let shown = offline.calendar_str(elena, &from, &to).unwrap();
+    let cell = |id: &str| {
+        cells(&shown)
+            .into_iter()
+            .find(|c| c.session_id == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (cell(&first).state.as_str(), cell(&first).pending),
+        ("reserved", true)
+    );
+    assert_eq!(cell(&first).reservation_id.as_deref(), Some(kept.as_str()));
+    assert_eq!(
+        (cell(&second).state.as_str(), cell(&second).pending),
+        ("available", false)
+    );
+    let failed = offline.sync().await;
+    assert!(
+        matches!(failed, Err(CoreError::Offline { .. })),
+        "{failed:?}"
+    );
+    assert_eq!(offline.queue().unwrap().len(), 2, "the queue is kept");
+    assert_eq!(offline.retry_delay_seconds().unwrap(), 5);
+    drop(offline);
+
+    // The app restarts online from its folder: the queue goes, the verdicts come.
+    let online = core(&dir, &server.url);
+    let report = online.sync().await.unwrap();
+    assert_eq!(
+        (report.sent, report.applied, report.rejected),
+        (2, 1, 1),
+        "{report:?}"
+    );
+    let queue = online.queue().unwrap();
+    assert_eq!(queue.len(), 1, "{queue:?}");
+    assert_eq!(
+        (queue[0].state.as_str(), queue[0].code.as_deref()),
+        ("rejected", Some("document_required"))
+    );
+    assert!(
+        queue[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("Carnet de vaccination"),
+        "{queue:?}"
+    );
+    let shown = online.calendar_str(elena, &from, &to).unwrap();
+    let booked = cells(&shown)
+        .into_iter()
+        .find(|c| c.session_id == first)
+        .unwrap();
+    assert_eq!((booked.state.as_str(), booked.pending), ("reserved", false));
+    assert_ne!(
+        booked.reservation_id.as_deref(),
+        Some(kept.as_str()),
+        "the server's reservation replaces the intent"
+    );
+    let luc_cell = online.calendar_str(luc, &from, &to).unwrap();
+    let luc_cell = cells(&luc_cell)
+        .into_iter()
+        .find(|c| c.session_id == blocked.session_id)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (luc_cell.state.as_str(), luc_cell.pending),
+        ("blocked", false)
+    );
+    assert_eq!(online.retry_delay_seconds().unwrap(), 0);
+
+    // The server holds the one reservation, once.
+    let elena_id = elena.parse().unwrap();
+    let held = server
+        .state
+        .db
+        .bookings()
+        .child_reservations(elena_id, today, today + Duration::days(27))
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].session_id.to_string(), first);
+    // Sync again: nothing to send, nothing changes.
+    let report = online.sync().await.unwrap();
+    assert_eq!(report.sent, 0);
+    assert!(online.dismiss_rejected(&queue[0].id).unwrap());
+    assert!(online.queue().unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_keeps_the_queue_for_after_the_login() {
+    let server = TestServer::start().await;
+    let dir = temp_dir("phone");
+    let phone = core(&dir, &server.url);
+    phone
+        .login("parent@famille.example", "demo-parent-pw")
+        .await
+        .unwrap();
+    phone.sync().await.unwrap();
+    let elena = phone.children().unwrap()[0].id.clone();
+    let today = paris_date(Utc::now());
+    let days = phone
+        .calendar_str(
+            &elena,
+            &today.to_string(),
+            &(today + Duration::days(27)).to_string(),
+        )
+        .unwrap();
+    let free = cells(&days)
+        .into_iter()
+        .find(|c| c.state == "available")
+        .unwrap()
+        .session_id
+        .clone();
+
+    // The refresh token dies (revoked elsewhere, or past its 90 days).
+    std::fs::write(
+        dir.join("tokens.json"),
+        r#"{"access_token":"x","refresh_token":"revoked","access_expires_at":0}"#,
+    )
+    .unwrap();
+    phone.reserve(&elena, &free).unwrap();
+    let expired = phone.sync().await;
+    assert!(
+        matches!(expired, Err(CoreError::SessionExpired)),
+        "{expired:?}"
+    );
+    assert!(!phone.is_logged_in());
+    assert_eq!(phone.queue().unwrap().len(), 1);
+
+    phone
+        .login("parent@famille.example", "demo-parent-pw")
+        .await
+        .unwrap();
+    let report = phone.sync().await.unwrap();
+    assert_eq!((report.sent, report.applied), (1, 1));
+    assert!(phone.queue().unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
