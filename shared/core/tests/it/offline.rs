@@ -213,3 +213,36 @@ async fn an_expired_session_keeps_the_queue_for_after_the_login() {
     assert!(phone.queue().unwrap().is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_access_token_is_refreshed_without_the_parent_noticing() {
+    let server = TestServer::start().await;
+    let dir = temp_dir("phone");
+    let phone = core(&dir, &server.url);
+    phone
+        .login("parent@famille.example", "demo-parent-pw")
+        .await
+        .unwrap();
+    let path = dir.join("tokens.json");
+    let mut stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let first_refresh = stored["refresh_token"].clone();
+    // The access token is past its end (the phone slept through the afternoon).
+    stored["access_expires_at"] = serde_json::json!(0);
+    std::fs::write(&path, stored.to_string()).unwrap();
+    phone.sync().await.unwrap();
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_ne!(
+        after["refresh_token"], first_refresh,
+        "rotated by the refresh"
+    );
+    assert!(after["access_expires_at"].as_i64().unwrap() > Utc::now().timestamp());
+
+    // A token the server refuses (revoked early) is refreshed once and the call retried.
+    let mut revoked = after.clone();
+    revoked["access_token"] = serde_json::json!("eyJhbGciOiJIUzI1NiJ9.e30.invalide");
+    std::fs::write(&path, revoked.to_string()).unwrap();
+    phone.sync().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
