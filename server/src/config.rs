@@ -21,6 +21,8 @@
 //! | `rate_limit_per_address` | `FAMILLE_RATE_LIMIT_PER_ADDRESS` | `1200` | burst of sensitive calls (login, forgot, refresh, register) per network address; refills at a 50th of it per second |
 //! | `fcm_credentials` | `FAMILLE_FCM_CREDENTIALS` | none: push is off | Google service-account JSON |
 //! | `fcm_endpoint` | `FAMILLE_FCM_ENDPOINT` | `https://fcm.googleapis.com` | FCM HTTP v1 base URL |
+//! | `documents_url` | `FAMILLE_DOCUMENTS_URL` | `<data_dir>/documents` | where documents are stored: a folder, or `s3://bucket/prefix` (S3-compatible; credentials and endpoint from the usual `AWS_*` variables) |
+//! | `max_upload_bytes` | `FAMILLE_MAX_UPLOAD_BYTES` | `10485760` (10 MiB) | largest document a family may send |
 //!
 //! The file is read from `FAMILLE_CONFIG` if set, else `<data_dir>/famille.toml` if it
 //! exists.
@@ -76,6 +78,8 @@ struct FileSettings {
     rate_limit_per_address: Option<u32>,
     fcm_credentials: Option<PathBuf>,
     fcm_endpoint: Option<String>,
+    documents_url: Option<String>,
+    max_upload_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +101,8 @@ pub struct Config {
     pub rate_limit_per_address: u32,
     pub fcm_credentials: Option<PathBuf>,
     pub fcm_endpoint: String,
+    pub documents_url: Option<String>,
+    pub max_upload_bytes: u64,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -262,6 +268,13 @@ impl Config {
             fcm_endpoint: getenv("FAMILLE_FCM_ENDPOINT")
                 .or(file.fcm_endpoint)
                 .unwrap_or_else(|| "https://fcm.googleapis.com".to_owned()),
+            documents_url: getenv("FAMILLE_DOCUMENTS_URL").or(file.documents_url),
+            max_upload_bytes: pick(
+                getenv,
+                "FAMILLE_MAX_UPLOAD_BYTES",
+                file.max_upload_bytes,
+                10 * 1024 * 1024,
+            )?,
             data_dir,
         })
     }
@@ -276,6 +289,11 @@ impl Config {
         };
         // The environment is ignored: a test must not pick up the developer's settings.
         Self::from_parts(file, &|_| None).expect("test configuration is valid")
+    }
+
+    /// Uploads in progress (tus), before they become documents.
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.data_dir.join("uploads")
     }
 
     pub fn outbox_dir(&self) -> PathBuf {

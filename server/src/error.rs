@@ -48,6 +48,13 @@ pub enum AppError {
     Conflict(&'static str),
     #[error("rate limited for {retry_after}s")]
     RateLimited { retry_after: u64 },
+    /// A refusal with its own status and code (uploads, files).
+    #[error("{code}: {detail}")]
+    Refused {
+        status: StatusCode,
+        code: ErrorCode,
+        detail: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -149,6 +156,11 @@ impl AppError {
                 "Ce dossier est déjà validé.".to_owned(),
             ),
             Conflict(detail) => (StatusCode::CONFLICT, ErrorCode::Conflict, (*detail).to_owned()),
+            Refused {
+                status,
+                code,
+                detail,
+            } => (*status, *code, detail.clone()),
             RateLimited { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,

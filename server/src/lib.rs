@@ -42,6 +42,8 @@ pub enum StartError {
     App(#[from] error::AppError),
     #[error(transparent)]
     Push(#[from] notifications::fcm::CredentialsError),
+    #[error(transparent)]
+    Files(#[from] documents::files::FilesError),
 }
 
 /// Opens and migrates the database and prepares everything a handler needs.
@@ -63,7 +65,9 @@ pub async fn start(config: Config) -> Result<AppState, StartError> {
         }
         None => None,
     };
-    Ok(AppState::new(config, db, mailer, push))
+    let files = documents::files::Files::from_config(&config)?;
+    std::fs::create_dir_all(config.uploads_dir()).map_err(documents::files::FilesError::Io)?;
+    Ok(AppState::new(config, db, mailer, push, files))
 }
 
 /// Serves until Ctrl-C or SIGTERM.

@@ -7,6 +7,7 @@ use crate::accounts::password::PasswordHasher;
 use crate::accounts::tokens::JwtKeys;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::documents::files::Files;
 use crate::mail::Mailer;
 use crate::notifications::fcm::FcmClient;
 use crate::ratelimit::Limits;
@@ -27,6 +28,8 @@ pub struct Shared {
     pub push: Option<Arc<FcmClient>>,
     /// Poked after a commit that wrote notices, so the dispatcher sends at once.
     pub outbox_wake: tokio::sync::Notify,
+    /// Documents' files.
+    pub files: Files,
 }
 
 impl Deref for AppState {
@@ -42,7 +45,13 @@ impl AppState {
         self.push.is_some()
     }
 
-    pub fn new(config: Config, db: Db, mailer: Mailer, push: Option<FcmClient>) -> AppState {
+    pub fn new(
+        config: Config,
+        db: Db,
+        mailer: Mailer,
+        push: Option<FcmClient>,
+        files: Files,
+    ) -> AppState {
         AppState(Arc::new(Shared {
             hasher: PasswordHasher::new(config.max_concurrent_hashes),
             limits: Limits::new(config.rate_limit_per_address),
@@ -53,6 +62,7 @@ impl AppState {
             mailer,
             push: push.map(Arc::new),
             outbox_wake: tokio::sync::Notify::new(),
+            files,
         }))
     }
 }

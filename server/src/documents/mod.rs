@@ -20,6 +20,9 @@ use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::documents::Decision;
 
+pub mod files;
+pub mod uploads;
+
 /// The longest refusal reason, in characters.
 const MAX_REASON: usize = 500;
 /// Documents per staff listing.
@@ -31,6 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(staff_documents))
         .routes(routes!(validate))
         .routes(routes!(refuse))
+        .routes(routes!(open_file))
+        .merge(uploads::router())
 }
 
 /// The family's documents with their status, newest first.
@@ -145,4 +150,50 @@ async fn refuse(
         )
         .await?;
     decided(&state, decision)
+}
+
+/// Opens a document's file (the read is audited).
+#[utoipa::path(get, path = "/api/v1/staff/documents/{document_id}/file", tag = "services",
+    security(("bearer" = [])), params(("document_id" = Uuid, Path)),
+    responses((status = 200, description = "The file (JPEG, PNG or PDF)"), (status = 404, body = Problem)))]
+async fn open_file(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (family_id, child_id, key, content_type) = state
+        .db
+        .uploads()
+        .document_file(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (Some(key), Some(content_type)) = (key, content_type) else {
+        return Err(AppError::NotFound);
+    };
+    state
+        .db
+        .audit()
+        .record(
+            staff.account_id,
+            crate::store::audit::AuditAction::DocumentRead,
+            Some(family_id),
+            child_id,
+            state.clock.now(),
+        )
+        .await?;
+    let bytes = state
+        .files
+        .get(&key)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, "inline".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -27,6 +27,8 @@ pub enum AuditAction {
     HealthRecordUpdated,
     /// A session roster shows allergy and PAI flags.
     RosterRead,
+    /// An agent opened a document's file.
+    DocumentRead,
 }
 
 impl AuditAction {
@@ -35,6 +37,7 @@ impl AuditAction {
             AuditAction::HealthRecordRead => "health_record.read",
             AuditAction::HealthRecordUpdated => "health_record.updated",
             AuditAction::RosterRead => "roster.read",
+            AuditAction::DocumentRead => "document.read",
         }
     }
 }

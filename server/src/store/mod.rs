@@ -15,6 +15,7 @@ pub mod documents;
 pub mod families;
 pub mod outbox;
 pub mod sync;
+pub mod uploads;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -275,6 +276,10 @@ impl Db {
 
     pub fn documents(&self) -> documents::Documents<'_> {
         documents::Documents { db: self }
+    }
+
+    pub fn uploads(&self) -> uploads::Uploads<'_> {
+        uploads::Uploads { db: self }
     }
 
     pub fn outbox(&self) -> outbox::Outbox<'_> {

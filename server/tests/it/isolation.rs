@@ -86,7 +86,14 @@ backend_tests! {
             .as_str()
             .unwrap()
             .to_owned();
+        let upload = app.send(axum::http::Request::builder().method(Method::POST).uri("/api/v1/uploads")
+            .header("authorization", format!("Bearer {}", owner.access)).header("tus-resumable", "1.0.0")
+            .header("upload-length", "100").header("upload-metadata", "document_type anVzdGlmaWNhdGlmX2RvbWljaWxl")
+            .body(axum::body::Body::empty()).unwrap()).await;
+        assert_eq!(upload.status, StatusCode::CREATED, "{}", upload.body);
+        let upload_id = upload.headers["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned();
         let ids: HashMap<&str, String> = HashMap::from([
+            ("upload_id", upload_id),
             ("child_id", luc.clone()),
             ("person_id", berte.clone()),
             ("guardian_id", family["guardians"][1]["id"].as_str().unwrap().to_owned()),
@@ -126,7 +133,10 @@ backend_tests! {
                 if has_ids {
                     walked_with_ids += 1;
                     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path} with another family's ids: {}", reply.body);
-                    assert_eq!(reply.body["code"], "not_found", "{method} {path}");
+                    // A HEAD answer has no body to carry the problem.
+                    if method != Method::HEAD {
+                        assert_eq!(reply.body["code"], "not_found", "{method} {path}");
+                    }
                 } else {
                     walked_without += 1;
                     let text = reply.body.to_string();

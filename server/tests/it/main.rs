@@ -12,3 +12,4 @@ mod mail;
 mod push;
 mod staff;
 mod sync;
+mod uploads;

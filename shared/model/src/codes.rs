@@ -58,6 +58,16 @@ error_codes! {
     TooManyMutations => "too_many_mutations",
     AlreadyValidated => "already_validated",
     Conflict => "conflict",
+    // Documents and uploads
+    UploadTooLarge => "upload_too_large",
+    UnsupportedFileType => "unsupported_file_type",
+    FileTypeMismatch => "file_type_mismatch",
+    ImageTooLarge => "image_too_large",
+    DamagedFile => "damaged_file",
+    UnknownDocumentType => "unknown_document_type",
+    UploadOffsetMismatch => "upload_offset_mismatch",
+    ChecksumMismatch => "checksum_mismatch",
+    TusVersionUnsupported => "tus_version_unsupported",
     // Server side
     Internal => "internal",
     Unavailable => "unavailable",

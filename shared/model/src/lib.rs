@@ -68,6 +68,7 @@ pub mod calendar;
 pub mod calendar_view;
 pub mod codes;
 pub mod dossier;
+pub mod files;
 pub mod push;
 pub mod validate;
 

@@ -1,0 +1,495 @@
+//! `/api/v1/uploads`: tus 1.0 (core, creation, checksum, termination). A family sends
+//! a document in pieces that survive a network cut or an app restart; when the last
+//! byte arrives the file is checked from its bytes (JPEG, PNG or PDF only, its name
+//! must not lie, no image bomb), stored under a key the server makes, and becomes a
+//! document waiting for the services. A refused file leaves nothing behind.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Duration;
+use famille_model::ErrorCode;
+use famille_model::api::Problem;
+use famille_model::files::{FileRefusal, check_file};
+use sha2::Digest;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::accounts::auth::Parent;
+use crate::error::{ApiPath, AppError, AppResult};
+use crate::state::AppState;
+use crate::store::uploads::{NewUpload, StoredFile, UploadRow};
+
+const TUS_VERSION: &str = "1.0.0";
+const EXTENSIONS: &str = "creation,checksum,termination";
+const CHECKSUMS: &str = "sha1,sha256";
+/// An upload not finished after this is abandoned.
+const UPLOAD_LIFETIME: Duration = Duration::days(7);
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(options, create))
+        .routes(routes!(head, patch, terminate))
+}
+
+fn refused(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> AppError {
+    AppError::Refused {
+        status,
+        code,
+        detail: detail.into(),
+    }
+}
+
+fn tus_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Every tus request but OPTIONS names the protocol version.
+fn check_version(headers: &HeaderMap) -> AppResult<()> {
+    match headers.get("tus-resumable").and_then(|v| v.to_str().ok()) {
+        Some(TUS_VERSION) => Ok(()),
+        _ => Err(refused(
+            StatusCode::PRECONDITION_FAILED,
+            ErrorCode::TusVersionUnsupported,
+            "Envoi refusé : l'application doit utiliser le protocole tus 1.0.0.",
+        )),
+    }
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// `Upload-Metadata`: comma-separated `key base64value` pairs.
+fn metadata(headers: &HeaderMap) -> AppResult<Vec<(String, String)>> {
+    let Some(raw) = headers.get("upload-metadata") else {
+        return Ok(Vec::new());
+    };
+    let raw = raw.to_str().map_err(|_| {
+        refused(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+            "Upload-Metadata illisible.",
+        )
+    })?;
+    let mut pairs = Vec::new();
+    for item in raw.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (key, value) = item.split_once(' ').unwrap_or((item, ""));
+        let value = STANDARD
+            .decode(value.trim())
+            .ok()
+            .and_then(|v| String::from_utf8(v).ok())
+            .ok_or_else(|| {
+                refused(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::InvalidBody,
+                    format!("Upload-Metadata : valeur de « {key} » illisible."),
+                )
+            })?;
+        pairs.push((key.to_owned(), value));
+    }
+    Ok(pairs)
+}
+
+/// What the server accepts.
+#[utoipa::path(options, path = "/api/v1/uploads", tag = "documents",
+    responses((status = 204, description = "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm")))]
+async fn options(State(state): State<AppState>) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+    h.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
+    h.insert(
+        "tus-checksum-algorithm",
+        HeaderValue::from_static(CHECKSUMS),
+    );
+    h.insert(
+        "tus-max-size",
+        HeaderValue::from(state.config.max_upload_bytes),
+    );
+    tus_headers(response)
+}
+
+/// Creates an upload. `Upload-Length` is required; `Upload-Metadata` names
+/// `document_type` (its code) and, for a child's document, `child_id`; `filename` is
+/// optional (its extension must match the content).
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "documents", security(("bearer" = [])),
+    params(("Upload-Length" = u64, Header), ("Upload-Metadata" = String, Header), ("Tus-Resumable" = String, Header)),
+    responses((status = 201, description = "Location: the upload's address"),
+        (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+async fn create(
+    State(state): State<AppState>,
+    parent: Parent,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    check_version(&headers)?;
+    let length = header_u64(&headers, "upload-length").ok_or_else(|| {
+        refused(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+            "Upload-Length manquant : la taille du document doit être annoncée.",
+        )
+    })?;
+    if length > state.config.max_upload_bytes {
+        return Err(refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UploadTooLarge,
+            format!(
+                "Ce document est trop lourd ({} Mo au plus).",
+                state.config.max_upload_bytes / (1024 * 1024)
+            ),
+        ));
+    }
+    if length == 0 {
+        return Err(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::DamagedFile,
+            "Le document est vide.",
+        ));
+    }
+    let meta = metadata(&headers)?;
+    let get = |k: &str| {
+        meta.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let code = get("document_type").ok_or_else(|| {
+        refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::UnknownDocumentType,
+            "Le type de document n'est pas indiqué.",
+        )
+    })?;
+    let (document_type_id, scope) =
+        state
+            .db
+            .uploads()
+            .document_type(code)
+            .await?
+            .ok_or_else(|| {
+                refused(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::UnknownDocumentType,
+                    format!("Type de document inconnu : « {code} »."),
+                )
+            })?;
+    let child_id = match (get("child_id").filter(|c| !c.is_empty()), scope.as_str()) {
+        (Some(child), _) => {
+            let child: Uuid = child.parse().map_err(|_| AppError::NotFound)?;
+            // Another family's child is not found, and nothing is created.
+            crate::families::child(&state, parent.family_id, child).await?;
+            Some(child)
+        }
+        (None, "child") => {
+            return Err(refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidField,
+                "Ce document concerne un enfant : indiquez lequel (child_id).",
+            ));
+        }
+        (None, _) => None,
+    };
+    let filename = get("filename").map(|f| f.chars().take(200).collect::<String>());
+    let id = Uuid::now_v7();
+    let now = state.clock.now();
+    state
+        .db
+        .uploads()
+        .create(&NewUpload {
+            id,
+            family_id: parent.family_id,
+            account_id: parent.account_id,
+            child_id,
+            document_type_id,
+            filename: filename.as_deref(),
+            length: length as i64,
+            now,
+            expires_at: now + UPLOAD_LIFETIME,
+        })
+        .await?;
+    tokio::fs::File::create(part_path(&state, id))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut response = StatusCode::CREATED.into_response();
+    let location = format!("/api/v1/uploads/{id}");
+    response.headers_mut().insert(
+        "location",
+        HeaderValue::from_str(&location).expect("an id is a valid header"),
+    );
+    response
+        .headers_mut()
+        .insert("upload-offset", HeaderValue::from(0u64));
+    Ok(tus_headers(response))
+}
+
+fn part_path(state: &AppState, id: Uuid) -> std::path::PathBuf {
+    state.config.uploads_dir().join(format!("{id}.part"))
+}
+
+async fn family_upload(state: &AppState, parent: &Parent, id: Uuid) -> AppResult<UploadRow> {
+    state
+        .db
+        .uploads()
+        .get(id, parent.family_id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn offset_response(
+    status: StatusCode,
+    upload: &UploadRow,
+    offset: i64,
+    document: Option<Uuid>,
+) -> Response {
+    let mut response = status.into_response();
+    let h = response.headers_mut();
+    h.insert("upload-offset", HeaderValue::from(offset as u64));
+    h.insert("upload-length", HeaderValue::from(upload.length as u64));
+    if let Some(document) = document.or(upload.document_id) {
+        h.insert(
+            "famille-document-id",
+            HeaderValue::from_str(&document.to_string()).expect("an id is a valid header"),
+        );
+    }
+    tus_headers(response)
+}
+
+/// How far the upload got (resume from there).
+#[utoipa::path(head, path = "/api/v1/uploads/{upload_id}", tag = "documents", security(("bearer" = [])),
+    params(("upload_id" = Uuid, Path)),
+    responses((status = 200, description = "Upload-Offset, Upload-Length; Famille-Document-Id once complete"), (status = 404, body = Problem)))]
+async fn head(
+    State(state): State<AppState>,
+    parent: Parent,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let upload = family_upload(&state, &parent, id).await?;
+    check_version(&headers)?;
+    Ok(offset_response(
+        StatusCode::OK,
+        &upload,
+        upload.received,
+        None,
+    ))
+}
+
+fn checksum_matches(header: &str, body: &[u8]) -> AppResult<bool> {
+    let (algorithm, expected) = header.trim().split_once(' ').ok_or_else(|| {
+        refused(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+            "Upload-Checksum illisible.",
+        )
+    })?;
+    let expected = STANDARD.decode(expected.trim()).map_err(|_| {
+        refused(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+            "Upload-Checksum illisible.",
+        )
+    })?;
+    let actual = match algorithm {
+        "sha1" => sha1::Sha1::digest(body).to_vec(),
+        "sha256" => sha2::Sha256::digest(body).to_vec(),
+        _ => {
+            return Err(refused(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidBody,
+                format!("Somme de contrôle non prise en charge (acceptées : {CHECKSUMS})."),
+            ));
+        }
+    };
+    Ok(actual == expected)
+}
+
+/// Appends bytes at `Upload-Offset` (`application/offset+octet-stream`, optional
+/// `Upload-Checksum`). The last piece completes the document.
+#[utoipa::path(patch, path = "/api/v1/uploads/{upload_id}", tag = "documents", security(("bearer" = [])),
+    params(("upload_id" = Uuid, Path), ("Upload-Offset" = u64, Header), ("Upload-Checksum" = Option<String>, Header)),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    responses((status = 204, description = "Upload-Offset: the new offset"), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 422, body = Problem), (status = 460, body = Problem)))]
+async fn patch(
+    State(state): State<AppState>,
+    parent: Parent,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Response> {
+    let upload = family_upload(&state, &parent, id).await?;
+    check_version(&headers)?;
+    if headers.get("content-type").and_then(|v| v.to_str().ok())
+        != Some("application/offset+octet-stream")
+    {
+        return Err(refused(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            "Les morceaux d'un document s'envoient en application/offset+octet-stream.",
+        ));
+    }
+    let offset = header_u64(&headers, "upload-offset").ok_or_else(|| {
+        refused(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidBody,
+            "Upload-Offset manquant.",
+        )
+    })? as i64;
+    if offset != upload.received || upload.document_id.is_some() {
+        return Err(refused(
+            StatusCode::CONFLICT,
+            ErrorCode::UploadOffsetMismatch,
+            format!(
+                "Reprise au mauvais endroit : le serveur a reçu {} octets.",
+                upload.received
+            ),
+        ));
+    }
+    let remaining = (upload.length - upload.received) as usize;
+    let bytes = axum::body::to_bytes(body, remaining).await.map_err(|_| {
+        refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UploadTooLarge,
+            "Plus d'octets que la taille annoncée.",
+        )
+    })?;
+    if let Some(checksum) = headers.get("upload-checksum").and_then(|v| v.to_str().ok())
+        && !checksum_matches(checksum, &bytes)?
+    {
+        return Err(refused(
+            StatusCode::from_u16(460).expect("460 is a valid status"),
+            ErrorCode::ChecksumMismatch,
+            "Le morceau reçu est abîmé (somme de contrôle différente) : renvoyez-le.",
+        ));
+    }
+    let path = part_path(&state, id);
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        // Written at the offset, so a piece received twice overwrites itself.
+        use tokio::io::AsyncSeekExt;
+        file.seek(std::io::SeekFrom::Start(offset as u64))
+            .await
+            .and(file.write_all(&bytes).await)
+            .and(file.sync_data().await)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    let new_offset = offset + bytes.len() as i64;
+    if !state.db.uploads().advance(id, offset, new_offset).await? {
+        return Err(refused(
+            StatusCode::CONFLICT,
+            ErrorCode::UploadOffsetMismatch,
+            "Un autre envoi du même document est en cours.",
+        ));
+    }
+    if new_offset < upload.length {
+        return Ok(offset_response(
+            StatusCode::NO_CONTENT,
+            &upload,
+            new_offset,
+            None,
+        ));
+    }
+    let document = finish(&state, &upload).await?;
+    crate::notifications::wake(&state);
+    Ok(offset_response(
+        StatusCode::NO_CONTENT,
+        &upload,
+        new_offset,
+        Some(document),
+    ))
+}
+
+/// The last byte is in: check the file, store it, make it a pending document. A
+/// refused file is removed with its upload.
+async fn finish(state: &AppState, upload: &UploadRow) -> AppResult<Uuid> {
+    let path = part_path(state, upload.id);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let kind = match check_file(&bytes, upload.filename.as_deref()) {
+        Ok(kind) => kind,
+        Err(refusal) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            state.db.uploads().delete(upload.id).await?;
+            let code = match refusal {
+                FileRefusal::Unsupported => ErrorCode::UnsupportedFileType,
+                FileRefusal::Mismatch { .. } => ErrorCode::FileTypeMismatch,
+                FileRefusal::ImageTooLarge { .. } => ErrorCode::ImageTooLarge,
+                FileRefusal::Damaged => ErrorCode::DamagedFile,
+            };
+            let mut detail = refusal.to_string();
+            if let Some(first) = detail.get(0..1) {
+                detail = format!(
+                    "{}{} : document refusé.",
+                    first.to_uppercase(),
+                    &detail[1..]
+                );
+            }
+            return Err(refused(StatusCode::UNPROCESSABLE_ENTITY, code, detail));
+        }
+    };
+    let sha256 = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    let key = format!(
+        "families/{}/{}.{}",
+        upload.family_id,
+        Uuid::now_v7(),
+        kind.extension()
+    );
+    let size = bytes.len() as i64;
+    state
+        .files
+        .put(&key, bytes.into())
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let document = state
+        .db
+        .uploads()
+        .complete(
+            upload,
+            &StoredFile {
+                key: &key,
+                content_type: kind.content_type(),
+                size,
+                sha256: &sha256,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    let _ = tokio::fs::remove_file(&path).await;
+    Ok(document)
+}
+
+/// Abandons an upload (tus termination).
+#[utoipa::path(delete, path = "/api/v1/uploads/{upload_id}", tag = "documents", security(("bearer" = [])),
+    params(("upload_id" = Uuid, Path)),
+    responses((status = 204, description = "Abandonné"), (status = 404, body = Problem)))]
+async fn terminate(
+    State(state): State<AppState>,
+    parent: Parent,
+    ApiPath(id): ApiPath<Uuid>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let upload = family_upload(&state, &parent, id).await?;
+    check_version(&headers)?;
+    if upload.document_id.is_none() {
+        let _ = tokio::fs::remove_file(part_path(&state, id)).await;
+    }
+    state.db.uploads().delete(id).await?;
+    Ok(tus_headers(StatusCode::NO_CONTENT.into_response()))
+}

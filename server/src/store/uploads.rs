@@ -1,0 +1,169 @@
+//! Uploads in progress and the documents they become.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Db, StoreResult, in_tx, on_db, record_changes};
+
+pub struct Uploads<'a> {
+    pub(super) db: &'a Db,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UploadRow {
+    pub id: Uuid,
+    pub family_id: Uuid,
+    pub child_id: Option<Uuid>,
+    pub document_type_id: Uuid,
+    pub filename: Option<String>,
+    pub length: i64,
+    pub received: i64,
+    pub document_id: Option<Uuid>,
+}
+
+pub struct NewUpload<'a> {
+    pub id: Uuid,
+    pub family_id: Uuid,
+    pub account_id: Uuid,
+    pub child_id: Option<Uuid>,
+    pub document_type_id: Uuid,
+    pub filename: Option<&'a str>,
+    pub length: i64,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The stored file of a finished upload.
+pub struct StoredFile<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub sha256: &'a str,
+}
+
+impl Uploads<'_> {
+    /// A document type by its code: (id, scope).
+    pub async fn document_type(&self, code: &str) -> StoreResult<Option<(Uuid, String)>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as("SELECT id, scope FROM document_types WHERE code = $1")
+                .bind(code)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    pub async fn create(&self, u: &NewUpload<'_>) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO uploads (id, family_id, account_id, child_id, document_type_id, filename, length, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(u.id)
+            .bind(u.family_id)
+            .bind(u.account_id)
+            .bind(u.child_id)
+            .bind(u.document_type_id)
+            .bind(u.filename)
+            .bind(u.length)
+            .bind(u.now)
+            .bind(u.expires_at)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The family's upload (another family's is not found).
+    pub async fn get(&self, id: Uuid, family_id: Uuid) -> StoreResult<Option<UploadRow>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT id, family_id, child_id, document_type_id, filename, length, received, document_id \
+                 FROM uploads WHERE id = $1 AND family_id = $2",
+            )
+            .bind(id)
+            .bind(family_id)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
+    /// Moves the offset from `from` to `to`; `false` if another request moved it.
+    pub async fn advance(&self, id: Uuid, from: i64, to: i64) -> StoreResult<bool> {
+        let done = on_db!(self.db, |pool| {
+            sqlx::query("UPDATE uploads SET received = $3 WHERE id = $1 AND received = $2")
+                .bind(id)
+                .bind(from)
+                .bind(to)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    pub async fn delete(&self, id: Uuid) -> StoreResult<()> {
+        on_db!(self.db, |pool| {
+            sqlx::query("DELETE FROM uploads WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The finished upload becomes a document waiting for the services, in the
+    /// family's feed.
+    pub async fn complete(
+        &self,
+        upload: &UploadRow,
+        file: &StoredFile<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Uuid> {
+        let document_id = Uuid::now_v7();
+        in_tx!(self.db, |tx| {
+            sqlx::query(
+                "INSERT INTO documents (id, family_id, child_id, document_type_id, status, created_at, updated_at, \
+                 file_key, content_type, size_bytes, sha256) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $6, $7, $8, $9)",
+            )
+            .bind(document_id)
+            .bind(upload.family_id)
+            .bind(upload.child_id)
+            .bind(upload.document_type_id)
+            .bind(now)
+            .bind(file.key)
+            .bind(file.content_type)
+            .bind(file.size)
+            .bind(file.sha256)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE uploads SET document_id = $2 WHERE id = $1")
+                .bind(upload.id)
+                .bind(document_id)
+                .execute(&mut *tx)
+                .await?;
+            record_changes!(
+                tx,
+                &[(Some(upload.family_id), "document", document_id)],
+                now
+            );
+        });
+        Ok(document_id)
+    }
+
+    /// A document's stored file: (family, child, key, content type).
+    pub async fn document_file(
+        &self,
+        document_id: Uuid,
+    ) -> StoreResult<Option<(Uuid, Option<Uuid>, Option<String>, Option<String>)>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT family_id, child_id, file_key, content_type FROM documents WHERE id = $1",
+            )
+            .bind(document_id)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+}

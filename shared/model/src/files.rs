@@ -1,0 +1,208 @@
+//! What a sent file really is, from its bytes: the server trusts neither the name nor
+//! the declared type, and the phone checks the same before it uploads.
+
+/// The kinds of files the services accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Jpeg,
+    Png,
+    Pdf,
+}
+
+impl FileKind {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileKind::Jpeg => "image/jpeg",
+            FileKind::Png => "image/png",
+            FileKind::Pdf => "application/pdf",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileKind::Jpeg => "jpg",
+            FileKind::Png => "png",
+            FileKind::Pdf => "pdf",
+        }
+    }
+
+    /// The kind a file name claims, if it claims one we know.
+    pub fn from_name(name: &str) -> Option<FileKind> {
+        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        match ext.as_str() {
+            "jpg" | "jpeg" => Some(FileKind::Jpeg),
+            "png" => Some(FileKind::Png),
+            "pdf" => Some(FileKind::Pdf),
+            _ => None,
+        }
+    }
+}
+
+/// The largest image the services accept, in pixels: a 12-megapixel photo is fine; a
+/// file declaring 60,000 x 60,000 pixels is an image bomb.
+pub const MAX_IMAGE_PIXELS: u64 = 50_000_000;
+pub const MAX_IMAGE_SIDE: u32 = 12_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileRefusal {
+    #[error("ce fichier n'est ni une photo JPEG ou PNG ni un PDF")]
+    Unsupported,
+    #[error("le contenu du fichier ({actual}) ne correspond pas à son nom ({claimed})")]
+    Mismatch {
+        claimed: &'static str,
+        actual: &'static str,
+    },
+    #[error("l'image est trop grande ({width} x {height} pixels)")]
+    ImageTooLarge { width: u32, height: u32 },
+    #[error("le fichier est incomplet ou abîmé")]
+    Damaged,
+}
+
+/// The kind of a file from its first bytes.
+pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(FileKind::Jpeg)
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(FileKind::Png)
+    } else if bytes.starts_with(b"%PDF-") {
+        Some(FileKind::Pdf)
+    } else {
+        None
+    }
+}
+
+/// Width and height as the image header declares them (before any decoding).
+pub fn declared_size(kind: FileKind, bytes: &[u8]) -> Option<(u32, u32)> {
+    match kind {
+        FileKind::Png => {
+            // Signature (8), IHDR length (4) and name (4), then width and height.
+            let w = u32::from_be_bytes(bytes.get(16..20)?.try_into().ok()?);
+            let h = u32::from_be_bytes(bytes.get(20..24)?.try_into().ok()?);
+            Some((w, h))
+        }
+        FileKind::Jpeg => {
+            let mut i = 2;
+            while i + 4 <= bytes.len() {
+                if bytes[i] != 0xFF {
+                    return None;
+                }
+                let marker = bytes[i + 1];
+                if marker == 0xFF {
+                    i += 1;
+                    continue;
+                }
+                let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+                // Start of frame (baseline, progressive…), not DHT/JPG/DAC.
+                if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+                    let h = u16::from_be_bytes(bytes.get(i + 5..i + 7)?.try_into().ok()?);
+                    let w = u16::from_be_bytes(bytes.get(i + 7..i + 9)?.try_into().ok()?);
+                    return Some((u32::from(w), u32::from(h)));
+                }
+                if marker == 0xDA || len < 2 {
+                    return None;
+                }
+                i += 2 + len;
+            }
+            None
+        }
+        FileKind::Pdf => None,
+    }
+}
+
+/// Checks a complete file: its real kind, that its name does not lie about it, that
+/// an image is not a bomb, that a PDF is complete. Returns the kind.
+pub fn check_file(bytes: &[u8], name: Option<&str>) -> Result<FileKind, FileRefusal> {
+    let kind = sniff(bytes).ok_or(FileRefusal::Unsupported)?;
+    if let Some(claimed) = name.and_then(FileKind::from_name)
+        && claimed != kind
+    {
+        return Err(FileRefusal::Mismatch {
+            claimed: claimed.extension(),
+            actual: kind.extension(),
+        });
+    }
+    match kind {
+        FileKind::Pdf => {
+            let tail = &bytes[bytes.len().saturating_sub(1024)..];
+            if !tail.windows(5).any(|w| w == b"%%EOF") {
+                return Err(FileRefusal::Damaged);
+            }
+        }
+        FileKind::Jpeg | FileKind::Png => {
+            let (width, height) = declared_size(kind, bytes).ok_or(FileRefusal::Damaged)?;
+            if width == 0
+                || height == 0
+                || width > MAX_IMAGE_SIDE
+                || height > MAX_IMAGE_SIDE
+                || u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS
+            {
+                return Err(FileRefusal::ImageTooLarge { width, height });
+            }
+        }
+    }
+    Ok(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(width: u16, height: u16) -> Vec<u8> {
+        let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+        b.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+        b.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 0x08]);
+        b.extend_from_slice(&height.to_be_bytes());
+        b.extend_from_slice(&width.to_be_bytes());
+        b.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        b.extend_from_slice(&[0xFF, 0xD9]);
+        b
+    }
+
+    #[test]
+    fn the_bytes_decide_not_the_name() {
+        assert_eq!(
+            check_file(&jpeg(4000, 3000), Some("carnet.JPG")),
+            Ok(FileKind::Jpeg)
+        );
+        assert_eq!(
+            check_file(b"MZ\x90\0\x03\0\0\0", Some("carnet.jpg")),
+            Err(FileRefusal::Unsupported)
+        );
+        assert_eq!(
+            check_file(b"\x7fELF\x02\x01\x01", Some("photo.jpeg")),
+            Err(FileRefusal::Unsupported)
+        );
+        let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+        assert_eq!(check_file(pdf, Some("scan.pdf")), Ok(FileKind::Pdf));
+        assert_eq!(
+            check_file(pdf, Some("scan.jpg")),
+            Err(FileRefusal::Mismatch {
+                claimed: "jpg",
+                actual: "pdf"
+            })
+        );
+        assert_eq!(check_file(&pdf[..20], None), Err(FileRefusal::Damaged));
+    }
+
+    #[test]
+    fn an_image_bomb_is_refused_from_its_header() {
+        assert_eq!(
+            check_file(&jpeg(60_000, 60_000), None),
+            Err(FileRefusal::ImageTooLarge {
+                width: 60_000,
+                height: 60_000
+            })
+        );
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&60_000u32.to_be_bytes());
+        png.extend_from_slice(&60_000u32.to_be_bytes());
+        assert!(matches!(
+            check_file(&png, Some("a.png")),
+            Err(FileRefusal::ImageTooLarge { .. })
+        ));
+        assert_eq!(
+            declared_size(FileKind::Jpeg, &jpeg(4032, 3024)),
+            Some((4032, 3024))
+        );
+    }
+}
