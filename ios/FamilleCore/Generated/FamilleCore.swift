@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
+    typealias FfiType = UInt8
+    typealias SwiftType = UInt8
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt8 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: UInt8, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -513,6 +529,22 @@ fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
 
     public static func write(_ value: Int64, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
     }
 }
 
@@ -586,6 +618,24 @@ fileprivate struct FfiConverterString: FfiConverter {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
+    }
+}
+
 
 
 
@@ -600,11 +650,19 @@ public protocol CoreProtocol: AnyObject, Sendable {
     
     func cancel(reservationId: String) throws  -> String
     
+    /**
+     * Prepares the camera's JPEG pages (upright, no metadata, resized, checked) and,
+     * for several pages, one PDF. Runs off the caller's thread; progress per page.
+     */
+    func captureDocument(pages: [Data], options: CaptureOptions) async throws  -> CapturedDocument
+    
     func children() throws  -> [ChildView]
     
     func dismissRejected(mutationId: String) throws  -> Bool
     
     func documents() throws  -> [DocumentView]
+    
+    func forgetOutgoing(id: String) throws  -> Bool
     
     /**
      * A push arrived (its FCM `data`): syncs and says what to show.
@@ -623,6 +681,8 @@ public protocol CoreProtocol: AnyObject, Sendable {
     
     func logout(deviceToken: String?) async throws 
     
+    func outgoingDocuments() throws  -> [OutgoingView]
+    
     /**
      * The intents not yet answered, and the rejected ones with the server's message.
      */
@@ -636,6 +696,11 @@ public protocol CoreProtocol: AnyObject, Sendable {
      * Seconds to wait before the next automatic sync after failures (0: now).
      */
     func retryDelaySeconds() throws  -> UInt64
+    
+    /**
+     * Queues a document for sending (works offline; `sync()` sends it, resumably).
+     */
+    func sendDocument(documentType: String, childId: String?, bytes: Data, filename: String) throws  -> String
     
     /**
      * Sends the queue, then pulls everything new.
@@ -745,6 +810,26 @@ open func cancel(reservationId: String)throws  -> String  {
 })
 }
     
+    /**
+     * Prepares the camera's JPEG pages (upright, no metadata, resized, checked) and,
+     * for several pages, one PDF. Runs off the caller's thread; progress per page.
+     */
+open func captureDocument(pages: [Data], options: CaptureOptions)async throws  -> CapturedDocument  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_famille_core_fn_method_core_capture_document(
+                        self.uniffiCloneHandle(),FfiConverterSequenceData.lower(pages),FfiConverterTypeCaptureOptions_lower(options)
+                )
+            },
+            pollFunc: ffi_famille_core_rust_future_poll_rust_buffer,
+            completeFunc: ffi_famille_core_rust_future_complete_rust_buffer,
+            freeFunc: ffi_famille_core_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCapturedDocument_lift,
+            errorHandler: FfiConverterTypeCoreError_lift
+        )
+}
+    
 open func children()throws  -> [ChildView]  {
     return try  FfiConverterSequenceTypeChildView.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
         uniffiCallStatus in
@@ -769,6 +854,16 @@ open func documents()throws  -> [DocumentView]  {
         uniffiCallStatus in
     uniffi_famille_core_fn_method_core_documents(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func forgetOutgoing(id: String)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_forget_outgoing(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),uniffiCallStatus
     )
 })
 }
@@ -863,6 +958,15 @@ open func logout(deviceToken: String?)async throws   {
         )
 }
     
+open func outgoingDocuments()throws  -> [OutgoingView]  {
+    return try  FfiConverterSequenceTypeOutgoingView.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_outgoing_documents(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
     /**
      * The intents not yet answered, and the rejected ones with the server's message.
      */
@@ -910,6 +1014,22 @@ open func retryDelaySeconds()throws  -> UInt64  {
         uniffiCallStatus in
     uniffi_famille_core_fn_method_core_retry_delay_seconds(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Queues a document for sending (works offline; `sync()` sends it, resumably).
+     */
+open func sendDocument(documentType: String, childId: String?, bytes: Data, filename: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_send_document(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(documentType),
+        FfiConverterOptionString.lower(childId),
+        FfiConverterData.lower(bytes),
+        FfiConverterString.lower(filename),uniffiCallStatus
     )
 })
 }
@@ -1541,6 +1661,215 @@ public func FfiConverterTypeAlertView_lower(_ value: AlertView) -> RustBuffer {
 
 
 /**
+ * How to prepare a page.
+ */
+public struct CaptureOptions: Equatable, Hashable {
+    /**
+     * The long side at most, in pixels (2,000 by default).
+     */
+    public var maxSide: UInt32
+    /**
+     * Grey with stretched contrast: lighter, and easier to read for a scan.
+     */
+    public var documentLook: Bool
+    /**
+     * JPEG quality, 1 to 100 (80 by default).
+     */
+    public var jpegQuality: UInt8
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The long side at most, in pixels (2,000 by default).
+         */maxSide: UInt32, 
+        /**
+         * Grey with stretched contrast: lighter, and easier to read for a scan.
+         */documentLook: Bool, 
+        /**
+         * JPEG quality, 1 to 100 (80 by default).
+         */jpegQuality: UInt8) {
+        self.maxSide = maxSide
+        self.documentLook = documentLook
+        self.jpegQuality = jpegQuality
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CaptureOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCaptureOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CaptureOptions {
+        return
+            try CaptureOptions(
+                maxSide: FfiConverterUInt32.read(from: &buf), 
+                documentLook: FfiConverterBool.read(from: &buf), 
+                jpegQuality: FfiConverterUInt8.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CaptureOptions, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.maxSide, into: &buf)
+        FfiConverterBool.write(value.documentLook, into: &buf)
+        FfiConverterUInt8.write(value.jpegQuality, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCaptureOptions_lift(_ buf: RustBuffer) throws -> CaptureOptions {
+    return try FfiConverterTypeCaptureOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCaptureOptions_lower(_ value: CaptureOptions) -> RustBuffer {
+    return FfiConverterTypeCaptureOptions.lower(value)
+}
+
+
+/**
+ * Pages prepared for sending, and the bytes to send (the JPEG of a single page, or
+ * the PDF of several).
+ */
+public struct CapturedDocument: Equatable, Hashable {
+    public var bytes: Data
+    /**
+     * `document.jpg` or `document.pdf`.
+     */
+    public var filename: String
+    public var pages: [CapturedPage]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(bytes: Data, 
+        /**
+         * `document.jpg` or `document.pdf`.
+         */filename: String, pages: [CapturedPage]) {
+        self.bytes = bytes
+        self.filename = filename
+        self.pages = pages
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CapturedDocument: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCapturedDocument: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CapturedDocument {
+        return
+            try CapturedDocument(
+                bytes: FfiConverterData.read(from: &buf), 
+                filename: FfiConverterString.read(from: &buf), 
+                pages: FfiConverterSequenceTypeCapturedPage.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CapturedDocument, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.bytes, into: &buf)
+        FfiConverterString.write(value.filename, into: &buf)
+        FfiConverterSequenceTypeCapturedPage.write(value.pages, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCapturedDocument_lift(_ buf: RustBuffer) throws -> CapturedDocument {
+    return try FfiConverterTypeCapturedDocument.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCapturedDocument_lower(_ value: CapturedDocument) -> RustBuffer {
+    return FfiConverterTypeCapturedDocument.lower(value)
+}
+
+
+public struct CapturedPage: Equatable, Hashable {
+    public var jpeg: Data
+    public var width: UInt32
+    public var height: UInt32
+    public var quality: QualityReport
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(jpeg: Data, width: UInt32, height: UInt32, quality: QualityReport) {
+        self.jpeg = jpeg
+        self.width = width
+        self.height = height
+        self.quality = quality
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CapturedPage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCapturedPage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CapturedPage {
+        return
+            try CapturedPage(
+                jpeg: FfiConverterData.read(from: &buf), 
+                width: FfiConverterUInt32.read(from: &buf), 
+                height: FfiConverterUInt32.read(from: &buf), 
+                quality: FfiConverterTypeQualityReport.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CapturedPage, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.jpeg, into: &buf)
+        FfiConverterUInt32.write(value.width, into: &buf)
+        FfiConverterUInt32.write(value.height, into: &buf)
+        FfiConverterTypeQualityReport.write(value.quality, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCapturedPage_lift(_ buf: RustBuffer) throws -> CapturedPage {
+    return try FfiConverterTypeCapturedPage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCapturedPage_lower(_ value: CapturedPage) -> RustBuffer {
+    return FfiConverterTypeCapturedPage.lower(value)
+}
+
+
+/**
  * One session of one day, coloured by the guide's legend.
  */
 public struct CellView: Equatable, Hashable {
@@ -1875,6 +2204,109 @@ public func FfiConverterTypeDocumentView_lower(_ value: DocumentView) -> RustBuf
 
 
 /**
+ * A document the parent sent from the phone: on its way, sent, or refused.
+ */
+public struct OutgoingView: Equatable, Hashable {
+    public var id: String
+    public var documentType: String
+    public var childId: String?
+    /**
+     * `pending` (to send or being sent), `sent`, `rejected`.
+     */
+    public var state: String
+    public var sentBytes: UInt64
+    public var totalBytes: UInt64
+    public var code: String?
+    /**
+     * The server's French message when refused.
+     */
+    public var detail: String?
+    /**
+     * The document it became, once sent.
+     */
+    public var documentId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, documentType: String, childId: String?, 
+        /**
+         * `pending` (to send or being sent), `sent`, `rejected`.
+         */state: String, sentBytes: UInt64, totalBytes: UInt64, code: String?, 
+        /**
+         * The server's French message when refused.
+         */detail: String?, 
+        /**
+         * The document it became, once sent.
+         */documentId: String?) {
+        self.id = id
+        self.documentType = documentType
+        self.childId = childId
+        self.state = state
+        self.sentBytes = sentBytes
+        self.totalBytes = totalBytes
+        self.code = code
+        self.detail = detail
+        self.documentId = documentId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OutgoingView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOutgoingView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OutgoingView {
+        return
+            try OutgoingView(
+                id: FfiConverterString.read(from: &buf), 
+                documentType: FfiConverterString.read(from: &buf), 
+                childId: FfiConverterOptionString.read(from: &buf), 
+                state: FfiConverterString.read(from: &buf), 
+                sentBytes: FfiConverterUInt64.read(from: &buf), 
+                totalBytes: FfiConverterUInt64.read(from: &buf), 
+                code: FfiConverterOptionString.read(from: &buf), 
+                detail: FfiConverterOptionString.read(from: &buf), 
+                documentId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OutgoingView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.documentType, into: &buf)
+        FfiConverterOptionString.write(value.childId, into: &buf)
+        FfiConverterString.write(value.state, into: &buf)
+        FfiConverterUInt64.write(value.sentBytes, into: &buf)
+        FfiConverterUInt64.write(value.totalBytes, into: &buf)
+        FfiConverterOptionString.write(value.code, into: &buf)
+        FfiConverterOptionString.write(value.detail, into: &buf)
+        FfiConverterOptionString.write(value.documentId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutgoingView_lift(_ buf: RustBuffer) throws -> OutgoingView {
+    return try FfiConverterTypeOutgoingView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutgoingView_lower(_ value: OutgoingView) -> RustBuffer {
+    return FfiConverterTypeOutgoingView.lower(value)
+}
+
+
+/**
  * What to show for a push once its subject is synced.
  */
 public struct PushDisplay: Equatable, Hashable {
@@ -1956,6 +2388,93 @@ public func FfiConverterTypePushDisplay_lift(_ buf: RustBuffer) throws -> PushDi
 #endif
 public func FfiConverterTypePushDisplay_lower(_ value: PushDisplay) -> RustBuffer {
     return FfiConverterTypePushDisplay.lower(value)
+}
+
+
+/**
+ * What a screen shows before sending: the scores, and whether each is a problem.
+ */
+public struct QualityReport: Equatable, Hashable {
+    /**
+     * Variance of the Laplacian (sharpness); below [`BLUR_THRESHOLD`] it is blurry.
+     */
+    public var sharpness: Double
+    /**
+     * Mean brightness, 0 to 255.
+     */
+    public var brightness: Double
+    public var blurry: Bool
+    public var tooDark: Bool
+    /**
+     * The photo is too small to be read (long side under 1,000 pixels).
+     */
+    public var tooSmall: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Variance of the Laplacian (sharpness); below [`BLUR_THRESHOLD`] it is blurry.
+         */sharpness: Double, 
+        /**
+         * Mean brightness, 0 to 255.
+         */brightness: Double, blurry: Bool, tooDark: Bool, 
+        /**
+         * The photo is too small to be read (long side under 1,000 pixels).
+         */tooSmall: Bool) {
+        self.sharpness = sharpness
+        self.brightness = brightness
+        self.blurry = blurry
+        self.tooDark = tooDark
+        self.tooSmall = tooSmall
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QualityReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQualityReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QualityReport {
+        return
+            try QualityReport(
+                sharpness: FfiConverterDouble.read(from: &buf), 
+                brightness: FfiConverterDouble.read(from: &buf), 
+                blurry: FfiConverterBool.read(from: &buf), 
+                tooDark: FfiConverterBool.read(from: &buf), 
+                tooSmall: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QualityReport, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.sharpness, into: &buf)
+        FfiConverterDouble.write(value.brightness, into: &buf)
+        FfiConverterBool.write(value.blurry, into: &buf)
+        FfiConverterBool.write(value.tooDark, into: &buf)
+        FfiConverterBool.write(value.tooSmall, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQualityReport_lift(_ buf: RustBuffer) throws -> QualityReport {
+    return try FfiConverterTypeQualityReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQualityReport_lower(_ value: QualityReport) -> RustBuffer {
+    return FfiConverterTypeQualityReport.lower(value)
 }
 
 
@@ -2141,6 +2660,11 @@ public struct SyncReport: Equatable, Hashable {
      */
     public var changes: UInt32
     public var cursor: Int64
+    /**
+     * Documents sent completely, and refused by the server, during this sync.
+     */
+    public var documentsSent: UInt32
+    public var documentsRejected: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2150,12 +2674,17 @@ public struct SyncReport: Equatable, Hashable {
          */sent: UInt32, applied: UInt32, rejected: UInt32, 
         /**
          * Feed entries received.
-         */changes: UInt32, cursor: Int64) {
+         */changes: UInt32, cursor: Int64, 
+        /**
+         * Documents sent completely, and refused by the server, during this sync.
+         */documentsSent: UInt32, documentsRejected: UInt32) {
         self.sent = sent
         self.applied = applied
         self.rejected = rejected
         self.changes = changes
         self.cursor = cursor
+        self.documentsSent = documentsSent
+        self.documentsRejected = documentsRejected
     }
 
     
@@ -2178,7 +2707,9 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 applied: FfiConverterUInt32.read(from: &buf), 
                 rejected: FfiConverterUInt32.read(from: &buf), 
                 changes: FfiConverterUInt32.read(from: &buf), 
-                cursor: FfiConverterInt64.read(from: &buf)
+                cursor: FfiConverterInt64.read(from: &buf), 
+                documentsSent: FfiConverterUInt32.read(from: &buf), 
+                documentsRejected: FfiConverterUInt32.read(from: &buf)
         )
     }
 
@@ -2188,6 +2719,8 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.rejected, into: &buf)
         FfiConverterUInt32.write(value.changes, into: &buf)
         FfiConverterInt64.write(value.cursor, into: &buf)
+        FfiConverterUInt32.write(value.documentsSent, into: &buf)
+        FfiConverterUInt32.write(value.documentsRejected, into: &buf)
     }
 }
 
@@ -2462,6 +2995,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
+    typealias SwiftType = [Data]
+
+    public static func write(_ value: [Data], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterData.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Data] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Data]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterData.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer {
     typealias SwiftType = [AlertView]
 
@@ -2479,6 +3037,31 @@ fileprivate struct FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeAlertView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCapturedPage: FfiConverterRustBuffer {
+    typealias SwiftType = [CapturedPage]
+
+    public static func write(_ value: [CapturedPage], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCapturedPage.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CapturedPage] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CapturedPage]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCapturedPage.read(from: &buf))
         }
         return seq
     }
@@ -2579,6 +3162,31 @@ fileprivate struct FfiConverterSequenceTypeDocumentView: FfiConverterRustBuffer 
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeDocumentView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeOutgoingView: FfiConverterRustBuffer {
+    typealias SwiftType = [OutgoingView]
+
+    public static func write(_ value: [OutgoingView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeOutgoingView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [OutgoingView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [OutgoingView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeOutgoingView.read(from: &buf))
         }
         return seq
     }
@@ -2693,6 +3301,16 @@ public func fileTokenStore(path: String) -> TokenStore  {
     )
 })
 }
+/**
+ * The default capture settings (long side 2,000 px, colour, JPEG quality 80).
+ */
+public func defaultCaptureOptions() -> CaptureOptions  {
+    return try!  FfiConverterTypeCaptureOptions_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_func_default_capture_options(uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -2710,6 +3328,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.contractVersionMismatch
     }
     if (uniffi_famille_core_checksum_func_file_token_store() != 38565) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_func_default_capture_options() != 52737) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_tokenstore_load() != 33358) {
@@ -2733,6 +3354,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_famille_core_checksum_method_core_cancel() != 40448) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_famille_core_checksum_method_core_capture_document() != 47733) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_famille_core_checksum_method_core_children() != 38792) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2740,6 +3364,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_documents() != 57089) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_forget_outgoing() != 34033) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_handle_push() != 4278) {
@@ -2763,6 +3390,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_famille_core_checksum_method_core_logout() != 1803) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_famille_core_checksum_method_core_outgoing_documents() != 47057) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_famille_core_checksum_method_core_queue() != 36302) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2773,6 +3403,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_retry_delay_seconds() != 47224) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_send_document() != 38676) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_sync() != 25588) {

@@ -371,6 +371,11 @@ RustBuffer uniffi_famille_core_fn_method_core_calendar(uint64_t ptr, RustBuffer 
 RustBuffer uniffi_famille_core_fn_method_core_cancel(uint64_t ptr, RustBuffer reservation_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CAPTURE_DOCUMENT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CAPTURE_DOCUMENT
+uint64_t uniffi_famille_core_fn_method_core_capture_document(uint64_t ptr, RustBuffer pages, RustBuffer options
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CHILDREN
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CHILDREN
 RustBuffer uniffi_famille_core_fn_method_core_children(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -384,6 +389,11 @@ int8_t uniffi_famille_core_fn_method_core_dismiss_rejected(uint64_t ptr, RustBuf
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_DOCUMENTS
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_DOCUMENTS
 RustBuffer uniffi_famille_core_fn_method_core_documents(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_FORGET_OUTGOING
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_FORGET_OUTGOING
+int8_t uniffi_famille_core_fn_method_core_forget_outgoing(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_HANDLE_PUSH
@@ -421,6 +431,11 @@ uint64_t uniffi_famille_core_fn_method_core_login(uint64_t ptr, RustBuffer email
 uint64_t uniffi_famille_core_fn_method_core_logout(uint64_t ptr, RustBuffer device_token
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_OUTGOING_DOCUMENTS
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_OUTGOING_DOCUMENTS
+RustBuffer uniffi_famille_core_fn_method_core_outgoing_documents(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_QUEUE
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_QUEUE
 RustBuffer uniffi_famille_core_fn_method_core_queue(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -441,6 +456,11 @@ RustBuffer uniffi_famille_core_fn_method_core_reserve(uint64_t ptr, RustBuffer c
 uint64_t uniffi_famille_core_fn_method_core_retry_delay_seconds(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SEND_DOCUMENT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SEND_DOCUMENT
+RustBuffer uniffi_famille_core_fn_method_core_send_document(uint64_t ptr, RustBuffer document_type, RustBuffer child_id, RustBuffer bytes, RustBuffer filename, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SYNC
 uint64_t uniffi_famille_core_fn_method_core_sync(uint64_t ptr
@@ -449,6 +469,12 @@ uint64_t uniffi_famille_core_fn_method_core_sync(uint64_t ptr
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_FUNC_FILE_TOKEN_STORE
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_FUNC_FILE_TOKEN_STORE
 uint64_t uniffi_famille_core_fn_func_file_token_store(RustBuffer path, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_FUNC_DEFAULT_CAPTURE_OPTIONS
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_FUNC_DEFAULT_CAPTURE_OPTIONS
+RustBuffer uniffi_famille_core_fn_func_default_capture_options(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_FAMILLE_CORE_RUSTBUFFER_ALLOC
@@ -717,6 +743,12 @@ uint16_t uniffi_famille_core_checksum_func_file_token_store(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_FUNC_DEFAULT_CAPTURE_OPTIONS
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_FUNC_DEFAULT_CAPTURE_OPTIONS
+uint16_t uniffi_famille_core_checksum_func_default_capture_options(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_TOKENSTORE_LOAD
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_TOKENSTORE_LOAD
 uint16_t uniffi_famille_core_checksum_method_tokenstore_load(void
@@ -759,6 +791,12 @@ uint16_t uniffi_famille_core_checksum_method_core_cancel(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CAPTURE_DOCUMENT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CAPTURE_DOCUMENT
+uint16_t uniffi_famille_core_checksum_method_core_capture_document(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CHILDREN
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CHILDREN
 uint16_t uniffi_famille_core_checksum_method_core_children(void
@@ -774,6 +812,12 @@ uint16_t uniffi_famille_core_checksum_method_core_dismiss_rejected(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_DOCUMENTS
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_DOCUMENTS
 uint16_t uniffi_famille_core_checksum_method_core_documents(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_FORGET_OUTGOING
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_FORGET_OUTGOING
+uint16_t uniffi_famille_core_checksum_method_core_forget_outgoing(void
     
 );
 #endif
@@ -819,6 +863,12 @@ uint16_t uniffi_famille_core_checksum_method_core_logout(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_OUTGOING_DOCUMENTS
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_OUTGOING_DOCUMENTS
+uint16_t uniffi_famille_core_checksum_method_core_outgoing_documents(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_QUEUE
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_QUEUE
 uint16_t uniffi_famille_core_checksum_method_core_queue(void
@@ -840,6 +890,12 @@ uint16_t uniffi_famille_core_checksum_method_core_reserve(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_RETRY_DELAY_SECONDS
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_RETRY_DELAY_SECONDS
 uint16_t uniffi_famille_core_checksum_method_core_retry_delay_seconds(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SEND_DOCUMENT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SEND_DOCUMENT
+uint16_t uniffi_famille_core_checksum_method_core_send_document(void
     
 );
 #endif

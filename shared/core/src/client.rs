@@ -132,6 +132,46 @@ impl Api {
         }
     }
 
+    /// A call with headers and raw bytes (tus); the answer's status, headers and body.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Value), CallError> {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let mut request = self
+            .http
+            .request(method, url)
+            .bearer_auth(token)
+            .header("tus-resumable", "1.0.0");
+        for (k, v) in headers {
+            request = request.header(*k, v);
+        }
+        let answer = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| CallError::Network(e.to_string()))?;
+        let status = answer.status().as_u16();
+        let headers = answer.headers().clone();
+        let bytes = answer
+            .bytes()
+            .await
+            .map_err(|e| CallError::Network(e.to_string()))?;
+        Ok((
+            status,
+            headers,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+
     pub async fn call<T: DeserializeOwned>(
         &self,
         method: Method,

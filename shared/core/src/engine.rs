@@ -28,6 +28,8 @@ use crate::views::*;
 
 /// Mutations per request (the server takes 200 at most).
 const PUSH_BATCH: usize = 100;
+/// Bytes per upload request: small enough that a cut costs little.
+const UPLOAD_CHUNK: usize = 128 * 1024;
 /// Longest calendar the core assembles at once.
 const MAX_CALENDAR_DAYS: i64 = 62;
 
@@ -40,6 +42,7 @@ pub trait ProgressListener: Send + Sync {
 
 pub struct Engine {
     store: Mutex<Store>,
+    data_dir: std::path::PathBuf,
     api: Api,
     tokens: Arc<dyn TokenStore>,
     progress: Option<Arc<dyn ProgressListener>>,
@@ -51,6 +54,10 @@ pub struct Engine {
 fn uuid(s: &str, what: &str) -> CoreResult<Uuid> {
     s.parse()
         .map_err(|_| CoreError::invalid(format!("identifiant de {what} invalide")))
+}
+
+fn header_i64(headers: &reqwest::header::HeaderMap, name: &str) -> Option<i64> {
+    headers.get(name)?.to_str().ok()?.parse().ok()
 }
 
 fn parse_date(s: &str) -> CoreResult<NaiveDate> {
@@ -67,6 +74,7 @@ impl Engine {
     ) -> CoreResult<Engine> {
         Ok(Engine {
             store: Mutex::new(Store::open(data_dir)?),
+            data_dir: data_dir.to_owned(),
             api: Api::new(server_url),
             tokens,
             progress,
@@ -143,6 +151,7 @@ impl Engine {
         let mut store = self.store();
         store.clear_server_state()?;
         store.clear_queue()?;
+        let _ = std::fs::remove_dir_all(self.data_dir.join("outgoing"));
         Ok(())
     }
 
@@ -550,6 +559,11 @@ impl Engine {
             self.progress("envoi", report.sent as u64, queued);
         }
 
+        if let Err(e) = self.push_uploads(&mut report).await {
+            self.note_failure()?;
+            return Err(e);
+        }
+
         let mut cursor = self.store().cursor()?;
         loop {
             let page: SyncPage = match self
@@ -580,6 +594,281 @@ impl Engine {
         store.set_meta("last_sync_at", &Utc::now().to_rfc3339())?;
         report.cursor = cursor;
         Ok(report)
+    }
+
+    // ---- documents ---------------------------------------------------------------
+
+    /// Prepares pages from the camera's JPEGs and, for several, one PDF of them.
+    pub fn capture_document(
+        &self,
+        pages: &[Vec<u8>],
+        options: &crate::capture::CaptureOptions,
+    ) -> CoreResult<CapturedDocument> {
+        let mut captured = Vec::with_capacity(pages.len());
+        for (i, page) in pages.iter().enumerate() {
+            captured.push(crate::capture::capture_page(page, options)?);
+            self.progress("capture", i as u64 + 1, pages.len() as u64);
+        }
+        let (bytes, filename) = match captured.as_slice() {
+            [one] => (one.jpeg.clone(), "document.jpg".to_owned()),
+            _ => (
+                crate::capture::assemble_pdf(&captured),
+                "document.pdf".to_owned(),
+            ),
+        };
+        Ok(CapturedDocument {
+            bytes,
+            filename,
+            pages: captured,
+        })
+    }
+
+    /// Queues a document to send (works offline): `sync()` uploads it, resuming where
+    /// it stopped after a cut or a restart.
+    pub fn send_document(
+        &self,
+        document_type: &str,
+        child_id: Option<&str>,
+        bytes: &[u8],
+        filename: &str,
+    ) -> CoreResult<String> {
+        let kind = famille_model::files::check_file(bytes, Some(filename))
+            .map_err(|e| CoreError::invalid(format!("Document refusé : {e}.")))?;
+        if let Some(child) = child_id {
+            let known = self
+                .family()?
+                .is_some_and(|f| f.children.iter().any(|c| c.id.to_string() == child));
+            if !known {
+                return Err(CoreError::invalid("enfant inconnu"));
+            }
+        }
+        let id = Uuid::now_v7().to_string();
+        let dir = self.data_dir.join("outgoing");
+        std::fs::create_dir_all(&dir).map_err(|e| CoreError::Storage {
+            detail: e.to_string(),
+        })?;
+        let path = dir.join(format!("{id}.{}", kind.extension()));
+        std::fs::write(&path, bytes).map_err(|e| CoreError::Storage {
+            detail: e.to_string(),
+        })?;
+        self.store().add_outgoing(
+            &crate::store::OutgoingDocument {
+                id: id.clone(),
+                document_type: document_type.to_owned(),
+                child_id: child_id.map(str::to_owned),
+                filename: filename.to_owned(),
+                path: path.display().to_string(),
+                length: bytes.len() as i64,
+                location: None,
+                offset: 0,
+                state: "pending".into(),
+                code: None,
+                detail: None,
+                document_id: None,
+            },
+            &Utc::now().to_rfc3339(),
+        )?;
+        Ok(id)
+    }
+
+    pub fn outgoing_documents(&self) -> CoreResult<Vec<OutgoingView>> {
+        Ok(self
+            .store()
+            .outgoing(false)?
+            .into_iter()
+            .map(OutgoingView::from)
+            .collect())
+    }
+
+    pub fn forget_outgoing(&self, id: &str) -> CoreResult<bool> {
+        self.store().forget_upload(id)
+    }
+
+    /// Sends the queued documents with tus, each from where it stopped.
+    async fn push_uploads(&self, report: &mut SyncReport) -> CoreResult<()> {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD;
+        use sha2::Digest;
+        let pending = self.store().outgoing(true)?;
+        for doc in pending {
+            let bytes = std::fs::read(&doc.path).map_err(|e| CoreError::Storage {
+                detail: e.to_string(),
+            })?;
+            let mut location = doc.location.clone();
+            let mut offset = doc.offset;
+            let mut chunks_sent = 0;
+            loop {
+                let token = self.access_token(None).await?;
+                let Some(at) = location.clone() else {
+                    let mut metadata = vec![
+                        format!("document_type {}", STANDARD.encode(&doc.document_type)),
+                        format!("filename {}", STANDARD.encode(&doc.filename)),
+                    ];
+                    if let Some(child) = &doc.child_id {
+                        metadata.push(format!("child_id {}", STANDARD.encode(child)));
+                    }
+                    let (status, headers, body) = self
+                        .api
+                        .raw(
+                            Method::POST,
+                            "/api/v1/uploads",
+                            &token,
+                            &[
+                                ("upload-length", doc.length.to_string()),
+                                ("upload-metadata", metadata.join(",")),
+                            ],
+                            Vec::new(),
+                        )
+                        .await?;
+                    match status {
+                        201 => {
+                            let at = headers
+                                .get("location")
+                                .and_then(|v| v.to_str().ok())
+                                .ok_or_else(|| CoreError::offline("réponse d'envoi sans adresse"))?
+                                .to_owned();
+                            self.store().set_upload_progress(&doc.id, Some(&at), 0)?;
+                            location = Some(at);
+                            offset = 0;
+                            continue;
+                        }
+                        401 => {
+                            self.access_token(Some(&token)).await?;
+                            continue;
+                        }
+                        s if s == 429 || s >= 500 => {
+                            return Err(CoreError::offline(format!("envoi impossible ({s})")));
+                        }
+                        _ => {
+                            self.reject_upload(&doc.id, &body)?;
+                            report.documents_rejected += 1;
+                            break;
+                        }
+                    }
+                };
+                if chunks_sent == 0 && doc.location.is_some() {
+                    // Resuming: ask the server where it is.
+                    let (status, headers, _) = self
+                        .api
+                        .raw(Method::HEAD, &at, &token, &[], Vec::new())
+                        .await?;
+                    match status {
+                        200 => {
+                            offset = header_i64(&headers, "upload-offset").unwrap_or(0);
+                            if let Some(document) = headers
+                                .get("famille-document-id")
+                                .and_then(|v| v.to_str().ok())
+                            {
+                                self.store().finish_upload(
+                                    &doc.id,
+                                    "sent",
+                                    None,
+                                    None,
+                                    Some(document),
+                                )?;
+                                report.documents_sent += 1;
+                                break;
+                            }
+                        }
+                        404 => {
+                            // Expired on the server: start again.
+                            self.store().set_upload_progress(&doc.id, None, 0)?;
+                            location = None;
+                            chunks_sent = 1;
+                            continue;
+                        }
+                        401 => {
+                            self.access_token(Some(&token)).await?;
+                            continue;
+                        }
+                        s => return Err(CoreError::offline(format!("reprise impossible ({s})"))),
+                    }
+                }
+                let end = (offset as usize + UPLOAD_CHUNK).min(bytes.len());
+                let chunk = bytes[offset as usize..end].to_vec();
+                let checksum = format!("sha256 {}", STANDARD.encode(sha2::Sha256::digest(&chunk)));
+                let (status, headers, body) = self
+                    .api
+                    .raw(
+                        Method::PATCH,
+                        &at,
+                        &token,
+                        &[
+                            ("upload-offset", offset.to_string()),
+                            ("content-type", "application/offset+octet-stream".into()),
+                            ("upload-checksum", checksum),
+                        ],
+                        chunk,
+                    )
+                    .await?;
+                chunks_sent += 1;
+                match status {
+                    204 => {
+                        offset = header_i64(&headers, "upload-offset").unwrap_or(end as i64);
+                        self.store()
+                            .set_upload_progress(&doc.id, Some(&at), offset)?;
+                        self.progress("document", offset as u64, doc.length as u64);
+                        if let Some(document) = headers
+                            .get("famille-document-id")
+                            .and_then(|v| v.to_str().ok())
+                        {
+                            self.store().finish_upload(
+                                &doc.id,
+                                "sent",
+                                None,
+                                None,
+                                Some(document),
+                            )?;
+                            let _ = std::fs::remove_file(&doc.path);
+                            report.documents_sent += 1;
+                            break;
+                        }
+                        if std::env::var("FAMILLE_CORE_FAULT")
+                            .is_ok_and(|f| f == "cut_upload_midway")
+                        {
+                            // Fault injection for the tests: the network goes at mid-upload.
+                            return Err(CoreError::offline("connexion coupée pendant l'envoi"));
+                        }
+                    }
+                    // Offset disagreement or a damaged piece: ask again and resend.
+                    409 | 460 => {
+                        location = Some(at.clone());
+                        chunks_sent = 0;
+                        let (_, headers, _) = self
+                            .api
+                            .raw(Method::HEAD, &at, &token, &[], Vec::new())
+                            .await?;
+                        offset = header_i64(&headers, "upload-offset").unwrap_or(offset);
+                    }
+                    401 => {
+                        self.access_token(Some(&token)).await?;
+                    }
+                    404 => {
+                        self.store().set_upload_progress(&doc.id, None, 0)?;
+                        location = None;
+                    }
+                    s if s == 429 || s >= 500 => {
+                        return Err(CoreError::offline(format!("envoi interrompu ({s})")));
+                    }
+                    _ => {
+                        self.reject_upload(&doc.id, &body)?;
+                        report.documents_rejected += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reject_upload(&self, id: &str, problem: &Value) -> CoreResult<()> {
+        self.store().finish_upload(
+            id,
+            "rejected",
+            problem["code"].as_str(),
+            problem["detail"].as_str(),
+            None,
+        )
     }
 
     fn note_failure(&self) -> CoreResult<()> {

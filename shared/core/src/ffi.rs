@@ -10,6 +10,12 @@ use crate::engine::{Engine, ProgressListener};
 use crate::error::{CoreError, CoreResult};
 use crate::views::*;
 
+/// The default capture settings (long side 2,000 px, colour, JPEG quality 80).
+#[uniffi::export]
+pub fn default_capture_options() -> crate::capture::CaptureOptions {
+    crate::capture::CaptureOptions::default()
+}
+
 #[derive(uniffi::Object)]
 pub struct Core {
     engine: Arc<Engine>,
@@ -144,6 +150,37 @@ impl Core {
 
     pub fn documents(&self) -> CoreResult<Vec<DocumentView>> {
         self.engine.documents()
+    }
+
+    /// Prepares the camera's JPEG pages (upright, no metadata, resized, checked) and,
+    /// for several pages, one PDF. Runs off the caller's thread; progress per page.
+    pub async fn capture_document(
+        &self,
+        pages: Vec<Vec<u8>>,
+        options: crate::capture::CaptureOptions,
+    ) -> CoreResult<CapturedDocument> {
+        self.run(move |e| async move { e.capture_document(&pages, &options) })
+            .await
+    }
+
+    /// Queues a document for sending (works offline; `sync()` sends it, resumably).
+    pub fn send_document(
+        &self,
+        document_type: String,
+        child_id: Option<String>,
+        bytes: Vec<u8>,
+        filename: String,
+    ) -> CoreResult<String> {
+        self.engine
+            .send_document(&document_type, child_id.as_deref(), &bytes, &filename)
+    }
+
+    pub fn outgoing_documents(&self) -> CoreResult<Vec<OutgoingView>> {
+        self.engine.outgoing_documents()
+    }
+
+    pub fn forget_outgoing(&self, id: String) -> CoreResult<bool> {
+        self.engine.forget_outgoing(&id)
     }
 
     /// Seconds to wait before the next automatic sync after failures (0: now).

@@ -3,6 +3,7 @@
 //! API client; exported to Swift, Kotlin and Python with uniffi (`ffi.rs`), over
 //! plain Rust (`engine.rs`) that is tested first.
 
+pub mod capture;
 pub mod client;
 pub mod engine;
 pub mod error;

@@ -39,7 +39,42 @@ const MIGRATIONS: &[&str] = &[
          created_at  TEXT NOT NULL,
          attempts    INTEGER NOT NULL DEFAULT 0
      );",
+    // 2: documents waiting to be sent (tus), resumable from `offset`.
+    "CREATE TABLE uploads (
+         seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+         id             TEXT NOT NULL UNIQUE,
+         document_type  TEXT NOT NULL,
+         child_id       TEXT,
+         filename       TEXT NOT NULL,
+         path           TEXT NOT NULL,
+         length         INTEGER NOT NULL,
+         location       TEXT,
+         offset         INTEGER NOT NULL DEFAULT 0,
+         state          TEXT NOT NULL DEFAULT 'pending',
+         code           TEXT,
+         detail         TEXT,
+         document_id    TEXT,
+         created_at     TEXT NOT NULL
+     );",
 ];
+
+/// A document waiting to be sent, or its outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingDocument {
+    pub id: String,
+    pub document_type: String,
+    pub child_id: Option<String>,
+    pub filename: String,
+    pub path: String,
+    pub length: i64,
+    pub location: Option<String>,
+    pub offset: i64,
+    /// pending, sent, rejected
+    pub state: String,
+    pub code: Option<String>,
+    pub detail: Option<String>,
+    pub document_id: Option<String>,
+}
 
 pub struct Store {
     conn: Connection,
@@ -408,6 +443,83 @@ impl Store {
 
     pub fn clear_queue(&self) -> CoreResult<()> {
         self.conn.execute("DELETE FROM queue", [])?;
+        self.conn.execute("DELETE FROM uploads", [])?;
         Ok(())
+    }
+
+    // ---- documents to send ---------------------------------------------------------
+
+    pub fn add_outgoing(&self, d: &OutgoingDocument, now: &str) -> CoreResult<()> {
+        self.conn.execute(
+            "INSERT INTO uploads (id, document_type, child_id, filename, path, length, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![d.id, d.document_type, d.child_id, d.filename, d.path, d.length, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn outgoing(&self, only_pending: bool) -> CoreResult<Vec<OutgoingDocument>> {
+        let sql = format!(
+            "SELECT id, document_type, child_id, filename, path, length, location, offset, state, code, detail, document_id \
+             FROM uploads {} ORDER BY seq",
+            if only_pending {
+                "WHERE state = 'pending'"
+            } else {
+                ""
+            }
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OutgoingDocument {
+                id: r.get(0)?,
+                document_type: r.get(1)?,
+                child_id: r.get(2)?,
+                filename: r.get(3)?,
+                path: r.get(4)?,
+                length: r.get(5)?,
+                location: r.get(6)?,
+                offset: r.get(7)?,
+                state: r.get(8)?,
+                code: r.get(9)?,
+                detail: r.get(10)?,
+                document_id: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Records where the server put the upload, and how far it got.
+    pub fn set_upload_progress(
+        &self,
+        id: &str,
+        location: Option<&str>,
+        offset: i64,
+    ) -> CoreResult<()> {
+        self.conn.execute(
+            "UPDATE uploads SET location = ?2, offset = ?3 WHERE id = ?1",
+            params![id, location, offset],
+        )?;
+        Ok(())
+    }
+
+    pub fn finish_upload(
+        &self,
+        id: &str,
+        state: &str,
+        code: Option<&str>,
+        detail: Option<&str>,
+        document_id: Option<&str>,
+    ) -> CoreResult<()> {
+        self.conn.execute(
+            "UPDATE uploads SET state = ?2, code = ?3, detail = ?4, document_id = ?5 WHERE id = ?1",
+            params![id, state, code, detail, document_id],
+        )?;
+        Ok(())
+    }
+
+    pub fn forget_upload(&self, id: &str) -> CoreResult<bool> {
+        Ok(self.conn.execute(
+            "DELETE FROM uploads WHERE id = ?1 AND state <> 'pending'",
+            [id],
+        )? == 1)
     }
 }

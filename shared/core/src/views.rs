@@ -186,6 +186,49 @@ impl From<DocumentSnapshot> for DocumentView {
     }
 }
 
+/// A document the parent sent from the phone: on its way, sent, or refused.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct OutgoingView {
+    pub id: String,
+    pub document_type: String,
+    pub child_id: Option<String>,
+    /// `pending` (to send or being sent), `sent`, `rejected`.
+    pub state: String,
+    pub sent_bytes: u64,
+    pub total_bytes: u64,
+    pub code: Option<String>,
+    /// The server's French message when refused.
+    pub detail: Option<String>,
+    /// The document it became, once sent.
+    pub document_id: Option<String>,
+}
+
+impl From<crate::store::OutgoingDocument> for OutgoingView {
+    fn from(d: crate::store::OutgoingDocument) -> OutgoingView {
+        OutgoingView {
+            id: d.id,
+            document_type: d.document_type,
+            child_id: d.child_id,
+            state: d.state,
+            sent_bytes: d.offset as u64,
+            total_bytes: d.length as u64,
+            code: d.code,
+            detail: d.detail,
+            document_id: d.document_id,
+        }
+    }
+}
+
+/// Pages prepared for sending, and the bytes to send (the JPEG of a single page, or
+/// the PDF of several).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CapturedDocument {
+    pub bytes: Vec<u8>,
+    /// `document.jpg` or `document.pdf`.
+    pub filename: String,
+    pub pages: Vec<crate::capture::CapturedPage>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
 pub struct SyncReport {
     /// Intents sent, and how the server answered them.
@@ -195,6 +238,9 @@ pub struct SyncReport {
     /// Feed entries received.
     pub changes: u32,
     pub cursor: i64,
+    /// Documents sent completely, and refused by the server, during this sync.
+    pub documents_sent: u32,
+    pub documents_rejected: u32,
 }
 
 /// What to show for a push once its subject is synced.

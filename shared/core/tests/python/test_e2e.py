@@ -210,5 +210,110 @@ class EndToEnd(unittest.TestCase):
         self.assertTrue(shown.synced)
 
 
+PHOTOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "..", "shared", "fixtures", "photos")
+
+
+def photo(name):
+    with open(os.path.join(PHOTOS, name), "rb") as f:
+        return f.read()
+
+
+class Documents(unittest.TestCase):
+    """The guide's case n°1: a vaccination record to send, validated, and Luc may book."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="famille-py-docs-")
+
+    def tearDown(self):
+        os.environ.pop("FAMILLE_CORE_FAULT", None)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def test_a_photographed_carnet_unblocks_luc(self):
+        progress = Progress()
+        core = open_core(self.folder, self.server.url, progress)
+        asyncio.run(core.login(*PARENT))
+        asyncio.run(core.sync())
+        luc = core.children()[2].id
+        start, end = window()
+        blocked = next(c for c in cells(core.calendar(luc, start, end)) if c.state == "blocked")
+        self.assertEqual(blocked.blocked_by, "document_required")
+        self.assertTrue(any(a.child_id == luc for a in core.alerts()))
+
+        # Two photos: one turned by its EXIF tag, one carrying GPS coordinates.
+        rotated, gps = photo("orientation/portrait_6.jpg"), photo("gps_nikon_DSCN0010.jpg")
+        self.assertTrue(b"WGS-84" in gps, "the fixture carries GPS tags (map datum WGS-84)")
+        options = fc.default_capture_options()
+        captured = asyncio.run(core.capture_document([rotated, gps], options))
+        self.assertEqual(captured.filename, "document.pdf")
+        self.assertTrue(captured.bytes.startswith(b"%PDF-"))
+        self.assertEqual(len(captured.pages), 2)
+        self.assertGreater(captured.pages[0].height, captured.pages[0].width, "upright: portrait")
+        self.assertTrue(captured.pages[1].quality.too_small)
+        for marker in (b"Exif", b"WGS-84", b"NIKON"):
+            self.assertFalse(marker in captured.bytes, f"{marker} survived capture")
+        self.assertIn(("capture", 2, 2), progress.steps)
+
+        sent = core.send_document("carnet_vaccination", luc, captured.bytes, "carnet.pdf")
+        # The network goes in the middle of the upload.
+        os.environ["FAMILLE_CORE_FAULT"] = "cut_upload_midway"
+        with self.assertRaises(fc.CoreError.Offline):
+            asyncio.run(core.sync())
+        del os.environ["FAMILLE_CORE_FAULT"]
+        [outgoing] = core.outgoing_documents()
+        self.assertEqual(outgoing.state, "pending")
+        self.assertTrue(0 < outgoing.sent_bytes < outgoing.total_bytes, outgoing)
+        del core
+
+        # The app restarts and resumes where it stopped.
+        core = open_core(self.folder, self.server.url)
+        report = asyncio.run(core.sync())
+        self.assertEqual(report.documents_sent, 1)
+        [outgoing] = core.outgoing_documents()
+        self.assertEqual((outgoing.id, outgoing.state, outgoing.sent_bytes), (sent, "sent", outgoing.total_bytes))
+        mine = {d.id: d for d in core.documents()}
+        self.assertTrue(mine[outgoing.document_id].status_label.startswith("Déposé le"))
+
+        # An agent validates it.
+        agent = self.server.token(AGENT)
+        pending = self.server.call("GET", "/api/v1/staff/documents?status=pending", agent)
+        self.assertIn(outgoing.document_id, [d["id"] for d in pending])
+        self.server.call("POST", f"/api/v1/staff/documents/{outgoing.document_id}/validate", agent, {"valid_until": None})
+
+        asyncio.run(core.sync())
+        self.assertFalse(any(a.child_id == luc for a in core.alerts()))
+        self.assertEqual({d.id: d for d in core.documents()}[outgoing.document_id].status_label, "Validé")
+        cell = next(c for c in cells(core.calendar(luc, start, end)) if c.session_id == blocked.session_id)
+        self.assertNotEqual(cell.state, "blocked")
+        core.reserve(luc, blocked.session_id)
+        report = asyncio.run(core.sync())
+        self.assertEqual((report.sent, report.applied), (1, 1))
+
+    def test_bad_files_are_refused_before_and_by_the_server(self):
+        core = open_core(self.folder, self.server.url)
+        asyncio.run(core.login(*PARENT))
+        asyncio.run(core.sync())
+        luc = core.children()[2].id
+        with self.assertRaises(fc.CoreError.InvalidInput):
+            asyncio.run(core.capture_document([photo("iphone_13_pro_max.HEIC")], fc.default_capture_options()))
+        with self.assertRaises(fc.CoreError.InvalidInput):
+            core.send_document("carnet_vaccination", luc, b"MZ\x90\x00" * 100, "carnet.jpg")
+        # The server refuses what the phone let through: an unknown type.
+        core.send_document("passeport", luc, photo("gps_nikon_DSCN0010.jpg"), "photo.jpg")
+        report = asyncio.run(core.sync())
+        self.assertEqual(report.documents_rejected, 1)
+        [refused] = core.outgoing_documents()
+        self.assertEqual((refused.state, refused.code), ("rejected", "unknown_document_type"))
+        self.assertIn("passeport", refused.detail)
+        self.assertTrue(core.forget_outgoing(refused.id))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

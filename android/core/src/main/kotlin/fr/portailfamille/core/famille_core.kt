@@ -740,6 +740,8 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_famille_core_checksum_func_file_token_store(
     ): Int
+    external fun uniffi_famille_core_checksum_func_default_capture_options(
+    ): Int
     external fun uniffi_famille_core_checksum_method_tokenstore_load(
     ): Int
     external fun uniffi_famille_core_checksum_method_tokenstore_save(
@@ -754,11 +756,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_cancel(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_capture_document(
+    ): Int
     external fun uniffi_famille_core_checksum_method_core_children(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_dismiss_rejected(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_documents(
+    ): Int
+    external fun uniffi_famille_core_checksum_method_core_forget_outgoing(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_handle_push(
     ): Int
@@ -774,6 +780,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_logout(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_outgoing_documents(
+    ): Int
     external fun uniffi_famille_core_checksum_method_core_queue(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_register_device(
@@ -781,6 +789,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_famille_core_checksum_method_core_reserve(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_retry_delay_seconds(
+    ): Int
+    external fun uniffi_famille_core_checksum_method_core_send_document(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_sync(
     ): Int
@@ -840,12 +850,16 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_cancel(`ptr`: Long,`reservationId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_capture_document(`ptr`: Long,`pages`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_famille_core_fn_method_core_children(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_dismiss_rejected(`ptr`: Long,`mutationId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_famille_core_fn_method_core_documents(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_forget_outgoing(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_famille_core_fn_method_core_handle_push(`ptr`: Long,`data`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_famille_core_fn_method_core_is_logged_in(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -860,6 +874,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_famille_core_fn_method_core_logout(`ptr`: Long,`deviceToken`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_famille_core_fn_method_core_outgoing_documents(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_queue(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_register_device(`ptr`: Long,`platform`: RustBuffer.ByValue,`token`: RustBuffer.ByValue,`locale`: RustBuffer.ByValue,
@@ -868,10 +884,14 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_retry_delay_seconds(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_famille_core_fn_method_core_send_document(`ptr`: Long,`documentType`: RustBuffer.ByValue,`childId`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,`filename`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_sync(`ptr`: Long,
     ): Long
     external fun uniffi_famille_core_fn_func_file_token_store(`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_famille_core_fn_func_default_capture_options(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_famille_core_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_famille_core_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -994,6 +1014,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_func_file_token_store() and 0xFFFF) != 38565) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_famille_core_checksum_func_default_capture_options() and 0xFFFF) != 52737) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_famille_core_checksum_method_tokenstore_load() and 0xFFFF) != 33358) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1015,6 +1038,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_method_core_cancel() and 0xFFFF) != 40448) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_famille_core_checksum_method_core_capture_document() and 0xFFFF) != 47733) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_famille_core_checksum_method_core_children() and 0xFFFF) != 38792) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1022,6 +1048,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_documents() and 0xFFFF) != 57089) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_forget_outgoing() and 0xFFFF) != 34033) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_handle_push() and 0xFFFF) != 4278) {
@@ -1045,6 +1074,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_method_core_logout() and 0xFFFF) != 1803) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_famille_core_checksum_method_core_outgoing_documents() and 0xFFFF) != 47057) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_famille_core_checksum_method_core_queue() and 0xFFFF) != 36302) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1055,6 +1087,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_retry_delay_seconds() and 0xFFFF) != 47224) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_send_document() and 0xFFFF) != 38676) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_sync() and 0xFFFF) != 25588) {
@@ -1294,6 +1329,33 @@ private class JavaLangRefCleanable(
 /**
  * @suppress
  */
+public object FfiConverterUByte: FfiConverter<UByte, Byte> {
+    override fun lift(value: Byte): UByte {
+        return value.toUByte()
+    }
+
+    fun lift(value: Int): UByte {
+        return value.toUByte()
+    }
+
+    override fun read(buf: ByteBuffer): UByte {
+        return lift(buf.get())
+    }
+
+    override fun lower(value: UByte): Byte {
+        return value.toByte()
+    }
+
+    override fun allocationSize(value: UByte) = 1UL
+
+    override fun write(value: UByte, buf: ByteBuffer) {
+        buf.put(value.toByte())
+    }
+}
+
+/**
+ * @suppress
+ */
 public object FfiConverterUInt: FfiConverter<UInt, Int> {
     override fun lift(value: Int): UInt {
         return value.toUInt()
@@ -1357,6 +1419,29 @@ public object FfiConverterLong: FfiConverter<Long, Long> {
 
     override fun write(value: Long, buf: ByteBuffer) {
         buf.putLong(value)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterDouble: FfiConverter<Double, Double> {
+    override fun lift(value: Double): Double {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Double {
+        return buf.getDouble()
+    }
+
+    override fun lower(value: Double): Double {
+        return value
+    }
+
+    override fun allocationSize(value: Double) = 8UL
+
+    override fun write(value: Double, buf: ByteBuffer) {
+        buf.putDouble(value)
     }
 }
 
@@ -1437,6 +1522,25 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
         val byteBuf = toUtf8(value)
         buf.putInt(byteBuf.limit())
         buf.put(byteBuf)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
+    override fun read(buf: ByteBuffer): ByteArray {
+        val len = buf.getInt()
+        val byteArr = ByteArray(len)
+        buf.get(byteArr)
+        return byteArr
+    }
+    override fun allocationSize(value: ByteArray): ULong {
+        return 4UL + value.size.toULong()
+    }
+    override fun write(value: ByteArray, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        buf.put(value)
     }
 }
 
@@ -1547,11 +1651,19 @@ public interface CoreInterface {
     
     fun `cancel`(`reservationId`: kotlin.String): kotlin.String
     
+    /**
+     * Prepares the camera's JPEG pages (upright, no metadata, resized, checked) and,
+     * for several pages, one PDF. Runs off the caller's thread; progress per page.
+     */
+    suspend fun `captureDocument`(`pages`: List<kotlin.ByteArray>, `options`: CaptureOptions): CapturedDocument
+    
     fun `children`(): List<ChildView>
     
     fun `dismissRejected`(`mutationId`: kotlin.String): kotlin.Boolean
     
     fun `documents`(): List<DocumentView>
+    
+    fun `forgetOutgoing`(`id`: kotlin.String): kotlin.Boolean
     
     /**
      * A push arrived (its FCM `data`): syncs and says what to show.
@@ -1570,6 +1682,8 @@ public interface CoreInterface {
     
     suspend fun `logout`(`deviceToken`: kotlin.String?)
     
+    fun `outgoingDocuments`(): List<OutgoingView>
+    
     /**
      * The intents not yet answered, and the rejected ones with the server's message.
      */
@@ -1583,6 +1697,11 @@ public interface CoreInterface {
      * Seconds to wait before the next automatic sync after failures (0: now).
      */
     fun `retryDelaySeconds`(): kotlin.ULong
+    
+    /**
+     * Queues a document for sending (works offline; `sync()` sends it, resumably).
+     */
+    fun `sendDocument`(`documentType`: kotlin.String, `childId`: kotlin.String?, `bytes`: kotlin.ByteArray, `filename`: kotlin.String): kotlin.String
     
     /**
      * Sends the queue, then pulls everything new.
@@ -1758,6 +1877,33 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     
 
     
+    /**
+     * Prepares the camera's JPEG pages (upright, no metadata, resized, checked) and,
+     * for several pages, one PDF. Runs off the caller's thread; progress per page.
+     */
+    @Throws(CoreException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `captureDocument`(`pages`: List<kotlin.ByteArray>, `options`: CaptureOptions) : CapturedDocument {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_famille_core_fn_method_core_capture_document(
+                uniffiHandle,
+                
+        FfiConverterSequenceByteArray.lower(`pages`),
+        FfiConverterTypeCaptureOptions.lower(`options`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_famille_core_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_famille_core_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_famille_core_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeCapturedDocument.lift(it) },
+        // Error FFI converter
+        CoreException.ErrorHandler,
+    )
+    }
+
+    
     @Throws(CoreException::class)override fun `children`(): List<ChildView> {
             return FfiConverterSequenceTypeChildView.lift(
     callWithHandle {
@@ -1794,6 +1940,21 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     UniffiLib.uniffi_famille_core_fn_method_core_documents(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    @Throws(CoreException::class)override fun `forgetOutgoing`(`id`: kotlin.String): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_forget_outgoing(
+        it,
+        
+        FfiConverterString.lower(`id`),_status)
 }
     }
     )
@@ -1931,6 +2092,20 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     }
 
     
+    @Throws(CoreException::class)override fun `outgoingDocuments`(): List<OutgoingView> {
+            return FfiConverterSequenceTypeOutgoingView.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_outgoing_documents(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
     /**
      * The intents not yet answered, and the rejected ones with the server's message.
      */
@@ -1999,6 +2174,27 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     UniffiLib.uniffi_famille_core_fn_method_core_retry_delay_seconds(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Queues a document for sending (works offline; `sync()` sends it, resumably).
+     */
+    @Throws(CoreException::class)override fun `sendDocument`(`documentType`: kotlin.String, `childId`: kotlin.String?, `bytes`: kotlin.ByteArray, `filename`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_send_document(
+        it,
+        
+        FfiConverterString.lower(`documentType`),
+        FfiConverterOptionalString.lower(`childId`),
+        FfiConverterByteArray.lower(`bytes`),
+        FfiConverterString.lower(`filename`),_status)
 }
     }
     )
@@ -2825,6 +3021,159 @@ public object FfiConverterTypeAlertView: FfiConverterRustBuffer<AlertView> {
 
 
 /**
+ * How to prepare a page.
+ */
+data class CaptureOptions (
+    /**
+     * The long side at most, in pixels (2,000 by default).
+     */
+    var `maxSide`: kotlin.UInt
+    , 
+    /**
+     * Grey with stretched contrast: lighter, and easier to read for a scan.
+     */
+    var `documentLook`: kotlin.Boolean
+    , 
+    /**
+     * JPEG quality, 1 to 100 (80 by default).
+     */
+    var `jpegQuality`: kotlin.UByte
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCaptureOptions: FfiConverterRustBuffer<CaptureOptions> {
+    override fun read(buf: ByteBuffer): CaptureOptions {
+        return CaptureOptions(
+            FfiConverterUInt.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterUByte.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CaptureOptions) = (
+            FfiConverterUInt.allocationSize(value.`maxSide`) +
+            FfiConverterBoolean.allocationSize(value.`documentLook`) +
+            FfiConverterUByte.allocationSize(value.`jpegQuality`)
+    )
+
+    override fun write(value: CaptureOptions, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`maxSide`, buf)
+            FfiConverterBoolean.write(value.`documentLook`, buf)
+            FfiConverterUByte.write(value.`jpegQuality`, buf)
+    }
+}
+
+
+
+/**
+ * Pages prepared for sending, and the bytes to send (the JPEG of a single page, or
+ * the PDF of several).
+ */
+data class CapturedDocument (
+    var `bytes`: kotlin.ByteArray
+    , 
+    /**
+     * `document.jpg` or `document.pdf`.
+     */
+    var `filename`: kotlin.String
+    , 
+    var `pages`: List<CapturedPage>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCapturedDocument: FfiConverterRustBuffer<CapturedDocument> {
+    override fun read(buf: ByteBuffer): CapturedDocument {
+        return CapturedDocument(
+            FfiConverterByteArray.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeCapturedPage.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CapturedDocument) = (
+            FfiConverterByteArray.allocationSize(value.`bytes`) +
+            FfiConverterString.allocationSize(value.`filename`) +
+            FfiConverterSequenceTypeCapturedPage.allocationSize(value.`pages`)
+    )
+
+    override fun write(value: CapturedDocument, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`bytes`, buf)
+            FfiConverterString.write(value.`filename`, buf)
+            FfiConverterSequenceTypeCapturedPage.write(value.`pages`, buf)
+    }
+}
+
+
+
+data class CapturedPage (
+    var `jpeg`: kotlin.ByteArray
+    , 
+    var `width`: kotlin.UInt
+    , 
+    var `height`: kotlin.UInt
+    , 
+    var `quality`: QualityReport
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCapturedPage: FfiConverterRustBuffer<CapturedPage> {
+    override fun read(buf: ByteBuffer): CapturedPage {
+        return CapturedPage(
+            FfiConverterByteArray.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterTypeQualityReport.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CapturedPage) = (
+            FfiConverterByteArray.allocationSize(value.`jpeg`) +
+            FfiConverterUInt.allocationSize(value.`width`) +
+            FfiConverterUInt.allocationSize(value.`height`) +
+            FfiConverterTypeQualityReport.allocationSize(value.`quality`)
+    )
+
+    override fun write(value: CapturedPage, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`jpeg`, buf)
+            FfiConverterUInt.write(value.`width`, buf)
+            FfiConverterUInt.write(value.`height`, buf)
+            FfiConverterTypeQualityReport.write(value.`quality`, buf)
+    }
+}
+
+
+
+/**
  * One session of one day, coloured by the guide's legend.
  */
 data class CellView (
@@ -3099,6 +3448,91 @@ public object FfiConverterTypeDocumentView: FfiConverterRustBuffer<DocumentView>
 
 
 /**
+ * A document the parent sent from the phone: on its way, sent, or refused.
+ */
+data class OutgoingView (
+    var `id`: kotlin.String
+    , 
+    var `documentType`: kotlin.String
+    , 
+    var `childId`: kotlin.String?
+    , 
+    /**
+     * `pending` (to send or being sent), `sent`, `rejected`.
+     */
+    var `state`: kotlin.String
+    , 
+    var `sentBytes`: kotlin.ULong
+    , 
+    var `totalBytes`: kotlin.ULong
+    , 
+    var `code`: kotlin.String?
+    , 
+    /**
+     * The server's French message when refused.
+     */
+    var `detail`: kotlin.String?
+    , 
+    /**
+     * The document it became, once sent.
+     */
+    var `documentId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOutgoingView: FfiConverterRustBuffer<OutgoingView> {
+    override fun read(buf: ByteBuffer): OutgoingView {
+        return OutgoingView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OutgoingView) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`documentType`) +
+            FfiConverterOptionalString.allocationSize(value.`childId`) +
+            FfiConverterString.allocationSize(value.`state`) +
+            FfiConverterULong.allocationSize(value.`sentBytes`) +
+            FfiConverterULong.allocationSize(value.`totalBytes`) +
+            FfiConverterOptionalString.allocationSize(value.`code`) +
+            FfiConverterOptionalString.allocationSize(value.`detail`) +
+            FfiConverterOptionalString.allocationSize(value.`documentId`)
+    )
+
+    override fun write(value: OutgoingView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`documentType`, buf)
+            FfiConverterOptionalString.write(value.`childId`, buf)
+            FfiConverterString.write(value.`state`, buf)
+            FfiConverterULong.write(value.`sentBytes`, buf)
+            FfiConverterULong.write(value.`totalBytes`, buf)
+            FfiConverterOptionalString.write(value.`code`, buf)
+            FfiConverterOptionalString.write(value.`detail`, buf)
+            FfiConverterOptionalString.write(value.`documentId`, buf)
+    }
+}
+
+
+
+/**
  * What to show for a push once its subject is synced.
  */
 data class PushDisplay (
@@ -3160,6 +3594,71 @@ public object FfiConverterTypePushDisplay: FfiConverterRustBuffer<PushDisplay> {
             FfiConverterString.write(value.`targetId`, buf)
             FfiConverterOptionalString.write(value.`childId`, buf)
             FfiConverterBoolean.write(value.`synced`, buf)
+    }
+}
+
+
+
+/**
+ * What a screen shows before sending: the scores, and whether each is a problem.
+ */
+data class QualityReport (
+    /**
+     * Variance of the Laplacian (sharpness); below [`BLUR_THRESHOLD`] it is blurry.
+     */
+    var `sharpness`: kotlin.Double
+    , 
+    /**
+     * Mean brightness, 0 to 255.
+     */
+    var `brightness`: kotlin.Double
+    , 
+    var `blurry`: kotlin.Boolean
+    , 
+    var `tooDark`: kotlin.Boolean
+    , 
+    /**
+     * The photo is too small to be read (long side under 1,000 pixels).
+     */
+    var `tooSmall`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQualityReport: FfiConverterRustBuffer<QualityReport> {
+    override fun read(buf: ByteBuffer): QualityReport {
+        return QualityReport(
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: QualityReport) = (
+            FfiConverterDouble.allocationSize(value.`sharpness`) +
+            FfiConverterDouble.allocationSize(value.`brightness`) +
+            FfiConverterBoolean.allocationSize(value.`blurry`) +
+            FfiConverterBoolean.allocationSize(value.`tooDark`) +
+            FfiConverterBoolean.allocationSize(value.`tooSmall`)
+    )
+
+    override fun write(value: QualityReport, buf: ByteBuffer) {
+            FfiConverterDouble.write(value.`sharpness`, buf)
+            FfiConverterDouble.write(value.`brightness`, buf)
+            FfiConverterBoolean.write(value.`blurry`, buf)
+            FfiConverterBoolean.write(value.`tooDark`, buf)
+            FfiConverterBoolean.write(value.`tooSmall`, buf)
     }
 }
 
@@ -3315,6 +3814,13 @@ data class SyncReport (
     var `changes`: kotlin.UInt
     , 
     var `cursor`: kotlin.Long
+    , 
+    /**
+     * Documents sent completely, and refused by the server, during this sync.
+     */
+    var `documentsSent`: kotlin.UInt
+    , 
+    var `documentsRejected`: kotlin.UInt
     
 ){
     
@@ -3336,6 +3842,8 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterLong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
         )
     }
 
@@ -3344,7 +3852,9 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterUInt.allocationSize(value.`applied`) +
             FfiConverterUInt.allocationSize(value.`rejected`) +
             FfiConverterUInt.allocationSize(value.`changes`) +
-            FfiConverterLong.allocationSize(value.`cursor`)
+            FfiConverterLong.allocationSize(value.`cursor`) +
+            FfiConverterUInt.allocationSize(value.`documentsSent`) +
+            FfiConverterUInt.allocationSize(value.`documentsRejected`)
     )
 
     override fun write(value: SyncReport, buf: ByteBuffer) {
@@ -3353,6 +3863,8 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterUInt.write(value.`rejected`, buf)
             FfiConverterUInt.write(value.`changes`, buf)
             FfiConverterLong.write(value.`cursor`, buf)
+            FfiConverterUInt.write(value.`documentsSent`, buf)
+            FfiConverterUInt.write(value.`documentsRejected`, buf)
     }
 }
 
@@ -3682,6 +4194,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
 /**
  * @suppress
  */
+public object FfiConverterSequenceByteArray: FfiConverterRustBuffer<List<kotlin.ByteArray>> {
+    override fun read(buf: ByteBuffer): List<kotlin.ByteArray> {
+        val len = buf.getInt()
+        return List<kotlin.ByteArray>(len) {
+            FfiConverterByteArray.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.ByteArray>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterByteArray.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.ByteArray>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterByteArray.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer<List<AlertView>> {
     override fun read(buf: ByteBuffer): List<AlertView> {
         val len = buf.getInt()
@@ -3700,6 +4240,34 @@ public object FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer<List<Ale
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeAlertView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCapturedPage: FfiConverterRustBuffer<List<CapturedPage>> {
+    override fun read(buf: ByteBuffer): List<CapturedPage> {
+        val len = buf.getInt()
+        return List<CapturedPage>(len) {
+            FfiConverterTypeCapturedPage.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CapturedPage>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCapturedPage.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CapturedPage>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCapturedPage.write(it, buf)
         }
     }
 }
@@ -3822,6 +4390,34 @@ public object FfiConverterSequenceTypeDocumentView: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeOutgoingView: FfiConverterRustBuffer<List<OutgoingView>> {
+    override fun read(buf: ByteBuffer): List<OutgoingView> {
+        val len = buf.getInt()
+        return List<OutgoingView>(len) {
+            FfiConverterTypeOutgoingView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<OutgoingView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeOutgoingView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<OutgoingView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeOutgoingView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeQueueItem: FfiConverterRustBuffer<List<QueueItem>> {
     override fun read(buf: ByteBuffer): List<QueueItem> {
         val len = buf.getInt()
@@ -3899,6 +4495,19 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
     
         
         FfiConverterString.lower(`path`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The default capture settings (long side 2,000 px, colour, JPEG quality 80).
+         */ fun `defaultCaptureOptions`(): CaptureOptions {
+            return FfiConverterTypeCaptureOptions.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_famille_core_fn_func_default_capture_options(
+    
+        _status)
 }
     )
     }
