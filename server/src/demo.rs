@@ -288,6 +288,18 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
         catalog.insert_document_type(id, code, label, scope).await?;
         document_types.push(id);
     }
+    // Insurance and employer certificates count for the school year.
+    for (index, label) in [(2, "Attestation d'assurance"), (3, "Attestation employeur")] {
+        state
+            .db
+            .documents()
+            .update_type(
+                document_types[index],
+                label,
+                famille_model::dossier::DocumentValidity::SchoolYear,
+            )
+            .await?;
+    }
     let vaccination = document_types[1];
     // Elena, Valentine and Chloé have a validated carnet; Luc (index 2) has not sent his.
     for (i, child) in child_ids.iter().enumerate() {

@@ -6,7 +6,8 @@
 use axum::Json;
 use axum::extract::State;
 use famille_model::api::{
-    DocumentRefusal, DocumentSnapshot, DocumentValidation, Problem, StaffDocument,
+    Created, DocumentRefusal, DocumentSnapshot, DocumentType, DocumentTypeInput,
+    DocumentValidation, Problem, StaffDocument,
 };
 use famille_model::validate::FieldError;
 use serde::Deserialize;
@@ -15,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::accounts::auth::{Parent, Staff};
+use crate::accounts::auth::{Caller, Parent, Staff};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::documents::Decision;
@@ -35,6 +36,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(validate))
         .routes(routes!(refuse))
         .routes(routes!(open_file))
+        .routes(routes!(document_types))
+        .routes(routes!(create_document_type))
+        .routes(routes!(update_document_type))
         .merge(uploads::router())
 }
 
@@ -82,6 +86,11 @@ fn decided(state: &AppState, decision: Decision) -> AppResult<Json<DocumentSnaps
         }
         Decision::NotFound => Err(AppError::NotFound),
         Decision::Conflict => Err(AppError::Conflict("Ce document a déjà été traité.")),
+        Decision::DateRequired => Err(FieldError::new(
+            "valid_until",
+            "ce type de document demande une date de fin de validité",
+        )
+        .into()),
     }
 }
 
@@ -196,4 +205,84 @@ async fn open_file(
         bytes,
     )
         .into_response())
+}
+
+/// The kinds of documents the services ask for ("Mes démarches" offers them).
+#[utoipa::path(get, path = "/api/v1/document-types", tag = "documents", security(("bearer" = [])),
+    responses((status = 200, body = [DocumentType]), (status = 401, body = Problem)))]
+async fn document_types(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> AppResult<Json<Vec<DocumentType>>> {
+    Ok(Json(state.db.documents().types().await?))
+}
+
+fn check_type(label: &str, code: Option<&str>, scope: Option<&str>) -> AppResult<()> {
+    let mut errors = crate::error::FieldErrors::default();
+    if label.trim().is_empty() || label.chars().count() > 120 {
+        errors.push(FieldError::new(
+            "label",
+            "libellé obligatoire (120 caractères au plus)",
+        ));
+    }
+    if let Some(code) = code
+        && (code.is_empty()
+            || code.len() > 60
+            || !code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+    {
+        errors.push(FieldError::new(
+            "code",
+            "minuscules, chiffres et _ (par exemple carnet_vaccination)",
+        ));
+    }
+    if let Some(scope) = scope
+        && !matches!(scope, "family" | "child")
+    {
+        errors.push(FieldError::new("scope", "« family » ou « child »"));
+    }
+    errors.finish(|| ())
+}
+
+/// Adds a kind of document.
+#[utoipa::path(post, path = "/api/v1/staff/document-types", tag = "services", security(("bearer" = [])),
+    request_body = DocumentTypeInput,
+    responses((status = 201, body = Created), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_document_type(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiJson(input): ApiJson<DocumentTypeInput>,
+) -> AppResult<(axum::http::StatusCode, Json<Created>)> {
+    check_type(&input.label, Some(&input.code), Some(&input.scope))?;
+    match state.db.documents().insert_type(&input).await {
+        Ok(id) => Ok((axum::http::StatusCode::CREATED, Json(Created { id }))),
+        Err(crate::store::StoreError::Duplicate(_)) => {
+            Err(AppError::Conflict("Ce code de document existe déjà."))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Renames a kind of document or changes its validity.
+#[utoipa::path(put, path = "/api/v1/staff/document-types/{document_type_id}", tag = "services",
+    security(("bearer" = [])), params(("document_type_id" = Uuid, Path)), request_body = DocumentTypeInput,
+    responses((status = 204, description = "Modifié"), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_document_type(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<DocumentTypeInput>,
+) -> AppResult<axum::http::StatusCode> {
+    check_type(&input.label, None, None)?;
+    if state
+        .db
+        .documents()
+        .update_type(id, input.label.trim(), input.validity)
+        .await?
+    {
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::NotFound)
+    }
 }

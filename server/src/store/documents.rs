@@ -2,11 +2,12 @@
 //! lands in the family's change feed and writes its notice in the same transaction.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use famille_model::api::{DocumentSnapshot, StaffDocument};
+use famille_model::api::{DocumentSnapshot, DocumentType, DocumentTypeInput, StaffDocument};
+use famille_model::dossier::DocumentValidity;
 use uuid::Uuid;
 
 use super::outbox::notify;
-use super::{Db, StoreResult, in_tx, on_db, record_changes};
+use super::{Db, StoreResult, in_tx, on_db, record_changes, unique_violation};
 use crate::notifications::texts;
 
 pub struct Documents<'a> {
@@ -61,9 +62,80 @@ pub enum Decision {
     NotFound,
     /// Already decided.
     Conflict,
+    /// The type's validity is a date the agent sets, and none was given.
+    DateRequired,
+}
+
+#[derive(sqlx::FromRow)]
+struct TypeRow {
+    id: Uuid,
+    code: String,
+    label: String,
+    scope: String,
+    validity: String,
 }
 
 impl Documents<'_> {
+    /// The kinds of documents the services ask for.
+    pub async fn types(&self) -> StoreResult<Vec<DocumentType>> {
+        let rows: Vec<TypeRow> = on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT id, code, label, scope, validity FROM document_types ORDER BY label",
+            )
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(DocumentType {
+                id: r.id,
+                code: r.code,
+                label: r.label,
+                scope: r.scope,
+                validity: super::parse_stored(&r.validity)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A new type; `Duplicate` when the code is taken.
+    pub async fn insert_type(&self, input: &DocumentTypeInput) -> StoreResult<Uuid> {
+        let id = Uuid::now_v7();
+        on_db!(self.db, |pool| {
+            sqlx::query("INSERT INTO document_types (id, code, label, scope, validity) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(&input.code)
+                .bind(&input.label)
+                .bind(&input.scope)
+                .bind(input.validity.as_str())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .map_err(unique_violation)?;
+        Ok(id)
+    }
+
+    /// Renames a type or changes its validity (its code and scope stay: documents
+    /// already sent depend on them). `false` if unknown.
+    pub async fn update_type(
+        &self,
+        id: Uuid,
+        label: &str,
+        validity: DocumentValidity,
+    ) -> StoreResult<bool> {
+        let done = on_db!(self.db, |pool| {
+            sqlx::query("UPDATE document_types SET label = $2, validity = $3 WHERE id = $1")
+                .bind(id)
+                .bind(label)
+                .bind(validity.as_str())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
     /// Records a document the family sent, waiting for the services.
     pub async fn submit(
         &self,
@@ -167,20 +239,27 @@ impl Documents<'_> {
         push: bool,
     ) -> StoreResult<Decision> {
         let decision = in_tx!(self.db, |tx| {
-            let found: Option<(Uuid, String, String, Option<String>)> = sqlx::query_as(
-                "SELECT d.family_id, d.status, t.label, c.first_name FROM documents d \
+            let found: Option<(Uuid, String, String, Option<String>, String)> = sqlx::query_as(
+                "SELECT d.family_id, d.status, t.label, c.first_name, t.validity FROM documents d \
                  JOIN document_types t ON t.id = d.document_type_id LEFT JOIN children c ON c.id = d.child_id \
                  WHERE d.id = $1",
             )
             .bind(document_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((family_id, status, label, child)) = found else {
+            let Some((family_id, status, label, child, validity)) = found else {
                 return Ok(Decision::NotFound);
             };
             if status != "pending" {
                 return Ok(Decision::Conflict);
             }
+            let validity: DocumentValidity = super::parse_stored(&validity)?;
+            if refusal.is_none() && validity == DocumentValidity::AgentDate && valid_until.is_none()
+            {
+                return Ok(Decision::DateRequired);
+            }
+            let valid_until =
+                validity.valid_until(famille_model::calendar::paris_date(now), valid_until);
             let changed = sqlx::query(
                 "UPDATE documents SET status = $2, valid_until = $3, refusal_reason = $4, decided_at = $5, \
                  decided_by = $6, updated_at = $5 WHERE id = $1 AND status = 'pending'",

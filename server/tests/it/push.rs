@@ -373,3 +373,48 @@ backend_tests! {
         assert_eq!(left, ["fidele"]);
     }
 }
+
+backend_tests! {
+    async fn document_types_are_managed_by_the_services_with_their_validity(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let agent = app.agent().await;
+        let types = app.get("/api/v1/document-types", &parent.access).await.body;
+        let insurance = types.as_array().unwrap().iter().find(|t| t["code"] == "attestation_assurance").unwrap().clone();
+        assert_eq!(insurance["validity"], "school_year");
+        app.post("/api/v1/staff/document-types", Some(&parent.access), json!({"code": "x", "label": "X", "scope": "family", "validity": "until_replaced"})).await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        let created = app.post("/api/v1/staff/document-types", Some(&agent.access),
+            json!({"code": "certificat_medical", "label": "Certificat médical (sport)", "scope": "child", "validity": "agent_date"})).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        app.post("/api/v1/staff/document-types", Some(&agent.access),
+            json!({"code": "certificat_medical", "label": "Doublon", "scope": "child", "validity": "agent_date"})).await
+            .problem(StatusCode::CONFLICT, "conflict");
+        app.post("/api/v1/staff/document-types", Some(&agent.access),
+            json!({"code": "Pas Bon", "label": "", "scope": "foyer", "validity": "agent_date"})).await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+
+        // A school-year document validated without a date counts until the 31st of August.
+        let parent_tokens = app.parent().await;
+        let luc = luc(&app, &parent_tokens).await;
+        let doc = app.state.db.documents().submit(luc.family_id, Some(luc.child_id), insurance["id"].as_str().unwrap().parse().unwrap(), app.state.clock.now()).await.unwrap();
+        let validated = validate(&app, &agent, doc).await;
+        let today = famille_model::calendar::paris_date(app.state.clock.now());
+        let expected = famille_model::dossier::DocumentValidity::SchoolYear.valid_until(today, None).unwrap();
+        assert_eq!(validated["valid_until"], expected.to_string());
+        // A type whose end the agent sets needs the date.
+        let medical: uuid::Uuid = created.body["id"].as_str().unwrap().parse().unwrap();
+        let doc = app.state.db.documents().submit(luc.family_id, Some(luc.child_id), medical, app.state.clock.now()).await.unwrap();
+        app.post(&format!("/api/v1/staff/documents/{doc}/validate"), Some(&agent.access), json!({})).await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        let until = today + Duration::days(365);
+        let ok = app.post(&format!("/api/v1/staff/documents/{doc}/validate"), Some(&agent.access), json!({"valid_until": until})).await;
+        assert_eq!(ok.body["valid_until"], until.to_string());
+        let renamed = app.put(&format!("/api/v1/staff/document-types/{medical}"), &agent.access,
+            json!({"code": "ignore", "label": "Certificat médical", "scope": "child", "validity": "school_year"})).await;
+        assert_eq!(renamed.status, StatusCode::NO_CONTENT);
+        let types = app.get("/api/v1/document-types", &parent.access).await.body;
+        let medical_type = types.as_array().unwrap().iter().find(|t| t["code"] == "certificat_medical").unwrap();
+        assert_eq!((medical_type["label"].as_str(), medical_type["validity"].as_str()), (Some("Certificat médical"), Some("school_year")));
+    }
+}

@@ -736,3 +736,24 @@ wire! {
         pub reason: String,
     }
 }
+
+wire! {
+    /// A kind of document the services ask for.
+    pub struct DocumentType {
+        pub id: Uuid,
+        /// Stable code, e.g. `carnet_vaccination`.
+        pub code: String,
+        pub label: String,
+        /// `family` or `child`.
+        pub scope: String,
+        pub validity: crate::dossier::DocumentValidity,
+    }
+
+    pub struct DocumentTypeInput {
+        pub code: String,
+        pub label: String,
+        /// `family` or `child`.
+        pub scope: String,
+        pub validity: crate::dossier::DocumentValidity,
+    }
+}

@@ -121,3 +121,67 @@ mod tests {
         assert!(Role::Agent.is_staff() && Role::Admin.is_staff());
     }
 }
+
+labelled_enum! {
+    /// How long a validated document of a type counts.
+    DocumentValidity {
+        UntilReplaced => "until_replaced", "Jusqu'à son remplacement";
+        SchoolYear => "school_year", "Année scolaire (jusqu'au 31 août)";
+        AgentDate => "agent_date", "Jusqu'à la date fixée à la validation";
+    }
+}
+
+impl DocumentValidity {
+    /// The end of validity of a document validated on `today`, given the agent's date.
+    pub fn valid_until(
+        self,
+        today: chrono::NaiveDate,
+        agent_date: Option<chrono::NaiveDate>,
+    ) -> Option<chrono::NaiveDate> {
+        use chrono::Datelike;
+        match self {
+            DocumentValidity::UntilReplaced => agent_date,
+            DocumentValidity::AgentDate => agent_date,
+            DocumentValidity::SchoolYear => agent_date.or_else(|| {
+                // A school year ends on 31 August; from September on, the next one.
+                let year = if today.month() >= 9 {
+                    today.year() + 1
+                } else {
+                    today.year()
+                };
+                chrono::NaiveDate::from_ymd_opt(year, 8, 31)
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod validity_tests {
+    use super::DocumentValidity;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn a_school_year_document_counts_until_the_31st_of_august() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(
+            DocumentValidity::SchoolYear.valid_until(d(2026, 11, 28), None),
+            Some(d(2027, 8, 31))
+        );
+        assert_eq!(
+            DocumentValidity::SchoolYear.valid_until(d(2027, 3, 2), None),
+            Some(d(2027, 8, 31))
+        );
+        assert_eq!(
+            DocumentValidity::SchoolYear.valid_until(d(2027, 9, 1), None),
+            Some(d(2028, 8, 31))
+        );
+        assert_eq!(
+            DocumentValidity::UntilReplaced.valid_until(d(2027, 3, 2), None),
+            None
+        );
+        assert_eq!(
+            DocumentValidity::AgentDate.valid_until(d(2027, 3, 2), Some(d(2027, 6, 30))),
+            Some(d(2027, 6, 30))
+        );
+    }
+}
