@@ -1676,6 +1676,11 @@ public struct CaptureOptions: Equatable, Hashable {
      * JPEG quality, 1 to 100 (80 by default).
      */
     public var jpegQuality: UInt8
+    /**
+     * Look for a sheet of paper and straighten it (perspective correction) when its
+     * four corners are found.
+     */
+    public var detectPage: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1688,10 +1693,15 @@ public struct CaptureOptions: Equatable, Hashable {
          */documentLook: Bool, 
         /**
          * JPEG quality, 1 to 100 (80 by default).
-         */jpegQuality: UInt8) {
+         */jpegQuality: UInt8, 
+        /**
+         * Look for a sheet of paper and straighten it (perspective correction) when its
+         * four corners are found.
+         */detectPage: Bool) {
         self.maxSide = maxSide
         self.documentLook = documentLook
         self.jpegQuality = jpegQuality
+        self.detectPage = detectPage
     }
 
     
@@ -1712,7 +1722,8 @@ public struct FfiConverterTypeCaptureOptions: FfiConverterRustBuffer {
             try CaptureOptions(
                 maxSide: FfiConverterUInt32.read(from: &buf), 
                 documentLook: FfiConverterBool.read(from: &buf), 
-                jpegQuality: FfiConverterUInt8.read(from: &buf)
+                jpegQuality: FfiConverterUInt8.read(from: &buf), 
+                detectPage: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -1720,6 +1731,7 @@ public struct FfiConverterTypeCaptureOptions: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.maxSide, into: &buf)
         FfiConverterBool.write(value.documentLook, into: &buf)
         FfiConverterUInt8.write(value.jpegQuality, into: &buf)
+        FfiConverterBool.write(value.detectPage, into: &buf)
     }
 }
 
@@ -1808,6 +1820,10 @@ public func FfiConverterTypeCapturedDocument_lower(_ value: CapturedDocument) ->
 
 
 public struct CapturedPage: Equatable, Hashable {
+    /**
+     * A sheet was found and straightened.
+     */
+    public var pageFound: Bool
     public var jpeg: Data
     public var width: UInt32
     public var height: UInt32
@@ -1815,7 +1831,11 @@ public struct CapturedPage: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(jpeg: Data, width: UInt32, height: UInt32, quality: QualityReport) {
+    public init(
+        /**
+         * A sheet was found and straightened.
+         */pageFound: Bool, jpeg: Data, width: UInt32, height: UInt32, quality: QualityReport) {
+        self.pageFound = pageFound
         self.jpeg = jpeg
         self.width = width
         self.height = height
@@ -1838,6 +1858,7 @@ public struct FfiConverterTypeCapturedPage: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CapturedPage {
         return
             try CapturedPage(
+                pageFound: FfiConverterBool.read(from: &buf), 
                 jpeg: FfiConverterData.read(from: &buf), 
                 width: FfiConverterUInt32.read(from: &buf), 
                 height: FfiConverterUInt32.read(from: &buf), 
@@ -1846,6 +1867,7 @@ public struct FfiConverterTypeCapturedPage: FfiConverterRustBuffer {
     }
 
     public static func write(_ value: CapturedPage, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.pageFound, into: &buf)
         FfiConverterData.write(value.jpeg, into: &buf)
         FfiConverterUInt32.write(value.width, into: &buf)
         FfiConverterUInt32.write(value.height, into: &buf)

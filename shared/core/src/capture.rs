@@ -24,6 +24,9 @@ pub struct CaptureOptions {
     pub document_look: bool,
     /// JPEG quality, 1 to 100 (80 by default).
     pub jpeg_quality: u8,
+    /// Look for a sheet of paper and straighten it (perspective correction) when its
+    /// four corners are found.
+    pub detect_page: bool,
 }
 
 impl Default for CaptureOptions {
@@ -32,6 +35,7 @@ impl Default for CaptureOptions {
             max_side: 2000,
             document_look: false,
             jpeg_quality: 80,
+            detect_page: false,
         }
     }
 }
@@ -51,6 +55,8 @@ pub struct QualityReport {
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CapturedPage {
+    /// A sheet was found and straightened.
+    pub page_found: bool,
     pub jpeg: Vec<u8>,
     pub width: u32,
     pub height: u32,
@@ -336,6 +342,52 @@ pub fn capture_page(bytes: &[u8], options: &CaptureOptions) -> CoreResult<Captur
         (width, height)
     };
     let mut picture = orient(shrink(&picture, tw, th), exif_orientation(bytes));
+    let mut page_found = false;
+    if options.detect_page {
+        // Found on a small grey copy, applied to the full picture.
+        let long = picture.width.max(picture.height);
+        let factor = (long as f64 / 500.0).max(1.0);
+        let (sw, sh) = (
+            ((picture.width as f64) / factor) as usize,
+            ((picture.height as f64) / factor) as usize,
+        );
+        let gray = grey(&picture);
+        let small = shrink(
+            &Picture {
+                pixels: gray,
+                width: picture.width,
+                height: picture.height,
+                channels: 1,
+            },
+            sw.max(1),
+            sh.max(1),
+        );
+        if let Some(corners) = crate::page::find_page(&small.pixels, small.width, small.height) {
+            let (fx, fy) = (
+                picture.width as f64 / small.width as f64,
+                picture.height as f64 / small.height as f64,
+            );
+            let corners = corners.map(|(x, y)| ((x + 0.5) * fx, (y + 0.5) * fy));
+            let (w, h) = crate::page::page_size(&corners);
+            if let Some(pixels) = crate::page::warp(
+                &picture.pixels,
+                picture.width,
+                picture.height,
+                picture.channels,
+                &corners,
+                w,
+                h,
+            ) {
+                picture = Picture {
+                    pixels,
+                    width: w,
+                    height: h,
+                    channels: picture.channels,
+                };
+                page_found = true;
+            }
+        }
+    }
     if options.document_look {
         stretch_contrast(&mut picture.pixels);
     }
@@ -388,6 +440,7 @@ pub fn capture_page(bytes: &[u8], options: &CaptureOptions) -> CoreResult<Captur
             detail: format!("encodage JPEG : {e}"),
         })?;
     Ok(CapturedPage {
+        page_found,
         jpeg,
         width: picture.width as u32,
         height: picture.height as u32,

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod ffi;
 pub mod overlay;
+pub mod page;
 pub mod store;
 pub mod views;
 

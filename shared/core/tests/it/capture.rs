@@ -18,6 +18,7 @@ fn decode_grey(page: &CapturedPage) -> Vec<u8> {
         max_side: 10_000,
         document_look: true,
         jpeg_quality: 95,
+        detect_page: false,
     };
     capture_page(&page.jpeg, &options).unwrap();
     // Re-decoded through the same path, grey, for comparisons.
@@ -86,6 +87,7 @@ fn every_orientation_comes_out_upright_and_alike() {
                 document_look: true,
                 max_side: 64,
                 jpeg_quality: 95,
+                detect_page: false,
             },
         )
         .unwrap();
@@ -208,4 +210,77 @@ fn heic_and_broken_files_fail_cleanly() {
         capture_page(&bomb, &CaptureOptions::default()),
         Err(CoreError::InvalidInput { .. })
     ));
+}
+
+#[test]
+fn a_photographed_sheet_is_straightened() {
+    // A dark table, a bright tilted sheet with a dark line of "text", as a camera JPEG.
+    let (w, h) = (1200usize, 900usize);
+    let corners = [
+        (200.0, 120.0),
+        (980.0, 180.0),
+        (930.0, 800.0),
+        (150.0, 760.0),
+    ];
+    let inside = |x: f64, y: f64| {
+        (0..4).all(|i| {
+            let (a, b): ((f64, f64), (f64, f64)) = (corners[i], corners[(i + 1) % 4]);
+            (b.0 - a.0) * (y - a.1) - (b.1 - a.1) * (x - a.0) >= 0.0
+        })
+    };
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let v: u8 = if inside(x as f64, y as f64) {
+                if (440..460).contains(&y) && (300..800).contains(&x) {
+                    30
+                } else {
+                    235
+                }
+            } else {
+                50
+            };
+            rgb.extend_from_slice(&[v, v, v.saturating_sub(10)]);
+        }
+    }
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 90)
+        .encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    let plain = capture_page(&jpeg, &CaptureOptions::default()).unwrap();
+    assert!(!plain.page_found);
+    assert_eq!((plain.width, plain.height), (1200, 900));
+    let page = capture_page(
+        &jpeg,
+        &CaptureOptions {
+            detect_page: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(page.page_found);
+    // The sheet (about 780 x 640) fills the result: no table left at the borders.
+    assert!(
+        (760..=800).contains(&page.width) && (620..=660).contains(&page.height),
+        "{}x{}",
+        page.width,
+        page.height
+    );
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(
+        zune_jpeg::zune_core::bytestream::ZCursor::new(&page.jpeg[..]),
+        zune_jpeg::zune_core::options::DecoderOptions::default()
+            .jpeg_set_out_colorspace(zune_jpeg::zune_core::colorspace::ColorSpace::Luma),
+    );
+    let grey = decoder.decode().unwrap();
+    let (pw, ph) = (page.width as usize, page.height as usize);
+    let border: Vec<u8> = (0..pw)
+        .map(|x| grey[3 * pw + x])
+        .chain((0..ph).map(|y| grey[y * pw + pw - 4]))
+        .collect();
+    let dark = border.iter().filter(|&&v| v < 120).count();
+    assert!(
+        dark * 20 < border.len(),
+        "{dark} dark border pixels of {}",
+        border.len()
+    );
 }

@@ -3038,6 +3038,12 @@ data class CaptureOptions (
      * JPEG quality, 1 to 100 (80 by default).
      */
     var `jpegQuality`: kotlin.UByte
+    , 
+    /**
+     * Look for a sheet of paper and straighten it (perspective correction) when its
+     * four corners are found.
+     */
+    var `detectPage`: kotlin.Boolean
     
 ){
     
@@ -3057,19 +3063,22 @@ public object FfiConverterTypeCaptureOptions: FfiConverterRustBuffer<CaptureOpti
             FfiConverterUInt.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterUByte.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: CaptureOptions) = (
             FfiConverterUInt.allocationSize(value.`maxSide`) +
             FfiConverterBoolean.allocationSize(value.`documentLook`) +
-            FfiConverterUByte.allocationSize(value.`jpegQuality`)
+            FfiConverterUByte.allocationSize(value.`jpegQuality`) +
+            FfiConverterBoolean.allocationSize(value.`detectPage`)
     )
 
     override fun write(value: CaptureOptions, buf: ByteBuffer) {
             FfiConverterUInt.write(value.`maxSide`, buf)
             FfiConverterBoolean.write(value.`documentLook`, buf)
             FfiConverterUByte.write(value.`jpegQuality`, buf)
+            FfiConverterBoolean.write(value.`detectPage`, buf)
     }
 }
 
@@ -3126,6 +3135,11 @@ public object FfiConverterTypeCapturedDocument: FfiConverterRustBuffer<CapturedD
 
 
 data class CapturedPage (
+    /**
+     * A sheet was found and straightened.
+     */
+    var `pageFound`: kotlin.Boolean
+    , 
     var `jpeg`: kotlin.ByteArray
     , 
     var `width`: kotlin.UInt
@@ -3149,6 +3163,7 @@ data class CapturedPage (
 public object FfiConverterTypeCapturedPage: FfiConverterRustBuffer<CapturedPage> {
     override fun read(buf: ByteBuffer): CapturedPage {
         return CapturedPage(
+            FfiConverterBoolean.read(buf),
             FfiConverterByteArray.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
@@ -3157,6 +3172,7 @@ public object FfiConverterTypeCapturedPage: FfiConverterRustBuffer<CapturedPage>
     }
 
     override fun allocationSize(value: CapturedPage) = (
+            FfiConverterBoolean.allocationSize(value.`pageFound`) +
             FfiConverterByteArray.allocationSize(value.`jpeg`) +
             FfiConverterUInt.allocationSize(value.`width`) +
             FfiConverterUInt.allocationSize(value.`height`) +
@@ -3164,6 +3180,7 @@ public object FfiConverterTypeCapturedPage: FfiConverterRustBuffer<CapturedPage>
     )
 
     override fun write(value: CapturedPage, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`pageFound`, buf)
             FfiConverterByteArray.write(value.`jpeg`, buf)
             FfiConverterUInt.write(value.`width`, buf)
             FfiConverterUInt.write(value.`height`, buf)
