@@ -147,6 +147,48 @@ pub async fn dispatch_due(state: &AppState) -> StoreResult<DispatchReport> {
     }
 }
 
+/// Hourly chores: tidy the outbox, forget stale phones and abandoned uploads, tell
+/// families whose documents ran out.
+pub async fn hourly(state: &AppState) {
+    let now = state.clock.now();
+    match state
+        .db
+        .outbox()
+        .purge(now - KEEP_DONE, now - DEVICE_TTL)
+        .await
+    {
+        Ok((rows, devices)) if rows + devices > 0 => {
+            tracing::info!(rows, devices, "outbox tidied, stale phones forgotten")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "outbox housekeeping failed"),
+    }
+    match state.db.uploads().take_expired(now).await {
+        Ok(ids) => {
+            for id in &ids {
+                let _ =
+                    tokio::fs::remove_file(state.config.uploads_dir().join(format!("{id}.part")))
+                        .await;
+            }
+            if !ids.is_empty() {
+                tracing::info!(count = ids.len(), "abandoned uploads removed");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "upload housekeeping failed"),
+    }
+    let today = famille_model::calendar::paris_date(now);
+    match state
+        .db
+        .documents()
+        .notify_expired(today, now, state.push_enabled())
+        .await
+    {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "families told that documents ran out"),
+        Err(e) => tracing::error!(error = %e, "document expiry check failed"),
+    }
+}
+
 /// The background sender: wakes when a change enqueued something, and at least
 /// every second (retries come due, another instance's lease runs out); tidies the
 /// outbox and forgets stale phones every hour.
@@ -159,18 +201,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             let now = state.clock.now();
             if last_purge.is_none_or(|at| now - at > Duration::hours(1)) {
-                match state
-                    .db
-                    .outbox()
-                    .purge(now - KEEP_DONE, now - DEVICE_TTL)
-                    .await
-                {
-                    Ok((rows, devices)) if rows + devices > 0 => {
-                        tracing::info!(rows, devices, "outbox tidied, stale phones forgotten")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "outbox housekeeping failed"),
-                }
+                hourly(&state).await;
                 last_purge = Some(now);
             }
             tokio::select! {

@@ -171,6 +171,25 @@ pub fn document_decided(
     }
 }
 
+/// A validated document ran out: the red banner is back.
+pub fn document_expired(
+    document_id: Uuid,
+    family_id: Uuid,
+    label: &str,
+    child: Option<&str>,
+) -> Notice {
+    let whose = child.map(|c| format!(" de {c}")).unwrap_or_default();
+    notice(
+        family_id,
+        PushKind::Alert,
+        document_id,
+        "Document à renouveler",
+        format!(
+            "{label}{whose} n'est plus valable : envoyez-en un nouveau depuis « Mes démarches »."
+        ),
+    )
+}
+
 /// The fallback mail of a notice: subject and text.
 pub fn mail(title: &str, body: &str, organisation: &str) -> (String, String) {
     (

@@ -227,6 +227,47 @@ impl Documents<'_> {
             .join(" et "))
     }
 
+    /// Tells each family whose validated document ran out before `today` (once per
+    /// document): an alert notice, and the document in its feed so phones refresh
+    /// their red banner. Returns how many.
+    pub async fn notify_expired(
+        &self,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+        push: bool,
+    ) -> StoreResult<usize> {
+        let count = in_tx!(self.db, |tx| {
+            let expired: Vec<(Uuid, Uuid, String, Option<String>)> = sqlx::query_as(
+                "SELECT d.id, d.family_id, t.label, c.first_name FROM documents d \
+                 JOIN document_types t ON t.id = d.document_type_id LEFT JOIN children c ON c.id = d.child_id \
+                 WHERE d.status = 'validated' AND d.valid_until < $1 AND d.expiry_notified_at IS NULL",
+            )
+            .bind(today)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut notices = Vec::with_capacity(expired.len());
+            let mut changes: Vec<(Option<Uuid>, &str, Uuid)> = Vec::with_capacity(expired.len());
+            for (id, family_id, label, child) in &expired {
+                sqlx::query("UPDATE documents SET expiry_notified_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                notices.push(texts::document_expired(
+                    *id,
+                    *family_id,
+                    label,
+                    child.as_deref(),
+                ));
+                changes.push((Some(*family_id), "document", *id));
+            }
+            record_changes!(tx, &changes, now);
+            notify!(tx, &notices, now, push);
+            expired.len()
+        });
+        Ok(count)
+    }
+
     /// Validates (`refusal` none) or refuses a pending document. The family's feed
     /// gets the change and its phones the notice, in the same transaction.
     pub async fn decide(

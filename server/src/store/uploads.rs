@@ -113,6 +113,24 @@ impl Uploads<'_> {
         Ok(())
     }
 
+    /// Unfinished uploads past their end; removed, their ids returned (to delete
+    /// their bytes).
+    pub async fn take_expired(&self, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+        Ok(in_tx!(self.db, |tx| {
+            let ids: Vec<Uuid> = sqlx::query_scalar(
+                "SELECT id FROM uploads WHERE expires_at < $1 AND document_id IS NULL",
+            )
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM uploads WHERE expires_at < $1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            ids
+        }))
+    }
+
     /// The finished upload becomes a document waiting for the services, in the
     /// family's feed.
     pub async fn complete(

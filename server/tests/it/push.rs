@@ -418,3 +418,55 @@ backend_tests! {
         assert_eq!((medical_type["label"].as_str(), medical_type["validity"].as_str()), (Some("Certificat médical"), Some("school_year")));
     }
 }
+
+backend_tests! {
+    async fn a_document_that_runs_out_raises_an_alert_once_and_abandoned_uploads_go(app) {
+        use famille_server::notifications::dispatcher::hourly;
+        let (app, fcm) = app.with_demo().await.with_fcm().await;
+        let parent = app.parent().await;
+        let agent = app.agent().await;
+        let luc = luc(&app, &parent).await;
+        register(&app, &parent, "android", "jeton").await;
+        let document = pending_carnet(&app, &luc).await;
+        let today = famille_model::calendar::paris_date(app.state.clock.now());
+        let reply = app.post(&format!("/api/v1/staff/documents/{document}/validate"), Some(&agent.access),
+            json!({"valid_until": today + Duration::days(1)})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        app.dispatch().await;
+        let before = fcm.received().len();
+
+        hourly(&app.state).await;
+        assert_eq!(app.dispatch().await.sent, 0, "still valid");
+        app.state.clock.advance(Duration::days(3));
+        hourly(&app.state).await;
+        assert_eq!(app.dispatch().await.sent, 1);
+        let received = fcm.received();
+        assert_eq!(received.len(), before + 1);
+        let alert = received.last().unwrap();
+        assert_eq!(alert["data"], json!({"kind": "alert", "id": document.to_string()}));
+        assert!(alert["notification"]["body"].as_str().unwrap().contains("n'est plus valable"));
+        hourly(&app.state).await;
+        assert_eq!(app.dispatch().await.sent, 0, "told once");
+        // The alert is back on the banner (the carnet is required by activities).
+        let parent = app.parent().await;
+        let alerts = app.get("/api/v1/alerts", &parent.access).await.body;
+        assert!(alerts.as_array().unwrap().iter().any(|a| a["child_id"] == luc.child_id.to_string()), "{alerts}");
+
+        // An upload left unfinished for more than a week is removed with its bytes.
+        let created = app.send(axum::http::Request::builder().method(axum::http::Method::POST).uri("/api/v1/uploads")
+            .header("authorization", format!("Bearer {}", parent.access)).header("tus-resumable", "1.0.0")
+            .header("upload-length", "100").header("upload-metadata", "document_type anVzdGlmaWNhdGlmX2RvbWljaWxl")
+            .body(axum::body::Body::empty()).unwrap()).await;
+        assert_eq!(created.status, StatusCode::CREATED);
+        let id = created.headers["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        let part = app.state.config.uploads_dir().join(format!("{id}.part"));
+        assert!(part.exists());
+        app.state.clock.advance(Duration::days(8));
+        hourly(&app.state).await;
+        assert!(!part.exists());
+        let head = app.send(axum::http::Request::builder().method(axum::http::Method::HEAD).uri(format!("/api/v1/uploads/{id}"))
+            .header("authorization", format!("Bearer {}", app.parent().await.access)).header("tus-resumable", "1.0.0")
+            .body(axum::body::Body::empty()).unwrap()).await;
+        assert_eq!(head.status, StatusCode::NOT_FOUND);
+    }
+}
