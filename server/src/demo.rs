@@ -426,21 +426,7 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
                 .require_document(activity_id, vaccination, now)
                 .await?;
         }
-        let mut options = Vec::new();
-        for (position, option) in [
-            "Journée complète",
-            "Matin avec repas",
-            "Après-midi sans repas",
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let id = Uuid::now_v7();
-            catalog
-                .insert_option(id, activity_id, option, position as i32, now)
-                .await?;
-            options.push(id);
-        }
+        let options = insert_alsh_options(state, activity_id, now).await?;
         for offset in 1..=56 {
             let date = today + Duration::days(offset);
             let wednesday = date.weekday() == chrono::Weekday::Wed && !in_school_holidays(date);
@@ -450,20 +436,15 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
             if !((on_wednesdays && wednesday) || (in_holidays && holiday)) {
                 continue;
             }
-            for option in &options {
-                catalog
-                    .insert_session(&crate::store::catalog::NewSession {
-                        id: Uuid::now_v7(),
-                        activity_id,
-                        option_id: *option,
-                        date,
-                        capacity,
-                        capacity_young: young,
-                        capacity_old: old,
-                        now,
-                    })
-                    .await?;
-            }
+            insert_day(
+                state,
+                activity_id,
+                &options,
+                date,
+                (capacity, young, old),
+                now,
+            )
+            .await?;
         }
     }
     // Multisports on Saturdays, for 6-11 year olds, with the carnet de vaccination
@@ -549,7 +530,7 @@ pub async fn school_year(state: &AppState) -> AppResult<usize> {
     };
 
     use crate::store::bookings::Actor;
-    use crate::store::catalog::{NewActivity, NewSession};
+    use crate::store::catalog::NewActivity;
 
     let now = state.clock.now();
     let catalog = state.db.catalog();
@@ -595,21 +576,7 @@ pub async fn school_year(state: &AppState) -> AppResult<usize> {
             now,
         })
         .await?;
-    let mut options = Vec::new();
-    for (i, name) in [
-        "Journée complète",
-        "Matin avec repas",
-        "Après-midi sans repas",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let id = Uuid::now_v7();
-        catalog
-            .insert_option(id, activity_id, name, i as i32, now)
-            .await?;
-        options.push(id);
-    }
+    let options = insert_alsh_options(state, activity_id, now).await?;
     let start = famille_model::calendar::paris_date(now);
     let mut sessions = Vec::new();
     let mut day = start + Duration::days(1);
@@ -618,22 +585,9 @@ pub async fn school_year(state: &AppState) -> AppResult<usize> {
             || (day.month() == 12 && day.day() >= 20)
             || (day.month() == 4 && day.day() <= 20);
         if (day.weekday() == Weekday::Wed || holiday) && !famille_model::calendar::is_weekend(day) {
-            for option in &options {
-                let id = Uuid::now_v7();
-                catalog
-                    .insert_session(&NewSession {
-                        id,
-                        activity_id,
-                        option_id: *option,
-                        date: day,
-                        capacity: 40,
-                        capacity_young: None,
-                        capacity_old: None,
-                        now,
-                    })
-                    .await?;
-                sessions.push(id);
-            }
+            sessions.extend(
+                insert_day(state, activity_id, &options, day, (40, None, None), now).await?,
+            );
         }
         day += Duration::days(1);
     }
@@ -667,4 +621,62 @@ pub async fn school_year(state: &AppState) -> AppResult<usize> {
             .await?;
     }
     Ok(sessions.len())
+}
+
+/// The three options of the guide's ALSH ("Journée complète", "Matin avec repas",
+/// "Après-midi sans repas"), in order.
+async fn insert_alsh_options(
+    state: &AppState,
+    activity_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Vec<Uuid>> {
+    let mut options = Vec::new();
+    for (position, name) in [
+        "Journée complète",
+        "Matin avec repas",
+        "Après-midi sans repas",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = Uuid::now_v7();
+        state
+            .db
+            .catalog()
+            .insert_option(id, activity_id, name, position as i32, now)
+            .await?;
+        options.push(id);
+    }
+    Ok(options)
+}
+
+/// One session per option on `date`, with (capacity, under-split, from-split) places.
+async fn insert_day(
+    state: &AppState,
+    activity_id: Uuid,
+    options: &[Uuid],
+    date: NaiveDate,
+    (capacity, capacity_young, capacity_old): (u32, Option<u32>, Option<u32>),
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Vec<Uuid>> {
+    let mut ids = Vec::with_capacity(options.len());
+    for option in options {
+        let id = Uuid::now_v7();
+        state
+            .db
+            .catalog()
+            .insert_session(&crate::store::catalog::NewSession {
+                id,
+                activity_id,
+                option_id: *option,
+                date,
+                capacity,
+                capacity_young,
+                capacity_old,
+                now,
+            })
+            .await?;
+        ids.push(id);
+    }
+    Ok(ids)
 }

@@ -321,12 +321,8 @@ pub fn classify(status: u16, error: &Value, retry_after: Option<Duration>) -> Se
         403 if code == "SENDER_ID_MISMATCH" => SendOutcome::TokenGone(reason),
         400 if names_the_token(error) => SendOutcome::TokenGone(reason),
         400 => SendOutcome::Rejected(reason),
-        429 | 500..=599 => SendOutcome::Retry {
-            after: retry_after,
-            reason,
-        },
-        // 401 after a refresh, 403 for the project, 404 for the project: our
-        // configuration, which an operator can mend; keep the message.
+        // 429 and 5xx; also 401 after a refresh and 403/404 about the project: our
+        // configuration, which an operator can mend. Keep the message, try later.
         _ => SendOutcome::Retry {
             after: retry_after,
             reason,

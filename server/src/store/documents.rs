@@ -14,7 +14,7 @@ pub struct Documents<'a> {
     pub(super) db: &'a Db,
 }
 
-const SNAPSHOT_COLUMNS: &str = "d.id, d.document_type_id, t.label AS document_type, d.child_id, d.status, \
+pub(super) const SNAPSHOT_COLUMNS: &str = "d.id, d.document_type_id, t.label AS document_type, d.child_id, d.status, \
      d.created_at AS submitted_at, d.decided_at, d.valid_until, d.refusal_reason";
 
 #[derive(sqlx::FromRow)]
@@ -191,8 +191,17 @@ impl Documents<'_> {
             .await
         })?;
         let mut out = Vec::with_capacity(rows.len());
+        // One look-up per family, not per document.
+        let mut names_of: std::collections::HashMap<Uuid, String> = Default::default();
         for r in rows {
-            let names = self.family_names(r.family_id).await?;
+            let names = match names_of.get(&r.family_id) {
+                Some(names) => names.clone(),
+                None => {
+                    let names = self.family_names(r.family_id).await?;
+                    names_of.insert(r.family_id, names.clone());
+                    names
+                }
+            };
             out.push(StaffDocument {
                 id: r.doc.id,
                 family_id: r.family_id,

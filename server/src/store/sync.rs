@@ -11,7 +11,7 @@ use famille_model::booking::Capacity;
 use uuid::Uuid;
 
 use super::catalog::{ActivityListRow, CapacityRow, OptionRow, Requirement, activity_snapshot};
-use super::documents::SnapshotRow as DocumentRow;
+use super::documents::{SNAPSHOT_COLUMNS as DOCUMENT_COLUMNS, SnapshotRow as DocumentRow};
 use super::{Db, StoreResult, on_db, parse_stored};
 
 pub struct Sync<'a> {
@@ -160,12 +160,11 @@ impl Sync<'_> {
             .bind(family_id)
             .fetch_all(pool)
             .await?;
-            let documents: Vec<DocumentRow> = sqlx::query_as(
-                "SELECT DISTINCT d.id, d.document_type_id, t.label AS document_type, d.child_id, d.status, \
-                 d.created_at AS submitted_at, d.decided_at, d.valid_until, d.refusal_reason \
+            let documents: Vec<DocumentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT DISTINCT {DOCUMENT_COLUMNS} \
                  FROM changes c JOIN documents d ON d.id = c.entity_id JOIN document_types t ON t.id = d.document_type_id \
-                 WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'document' AND c.family_id = $3 AND d.family_id = $3",
-            )
+                 WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'document' AND c.family_id = $3 AND d.family_id = $3"
+            )))
             .bind(cursor)
             .bind(last)
             .bind(family_id)

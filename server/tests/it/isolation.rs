@@ -86,10 +86,8 @@ backend_tests! {
             .as_str()
             .unwrap()
             .to_owned();
-        let upload = app.send(axum::http::Request::builder().method(Method::POST).uri("/api/v1/uploads")
-            .header("authorization", format!("Bearer {}", owner.access)).header("tus-resumable", "1.0.0")
-            .header("upload-length", "100").header("upload-metadata", "document_type anVzdGlmaWNhdGlmX2RvbWljaWxl")
-            .body(axum::body::Body::empty()).unwrap()).await;
+        let upload = crate::support::tus(&app, Method::POST, "/api/v1/uploads", &owner.access,
+            &[("upload-length", "100".into()), ("upload-metadata", crate::support::meta(&[("document_type", "justificatif_domicile")]))], vec![]).await;
         assert_eq!(upload.status, StatusCode::CREATED, "{}", upload.body);
         let upload_id = upload.headers["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned();
         let ids: HashMap<&str, String> = HashMap::from([

@@ -453,10 +453,8 @@ backend_tests! {
         assert!(alerts.as_array().unwrap().iter().any(|a| a["child_id"] == luc.child_id.to_string()), "{alerts}");
 
         // An upload left unfinished for more than a week is removed with its bytes.
-        let created = app.send(axum::http::Request::builder().method(axum::http::Method::POST).uri("/api/v1/uploads")
-            .header("authorization", format!("Bearer {}", parent.access)).header("tus-resumable", "1.0.0")
-            .header("upload-length", "100").header("upload-metadata", "document_type anVzdGlmaWNhdGlmX2RvbWljaWxl")
-            .body(axum::body::Body::empty()).unwrap()).await;
+        let created = crate::support::tus(&app, axum::http::Method::POST, "/api/v1/uploads", &parent.access,
+            &[("upload-length", "100".into()), ("upload-metadata", crate::support::meta(&[("document_type", "justificatif_domicile")]))], vec![]).await;
         assert_eq!(created.status, StatusCode::CREATED);
         let id = created.headers["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned();
         let part = app.state.config.uploads_dir().join(format!("{id}.part"));
@@ -464,9 +462,8 @@ backend_tests! {
         app.state.clock.advance(Duration::days(8));
         hourly(&app.state).await;
         assert!(!part.exists());
-        let head = app.send(axum::http::Request::builder().method(axum::http::Method::HEAD).uri(format!("/api/v1/uploads/{id}"))
-            .header("authorization", format!("Bearer {}", app.parent().await.access)).header("tus-resumable", "1.0.0")
-            .body(axum::body::Body::empty()).unwrap()).await;
+        let head = crate::support::tus(&app, axum::http::Method::HEAD, &format!("/api/v1/uploads/{id}"),
+            &app.parent().await.access, &[], vec![]).await;
         assert_eq!(head.status, StatusCode::NOT_FOUND);
     }
 }

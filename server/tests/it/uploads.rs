@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sha1::Digest;
 
-use crate::support::{Reply, TestApp, backend_tests};
+use crate::support::{Reply, TestApp, backend_tests, meta, tus};
 
 /// A real camera photo (Nikon, with GPS tags), from the fixtures beside the project.
 fn photo() -> Vec<u8> {
@@ -18,33 +18,6 @@ fn photo() -> Vec<u8> {
         "/../../shared/fixtures/photos/gps_nikon_DSCN0010.jpg"
     );
     std::fs::read(path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
-}
-
-fn meta(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k} {}", STANDARD.encode(v)))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-async fn tus(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    headers: &[(&str, String)],
-    body: Vec<u8>,
-) -> Reply {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {token}"))
-        .header("tus-resumable", "1.0.0");
-    for (k, v) in headers {
-        req = req.header(*k, v);
-    }
-    app.send(req.body(Body::from(body)).unwrap()).await
 }
 
 async fn create(app: &TestApp, token: &str, length: usize, metadata: String) -> Reply {

@@ -449,48 +449,55 @@ impl Engine {
         Ok(())
     }
 
-    /// Books a day; works offline. Returns the mutation id.
-    pub fn reserve(&self, child_id: &str, session_id: &str) -> CoreResult<String> {
+    /// Books a day (or joins its waitlist); works offline. Returns the mutation id.
+    fn book(&self, child_id: &str, session_id: &str, waitlist: bool) -> CoreResult<String> {
         let (child_id, session_id) = (uuid(child_id, "l'enfant")?, uuid(session_id, "la journée")?);
         self.known_child_and_session(child_id, session_id)?;
-        self.enqueue(Mutation::Reserve {
-            id: Uuid::now_v7(),
-            child_id,
-            session_id,
+        let id = Uuid::now_v7();
+        self.enqueue(if waitlist {
+            Mutation::JoinWaitlist {
+                id,
+                child_id,
+                session_id,
+            }
+        } else {
+            Mutation::Reserve {
+                id,
+                child_id,
+                session_id,
+            }
         })
+    }
+
+    /// Gives a place (or a waitlist entry) back; an intent never sent is simply
+    /// withdrawn.
+    fn release(&self, reservation_id: &str, waitlist: bool) -> CoreResult<String> {
+        let reservation_id = uuid(reservation_id, "la réservation")?;
+        if self.store().withdraw(reservation_id)? {
+            return Ok(reservation_id.to_string());
+        }
+        let id = Uuid::now_v7();
+        self.enqueue(if waitlist {
+            Mutation::LeaveWaitlist { id, reservation_id }
+        } else {
+            Mutation::Cancel { id, reservation_id }
+        })
+    }
+
+    pub fn reserve(&self, child_id: &str, session_id: &str) -> CoreResult<String> {
+        self.book(child_id, session_id, false)
     }
 
     pub fn join_waitlist(&self, child_id: &str, session_id: &str) -> CoreResult<String> {
-        let (child_id, session_id) = (uuid(child_id, "l'enfant")?, uuid(session_id, "la journée")?);
-        self.known_child_and_session(child_id, session_id)?;
-        self.enqueue(Mutation::JoinWaitlist {
-            id: Uuid::now_v7(),
-            child_id,
-            session_id,
-        })
+        self.book(child_id, session_id, true)
     }
 
-    /// Cancels a booking; a booking made offline and never sent is simply withdrawn.
     pub fn cancel(&self, reservation_id: &str) -> CoreResult<String> {
-        let reservation_id = uuid(reservation_id, "la réservation")?;
-        if self.store().withdraw(reservation_id)? {
-            return Ok(reservation_id.to_string());
-        }
-        self.enqueue(Mutation::Cancel {
-            id: Uuid::now_v7(),
-            reservation_id,
-        })
+        self.release(reservation_id, false)
     }
 
     pub fn leave_waitlist(&self, reservation_id: &str) -> CoreResult<String> {
-        let reservation_id = uuid(reservation_id, "la réservation")?;
-        if self.store().withdraw(reservation_id)? {
-            return Ok(reservation_id.to_string());
-        }
-        self.enqueue(Mutation::LeaveWaitlist {
-            id: Uuid::now_v7(),
-            reservation_id,
-        })
+        self.release(reservation_id, true)
     }
 
     // ---- sync ------------------------------------------------------------------------

@@ -3,7 +3,7 @@ use famille_core::CoreError;
 use famille_core::views::CellView;
 use famille_model::calendar::paris_date;
 
-use crate::support::{OFFLINE, TestServer, core, temp_dir};
+use crate::support::{OFFLINE, TestServer, core, parent_core, temp_dir};
 
 fn cells(days: &[famille_core::views::DayView]) -> Vec<&CellView> {
     days.iter().flat_map(|d| d.cells.iter()).collect()
@@ -13,11 +13,7 @@ fn cells(days: &[famille_core::views::DayView]) -> Vec<&CellView> {
 async fn offline_intents_survive_a_restart_and_get_the_servers_verdicts() {
     let server = TestServer::start().await;
     let dir = temp_dir("phone");
-    let online = core(&dir, &server.url);
-    online
-        .login("parent@famille.example", "demo-parent-pw")
-        .await
-        .unwrap();
+    let online = parent_core(&dir, &server.url).await;
     let report = online.sync().await.unwrap();
     assert!(report.changes > 0 && report.cursor > 0, "{report:?}");
     let children = online.children().unwrap();
@@ -167,11 +163,7 @@ async fn offline_intents_survive_a_restart_and_get_the_servers_verdicts() {
 async fn an_expired_session_keeps_the_queue_for_after_the_login() {
     let server = TestServer::start().await;
     let dir = temp_dir("phone");
-    let phone = core(&dir, &server.url);
-    phone
-        .login("parent@famille.example", "demo-parent-pw")
-        .await
-        .unwrap();
+    let phone = parent_core(&dir, &server.url).await;
     phone.sync().await.unwrap();
     let elena = phone.children().unwrap()[0].id.clone();
     let today = paris_date(Utc::now());
@@ -218,11 +210,7 @@ async fn an_expired_session_keeps_the_queue_for_after_the_login() {
 async fn an_expired_access_token_is_refreshed_without_the_parent_noticing() {
     let server = TestServer::start().await;
     let dir = temp_dir("phone");
-    let phone = core(&dir, &server.url);
-    phone
-        .login("parent@famille.example", "demo-parent-pw")
-        .await
-        .unwrap();
+    let phone = parent_core(&dir, &server.url).await;
     let path = dir.join("tokens.json");
     let mut stored: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

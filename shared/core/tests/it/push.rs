@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use chrono::{Duration, Utc};
 use famille_model::calendar::paris_date;
 
-use crate::support::{TestServer, core, temp_dir};
+use crate::support::{TestServer, parent_core, temp_dir};
 
 /// The agent validates Luc's carnet; the push names it; `handle_push` syncs and
 /// the phone shows the document validated, the alert gone and the days open.
@@ -11,11 +11,7 @@ use crate::support::{TestServer, core, temp_dir};
 async fn a_push_syncs_what_it_names_and_says_what_to_show() {
     let server = TestServer::start().await;
     let dir = temp_dir("phone");
-    let phone = core(&dir, &server.url);
-    phone
-        .login("parent@famille.example", "demo-parent-pw")
-        .await
-        .unwrap();
+    let phone = parent_core(&dir, &server.url).await;
     phone.sync().await.unwrap();
     phone
         .register_device("android", "jeton-du-telephone", "fr-FR")

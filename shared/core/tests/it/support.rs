@@ -55,3 +55,13 @@ pub fn core(dir: &std::path::Path, url: &str) -> Engine {
 }
 
 pub const OFFLINE: &str = "http://127.0.0.1:9";
+
+/// A core on `dir` with the demo parent logged in.
+pub async fn parent_core(dir: &std::path::Path, url: &str) -> Engine {
+    let phone = core(dir, url);
+    phone
+        .login("parent@famille.example", "demo-parent-pw")
+        .await
+        .unwrap();
+    phone
+}
