@@ -5,11 +5,11 @@
 
 use std::time::Instant;
 
-use famille_model::push::PushKind;
+use famille_model::api::Platform;
+use famille_model::notice::{BookingNames, DocumentNames, Event, Notice};
 use famille_server::config::Config;
-use famille_server::notifications::standin::StandIn;
+use famille_server::dev::fcm_standin::StandIn;
 use famille_server::store::accounts::NewParent;
-use famille_server::store::outbox::Notice;
 use uuid::Uuid;
 
 const FAMILIES: usize = 2_500;
@@ -55,7 +55,11 @@ async fn main() {
             .await
             .unwrap();
         for p in 0..PHONES_PER_FAMILY {
-            let platform = if p % 2 == 0 { "android" } else { "ios" };
+            let platform = if p % 2 == 0 {
+                Platform::Android
+            } else {
+                Platform::Ios
+            };
             let token = format!("fcm-token-{i}-{p}-{}", "x".repeat(120));
             state
                 .db
@@ -70,22 +74,34 @@ async fn main() {
     let notices: Vec<Notice> = families
         .iter()
         .flat_map(|family_id| {
-            (0..NOTICES_PER_FAMILY).map(move |n| Notice {
-                family_id: *family_id,
-                kind: if n % 2 == 0 {
-                    PushKind::DocumentValidated
+            (0..NOTICES_PER_FAMILY).map(move |n| {
+                let event = if n % 2 == 0 {
+                    Event::DocumentValidated {
+                        document: DocumentNames {
+                            document_id: Uuid::now_v7(),
+                            label: "Carnet de vaccination".to_owned(),
+                            child: Some("Luc".to_owned()),
+                        },
+                    }
                 } else {
-                    PushKind::WaitlistPromoted
-                },
-                ref_id: Uuid::now_v7(),
-                title: "Document validé".to_owned(),
-                body: "Carnet de vaccination de Luc : validé par les services.".to_owned(),
+                    Event::WaitlistPromoted {
+                        booking: BookingNames {
+                            reservation_id: Uuid::now_v7(),
+                            child: "Luc".to_owned(),
+                            activity: "Mercredis".to_owned(),
+                            option: "Journée complète".to_owned(),
+                            date: now.date_naive(),
+                        },
+                        free_cancel_until: None,
+                    }
+                };
+                Notice::new(*family_id, event)
             })
         })
         .collect();
     let started = Instant::now();
     for chunk in notices.chunks(100) {
-        state.db.outbox().enqueue(chunk, now, true).await.unwrap();
+        state.db.outbox().enqueue(chunk, now).await.unwrap();
     }
     let enqueue = started.elapsed();
     let deliveries = state.db.outbox().pending_count().await.unwrap();

@@ -25,13 +25,15 @@ async fn main() {
     ))
     .await
     .unwrap();
-    famille_server::demo::load(&state).await.unwrap();
+    famille_server::dev::demo::load(&state).await.unwrap();
     let now = state.clock.now();
-    let added = famille_server::demo::school_year(&state).await.unwrap();
+    let added = famille_server::dev::demo::school_year(&state)
+        .await
+        .unwrap();
     let parent = state
         .db
         .accounts()
-        .by_email(famille_server::demo::PARENT_EMAIL)
+        .by_email(famille_server::dev::demo::PARENT_EMAIL)
         .await
         .unwrap()
         .unwrap();

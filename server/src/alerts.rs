@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::State;
 use chrono::Duration;
-use famille_model::api::{Alert, Problem};
+use famille_model::ErrorCode;
+use famille_model::api::{Alert, AlertKind, Problem};
+use famille_model::booking::SessionStatus;
 use famille_model::calendar::paris_date;
+use famille_model::dossier::FamilyStatus;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -34,13 +37,13 @@ pub async fn for_family(state: &AppState, family_id: Uuid) -> AppResult<Vec<Aler
         .await?
         .ok_or(AppError::NotFound)?;
     let mut alerts = Vec::new();
-    if family.status != "active" {
+    if family.status != FamilyStatus::Active {
         alerts.push(Alert {
-            id: "dossier_pending".to_owned(),
-            kind: "dossier_pending".to_owned(),
+            id: AlertKind::DossierPending.as_str().to_owned(),
+            kind: AlertKind::DossierPending,
             child_id: None,
             document_type_id: None,
-            message: "Votre dossier est en attente de validation par les services : vous pourrez réserver dès qu'il sera validé.".to_owned(),
+            message: ErrorCode::DossierPending.label_fr().to_owned(),
             blocks: Vec::new(),
         });
     }
@@ -50,16 +53,17 @@ pub async fn for_family(state: &AppState, family_id: Uuid) -> AppResult<Vec<Aler
     let activities = catalog.activities().await?;
     let requirements = catalog.requirements().await?;
     let documents = catalog.valid_documents(family_id).await?;
-    let sessions = catalog
-        .sessions_between(today, today + Duration::days(HORIZON_DAYS))
-        .await?;
+    let horizon = today
+        .checked_add_signed(Duration::days(HORIZON_DAYS))
+        .unwrap_or(today);
+    let sessions = catalog.sessions_between(today, horizon).await?;
     // (child, document type) → (label, activities blocked)
     let mut missing: BTreeMap<(Uuid, Uuid), (String, Vec<String>)> = BTreeMap::new();
     for child in &children {
         for activity in &activities {
             let Some(first) = sessions.iter().find(|s| {
                 s.activity_id == activity.id
-                    && s.status == "open"
+                    && s.status == SessionStatus::Open
                     && activity
                         .eligibility
                         .admits(child.birth_date, child.school_level, s.date)
@@ -97,7 +101,7 @@ pub async fn for_family(state: &AppState, family_id: Uuid) -> AppResult<Vec<Aler
             .unwrap_or("");
         alerts.push(Alert {
             id: format!("document_required:{child_id}:{document_type_id}"),
-            kind: "document_required".to_owned(),
+            kind: AlertKind::DocumentRequired,
             child_id: Some(child_id),
             document_type_id: Some(document_type_id),
             message: format!(

@@ -82,7 +82,9 @@ struct FileSettings {
     max_upload_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone)]
+/// Every setting, read. Its `Debug` output (logs, panics) never shows the JWT
+/// secret nor a password inside the database or SMTP URL.
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -103,6 +105,52 @@ pub struct Config {
     pub fcm_endpoint: String,
     pub documents_url: Option<String>,
     pub max_upload_bytes: u64,
+}
+
+/// A URL with its password, if any, replaced (`smtps://user:***@host`).
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            let hidden = if credentials.contains(':') {
+                ":***"
+            } else {
+                ""
+            };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &without_password(&self.database_url))
+            .field("database_max_connections", &self.database_max_connections)
+            .field("public_url", &self.public_url)
+            .field("organisation_name", &self.organisation_name)
+            .field("jwt_secret", &"***")
+            .field("access_token_minutes", &self.access_token_minutes)
+            .field("session_refresh_hours", &self.session_refresh_hours)
+            .field("remember_refresh_days", &self.remember_refresh_days)
+            .field("max_concurrent_hashes", &self.max_concurrent_hashes)
+            .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
+            .field("mail_from", &self.mail_from)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("rate_limit_per_address", &self.rate_limit_per_address)
+            .field("fcm_credentials", &self.fcm_credentials)
+            .field("fcm_endpoint", &self.fcm_endpoint)
+            .field("documents_url", &self.documents_url)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .finish()
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -328,6 +376,39 @@ fn generated_secret(data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let mut config = Config::for_data_dir(
+            &std::env::temp_dir(),
+            Some("postgres://famille:motdepasse-base@db.example/famille".into()),
+        );
+        config.smtp_url = Some("smtps://mairie:motdepasse-smtp@smtp.example:465".into());
+        let shown = format!("{config:?}");
+        for secret in [
+            "test-secret-test-secret",
+            "motdepasse-base",
+            "motdepasse-smtp",
+        ] {
+            assert!(!shown.contains(secret), "{secret} shown in {shown}");
+        }
+        assert!(
+            shown.contains("postgres://famille:***@db.example/famille"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("smtps://mairie:***@smtp.example:465"),
+            "{shown}"
+        );
+        assert_eq!(
+            without_password("sqlite:///data/famille.db"),
+            "sqlite:///data/famille.db"
+        );
+        assert_eq!(
+            without_password("smtp://relais@mx.example"),
+            "smtp://relais@mx.example"
+        );
+    }
 
     fn temp_dir() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("famille-config-{}", uuid::Uuid::now_v7()));

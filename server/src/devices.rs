@@ -49,9 +49,6 @@ async fn register(
     caller: Caller,
     ApiJson(body): ApiJson<DeviceRegistration>,
 ) -> AppResult<StatusCode> {
-    if !matches!(body.platform.as_str(), "android" | "ios") {
-        return Err(FieldError::new("platform", "« android » ou « ios »").into());
-    }
     let token = check_token(&body.token)?;
     let locale = check_locale(body.locale.as_deref())?;
     state
@@ -60,7 +57,7 @@ async fn register(
         .register(
             caller.account_id,
             token,
-            &body.platform,
+            body.platform,
             &locale,
             state.clock.now(),
         )

@@ -1,6 +1,12 @@
-//! Every error the API can answer, turned into problem+json in one place.
+//! Every error the API can answer, turned into problem+json in one place: each error
+//! names a stable [`ErrorCode`]; the HTTP status of a code is [`status_of`] (one
+//! table for the whole API) and its French sentence is the model's
+//! ([`ErrorCode::label_fr`]) unless the error brings more precise words. Handlers
+//! never choose a status. A 5xx is logged by the request middleware
+//! (`crate::http`), with the request's id, from the [`ErrorReport`] the response
+//! carries; never with a body, which may hold health data.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -48,12 +54,12 @@ pub enum AppError {
     Conflict(&'static str),
     #[error("rate limited for {retry_after}s")]
     RateLimited { retry_after: u64 },
-    /// A refusal with its own status and code (uploads, files).
-    #[error("{code}: {detail}")]
+    /// Any other refusal: its code decides the status; `detail` replaces the code's
+    /// sentence when the refusal has more precise words (a limit, a name).
+    #[error("{code}: {detail:?}")]
     Refused {
-        status: StatusCode,
         code: ErrorCode,
-        detail: String,
+        detail: Option<String>,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -70,113 +76,85 @@ impl From<FieldError> for AppError {
 }
 
 impl AppError {
-    /// Status, stable code and the French detail a parent reads.
-    fn parts(&self) -> (StatusCode, ErrorCode, String) {
+    /// A refusal with the code's own French sentence.
+    pub fn refused(code: ErrorCode) -> AppError {
+        AppError::Refused { code, detail: None }
+    }
+
+    /// A refusal with more precise French words.
+    pub fn refused_with(code: ErrorCode, detail: impl Into<String>) -> AppError {
+        AppError::Refused {
+            code,
+            detail: Some(detail.into()),
+        }
+    }
+
+    /// The stable code, and the French words when they differ from the code's own.
+    fn code_and_detail(&self) -> (ErrorCode, Option<String>) {
         use AppError::*;
         match self {
             Invalid(errors) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::InvalidField,
-                match errors.as_slice() {
+                Some(match errors.as_slice() {
                     [one] => format!("Un champ est à corriger : {}.", one.message),
                     _ => "Plusieurs champs sont à corriger.".to_owned(),
-                },
+                }),
             ),
-            BadBody(_) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidBody,
-                "Les informations envoyées sont incomplètes ou mal formées.".to_owned(),
-            ),
-            PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::PayloadTooLarge,
-                "Les informations envoyées sont trop volumineuses.".to_owned(),
-            ),
-            NotJson => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode::UnsupportedMediaType,
-                "Les informations doivent être envoyées au format JSON.".to_owned(),
-            ),
-            InvalidCredentials => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::InvalidCredentials,
-                "Adresse e-mail ou mot de passe incorrect.".to_owned(),
-            ),
-            Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Unauthenticated,
-                "Vous devez vous connecter pour accéder à cette page.".to_owned(),
-            ),
-            TokenExpired => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::TokenExpired,
-                "Votre session a expiré, veuillez vous reconnecter.".to_owned(),
-            ),
-            InvalidToken => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::InvalidToken,
-                "Votre session n'est plus valide, veuillez vous reconnecter.".to_owned(),
-            ),
-            RefreshReused => (
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::RefreshTokenReused,
-                "Par sécurité, votre session a été fermée sur tous vos appareils. Veuillez vous reconnecter."
-                    .to_owned(),
-            ),
-            AccountDisabled => (
-                StatusCode::FORBIDDEN,
-                ErrorCode::AccountDisabled,
-                "Ce compte est désactivé. Contactez les services de la communauté de communes.".to_owned(),
-            ),
-            Forbidden => (
-                StatusCode::FORBIDDEN,
-                ErrorCode::Forbidden,
-                "Vous n'avez pas accès à cette fonction.".to_owned(),
-            ),
-            NotFound => (
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "Cet élément est introuvable.".to_owned(),
-            ),
-            EmailTaken => (
-                StatusCode::CONFLICT,
-                ErrorCode::EmailTaken,
-                "Un compte existe déjà avec cette adresse e-mail. Utilisez « Mot de passe oublié » pour vous connecter."
-                    .to_owned(),
-            ),
-            ResetTokenInvalid => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::ResetTokenInvalid,
-                "Ce lien de réinitialisation n'est plus valable. Refaites une demande de mot de passe oublié."
-                    .to_owned(),
-            ),
-            AlreadyValidated => (
-                StatusCode::CONFLICT,
-                ErrorCode::AlreadyValidated,
-                "Ce dossier est déjà validé.".to_owned(),
-            ),
-            Conflict(detail) => (StatusCode::CONFLICT, ErrorCode::Conflict, (*detail).to_owned()),
-            Refused {
-                status,
-                code,
-                detail,
-            } => (*status, *code, detail.clone()),
+            BadBody(_) => (ErrorCode::InvalidBody, None),
+            PayloadTooLarge => (ErrorCode::PayloadTooLarge, None),
+            NotJson => (ErrorCode::UnsupportedMediaType, None),
+            InvalidCredentials => (ErrorCode::InvalidCredentials, None),
+            Unauthenticated => (ErrorCode::Unauthenticated, None),
+            TokenExpired => (ErrorCode::TokenExpired, None),
+            InvalidToken => (ErrorCode::InvalidToken, None),
+            RefreshReused => (ErrorCode::RefreshTokenReused, None),
+            AccountDisabled => (ErrorCode::AccountDisabled, None),
+            Forbidden => (ErrorCode::Forbidden, None),
+            NotFound => (ErrorCode::NotFound, None),
+            EmailTaken => (ErrorCode::EmailTaken, None),
+            ResetTokenInvalid => (ErrorCode::ResetTokenInvalid, None),
+            AlreadyValidated => (ErrorCode::AlreadyValidated, None),
+            Conflict(detail) => (ErrorCode::Conflict, Some((*detail).to_owned())),
             RateLimited { retry_after } => (
-                StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,
-                format!("Trop de tentatives. Réessayez dans {}.", french_duration(*retry_after)),
+                Some(format!(
+                    "Trop de tentatives. Réessayez dans {}.",
+                    french_duration(*retry_after)
+                )),
             ),
-            Store(e) if e.is_unavailable() => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Unavailable,
-                "Le service est momentanément surchargé. Réessayez dans quelques instants.".to_owned(),
-            ),
-            Store(_) | Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::Internal,
-                "Une erreur inattendue est survenue. Réessayez plus tard.".to_owned(),
-            ),
+            Refused { code, detail } => (*code, detail.clone()),
+            Store(e) if e.is_unavailable() => (ErrorCode::Unavailable, None),
+            Store(_) | Internal(_) => (ErrorCode::Internal, None),
         }
+    }
+}
+
+/// The HTTP status of each code: the one table of the API.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    use ErrorCode::*;
+    match code {
+        InvalidBody | ResetTokenInvalid => StatusCode::BAD_REQUEST,
+        InvalidCredentials | Unauthenticated | TokenExpired | InvalidToken | RefreshTokenReused => {
+            StatusCode::UNAUTHORIZED
+        }
+        AccountDisabled | Forbidden => StatusCode::FORBIDDEN,
+        NotFound => StatusCode::NOT_FOUND,
+        MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        EmailTaken | AlreadyValidated | Conflict | UploadOffsetMismatch => StatusCode::CONFLICT,
+        // Refusals of queued intents, when they stand alone as an answer.
+        DossierPending | SessionFull | BookingClosed | CancelDeadlinePassed | DocumentRequired
+        | NotEligible | AlreadyBooked | PlacesAvailable | WaitlistUnavailable | UploadNotReady
+        | UploadRefused => StatusCode::CONFLICT,
+        TusVersionUnsupported => StatusCode::PRECONDITION_FAILED,
+        PayloadTooLarge | UploadTooLarge | TooManyMutations => StatusCode::PAYLOAD_TOO_LARGE,
+        UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        InvalidField | WeakPassword | InvalidMutation | UnsupportedFileType | FileTypeMismatch
+        | ImageTooLarge | DamagedFile | UnknownDocumentType => StatusCode::UNPROCESSABLE_ENTITY,
+        // tus's checksum extension: "460 Checksum Mismatch".
+        ChecksumMismatch => StatusCode::from_u16(460).expect("460 is a valid status"),
+        RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Internal | Unknown => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -213,13 +191,19 @@ impl FieldErrors {
     }
 }
 
-/// Builds a problem+json response.
-pub fn problem_response(
-    status: StatusCode,
-    code: ErrorCode,
-    detail: String,
-    errors: Vec<FieldProblem>,
-) -> Response {
+tokio::task_local! {
+    /// The id of the request being answered (set by the request middleware), so
+    /// that every problem+json names it.
+    pub static REQUEST_ID: String;
+}
+
+/// What went wrong behind a response, for the middleware that logs 5xx answers.
+#[derive(Debug, Clone)]
+pub struct ErrorReport(pub String);
+
+/// Builds a problem+json response for `code`, with its status from [`status_of`].
+pub fn problem_response(code: ErrorCode, detail: String, errors: Vec<FieldProblem>) -> Response {
+    let status = status_of(code);
     let body = Problem {
         type_uri: format!("https://famille.example/problems/{}", code.as_str()),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -227,6 +211,7 @@ pub fn problem_response(
         code: code.as_str().to_owned(),
         detail,
         errors,
+        request_id: REQUEST_ID.try_with(Clone::clone).ok(),
     };
     let mut response = (status, axum::Json(body)).into_response();
     response.headers_mut().insert(
@@ -238,11 +223,8 @@ pub fn problem_response(
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, code, detail) = self.parts();
-        if status.is_server_error() {
-            // Never log request bodies here: they may hold health data.
-            tracing::error!(error = %self, "request failed");
-        }
+        let (code, detail) = self.code_and_detail();
+        let detail = detail.unwrap_or_else(|| code.label_fr().to_owned());
         let errors = match &self {
             AppError::Invalid(errors) => errors
                 .iter()
@@ -257,33 +239,116 @@ impl IntoResponse for AppError {
             }],
             _ => Vec::new(),
         };
-        let mut response = problem_response(status, code, detail, errors);
+        let mut response = problem_response(code, detail, errors);
         if let AppError::RateLimited { retry_after } = self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
+        if response.status().is_server_error() {
+            response
+                .extensions_mut()
+                .insert(ErrorReport(self.to_string()));
+        }
         response
     }
 }
 
-/// JSON body extractor whose rejections are problem+json.
+/// JSON body extractor whose rejections are problem+json, by one rule: a body that
+/// is not JSON (or not `application/json`) is `invalid_body` (400); JSON whose
+/// values do not fit is `invalid_field` (422), naming the field (its path, as
+/// `mutations[2].kind`) with a French message.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::NotJson),
-            Err(JsonRejection::BytesRejection(e))
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                Err(AppError::PayloadTooLarge)
-            }
-            Err(e) => Err(AppError::BadBody(e.body_text())),
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == "application"
+                    && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+            });
+        if !is_json {
+            return Err(AppError::NotJson);
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::BadBody("corps de la requête illisible".to_owned())
+                }
+            })?;
+        decode_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Reads a JSON value by the rule of [`ApiJson`].
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| (e.path().to_string(), e.into_inner()))
+        .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
+    value.map_err(|(path, inner)| match inner.classify() {
+        serde_json::error::Category::Data => {
+            let (field, message) = french_data_error(&path, &inner.to_string());
+            AppError::Invalid(vec![FieldError::new(&field, message)])
+        }
+        serde_json::error::Category::Eof => {
+            AppError::BadBody("le JSON s'arrête avant la fin".to_owned())
+        }
+        _ => AppError::BadBody(format!(
+            "JSON mal formé (ligne {}, colonne {})",
+            inner.line(),
+            inner.column()
+        )),
+    })
+}
+
+/// serde's English, said in French, with the field it is about.
+fn french_data_error(path: &str, message: &str) -> (String, String) {
+    let at = |suffix: &str| {
+        let base = if path == "." { "" } else { path };
+        match (base.is_empty(), suffix.is_empty()) {
+            (true, _) => suffix.to_owned(),
+            (false, true) => base.to_owned(),
+            (false, false) => format!("{base}.{suffix}"),
+        }
+    };
+    // "… at line 1 column 23": the position is not the parent's business.
+    let message = message.rsplit_once(" at line ").map_or(message, |(m, _)| m);
+    let quoted = |m: &str| m.split('`').nth(1).unwrap_or_default().to_owned();
+    if message.starts_with("missing field") {
+        (at(&quoted(message)), "ce champ est obligatoire".to_owned())
+    } else if message.starts_with("duplicate field") {
+        (
+            at(&quoted(message)),
+            "ce champ est donné deux fois".to_owned(),
+        )
+    } else if message.starts_with("unknown field") {
+        (
+            at(&quoted(message)),
+            "ce champ n'est pas attendu ici".to_owned(),
+        )
+    } else if message.starts_with("unknown variant") {
+        (at(""), format!("valeur « {} » inconnue", quoted(message)))
+    } else if message.starts_with("invalid type") {
+        (at(""), "ce type de valeur n'est pas attendu ici".to_owned())
+    } else if message.starts_with("valeur") || message.starts_with("la ") {
+        // Already French (the model's vocabularies say why themselves).
+        (at(""), message.to_owned())
+    } else if message.contains("UUID") {
+        (at(""), "identifiant invalide".to_owned())
+    } else if message.contains("input") || message.contains("premature") {
+        (at(""), "date ou valeur invalide".to_owned())
+    } else {
+        (at(""), "valeur incorrecte".to_owned())
     }
 }
 

@@ -1,21 +1,25 @@
 //! The router: every area's routes, the OpenAPI document, health, and the layers
-//! every request goes through.
+//! every request goes through: a request id (taken from `x-request-id` or made,
+//! echoed in the answer and in problem+json), a span with the matched route, the
+//! log of every 5xx with its cause, a panic turned into a 500.
 
 use std::any::Any;
+use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use famille_model::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::error::{AppError, problem_response};
+use crate::error::{AppError, ErrorReport, REQUEST_ID, problem_response};
 use crate::state::AppState;
 
 /// JSON bodies larger than this are refused with `payload_too_large`.
@@ -64,12 +68,13 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::accounts::http::router())
         .merge(crate::families::http::router())
         .merge(crate::bookings::http::router())
-        .merge(crate::bookings::catalog_http::router())
+        .merge(crate::catalog::http::router())
+        .merge(crate::queue::http::router())
         .merge(crate::sync::router())
         .merge(crate::alerts::router())
         .merge(crate::devices::router())
         .merge(crate::notifications::router())
-        .merge(crate::documents::router())
+        .merge(crate::documents::http::router())
         .routes(utoipa_axum::routes!(health))
         .split_for_parts()
 }
@@ -93,17 +98,76 @@ pub fn router(state: AppState) -> axum::Router {
     .fallback(|| async { AppError::NotFound })
     .method_not_allowed_fallback(|| async {
         problem_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::NotFound,
-            "Cette action n'est pas possible à cette adresse.".to_owned(),
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::MethodNotAllowed.label_fr().to_owned(),
             Vec::new(),
         )
     })
     .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
     .layer(CatchPanicLayer::custom(panic_response))
-    .layer(TraceLayer::new_for_http())
+    .layer(axum::middleware::from_fn(observe))
     .with_state(state)
 }
+
+/// The longest request id taken from a client; a longer (or non-visible) one is
+/// replaced by the server's own.
+const MAX_REQUEST_ID: usize = 64;
+
+/// Every request: its id, a span with the matched route, and the log of its answer
+/// (a 5xx with its cause; never a body or a query string, which may hold health
+/// data or secrets).
+async fn observe(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= MAX_REQUEST_ID && v.chars().all(|c| c.is_ascii_graphic())
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "(aucune route)".to_owned());
+    let span = tracing::info_span!("request", method = %request.method(), route = %route, request_id = %id);
+    request.extensions_mut().insert(RequestId(id.clone()));
+    let started = Instant::now();
+    let mut response = REQUEST_ID
+        .scope(id.clone(), next.run(request))
+        .instrument(span.clone())
+        .await;
+    let status = response.status();
+    let _entered = span.enter();
+    if status.is_server_error() {
+        let cause = response
+            .extensions()
+            .get::<ErrorReport>()
+            .map(|r| r.0.as_str())
+            .unwrap_or("(no cause recorded)");
+        tracing::error!(
+            status = status.as_u16(),
+            error = cause,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request failed"
+        );
+    } else {
+        tracing::debug!(
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request answered"
+        );
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// The id of the request being served (in the request's extensions).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
 
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     AppError::Internal("handler panicked".to_owned()).into_response()

@@ -1,12 +1,19 @@
-//! Portail Famille server: HTTP API over a store (SQLite or PostgreSQL), mail, and
-//! the jobs to come (push, billing).
+//! Portail Famille server: the HTTP API over a store (SQLite or PostgreSQL), mail,
+//! push, and the jobs (the push dispatcher, the hourly chores).
+//!
+//! One folder per area (`accounts`, `families`, `catalog`, `bookings`, `documents`,
+//! `notifications`…): its service functions in `mod.rs`, its thin routes in
+//! `http.rs`, its SQL in `store/<area>`; the rules are `famille_model`'s. See
+//! ARCHITECTURE.md at the root of the repository.
 
 pub mod accounts;
 pub mod alerts;
 pub mod bookings;
+pub mod catalog;
 pub mod clock;
 pub mod config;
-pub mod demo;
+#[cfg(feature = "dev-tools")]
+pub mod dev;
 pub mod devices;
 pub mod documents;
 pub mod error;
@@ -14,6 +21,7 @@ pub mod families;
 pub mod http;
 pub mod mail;
 pub mod notifications;
+pub mod queue;
 pub mod ratelimit;
 pub mod state;
 pub mod store;

@@ -1,5 +1,6 @@
 //! `famille-server`: `serve [--demo]` (default), `migrate`, `demo`, `staff add`,
-//! `fcm-standin`.
+//! `fcm-standin` (`--demo`, `demo` and `fcm-standin` come with the `dev-tools`
+//! feature, on by default).
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -7,7 +8,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use famille_model::api::NewStaffAccount;
 use famille_model::dossier::Role;
-use famille_server::{StartError, config::Config, demo};
+#[cfg(feature = "dev-tools")]
+use famille_server::dev::demo;
+use famille_server::{StartError, config::Config};
 
 #[derive(Parser)]
 #[command(name = "famille-server", version, about = "Serveur du Portail Famille")]
@@ -21,12 +24,14 @@ enum Command {
     /// Serves the API (the default). Settings: see `server/src/config.rs` or the README.
     Serve {
         /// Loads the demo data if the database is empty and prints the demo logins.
+        #[cfg(feature = "dev-tools")]
         #[arg(long)]
         demo: bool,
     },
     /// Creates or upgrades the database schema, then exits.
     Migrate,
     /// Loads the demo data into an empty database, then exits.
+    #[cfg(feature = "dev-tools")]
     Demo,
     /// Staff accounts.
     Staff {
@@ -35,6 +40,7 @@ enum Command {
     },
     /// Runs a local stand-in for FCM HTTP v1 (token exchange and messages:send) and
     /// writes the service-account file that points the server at it.
+    #[cfg(feature = "dev-tools")]
     FcmStandin {
         #[arg(long, default_value = "127.0.0.1:9099")]
         listen: std::net::SocketAddr,
@@ -81,6 +87,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), StartError> {
+    #[cfg(feature = "dev-tools")]
     if let Some(Command::FcmStandin {
         listen,
         credentials,
@@ -89,10 +96,18 @@ async fn run(cli: Cli) -> Result<(), StartError> {
         return run_standin(*listen, credentials).await;
     }
     let config = Config::load()?;
-    match cli.command.unwrap_or(Command::Serve { demo: false }) {
-        Command::Serve { demo } => {
+    let command = cli.command.unwrap_or(Command::Serve {
+        #[cfg(feature = "dev-tools")]
+        demo: false,
+    });
+    match command {
+        Command::Serve {
+            #[cfg(feature = "dev-tools")]
+            demo,
+        } => {
             let listen = config.listen;
             let state = famille_server::start(config).await?;
+            #[cfg(feature = "dev-tools")]
             if demo {
                 load_demo(&state).await?;
             }
@@ -129,10 +144,12 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             let state = famille_server::start(config).await?;
             println!("Base de données à jour ({}).", state.db.backend_name());
         }
+        #[cfg(feature = "dev-tools")]
         Command::Demo => {
             let state = famille_server::start(config).await?;
             load_demo(&state).await?;
         }
+        #[cfg(feature = "dev-tools")]
         Command::FcmStandin { .. } => unreachable!("handled before the configuration is read"),
         Command::Staff {
             command:
@@ -178,11 +195,12 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     Ok(())
 }
 
+#[cfg(feature = "dev-tools")]
 async fn run_standin(
     listen: std::net::SocketAddr,
     credentials: &std::path::Path,
 ) -> Result<(), StartError> {
-    use famille_server::notifications::standin::StandIn;
+    use famille_server::dev::fcm_standin::StandIn;
     let io = |e: std::io::Error| famille_server::error::AppError::Internal(e.to_string());
     let standin = StandIn::start(listen).await.map_err(io)?;
     if let Some(parent) = credentials.parent() {
@@ -203,6 +221,7 @@ async fn run_standin(
     Ok(())
 }
 
+#[cfg(feature = "dev-tools")]
 async fn load_demo(state: &famille_server::state::AppState) -> Result<(), StartError> {
     match demo::load(state).await? {
         demo::Loaded::Created => println!("Données de démonstration chargées."),

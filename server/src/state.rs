@@ -26,8 +26,6 @@ pub struct Shared {
     pub jwt: JwtKeys,
     /// FCM HTTP v1, when credentials are configured.
     pub push: Option<Arc<FcmClient>>,
-    /// Poked after a commit that wrote notices, so the dispatcher sends at once.
-    pub outbox_wake: tokio::sync::Notify,
     /// Documents' files.
     pub files: Files,
 }
@@ -40,11 +38,6 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Whether notices go to phones (otherwise every account gets them by mail).
-    pub fn push_enabled(&self) -> bool {
-        self.push.is_some()
-    }
-
     pub fn new(
         config: Config,
         db: Db,
@@ -52,6 +45,8 @@ impl AppState {
         push: Option<FcmClient>,
         files: Files,
     ) -> AppState {
+        // The outbox writes pushes only when there is a way to send them.
+        db.set_push_enabled(push.is_some());
         AppState(Arc::new(Shared {
             hasher: PasswordHasher::new(config.max_concurrent_hashes),
             limits: Limits::new(config.rate_limit_per_address),
@@ -61,7 +56,6 @@ impl AppState {
             db,
             mailer,
             push: push.map(Arc::new),
-            outbox_wake: tokio::sync::Notify::new(),
             files,
         }))
     }

@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SyncQuery {
     /// The `cursor` of the previous answer; 0 (or absent) for a first sync.
     #[serde(default)]
@@ -49,11 +50,11 @@ async fn sync(
     }
     // A cursor from the future (another server's database, a restored backup) would
     // silently skip changes: start over instead.
-    let head = state.db.sync().head().await?;
+    let head = state.db.feed().head().await?;
     let cursor = if query.cursor > head { 0 } else { query.cursor };
     let page = state
         .db
-        .sync()
+        .feed()
         .page(parent.family_id, cursor, head, limit)
         .await?;
     Ok(Json(SyncPage {

@@ -658,6 +658,9 @@ public protocol CoreProtocol: AnyObject, Sendable {
     
     func children() throws  -> [ChildView]
     
+    /**
+     * The parent read a refusal, or the notice of a billed cancellation.
+     */
     func dismissRejected(mutationId: String) throws  -> Bool
     
     func documents() throws  -> [DocumentView]
@@ -688,7 +691,7 @@ public protocol CoreProtocol: AnyObject, Sendable {
      */
     func queue() throws  -> [QueueItem]
     
-    func registerDevice(platform: String, token: String, locale: String) async throws 
+    func registerDevice(platform: Platform, token: String, locale: String) async throws 
     
     func reserve(childId: String, sessionId: String) throws  -> String
     
@@ -839,6 +842,9 @@ open func children()throws  -> [ChildView]  {
 })
 }
     
+    /**
+     * The parent read a refusal, or the notice of a billed cancellation.
+     */
 open func dismissRejected(mutationId: String)throws  -> Bool  {
     return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
         uniffiCallStatus in
@@ -979,12 +985,12 @@ open func queue()throws  -> [QueueItem]  {
 })
 }
     
-open func registerDevice(platform: String, token: String, locale: String)async throws   {
+open func registerDevice(platform: Platform, token: String, locale: String)async throws   {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_famille_core_fn_method_core_register_device(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(platform),FfiConverterString.lower(token),FfiConverterString.lower(locale)
+                        self.uniffiCloneHandle(),FfiConverterTypePlatform_lower(platform),FfiConverterString.lower(token),FfiConverterString.lower(locale)
                 )
             },
             pollFunc: ffi_famille_core_rust_future_poll_void,
@@ -1109,7 +1115,8 @@ public func FfiConverterTypeCore_lower(_ value: Core) -> UInt64 {
 public protocol ProgressListener: AnyObject, Sendable {
     
     /**
-     * `step`: "envoi", "réception"; `done` out of `total` (0 when unknown).
+     * `step`: "envoi", "réception", "document", "capture"; `done` out of `total`
+     * (0 when unknown).
      */
     func onProgress(step: String, done: UInt64, total: UInt64) 
     
@@ -1171,7 +1178,8 @@ open class ProgressListenerImpl: ProgressListener, @unchecked Sendable {
 
     
     /**
-     * `step`: "envoi", "réception"; `done` out of `total` (0 when unknown).
+     * `step`: "envoi", "réception", "document", "capture"; `done` out of `total`
+     * (0 when unknown).
      */
 open func onProgress(step: String, done: UInt64, total: UInt64)  {try! rustCall() {
         uniffiCallStatus in
@@ -1590,7 +1598,7 @@ public func FfiConverterTypeTokenStore_lower(_ value: TokenStore) -> UInt64 {
 
 public struct AlertView: Equatable, Hashable {
     public var id: String
-    public var kind: String
+    public var kind: AlertKind
     public var message: String
     public var childId: String?
     /**
@@ -1600,7 +1608,7 @@ public struct AlertView: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, kind: String, message: String, childId: String?, 
+    public init(id: String, kind: AlertKind, message: String, childId: String?, 
         /**
          * The activities it blocks.
          */blocks: [String]) {
@@ -1628,7 +1636,7 @@ public struct FfiConverterTypeAlertView: FfiConverterRustBuffer {
         return
             try AlertView(
                 id: FfiConverterString.read(from: &buf), 
-                kind: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeAlertKind.read(from: &buf), 
                 message: FfiConverterString.read(from: &buf), 
                 childId: FfiConverterOptionString.read(from: &buf), 
                 blocks: FfiConverterSequenceString.read(from: &buf)
@@ -1637,7 +1645,7 @@ public struct FfiConverterTypeAlertView: FfiConverterRustBuffer {
 
     public static func write(_ value: AlertView, into buf: inout [UInt8]) {
         FfiConverterString.write(value.id, into: &buf)
-        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterTypeAlertKind.write(value.kind, into: &buf)
         FfiConverterString.write(value.message, into: &buf)
         FfiConverterOptionString.write(value.childId, into: &buf)
         FfiConverterSequenceString.write(value.blocks, into: &buf)
@@ -1900,11 +1908,7 @@ public struct CellView: Equatable, Hashable {
     public var activity: String
     public var option: String
     public var venue: String
-    /**
-     * `available`, `reserved`, `reserved_locked`, `late`, `cancelled`, `full`,
-     * `waitlisted`, `pending_approval`, `closed`, `blocked`.
-     */
-    public var state: String
+    public var state: CellState
     /**
      * The legend's French words for the state.
      */
@@ -1914,7 +1918,7 @@ public struct CellView: Equatable, Hashable {
      * The reservation to cancel (or the pending booking's id).
      */
     public var reservationId: String?
-    public var blockedBy: String?
+    public var blockedBy: BlockedBy?
     public var missingDocuments: [String]
     public var bookingDeadline: String
     public var cancellationDeadline: String
@@ -1925,17 +1929,13 @@ public struct CellView: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(sessionId: String, activityId: String, activity: String, option: String, venue: String, 
-        /**
-         * `available`, `reserved`, `reserved_locked`, `late`, `cancelled`, `full`,
-         * `waitlisted`, `pending_approval`, `closed`, `blocked`.
-         */state: String, 
+    public init(sessionId: String, activityId: String, activity: String, option: String, venue: String, state: CellState, 
         /**
          * The legend's French words for the state.
          */stateLabel: String, placesLeft: UInt32?, 
         /**
          * The reservation to cancel (or the pending booking's id).
-         */reservationId: String?, blockedBy: String?, missingDocuments: [String], bookingDeadline: String, cancellationDeadline: String, 
+         */reservationId: String?, blockedBy: BlockedBy?, missingDocuments: [String], bookingDeadline: String, cancellationDeadline: String, 
         /**
          * An intent of the parent is not answered by the server yet.
          */pending: Bool) {
@@ -1976,11 +1976,11 @@ public struct FfiConverterTypeCellView: FfiConverterRustBuffer {
                 activity: FfiConverterString.read(from: &buf), 
                 option: FfiConverterString.read(from: &buf), 
                 venue: FfiConverterString.read(from: &buf), 
-                state: FfiConverterString.read(from: &buf), 
+                state: FfiConverterTypeCellState.read(from: &buf), 
                 stateLabel: FfiConverterString.read(from: &buf), 
                 placesLeft: FfiConverterOptionUInt32.read(from: &buf), 
                 reservationId: FfiConverterOptionString.read(from: &buf), 
-                blockedBy: FfiConverterOptionString.read(from: &buf), 
+                blockedBy: FfiConverterOptionTypeBlockedBy.read(from: &buf), 
                 missingDocuments: FfiConverterSequenceString.read(from: &buf), 
                 bookingDeadline: FfiConverterString.read(from: &buf), 
                 cancellationDeadline: FfiConverterString.read(from: &buf), 
@@ -1994,11 +1994,11 @@ public struct FfiConverterTypeCellView: FfiConverterRustBuffer {
         FfiConverterString.write(value.activity, into: &buf)
         FfiConverterString.write(value.option, into: &buf)
         FfiConverterString.write(value.venue, into: &buf)
-        FfiConverterString.write(value.state, into: &buf)
+        FfiConverterTypeCellState.write(value.state, into: &buf)
         FfiConverterString.write(value.stateLabel, into: &buf)
         FfiConverterOptionUInt32.write(value.placesLeft, into: &buf)
         FfiConverterOptionString.write(value.reservationId, into: &buf)
-        FfiConverterOptionString.write(value.blockedBy, into: &buf)
+        FfiConverterOptionTypeBlockedBy.write(value.blockedBy, into: &buf)
         FfiConverterSequenceString.write(value.missingDocuments, into: &buf)
         FfiConverterString.write(value.bookingDeadline, into: &buf)
         FfiConverterString.write(value.cancellationDeadline, into: &buf)
@@ -2155,14 +2155,14 @@ public struct DocumentView: Equatable, Hashable {
     public var id: String
     public var documentType: String
     public var childId: String?
-    public var status: String
+    public var status: DocumentStatus
     public var statusLabel: String
     public var submittedAt: String
     public var validUntil: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, documentType: String, childId: String?, status: String, statusLabel: String, submittedAt: String, validUntil: String?) {
+    public init(id: String, documentType: String, childId: String?, status: DocumentStatus, statusLabel: String, submittedAt: String, validUntil: String?) {
         self.id = id
         self.documentType = documentType
         self.childId = childId
@@ -2191,7 +2191,7 @@ public struct FfiConverterTypeDocumentView: FfiConverterRustBuffer {
                 id: FfiConverterString.read(from: &buf), 
                 documentType: FfiConverterString.read(from: &buf), 
                 childId: FfiConverterOptionString.read(from: &buf), 
-                status: FfiConverterString.read(from: &buf), 
+                status: FfiConverterTypeDocumentStatus.read(from: &buf), 
                 statusLabel: FfiConverterString.read(from: &buf), 
                 submittedAt: FfiConverterString.read(from: &buf), 
                 validUntil: FfiConverterOptionString.read(from: &buf)
@@ -2202,7 +2202,7 @@ public struct FfiConverterTypeDocumentView: FfiConverterRustBuffer {
         FfiConverterString.write(value.id, into: &buf)
         FfiConverterString.write(value.documentType, into: &buf)
         FfiConverterOptionString.write(value.childId, into: &buf)
-        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterTypeDocumentStatus.write(value.status, into: &buf)
         FfiConverterString.write(value.statusLabel, into: &buf)
         FfiConverterString.write(value.submittedAt, into: &buf)
         FfiConverterOptionString.write(value.validUntil, into: &buf)
@@ -2232,13 +2232,10 @@ public struct OutgoingView: Equatable, Hashable {
     public var id: String
     public var documentType: String
     public var childId: String?
-    /**
-     * `pending` (to send or being sent), `sent`, `rejected`.
-     */
-    public var state: String
+    public var state: UploadState
     public var sentBytes: UInt64
     public var totalBytes: UInt64
-    public var code: String?
+    public var code: ErrorCode?
     /**
      * The server's French message when refused.
      */
@@ -2250,10 +2247,7 @@ public struct OutgoingView: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, documentType: String, childId: String?, 
-        /**
-         * `pending` (to send or being sent), `sent`, `rejected`.
-         */state: String, sentBytes: UInt64, totalBytes: UInt64, code: String?, 
+    public init(id: String, documentType: String, childId: String?, state: UploadState, sentBytes: UInt64, totalBytes: UInt64, code: ErrorCode?, 
         /**
          * The server's French message when refused.
          */detail: String?, 
@@ -2290,10 +2284,10 @@ public struct FfiConverterTypeOutgoingView: FfiConverterRustBuffer {
                 id: FfiConverterString.read(from: &buf), 
                 documentType: FfiConverterString.read(from: &buf), 
                 childId: FfiConverterOptionString.read(from: &buf), 
-                state: FfiConverterString.read(from: &buf), 
+                state: FfiConverterTypeUploadState.read(from: &buf), 
                 sentBytes: FfiConverterUInt64.read(from: &buf), 
                 totalBytes: FfiConverterUInt64.read(from: &buf), 
-                code: FfiConverterOptionString.read(from: &buf), 
+                code: FfiConverterOptionTypeErrorCode.read(from: &buf), 
                 detail: FfiConverterOptionString.read(from: &buf), 
                 documentId: FfiConverterOptionString.read(from: &buf)
         )
@@ -2303,10 +2297,10 @@ public struct FfiConverterTypeOutgoingView: FfiConverterRustBuffer {
         FfiConverterString.write(value.id, into: &buf)
         FfiConverterString.write(value.documentType, into: &buf)
         FfiConverterOptionString.write(value.childId, into: &buf)
-        FfiConverterString.write(value.state, into: &buf)
+        FfiConverterTypeUploadState.write(value.state, into: &buf)
         FfiConverterUInt64.write(value.sentBytes, into: &buf)
         FfiConverterUInt64.write(value.totalBytes, into: &buf)
-        FfiConverterOptionString.write(value.code, into: &buf)
+        FfiConverterOptionTypeErrorCode.write(value.code, into: &buf)
         FfiConverterOptionString.write(value.detail, into: &buf)
         FfiConverterOptionString.write(value.documentId, into: &buf)
     }
@@ -2332,7 +2326,7 @@ public func FfiConverterTypeOutgoingView_lower(_ value: OutgoingView) -> RustBuf
  * What to show for a push once its subject is synced.
  */
 public struct PushDisplay: Equatable, Hashable {
-    public var kind: String
+    public var kind: PushKind
     public var title: String
     public var body: String
     /**
@@ -2347,7 +2341,7 @@ public struct PushDisplay: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(kind: String, title: String, body: String, 
+    public init(kind: PushKind, title: String, body: String, 
         /**
          * What to open (document, reservation…).
          */targetId: String, childId: String?, 
@@ -2378,7 +2372,7 @@ public struct FfiConverterTypePushDisplay: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PushDisplay {
         return
             try PushDisplay(
-                kind: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypePushKind.read(from: &buf), 
                 title: FfiConverterString.read(from: &buf), 
                 body: FfiConverterString.read(from: &buf), 
                 targetId: FfiConverterString.read(from: &buf), 
@@ -2388,7 +2382,7 @@ public struct FfiConverterTypePushDisplay: FfiConverterRustBuffer {
     }
 
     public static func write(_ value: PushDisplay, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterTypePushKind.write(value.kind, into: &buf)
         FfiConverterString.write(value.title, into: &buf)
         FfiConverterString.write(value.body, into: &buf)
         FfiConverterString.write(value.targetId, into: &buf)
@@ -2505,19 +2499,19 @@ public func FfiConverterTypeQualityReport_lower(_ value: QualityReport) -> RustB
  */
 public struct QueueItem: Equatable, Hashable {
     public var id: String
+    public var kind: IntentKind
+    public var state: QueueState
+    public var code: ErrorCode?
     /**
-     * `reserve`, `cancel`, `join_waitlist`, `leave_waitlist`.
-     */
-    public var kind: String
-    /**
-     * `pending` (to send), `applied` (answered, awaiting the next pull), `rejected`.
-     */
-    public var state: String
-    public var code: String?
-    /**
-     * The server's French message when rejected.
+     * The server's French message: why it was refused, or, for an applied
+     * cancellation that stays billed, the "OUPS !" notice to show once.
      */
     public var detail: String?
+    /**
+     * Applied, but the day stays billed (a late cancellation): a notice, not an
+     * error.
+     */
+    public var billed: Bool
     public var createdAt: String
     public var childId: String?
     public var sessionId: String?
@@ -2525,21 +2519,21 @@ public struct QueueItem: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, 
+    public init(id: String, kind: IntentKind, state: QueueState, code: ErrorCode?, 
         /**
-         * `reserve`, `cancel`, `join_waitlist`, `leave_waitlist`.
-         */kind: String, 
+         * The server's French message: why it was refused, or, for an applied
+         * cancellation that stays billed, the "OUPS !" notice to show once.
+         */detail: String?, 
         /**
-         * `pending` (to send), `applied` (answered, awaiting the next pull), `rejected`.
-         */state: String, code: String?, 
-        /**
-         * The server's French message when rejected.
-         */detail: String?, createdAt: String, childId: String?, sessionId: String?, reservationId: String?) {
+         * Applied, but the day stays billed (a late cancellation): a notice, not an
+         * error.
+         */billed: Bool, createdAt: String, childId: String?, sessionId: String?, reservationId: String?) {
         self.id = id
         self.kind = kind
         self.state = state
         self.code = code
         self.detail = detail
+        self.billed = billed
         self.createdAt = createdAt
         self.childId = childId
         self.sessionId = sessionId
@@ -2563,10 +2557,11 @@ public struct FfiConverterTypeQueueItem: FfiConverterRustBuffer {
         return
             try QueueItem(
                 id: FfiConverterString.read(from: &buf), 
-                kind: FfiConverterString.read(from: &buf), 
-                state: FfiConverterString.read(from: &buf), 
-                code: FfiConverterOptionString.read(from: &buf), 
+                kind: FfiConverterTypeIntentKind.read(from: &buf), 
+                state: FfiConverterTypeQueueState.read(from: &buf), 
+                code: FfiConverterOptionTypeErrorCode.read(from: &buf), 
                 detail: FfiConverterOptionString.read(from: &buf), 
+                billed: FfiConverterBool.read(from: &buf), 
                 createdAt: FfiConverterString.read(from: &buf), 
                 childId: FfiConverterOptionString.read(from: &buf), 
                 sessionId: FfiConverterOptionString.read(from: &buf), 
@@ -2576,10 +2571,11 @@ public struct FfiConverterTypeQueueItem: FfiConverterRustBuffer {
 
     public static func write(_ value: QueueItem, into buf: inout [UInt8]) {
         FfiConverterString.write(value.id, into: &buf)
-        FfiConverterString.write(value.kind, into: &buf)
-        FfiConverterString.write(value.state, into: &buf)
-        FfiConverterOptionString.write(value.code, into: &buf)
+        FfiConverterTypeIntentKind.write(value.kind, into: &buf)
+        FfiConverterTypeQueueState.write(value.state, into: &buf)
+        FfiConverterOptionTypeErrorCode.write(value.code, into: &buf)
         FfiConverterOptionString.write(value.detail, into: &buf)
+        FfiConverterBool.write(value.billed, into: &buf)
         FfiConverterString.write(value.createdAt, into: &buf)
         FfiConverterOptionString.write(value.childId, into: &buf)
         FfiConverterOptionString.write(value.sessionId, into: &buf)
@@ -2678,6 +2674,10 @@ public struct SyncReport: Equatable, Hashable {
     public var applied: UInt32
     public var rejected: UInt32
     /**
+     * Of the applied ones, those that leave a day billed (late cancellations).
+     */
+    public var billed: UInt32
+    /**
      * Feed entries received.
      */
     public var changes: UInt32
@@ -2695,6 +2695,9 @@ public struct SyncReport: Equatable, Hashable {
          * Intents sent, and how the server answered them.
          */sent: UInt32, applied: UInt32, rejected: UInt32, 
         /**
+         * Of the applied ones, those that leave a day billed (late cancellations).
+         */billed: UInt32, 
+        /**
          * Feed entries received.
          */changes: UInt32, cursor: Int64, 
         /**
@@ -2703,6 +2706,7 @@ public struct SyncReport: Equatable, Hashable {
         self.sent = sent
         self.applied = applied
         self.rejected = rejected
+        self.billed = billed
         self.changes = changes
         self.cursor = cursor
         self.documentsSent = documentsSent
@@ -2728,6 +2732,7 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 sent: FfiConverterUInt32.read(from: &buf), 
                 applied: FfiConverterUInt32.read(from: &buf), 
                 rejected: FfiConverterUInt32.read(from: &buf), 
+                billed: FfiConverterUInt32.read(from: &buf), 
                 changes: FfiConverterUInt32.read(from: &buf), 
                 cursor: FfiConverterInt64.read(from: &buf), 
                 documentsSent: FfiConverterUInt32.read(from: &buf), 
@@ -2739,6 +2744,7 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.sent, into: &buf)
         FfiConverterUInt32.write(value.applied, into: &buf)
         FfiConverterUInt32.write(value.rejected, into: &buf)
+        FfiConverterUInt32.write(value.billed, into: &buf)
         FfiConverterUInt32.write(value.changes, into: &buf)
         FfiConverterInt64.write(value.cursor, into: &buf)
         FfiConverterUInt32.write(value.documentsSent, into: &buf)
@@ -2781,9 +2787,10 @@ enum CoreError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case SessionExpired
     /**
-     * The server said no, with its stable code and its French message.
+     * The server (or the core, applying the same rules) said no, with the stable
+     * code and the French message.
      */
-    case Rejected(code: String, detail: String
+    case Rejected(code: ErrorCode, detail: String
     )
     /**
      * The local store failed (disk full, corrupt file).
@@ -2794,6 +2801,11 @@ enum CoreError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      * The app asked for something that cannot be (unknown child, bad date).
      */
     case InvalidInput(detail: String
+    )
+    /**
+     * A bug in the core (a task stopped): worth a report, not a retry.
+     */
+    case Internal(detail: String
     )
 
     
@@ -2829,13 +2841,16 @@ public struct FfiConverterTypeCoreError: FfiConverterRustBuffer {
             )
         case 2: return .SessionExpired
         case 3: return .Rejected(
-            code: try FfiConverterString.read(from: &buf), 
+            code: try FfiConverterTypeErrorCode.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
         case 4: return .Storage(
             detail: try FfiConverterString.read(from: &buf)
             )
         case 5: return .InvalidInput(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 6: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -2861,7 +2876,7 @@ public struct FfiConverterTypeCoreError: FfiConverterRustBuffer {
         
         case let .Rejected(code,detail):
             writeInt(&buf, Int32(3))
-            FfiConverterString.write(code, into: &buf)
+            FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
@@ -2872,6 +2887,11 @@ public struct FfiConverterTypeCoreError: FfiConverterRustBuffer {
         
         case let .InvalidInput(detail):
             writeInt(&buf, Int32(5))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Internal(detail):
+            writeInt(&buf, Int32(6))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -2892,6 +2912,91 @@ public func FfiConverterTypeCoreError_lift(_ buf: RustBuffer) throws -> CoreErro
 public func FfiConverterTypeCoreError_lower(_ value: CoreError) -> RustBuffer {
     return FfiConverterTypeCoreError.lower(value)
 }
+
+
+/**
+ * Where a document the parent sent from the phone stands.
+ */
+
+public enum UploadState: Equatable, Hashable {
+    
+    /**
+     * To send, or being sent (resumable).
+     */
+    case pending
+    /**
+     * Received by the server: a document waiting for the services.
+     */
+    case sent
+    /**
+     * Refused by the server (the reason in `detail`).
+     */
+    case rejected
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension UploadState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUploadState: FfiConverterRustBuffer {
+    typealias SwiftType = UploadState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UploadState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .pending
+        
+        case 2: return .sent
+        
+        case 3: return .rejected
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: UploadState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .pending:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .sent:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .rejected:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUploadState_lift(_ buf: RustBuffer) throws -> UploadState {
+    return try FfiConverterTypeUploadState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUploadState_lower(_ value: UploadState) -> RustBuffer {
+    return FfiConverterTypeUploadState.lower(value)
+}
+
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -2984,6 +3089,54 @@ fileprivate struct FfiConverterOptionTypeSessionTokens: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSessionTokens.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeBlockedBy: FfiConverterRustBuffer {
+    typealias SwiftType = BlockedBy?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeBlockedBy.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeBlockedBy.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeErrorCode: FfiConverterRustBuffer {
+    typealias SwiftType = ErrorCode?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeErrorCode.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeErrorCode.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3364,7 +3517,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_famille_core_checksum_method_tokenstore_clear() != 15930) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_famille_core_checksum_method_progresslistener_on_progress() != 15909) {
+    if (uniffi_famille_core_checksum_method_progresslistener_on_progress() != 33046) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_alerts() != 18038) {
@@ -3382,7 +3535,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_famille_core_checksum_method_core_children() != 38792) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_famille_core_checksum_method_core_dismiss_rejected() != 64944) {
+    if (uniffi_famille_core_checksum_method_core_dismiss_rejected() != 23989) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_documents() != 57089) {
@@ -3418,7 +3571,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_famille_core_checksum_method_core_queue() != 36302) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_famille_core_checksum_method_core_register_device() != 16706) {
+    if (uniffi_famille_core_checksum_method_core_register_device() != 64979) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_reserve() != 32749) {
@@ -3439,6 +3592,7 @@ private let initializationResult: InitializationResult = {
 
     uniffiCallbackInitProgressListener()
     uniffiCallbackInitTokenStore()
+    uniffiEnsureFamilleModelInitialized()
     return InitializationResult.ok
 }()
 

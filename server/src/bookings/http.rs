@@ -1,12 +1,11 @@
-//! Booking routes: the mutation queue and the calendar.
+//! Booking routes: the children's calendars, the services' booking actions, the
+//! iCalendar feed. (The phones' intents arrive through the queue, `crate::queue`.)
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use famille_model::api::{
-    AttendanceInput, Calendar, CalendarFeed, MutationBatch, MutationResults, Problem, Roster,
-};
+use famille_model::api::{AttendanceInput, Calendar, CalendarFeed, Problem, Roster};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -19,7 +18,6 @@ use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(mutations))
         .routes(routes!(calendar))
         .routes(routes!(approve))
         .routes(routes!(refuse))
@@ -28,21 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(attendance))
         .routes(routes!(create_feed, revoke_feed))
         .routes(routes!(feed))
-}
-
-/// Applies the phone's queued intents in order, each once (a repeated `id` gets its
-/// first answer). One answer per mutation, same order.
-#[utoipa::path(post, path = "/api/v1/mutations", tag = "réservations", security(("bearer" = [])),
-    request_body = MutationBatch,
-    responses((status = 200, body = MutationResults), (status = 400, body = Problem), (status = 422, body = Problem)))]
-async fn mutations(
-    State(state): State<AppState>,
-    parent: Parent,
-    ApiJson(batch): ApiJson<MutationBatch>,
-) -> AppResult<Json<MutationResults>> {
-    Ok(Json(
-        super::apply_batch(&state, parent, &batch.mutations).await?,
-    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -77,7 +60,7 @@ async fn approve(
     _staff: Staff,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<StatusCode> {
-    super::decide_pending(&state, id, true).await?;
+    super::staff::decide_pending(&state, id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -90,7 +73,7 @@ async fn refuse(
     _staff: Staff,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<StatusCode> {
-    super::decide_pending(&state, id, false).await?;
+    super::staff::decide_pending(&state, id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -103,8 +86,10 @@ async fn cancel_session(
     staff: Staff,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Roster>> {
-    super::cancel_session(&state, id).await?;
-    Ok(Json(super::roster(&state, staff.account_id, id).await?))
+    super::staff::cancel_session(&state, id).await?;
+    Ok(Json(
+        super::staff::roster(&state, staff.account_id, id).await?,
+    ))
 }
 
 /// The session's list (booked, waitlisted in order, present without booking), with
@@ -117,7 +102,9 @@ async fn roster(
     staff: Staff,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Roster>> {
-    Ok(Json(super::roster(&state, staff.account_id, id).await?))
+    Ok(Json(
+        super::staff::roster(&state, staff.account_id, id).await?,
+    ))
 }
 
 /// Pointage: P, Ab, AbE, S, M, or present without booking.
@@ -131,7 +118,8 @@ async fn attendance(
     ApiJson(body): ApiJson<AttendanceInput>,
 ) -> AppResult<Json<Roster>> {
     Ok(Json(
-        super::record_attendance(&state, staff.account_id, id, body.child_id, body.code).await?,
+        super::staff::record_attendance(&state, staff.account_id, id, body.child_id, body.code)
+            .await?,
     ))
 }
 
@@ -143,7 +131,7 @@ async fn create_feed(
     State(state): State<AppState>,
     parent: Parent,
 ) -> AppResult<(StatusCode, Json<CalendarFeed>)> {
-    let url = super::new_calendar_feed(&state, parent.family_id).await?;
+    let url = super::ical::new_calendar_feed(&state, parent.family_id).await?;
     Ok((StatusCode::CREATED, Json(CalendarFeed { url })))
 }
 
@@ -166,7 +154,7 @@ async fn feed(
     State(state): State<AppState>,
     ApiPath(file): ApiPath<String>,
 ) -> AppResult<impl axum::response::IntoResponse> {
-    let body = super::calendar_feed(&state, &file).await?;
+    let body = super::ical::calendar_feed(&state, &file).await?;
     Ok((
         [
             (

@@ -3,7 +3,11 @@
 //! names, activities and places only: nothing sensitive.
 
 use chrono::{DateTime, Duration, Utc};
+use famille_model::booking::ReservationStatus;
+use famille_model::calendar::paris_date;
 
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::bookings::FeedEvent;
 
 /// Escapes TEXT values (RFC 5545 §3.3.11).
@@ -31,6 +35,44 @@ fn fold(line: &str) -> String {
     out
 }
 
+/// Creates or replaces the family's secret feed address.
+pub async fn new_calendar_feed(state: &AppState, family_id: uuid::Uuid) -> AppResult<String> {
+    let token = crate::accounts::tokens::random_token();
+    let hash = crate::accounts::tokens::token_hash(&token);
+    state
+        .db
+        .bookings()
+        .set_calendar_feed(family_id, &hash, state.clock.now())
+        .await?;
+    Ok(format!(
+        "{}/api/v1/calendar/{token}.ics",
+        state.config.public_url
+    ))
+}
+
+/// The feed's content, from a month ago to a year ahead.
+pub async fn calendar_feed(state: &AppState, file: &str) -> AppResult<String> {
+    let token = token_from_file(file).ok_or(AppError::NotFound)?;
+    let family_id = state
+        .db
+        .bookings()
+        .calendar_feed_family(&crate::accounts::tokens::token_hash(token))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let now = state.clock.now();
+    let today = paris_date(now);
+    let events = state
+        .db
+        .bookings()
+        .feed_events(
+            family_id,
+            today - Duration::days(31),
+            today + Duration::days(366),
+        )
+        .await?;
+    Ok(render(&state.config.organisation_name, &events, now))
+}
+
 pub fn render(organisation: &str, events: &[FeedEvent], now: DateTime<Utc>) -> String {
     let mut lines = vec![
         "BEGIN:VCALENDAR".to_owned(),
@@ -45,7 +87,7 @@ pub fn render(organisation: &str, events: &[FeedEvent], now: DateTime<Utc>) -> S
     ];
     let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
     for e in events {
-        let pending = e.status == "pending_approval";
+        let pending = e.status == ReservationStatus::PendingApproval;
         lines.extend([
             "BEGIN:VEVENT".to_owned(),
             format!("UID:{}@portail-famille", e.reservation_id),
@@ -107,7 +149,7 @@ mod tests {
     fn one_event_per_booked_day() {
         let event = FeedEvent {
             reservation_id: Uuid::nil(),
-            status: "reserved".into(),
+            status: ReservationStatus::Reserved,
             date: NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(),
             child: "Elena".into(),
             activity: "Mercredis ALSH Latresne".into(),

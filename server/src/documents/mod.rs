@@ -1,180 +1,114 @@
-//! Documents: the family's list ("Mes démarches") and the services' decisions.
+//! Documents: what the family sends ("Mes démarches", through the resumable
+//! `uploads`), the services' decisions, the types of documents they ask for.
 //! Validation clears the alert and unblocks booking at once (both read the same
 //! validated documents); each decision lands in the family's change feed and
-//! notifies its phones.
-
-use axum::Json;
-use axum::extract::State;
-use famille_model::api::{
-    Created, DocumentRefusal, DocumentSnapshot, DocumentType, DocumentTypeInput,
-    DocumentValidation, Problem, StaffDocument,
-};
-use famille_model::validate::FieldError;
-use serde::Deserialize;
-use utoipa::IntoParams;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-use uuid::Uuid;
-
-use crate::accounts::auth::{Caller, Parent, Staff};
-use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
-use crate::state::AppState;
-use crate::store::documents::Decision;
+//! notifies its phones, in its transaction.
 
 pub mod files;
+pub mod http;
 pub mod uploads;
 
+use axum::response::{IntoResponse, Response};
+use famille_model::ErrorCode;
+use famille_model::api::{DocumentSnapshot, DocumentStatus, DocumentTypeInput};
+use famille_model::calendar::paris_date;
+use famille_model::notice::{Event, Notice};
+use famille_model::validate::{self, FieldError};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::audit::AuditAction;
+use crate::store::documents::{decision_facts, record_decision, snapshot, take_expired};
+
 /// The longest refusal reason, in characters.
-const MAX_REASON: usize = 500;
+pub const MAX_REASON: usize = 500;
 /// Documents per staff listing.
-const STAFF_PAGE: i64 = 200;
+pub const STAFF_PAGE: i64 = 200;
+/// The longest label of a document type.
+pub const MAX_TYPE_LABEL: usize = 120;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(family_documents))
-        .routes(routes!(staff_documents))
-        .routes(routes!(validate))
-        .routes(routes!(refuse))
-        .routes(routes!(open_file))
-        .routes(routes!(document_types))
-        .routes(routes!(create_document_type))
-        .routes(routes!(update_document_type))
-        .merge(uploads::router())
+/// An agent's decision on a pending document.
+#[derive(Debug, Clone, Copy)]
+pub enum Verdict<'a> {
+    /// Validated, until the date the agent gives (required when the type's validity
+    /// is the agent's date).
+    Validate(Option<chrono::NaiveDate>),
+    /// Refused, with the reason the parent reads.
+    Refuse(&'a str),
 }
 
-/// The family's documents with their status, newest first.
-#[utoipa::path(get, path = "/api/v1/documents", tag = "documents", security(("bearer" = [])),
-    responses((status = 200, body = [DocumentSnapshot]), (status = 401, body = Problem)))]
-async fn family_documents(
-    State(state): State<AppState>,
-    parent: Parent,
-) -> AppResult<Json<Vec<DocumentSnapshot>>> {
-    Ok(Json(
-        state.db.documents().of_family(parent.family_id).await?,
-    ))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-struct StatusFilter {
-    /// `pending` (default), `validated` or `refused`.
-    status: Option<String>,
-}
-
-/// Documents by status, oldest first: the agents' queue.
-#[utoipa::path(get, path = "/api/v1/staff/documents", tag = "services", security(("bearer" = [])),
-    params(StatusFilter),
-    responses((status = 200, body = [StaffDocument]), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn staff_documents(
-    State(state): State<AppState>,
-    _staff: Staff,
-    ApiQuery(filter): ApiQuery<StatusFilter>,
-) -> AppResult<Json<Vec<StaffDocument>>> {
-    let status = filter.status.as_deref().unwrap_or("pending");
-    if !matches!(status, "pending" | "validated" | "refused") {
-        return Err(FieldError::new("status", "« pending », « validated » ou « refused »").into());
-    }
-    Ok(Json(
-        state.db.documents().by_status(status, STAFF_PAGE).await?,
-    ))
-}
-
-fn decided(state: &AppState, decision: Decision) -> AppResult<Json<DocumentSnapshot>> {
-    match decision {
-        Decision::Done(snapshot) => {
-            crate::notifications::wake(state);
-            Ok(Json(snapshot))
-        }
-        Decision::NotFound => Err(AppError::NotFound),
-        Decision::Conflict => Err(AppError::Conflict("Ce document a déjà été traité.")),
-        Decision::DateRequired => Err(FieldError::new(
-            "valid_until",
-            "ce type de document demande une date de fin de validité",
-        )
-        .into()),
-    }
-}
-
-/// Validates a pending document, with the end of its validity when it has one.
-#[utoipa::path(post, path = "/api/v1/staff/documents/{document_id}/validate", tag = "services",
-    security(("bearer" = [])), params(("document_id" = Uuid, Path)), request_body = DocumentValidation,
-    responses((status = 200, body = DocumentSnapshot), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn validate(
-    State(state): State<AppState>,
-    staff: Staff,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<DocumentValidation>,
-) -> AppResult<Json<DocumentSnapshot>> {
+/// Validates or refuses a pending document; the family's feed gets the change and
+/// its phones the notice.
+#[tracing::instrument(skip(state, verdict))]
+pub async fn decide(
+    state: &AppState,
+    document_id: Uuid,
+    agent: Uuid,
+    verdict: Verdict<'_>,
+) -> AppResult<DocumentSnapshot> {
+    let refusal = match verdict {
+        Verdict::Refuse(reason) => Some(validate::text("reason", reason, MAX_REASON)?),
+        Verdict::Validate(_) => None,
+    };
     let now = state.clock.now();
-    if body
-        .valid_until
-        .is_some_and(|until| until < famille_model::calendar::paris_date(now))
+    let mut tx = state.db.begin_at(now).await?;
+    let facts = decision_facts(&mut tx, document_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if facts.status != DocumentStatus::Pending {
+        return Err(AppError::Conflict("Ce document a déjà été traité."));
+    }
+    let valid_until = match verdict {
+        Verdict::Validate(date) => facts.validity.validation_end(paris_date(now), date)?,
+        Verdict::Refuse(_) => None,
+    };
+    if !record_decision(
+        &mut tx,
+        document_id,
+        facts.family_id,
+        agent,
+        valid_until,
+        refusal.as_deref(),
+    )
+    .await?
     {
-        return Err(
-            FieldError::new("valid_until", "la date de fin de validité est déjà passée").into(),
-        );
+        return Err(AppError::Conflict("Ce document a déjà été traité."));
     }
-    let decision = state
-        .db
-        .documents()
-        .decide(
-            id,
-            staff.account_id,
-            body.valid_until,
-            None,
-            now,
-            state.push_enabled(),
-        )
-        .await?;
-    decided(&state, decision)
+    let document = facts.names(document_id);
+    let event = if refusal.is_some() {
+        Event::DocumentRefused { document }
+    } else {
+        Event::DocumentValidated { document }
+    };
+    tx.notify(Notice::new(facts.family_id, event));
+    let decided = snapshot(&mut tx, document_id).await?;
+    tx.commit().await?;
+    Ok(decided)
 }
 
-/// Refuses a pending document with a reason the parent reads.
-#[utoipa::path(post, path = "/api/v1/staff/documents/{document_id}/refuse", tag = "services",
-    security(("bearer" = [])), params(("document_id" = Uuid, Path)), request_body = DocumentRefusal,
-    responses((status = 200, body = DocumentSnapshot), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn refuse(
-    State(state): State<AppState>,
-    staff: Staff,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<DocumentRefusal>,
-) -> AppResult<Json<DocumentSnapshot>> {
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON {
-        return Err(FieldError::new(
-            "reason",
-            format!("le motif est obligatoire ({MAX_REASON} caractères au plus)"),
-        )
-        .into());
+/// Tells each family whose validated document ran out (once per document): an
+/// alert notice, and the document back in its feed. Returns how many.
+pub async fn notify_expired(state: &AppState) -> AppResult<usize> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_at(now).await?;
+    let expired = take_expired(&mut tx, paris_date(now)).await?;
+    let count = expired.len();
+    for (family_id, document) in expired {
+        tx.notify(Notice::new(family_id, Event::DocumentExpired { document }));
     }
-    let decision = state
-        .db
-        .documents()
-        .decide(
-            id,
-            staff.account_id,
-            None,
-            Some(reason),
-            state.clock.now(),
-            state.push_enabled(),
-        )
-        .await?;
-    decided(&state, decision)
+    tx.commit().await?;
+    Ok(count)
 }
 
-/// Opens a document's file (the read is audited).
-#[utoipa::path(get, path = "/api/v1/staff/documents/{document_id}/file", tag = "services",
-    security(("bearer" = [])), params(("document_id" = Uuid, Path)),
-    responses((status = 200, description = "The file (JPEG, PNG or PDF)"), (status = 404, body = Problem)))]
-async fn open_file(
-    State(state): State<AppState>,
-    staff: Staff,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<axum::response::Response> {
-    use axum::response::IntoResponse;
+/// A document's file for an agent; the read is audited. The content type and
+/// disposition are the server's, decided from the checked bytes at upload.
+pub async fn open_file(state: &AppState, agent: Uuid, document_id: Uuid) -> AppResult<Response> {
     let (family_id, child_id, key, content_type) = state
         .db
         .uploads()
-        .document_file(id)
+        .document_file(document_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let (Some(key), Some(content_type)) = (key, content_type) else {
@@ -184,8 +118,8 @@ async fn open_file(
         .db
         .audit()
         .record(
-            staff.account_id,
-            crate::store::audit::AuditAction::DocumentRead,
+            agent,
+            AuditAction::DocumentRead,
             Some(family_id),
             child_id,
             state.clock.now(),
@@ -201,88 +135,69 @@ async fn open_file(
             (axum::http::header::CONTENT_TYPE, content_type),
             (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
             (axum::http::header::CONTENT_DISPOSITION, "inline".to_owned()),
+            (
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                "nosniff".to_owned(),
+            ),
         ],
         bytes,
     )
         .into_response())
 }
 
-/// The kinds of documents the services ask for ("Mes démarches" offers them).
-#[utoipa::path(get, path = "/api/v1/document-types", tag = "documents", security(("bearer" = [])),
-    responses((status = 200, body = [DocumentType]), (status = 401, body = Problem)))]
-async fn document_types(
-    State(state): State<AppState>,
-    _caller: Caller,
-) -> AppResult<Json<Vec<DocumentType>>> {
-    Ok(Json(state.db.documents().types().await?))
-}
-
-fn check_type(label: &str, code: Option<&str>, scope: Option<&str>) -> AppResult<()> {
-    let mut errors = crate::error::FieldErrors::default();
-    if label.trim().is_empty() || label.chars().count() > 120 {
-        errors.push(FieldError::new(
-            "label",
-            "libellé obligatoire (120 caractères au plus)",
-        ));
-    }
-    if let Some(code) = code
-        && (code.is_empty()
-            || code.len() > 60
-            || !code
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
-    {
-        errors.push(FieldError::new(
-            "code",
-            "minuscules, chiffres et _ (par exemple carnet_vaccination)",
-        ));
-    }
-    if let Some(scope) = scope
-        && !matches!(scope, "family" | "child")
-    {
-        errors.push(FieldError::new("scope", "« family » ou « child »"));
-    }
-    errors.finish(|| ())
+fn check_label(e: &mut FieldErrors, label: &str) -> Option<String> {
+    e.take(validate::text("label", label, MAX_TYPE_LABEL))
 }
 
 /// Adds a kind of document.
-#[utoipa::path(post, path = "/api/v1/staff/document-types", tag = "services", security(("bearer" = [])),
-    request_body = DocumentTypeInput,
-    responses((status = 201, body = Created), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create_document_type(
-    State(state): State<AppState>,
-    _staff: Staff,
-    ApiJson(input): ApiJson<DocumentTypeInput>,
-) -> AppResult<(axum::http::StatusCode, Json<Created>)> {
-    check_type(&input.label, Some(&input.code), Some(&input.scope))?;
+pub async fn create_type(state: &AppState, input: &DocumentTypeInput) -> AppResult<Uuid> {
+    let mut e = FieldErrors::default();
+    let label = check_label(&mut e, &input.label);
+    let code = e.take(validate::code("code", &input.code));
+    let (label, code) = e.finish(|| (label.unwrap_or_default(), code.unwrap_or_default()))?;
+    let input = DocumentTypeInput {
+        code,
+        label,
+        ..input.clone()
+    };
     match state.db.documents().insert_type(&input).await {
-        Ok(id) => Ok((axum::http::StatusCode::CREATED, Json(Created { id }))),
-        Err(crate::store::StoreError::Duplicate(_)) => {
+        Ok(id) => Ok(id),
+        Err(StoreError::Duplicate(_)) => {
             Err(AppError::Conflict("Ce code de document existe déjà."))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// Renames a kind of document or changes its validity.
-#[utoipa::path(put, path = "/api/v1/staff/document-types/{document_type_id}", tag = "services",
-    security(("bearer" = [])), params(("document_type_id" = Uuid, Path)), request_body = DocumentTypeInput,
-    responses((status = 204, description = "Modifié"), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn update_document_type(
-    State(state): State<AppState>,
-    _staff: Staff,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(input): ApiJson<DocumentTypeInput>,
-) -> AppResult<axum::http::StatusCode> {
-    check_type(&input.label, None, None)?;
+/// Renames a kind of document or changes its validity (its code and scope stay:
+/// documents already sent depend on them).
+pub async fn update_type(state: &AppState, id: Uuid, input: &DocumentTypeInput) -> AppResult<()> {
+    let mut e = FieldErrors::default();
+    let label = check_label(&mut e, &input.label);
+    let label = e.finish(|| label.unwrap_or_default())?;
     if state
         .db
         .documents()
-        .update_type(id, input.label.trim(), input.validity)
+        .update_type(id, &label, input.validity)
         .await?
     {
-        Ok(axum::http::StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(AppError::NotFound)
     }
+}
+
+/// A refusal of an upload: its code says why (and the status, see
+/// `crate::error::status_of`).
+pub fn refused(code: ErrorCode, detail: impl Into<String>) -> AppError {
+    AppError::refused_with(code, detail)
+}
+
+/// The field error of a missing child on a child's document.
+pub fn child_required() -> AppError {
+    FieldError::new(
+        "child_id",
+        "ce document concerne un enfant : indiquez lequel",
+    )
+    .into()
 }

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
 use famille_model::ErrorCode;
-use famille_model::api::Problem;
+use famille_model::api::{DocumentScope, Problem};
 use famille_model::files::{FileRefusal, check_file};
 use sha2::Digest;
 use utoipa_axum::router::OpenApiRouter;
@@ -36,13 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(head, patch, terminate))
 }
 
-fn refused(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> AppError {
-    AppError::Refused {
-        status,
-        code,
-        detail: detail.into(),
-    }
-}
+use super::refused;
 
 fn tus_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
@@ -56,7 +50,6 @@ fn check_version(headers: &HeaderMap) -> AppResult<()> {
     match headers.get("tus-resumable").and_then(|v| v.to_str().ok()) {
         Some(TUS_VERSION) => Ok(()),
         _ => Err(refused(
-            StatusCode::PRECONDITION_FAILED,
             ErrorCode::TusVersionUnsupported,
             "Envoi refusé : l'application doit utiliser le protocole tus 1.0.0.",
         )),
@@ -72,13 +65,9 @@ fn metadata(headers: &HeaderMap) -> AppResult<Vec<(String, String)>> {
     let Some(raw) = headers.get("upload-metadata") else {
         return Ok(Vec::new());
     };
-    let raw = raw.to_str().map_err(|_| {
-        refused(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidBody,
-            "Upload-Metadata illisible.",
-        )
-    })?;
+    let raw = raw
+        .to_str()
+        .map_err(|_| refused(ErrorCode::InvalidBody, "Upload-Metadata illisible."))?;
     let mut pairs = Vec::new();
     for item in raw.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         let (key, value) = item.split_once(' ').unwrap_or((item, ""));
@@ -88,7 +77,6 @@ fn metadata(headers: &HeaderMap) -> AppResult<Vec<(String, String)>> {
             .and_then(|v| String::from_utf8(v).ok())
             .ok_or_else(|| {
                 refused(
-                    StatusCode::BAD_REQUEST,
                     ErrorCode::InvalidBody,
                     format!("Upload-Metadata : valeur de « {key} » illisible."),
                 )
@@ -132,14 +120,12 @@ async fn create(
     check_version(&headers)?;
     let length = header_u64(&headers, "upload-length").ok_or_else(|| {
         refused(
-            StatusCode::BAD_REQUEST,
             ErrorCode::InvalidBody,
             "Upload-Length manquant : la taille du document doit être annoncée.",
         )
     })?;
     if length > state.config.max_upload_bytes {
         return Err(refused(
-            StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UploadTooLarge,
             format!(
                 "Ce document est trop lourd ({} Mo au plus).",
@@ -148,11 +134,7 @@ async fn create(
         ));
     }
     if length == 0 {
-        return Err(refused(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::DamagedFile,
-            "Le document est vide.",
-        ));
+        return Err(refused(ErrorCode::DamagedFile, "Le document est vide."));
     }
     let meta = metadata(&headers)?;
     let get = |k: &str| {
@@ -162,7 +144,6 @@ async fn create(
     };
     let code = get("document_type").ok_or_else(|| {
         refused(
-            StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::UnknownDocumentType,
             "Le type de document n'est pas indiqué.",
         )
@@ -175,25 +156,18 @@ async fn create(
             .await?
             .ok_or_else(|| {
                 refused(
-                    StatusCode::UNPROCESSABLE_ENTITY,
                     ErrorCode::UnknownDocumentType,
                     format!("Type de document inconnu : « {code} »."),
                 )
             })?;
-    let child_id = match (get("child_id").filter(|c| !c.is_empty()), scope.as_str()) {
+    let child_id = match (get("child_id").filter(|c| !c.is_empty()), scope) {
         (Some(child), _) => {
             let child: Uuid = child.parse().map_err(|_| AppError::NotFound)?;
             // Another family's child is not found, and nothing is created.
             crate::families::child(&state, parent.family_id, child).await?;
             Some(child)
         }
-        (None, "child") => {
-            return Err(refused(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::InvalidField,
-                "Ce document concerne un enfant : indiquez lequel (child_id).",
-            ));
-        }
+        (None, DocumentScope::Child) => return Err(super::child_required()),
         (None, _) => None,
     };
     let filename = get("filename").map(|f| f.chars().take(200).collect::<String>());
@@ -282,26 +256,18 @@ async fn head(
 }
 
 fn checksum_matches(header: &str, body: &[u8]) -> AppResult<bool> {
-    let (algorithm, expected) = header.trim().split_once(' ').ok_or_else(|| {
-        refused(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidBody,
-            "Upload-Checksum illisible.",
-        )
-    })?;
-    let expected = STANDARD.decode(expected.trim()).map_err(|_| {
-        refused(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidBody,
-            "Upload-Checksum illisible.",
-        )
-    })?;
+    let (algorithm, expected) = header
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| refused(ErrorCode::InvalidBody, "Upload-Checksum illisible."))?;
+    let expected = STANDARD
+        .decode(expected.trim())
+        .map_err(|_| refused(ErrorCode::InvalidBody, "Upload-Checksum illisible."))?;
     let actual = match algorithm {
         "sha1" => sha1::Sha1::digest(body).to_vec(),
         "sha256" => sha2::Sha256::digest(body).to_vec(),
         _ => {
             return Err(refused(
-                StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidBody,
                 format!("Somme de contrôle non prise en charge (acceptées : {CHECKSUMS})."),
             ));
@@ -331,21 +297,15 @@ async fn patch(
         != Some("application/offset+octet-stream")
     {
         return Err(refused(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::UnsupportedMediaType,
             "Les morceaux d'un document s'envoient en application/offset+octet-stream.",
         ));
     }
-    let offset = header_u64(&headers, "upload-offset").ok_or_else(|| {
-        refused(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidBody,
-            "Upload-Offset manquant.",
-        )
-    })? as i64;
+    let offset = header_u64(&headers, "upload-offset")
+        .ok_or_else(|| refused(ErrorCode::InvalidBody, "Upload-Offset manquant."))?
+        as i64;
     if offset != upload.received || upload.document_id.is_some() {
         return Err(refused(
-            StatusCode::CONFLICT,
             ErrorCode::UploadOffsetMismatch,
             format!(
                 "Reprise au mauvais endroit : le serveur a reçu {} octets.",
@@ -356,7 +316,6 @@ async fn patch(
     let remaining = (upload.length - upload.received) as usize;
     let bytes = axum::body::to_bytes(body, remaining).await.map_err(|_| {
         refused(
-            StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UploadTooLarge,
             "Plus d'octets que la taille annoncée.",
         )
@@ -365,7 +324,6 @@ async fn patch(
         && !checksum_matches(checksum, &bytes)?
     {
         return Err(refused(
-            StatusCode::from_u16(460).expect("460 is a valid status"),
             ErrorCode::ChecksumMismatch,
             "Le morceau reçu est abîmé (somme de contrôle différente) : renvoyez-le.",
         ));
@@ -389,7 +347,6 @@ async fn patch(
     let new_offset = offset + bytes.len() as i64;
     if !state.db.uploads().advance(id, offset, new_offset).await? {
         return Err(refused(
-            StatusCode::CONFLICT,
             ErrorCode::UploadOffsetMismatch,
             "Un autre envoi du même document est en cours.",
         ));
@@ -403,7 +360,6 @@ async fn patch(
         ));
     }
     let document = finish(&state, &upload).await?;
-    crate::notifications::wake(&state);
     Ok(offset_response(
         StatusCode::NO_CONTENT,
         &upload,
@@ -438,7 +394,7 @@ async fn finish(state: &AppState, upload: &UploadRow) -> AppResult<Uuid> {
                     &detail[1..]
                 );
             }
-            return Err(refused(StatusCode::UNPROCESSABLE_ENTITY, code, detail));
+            return Err(refused(code, detail));
         }
     };
     let sha256 = sha2::Sha256::digest(&bytes)

@@ -239,7 +239,7 @@ pub async fn family(state: &AppState, family_id: Uuid) -> AppResult<Family> {
     Ok(Family {
         id: row.id,
         number: row.number,
-        status: row.status()?,
+        status: row.status,
         address: row.address(),
         phone: row.phone.clone(),
         situation: row
@@ -563,7 +563,7 @@ pub async fn search(
             Ok(FamilySummary {
                 id: hit.family.id,
                 number: hit.family.number,
-                status: hit.family.status()?,
+                status: hit.family.status,
                 name: hit
                     .guardians
                     .iter()
@@ -579,7 +579,7 @@ pub async fn search(
 
 pub async fn validate_family(state: &AppState, staff: Uuid, family_id: Uuid) -> AppResult<Family> {
     let row = family_row(state, family_id).await?;
-    if row.status()? == FamilyStatus::Active {
+    if row.status == FamilyStatus::Active {
         return Err(AppError::AlreadyValidated);
     }
     if !state

@@ -9,7 +9,6 @@ use chrono::Duration;
 use tokio::task::JoinSet;
 
 use super::fcm::{PushMessage, SendOutcome};
-use super::texts;
 use crate::state::AppState;
 use crate::store::StoreResult;
 use crate::store::outbox::{Channel, Delivery};
@@ -80,7 +79,8 @@ async fn deliver(state: &AppState, d: &Delivery) -> Verdict {
                 Ok(None) => return Verdict::Drop("compte fermé".into()),
                 Err(e) => return Verdict::Retry(backoff(d.attempts), e.to_string()),
             };
-            let (subject, text) = texts::mail(&d.title, &d.body, &state.config.organisation_name);
+            let (subject, text) =
+                famille_model::notice::mail(&d.title, &d.body, &state.config.organisation_name);
             match state.mailer.send(&email, &subject, text).await {
                 Ok(()) => Verdict::Sent,
                 Err(e) => Verdict::Retry(backoff(d.attempts), e.to_string()),
@@ -176,13 +176,7 @@ pub async fn hourly(state: &AppState) {
         }
         Err(e) => tracing::error!(error = %e, "upload housekeeping failed"),
     }
-    let today = famille_model::calendar::paris_date(now);
-    match state
-        .db
-        .documents()
-        .notify_expired(today, now, state.push_enabled())
-        .await
-    {
+    match crate::documents::notify_expired(state).await {
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "families told that documents ran out"),
         Err(e) => tracing::error!(error = %e, "document expiry check failed"),
@@ -205,7 +199,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 last_purge = Some(now);
             }
             tokio::select! {
-                _ = state.outbox_wake.notified() => {}
+                _ = state.db.outbox_written() => {}
                 _ = tokio::time::sleep(StdDuration::from_secs(1)) => {}
             }
         }

@@ -1,11 +1,10 @@
-//! Telling families: notices written to the outbox in the transaction of the change
-//! that caused them, a dispatcher that delivers them over FCM HTTP v1 (or by mail when
-//! the account has no phone), the account's choices, and a local FCM stand-in.
+//! Telling families: notices are handed to the transaction of the change that
+//! caused them and written to the outbox when it commits (`crate::store::Tx`); a
+//! dispatcher delivers them over FCM HTTP v1 (or by mail when the account has no
+//! phone); each account chooses what it receives.
 
 pub mod dispatcher;
 pub mod fcm;
-pub mod standin;
-pub mod texts;
 
 use axum::Json;
 use axum::extract::State;
@@ -55,9 +54,4 @@ async fn set_settings(
         .set_settings(caller.account_id, &body.muted, body.mail_fallback)
         .await?;
     Ok(Json(body))
-}
-
-/// Wakes the dispatcher after a commit that wrote notices.
-pub fn wake(state: &AppState) {
-    state.outbox_wake.notify_one();
 }

@@ -2,10 +2,14 @@
 //! sessions, and the document types activities may require.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use famille_model::booking::{BookingRules, Capacity, Eligibility};
+use famille_model::api::DocumentScope;
+use famille_model::booking::{BookingRules, Capacity, Eligibility, SessionStatus};
 use uuid::Uuid;
 
-use super::{Db, StoreError, StoreResult, in_tx, on_db, record_changes, unique_violation};
+use super::feed::FeedEntry;
+use super::{
+    Db, StoreError, StoreResult, Tx, in_tx, on_db, on_tx, record_changes, unique_violation,
+};
 
 pub struct Catalog<'a> {
     pub(super) db: &'a Db,
@@ -29,28 +33,30 @@ struct ActivityRow {
     category_id: Uuid,
     name: String,
     venue: String,
-    eligibility: String,
-    rules: String,
+    #[sqlx(try_from = "String")]
+    eligibility: Eligibility,
+    #[sqlx(try_from = "String")]
+    rules: BookingRules,
     age_split: Option<i16>,
 }
 
-impl TryFrom<ActivityRow> for Activity {
-    type Error = StoreError;
-    fn try_from(r: ActivityRow) -> StoreResult<Activity> {
-        Ok(Activity {
-            eligibility: parse_json(&r.eligibility)?,
-            rules: parse_json(&r.rules)?,
-            age_split: r.age_split.and_then(|a| u8::try_from(a).ok()),
+impl From<ActivityRow> for Activity {
+    fn from(r: ActivityRow) -> Activity {
+        Activity {
+            eligibility: r.eligibility,
+            rules: r.rules,
+            age_split: age_split(r.age_split),
             id: r.id,
             category_id: r.category_id,
             name: r.name,
             venue: r.venue,
-        })
+        }
     }
 }
 
-pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{e}: {text}")))
+/// The stored split age (a small integer) as the model counts it.
+fn age_split(stored: Option<i16>) -> Option<u8> {
+    stored.and_then(|a| u8::try_from(a).ok())
 }
 
 /// A session as calendars need it.
@@ -61,7 +67,7 @@ pub struct Session {
     pub option: String,
     pub option_position: i32,
     pub date: NaiveDate,
-    pub status: String,
+    pub status: SessionStatus,
     pub capacity: Capacity,
 }
 
@@ -72,7 +78,8 @@ pub(super) struct SessionRow {
     pub option: String,
     pub option_position: i32,
     pub date: NaiveDate,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SessionStatus,
     #[sqlx(flatten)]
     pub places: CapacityRow,
 }
@@ -126,7 +133,8 @@ pub struct Requirement {
     pub activity_id: Uuid,
     pub document_type_id: Uuid,
     pub label: String,
-    pub scope: String,
+    #[sqlx(try_from = "String")]
+    pub scope: DocumentScope,
 }
 
 /// A validated document on file.
@@ -142,7 +150,7 @@ impl famille_model::calendar_view::Required for Requirement {
         self.document_type_id
     }
     fn family_wide(&self) -> bool {
-        self.scope == "family"
+        self.scope == DocumentScope::Family
     }
     fn label(&self) -> &str {
         &self.label
@@ -235,7 +243,7 @@ impl Catalog<'_> {
         id: Uuid,
         code: &str,
         label: &str,
-        scope: &str,
+        scope: DocumentScope,
     ) -> StoreResult<()> {
         on_db!(self.db, |pool| {
             sqlx::query(
@@ -244,7 +252,7 @@ impl Catalog<'_> {
             .bind(id)
             .bind(code)
             .bind(label)
-            .bind(scope)
+            .bind(scope.as_str())
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -276,7 +284,7 @@ impl Catalog<'_> {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            record_changes!(tx, &[(Some(family_id), "document", id)], now);
+            record_changes!(tx, &[FeedEntry::document(family_id, id)], now);
         });
         Ok(id)
     }
@@ -302,7 +310,7 @@ impl Catalog<'_> {
             .bind(a.now)
             .execute(&mut *tx)
             .await?;
-            record_changes!(tx, &[(None, "activity", a.id)], a.now);
+            record_changes!(tx, &[FeedEntry::activity(a.id)], a.now);
         });
         Ok(())
     }
@@ -319,7 +327,7 @@ impl Catalog<'_> {
                 .bind(document_type_id)
                 .execute(&mut *tx)
                 .await?;
-            record_changes!(tx, &[(None, "activity", activity_id)], now);
+            record_changes!(tx, &[FeedEntry::activity(activity_id)], now);
         });
         Ok(())
     }
@@ -341,7 +349,7 @@ impl Catalog<'_> {
                 .execute(&mut *tx)
                 .await
                 .map_err(unique_violation)?;
-            record_changes!(tx, &[(None, "activity", activity_id)], now);
+            record_changes!(tx, &[FeedEntry::activity(activity_id)], now);
         });
         Ok(())
     }
@@ -363,7 +371,7 @@ impl Catalog<'_> {
             .execute(&mut *tx)
             .await
             .map_err(unique_violation)?;
-            record_changes!(tx, &[(None, "session", s.id)], s.now);
+            record_changes!(tx, &[FeedEntry::session(s.id)], s.now);
         });
         Ok(())
     }
@@ -372,7 +380,7 @@ impl Catalog<'_> {
         let rows: Vec<ActivityRow> = on_db!(self.db, |pool| sqlx::query_as(ACTIVITY_SELECT)
             .fetch_all(pool)
             .await)?;
-        rows.into_iter().map(Activity::try_from).collect()
+        Ok(rows.into_iter().map(Activity::from).collect())
     }
 
     pub async fn sessions_between(
@@ -497,56 +505,55 @@ impl Catalog<'_> {
                 .await
         })?)
     }
+}
 
-    /// Changes capacities and opening; a change of "full or not" or of status goes to
-    /// the feed.
-    pub async fn update_session(
-        &self,
-        id: Uuid,
-        capacity: u32,
-        capacity_young: Option<u32>,
-        capacity_old: Option<u32>,
-        status: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<SessionEdit> {
-        let clamp = |c: u32| i32::try_from(c).unwrap_or(i32::MAX);
-        let edit = in_tx!(self.db, |tx| {
-            let current: Option<(String, i32, i32, i32)> = sqlx::query_as(
-                "SELECT status, held, held_young, held_old FROM sessions WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match current {
-                None => SessionEdit::NotFound,
-                Some((current_status, held, held_young, held_old))
-                    if current_status == "cancelled"
-                        || clamp(capacity) < held
-                        || capacity_young.is_some_and(|c| clamp(c) < held_young)
-                        || capacity_old.is_some_and(|c| clamp(c) < held_old) =>
-                {
-                    SessionEdit::Conflict
-                }
-                Some(_) => {
-                    sqlx::query(
-                        "UPDATE sessions SET capacity = $2, capacity_young = $3, capacity_old = $4, status = $5, updated_at = $6 \
-                         WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(clamp(capacity))
-                    .bind(capacity_young.map(clamp))
-                    .bind(capacity_old.map(clamp))
-                    .bind(status)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    record_changes!(tx, &[(None, "session", id)], now);
-                    SessionEdit::Done
-                }
-            }
-        });
-        Ok(edit)
+/// Changes a session's capacities and opening (the caller then serves the
+/// waitlist: places may have been made available). Refused when fewer places than
+/// children already holding one, or on a cancelled session.
+pub async fn edit_session(
+    tx: &mut Tx,
+    id: Uuid,
+    capacity: u32,
+    capacity_young: Option<u32>,
+    capacity_old: Option<u32>,
+    status: SessionStatus,
+) -> StoreResult<SessionEdit> {
+    let clamp = |c: u32| i32::try_from(c).unwrap_or(i32::MAX);
+    let now = tx.now();
+    let current: Option<(String, i32, i32, i32)> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT status, held, held_young, held_old FROM sessions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await)?;
+    let Some((current_status, held, held_young, held_old)) = current else {
+        return Ok(SessionEdit::NotFound);
+    };
+    if current_status == SessionStatus::Cancelled.as_str()
+        || status == SessionStatus::Cancelled
+        || clamp(capacity) < held
+        || capacity_young.is_some_and(|c| clamp(c) < held_young)
+        || capacity_old.is_some_and(|c| clamp(c) < held_old)
+    {
+        return Ok(SessionEdit::Conflict);
     }
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE sessions SET capacity = $2, capacity_young = $3, capacity_old = $4, status = $5, updated_at = $6 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(clamp(capacity))
+    .bind(capacity_young.map(clamp))
+    .bind(capacity_old.map(clamp))
+    .bind(status.as_str())
+    .bind(now)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    tx.changed(FeedEntry::session(id));
+    Ok(SessionEdit::Done)
 }
 
 #[derive(sqlx::FromRow)]
@@ -556,7 +563,8 @@ pub struct StaffSessionRow {
     pub activity: String,
     pub option: String,
     pub date: NaiveDate,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SessionStatus,
     pub capacity: i32,
     pub capacity_young: Option<i32>,
     pub capacity_old: Option<i32>,
@@ -596,8 +604,10 @@ pub(super) struct ActivityListRow {
     pub category: String,
     pub name: String,
     pub venue: String,
-    pub eligibility: String,
-    pub rules: String,
+    #[sqlx(try_from = "String")]
+    pub eligibility: Eligibility,
+    #[sqlx(try_from = "String")]
+    pub rules: BookingRules,
     pub age_split: Option<i16>,
 }
 
@@ -610,7 +620,7 @@ pub(super) fn activity_snapshot(
     row: ActivityListRow,
     options: &[OptionRow],
     requirements: &[Requirement],
-) -> StoreResult<famille_model::api::ActivitySnapshot> {
+) -> famille_model::api::ActivitySnapshot {
     use famille_model::api::{ActivityOption, ActivitySnapshot, RequiredDocument};
     let mut activity_options: Vec<ActivityOption> = options
         .iter()
@@ -622,10 +632,10 @@ pub(super) fn activity_snapshot(
         })
         .collect();
     activity_options.sort_by_key(|o| o.position);
-    Ok(ActivitySnapshot {
-        eligibility: parse_json(&row.eligibility)?,
-        rules: parse_json(&row.rules)?,
-        age_split: row.age_split.and_then(|a| u8::try_from(a).ok()),
+    ActivitySnapshot {
+        eligibility: row.eligibility,
+        rules: row.rules,
+        age_split: age_split(row.age_split),
         options: activity_options,
         required_documents: requirements
             .iter()
@@ -633,14 +643,14 @@ pub(super) fn activity_snapshot(
             .map(|r| RequiredDocument {
                 document_type_id: r.document_type_id,
                 label: r.label.clone(),
-                scope: r.scope.clone(),
+                scope: r.scope,
             })
             .collect(),
         id: row.id,
         category: row.category,
         name: row.name,
         venue: row.venue,
-    })
+    }
 }
 
 impl Catalog<'_> {
@@ -672,10 +682,10 @@ impl Catalog<'_> {
                 .await?;
             Ok::<_, sqlx::Error>((activities, options, requirements))
         })?;
-        activities
+        Ok(activities
             .into_iter()
             .map(|row| activity_snapshot(row, &options, &requirements))
-            .collect()
+            .collect())
     }
 
     pub async fn next_category_position(&self) -> StoreResult<i32> {

@@ -15,7 +15,7 @@ impl Devices<'_> {
         &self,
         account_id: Uuid,
         token: &str,
-        platform: &str,
+        platform: famille_model::api::Platform,
         locale: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -27,7 +27,7 @@ impl Devices<'_> {
             )
             .bind(token)
             .bind(account_id)
-            .bind(platform)
+            .bind(platform.as_str())
             .bind(locale)
             .bind(now)
             .execute(pool)

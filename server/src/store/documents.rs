@@ -1,14 +1,16 @@
-//! Documents the families send, and the services' decisions on them. A decision
-//! lands in the family's change feed and writes its notice in the same transaction.
+//! Documents the families send, and the services' decisions on them (as steps of
+//! the service's transaction, which adds the notice).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use famille_model::api::{DocumentSnapshot, DocumentType, DocumentTypeInput, StaffDocument};
+use famille_model::api::{
+    DocumentScope, DocumentSnapshot, DocumentStatus, DocumentType, DocumentTypeInput, StaffDocument,
+};
 use famille_model::dossier::DocumentValidity;
+use famille_model::notice::DocumentNames;
 use uuid::Uuid;
 
-use super::outbox::notify;
-use super::{Db, StoreResult, in_tx, on_db, record_changes, unique_violation};
-use crate::notifications::texts;
+use super::feed::FeedEntry;
+use super::{Db, StoreResult, Tx, in_tx, on_db, on_tx, record_changes, unique_violation};
 
 pub struct Documents<'a> {
     pub(super) db: &'a Db,
@@ -23,7 +25,8 @@ pub(super) struct SnapshotRow {
     pub document_type_id: Uuid,
     pub document_type: String,
     pub child_id: Option<Uuid>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: DocumentStatus,
     pub submitted_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     pub valid_until: Option<NaiveDate>,
@@ -55,24 +58,15 @@ struct StaffRow {
     child_first_name: Option<String>,
 }
 
-/// What a decision did.
-#[derive(Debug, PartialEq)]
-pub enum Decision {
-    Done(DocumentSnapshot),
-    NotFound,
-    /// Already decided.
-    Conflict,
-    /// The type's validity is a date the agent sets, and none was given.
-    DateRequired,
-}
-
 #[derive(sqlx::FromRow)]
 struct TypeRow {
     id: Uuid,
     code: String,
     label: String,
-    scope: String,
-    validity: String,
+    #[sqlx(try_from = "String")]
+    scope: DocumentScope,
+    #[sqlx(try_from = "String")]
+    validity: DocumentValidity,
 }
 
 impl Documents<'_> {
@@ -85,17 +79,16 @@ impl Documents<'_> {
             .fetch_all(pool)
             .await
         })?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            out.push(DocumentType {
+        Ok(rows
+            .into_iter()
+            .map(|r| DocumentType {
                 id: r.id,
                 code: r.code,
                 label: r.label,
                 scope: r.scope,
-                validity: super::parse_stored(&r.validity)?,
-            });
-        }
-        Ok(out)
+                validity: r.validity,
+            })
+            .collect())
     }
 
     /// A new type; `Duplicate` when the code is taken.
@@ -106,7 +99,7 @@ impl Documents<'_> {
                 .bind(id)
                 .bind(&input.code)
                 .bind(&input.label)
-                .bind(&input.scope)
+                .bind(input.scope.as_str())
                 .bind(input.validity.as_str())
                 .execute(pool)
                 .await
@@ -157,7 +150,7 @@ impl Documents<'_> {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            record_changes!(tx, &[(Some(family_id), "document", id)], now);
+            record_changes!(tx, &[FeedEntry::document(family_id, id)], now);
         });
         Ok(id)
     }
@@ -177,7 +170,11 @@ impl Documents<'_> {
     }
 
     /// Documents with a status, oldest first (the agents' queue), at most `limit`.
-    pub async fn by_status(&self, status: &str, limit: i64) -> StoreResult<Vec<StaffDocument>> {
+    pub async fn by_status(
+        &self,
+        status: DocumentStatus,
+        limit: i64,
+    ) -> StoreResult<Vec<StaffDocument>> {
         let rows: Vec<StaffRow> = on_db!(self.db, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {SNAPSHOT_COLUMNS}, d.family_id, f.number AS family_number, c.first_name AS child_first_name \
@@ -185,7 +182,7 @@ impl Documents<'_> {
                  JOIN families f ON f.id = d.family_id LEFT JOIN children c ON c.id = d.child_id \
                  WHERE d.status = $1 ORDER BY d.created_at, d.id LIMIT $2"
             )))
-            .bind(status)
+            .bind(status.as_str())
             .bind(limit)
             .fetch_all(pool)
             .await
@@ -235,114 +232,133 @@ impl Documents<'_> {
             .collect::<Vec<_>>()
             .join(" et "))
     }
+}
 
-    /// Tells each family whose validated document ran out before `today` (once per
-    /// document): an alert notice, and the document in its feed so phones refresh
-    /// their red banner. Returns how many.
-    pub async fn notify_expired(
-        &self,
-        today: NaiveDate,
-        now: DateTime<Utc>,
-        push: bool,
-    ) -> StoreResult<usize> {
-        let count = in_tx!(self.db, |tx| {
-            let expired: Vec<(Uuid, Uuid, String, Option<String>)> = sqlx::query_as(
-                "SELECT d.id, d.family_id, t.label, c.first_name FROM documents d \
-                 JOIN document_types t ON t.id = d.document_type_id LEFT JOIN children c ON c.id = d.child_id \
-                 WHERE d.status = 'validated' AND d.valid_until < $1 AND d.expiry_notified_at IS NULL",
-            )
-            .bind(today)
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut notices = Vec::with_capacity(expired.len());
-            let mut changes: Vec<(Option<Uuid>, &str, Uuid)> = Vec::with_capacity(expired.len());
-            for (id, family_id, label, child) in &expired {
-                sqlx::query("UPDATE documents SET expiry_notified_at = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                notices.push(texts::document_expired(
-                    *id,
-                    *family_id,
-                    label,
-                    child.as_deref(),
-                ));
-                changes.push((Some(*family_id), "document", *id));
-            }
-            record_changes!(tx, &changes, now);
-            notify!(tx, &notices, now, push);
-            expired.len()
-        });
-        Ok(count)
+/// A document as a decision reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DecisionFacts {
+    pub family_id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub status: DocumentStatus,
+    pub label: String,
+    pub child: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub validity: DocumentValidity,
+}
+
+impl DecisionFacts {
+    pub fn names(&self, document_id: Uuid) -> DocumentNames {
+        DocumentNames {
+            document_id,
+            label: self.label.clone(),
+            child: self.child.clone(),
+        }
     }
+}
 
-    /// Validates (`refusal` none) or refuses a pending document. The family's feed
-    /// gets the change and its phones the notice, in the same transaction.
-    pub async fn decide(
-        &self,
-        document_id: Uuid,
-        agent: Uuid,
-        valid_until: Option<NaiveDate>,
-        refusal: Option<&str>,
-        now: DateTime<Utc>,
-        push: bool,
-    ) -> StoreResult<Decision> {
-        let decision = in_tx!(self.db, |tx| {
-            let found: Option<(Uuid, String, String, Option<String>, String)> = sqlx::query_as(
-                "SELECT d.family_id, d.status, t.label, c.first_name, t.validity FROM documents d \
-                 JOIN document_types t ON t.id = d.document_type_id LEFT JOIN children c ON c.id = d.child_id \
-                 WHERE d.id = $1",
-            )
-            .bind(document_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((family_id, status, label, child, validity)) = found else {
-                return Ok(Decision::NotFound);
-            };
-            if status != "pending" {
-                return Ok(Decision::Conflict);
-            }
-            let validity: DocumentValidity = super::parse_stored(&validity)?;
-            if refusal.is_none() && validity == DocumentValidity::AgentDate && valid_until.is_none()
-            {
-                return Ok(Decision::DateRequired);
-            }
-            let valid_until =
-                validity.valid_until(famille_model::calendar::paris_date(now), valid_until);
-            let changed = sqlx::query(
-                "UPDATE documents SET status = $2, valid_until = $3, refusal_reason = $4, decided_at = $5, \
-                 decided_by = $6, updated_at = $5 WHERE id = $1 AND status = 'pending'",
-            )
-            .bind(document_id)
-            .bind(if refusal.is_some() { "refused" } else { "validated" })
-            .bind(if refusal.is_some() { None } else { valid_until })
-            .bind(refusal)
-            .bind(now)
-            .bind(agent)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed == 0 {
-                return Ok(Decision::Conflict);
-            }
-            record_changes!(tx, &[(Some(family_id), "document", document_id)], now);
-            let notice = texts::document_decided(
-                document_id,
+/// A document with its type's label and validity, and the child's first name.
+pub async fn decision_facts(tx: &mut Tx, document_id: Uuid) -> StoreResult<Option<DecisionFacts>> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT d.family_id, d.status, t.label, ch.first_name AS child, t.validity FROM documents d \
+         JOIN document_types t ON t.id = d.document_type_id LEFT JOIN children ch ON ch.id = d.child_id \
+         WHERE d.id = $1",
+    )
+    .bind(document_id)
+    .fetch_optional(&mut *c)
+    .await
+    })?)
+}
+
+/// Records a decision on a pending document: validated until `valid_until`, or
+/// refused with `refusal`. Guarded on `pending`: `false` when another agent decided
+/// first.
+pub async fn record_decision(
+    tx: &mut Tx,
+    document_id: Uuid,
+    family_id: Uuid,
+    agent: Uuid,
+    valid_until: Option<NaiveDate>,
+    refusal: Option<&str>,
+) -> StoreResult<bool> {
+    let now = tx.now();
+    let status = if refusal.is_some() {
+        DocumentStatus::Refused
+    } else {
+        DocumentStatus::Validated
+    };
+    let changed = on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE documents SET status = $2, valid_until = $3, refusal_reason = $4, decided_at = $5, \
+         decided_by = $6, updated_at = $5 WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(document_id)
+    .bind(status.as_str())
+    .bind(if refusal.is_some() { None } else { valid_until })
+    .bind(refusal)
+    .bind(now)
+    .bind(agent)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    if changed == 1 {
+        tx.changed(FeedEntry::document(family_id, document_id));
+    }
+    Ok(changed == 1)
+}
+
+/// A document as the family sees it.
+pub async fn snapshot(tx: &mut Tx, document_id: Uuid) -> StoreResult<DocumentSnapshot> {
+    let row: SnapshotRow = on_tx!(tx, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SNAPSHOT_COLUMNS} FROM documents d JOIN document_types t ON t.id = d.document_type_id WHERE d.id = $1"
+    )))
+    .bind(document_id)
+    .fetch_one(&mut *c)
+    .await
+    })?;
+    Ok(row.into())
+}
+
+/// The validated documents that ran out before `today` and whose family was not
+/// told yet, marked as told and put back in their family's feed (so phones refresh
+/// their red banner). Returns each family with the document's names.
+pub async fn take_expired(
+    tx: &mut Tx,
+    today: NaiveDate,
+) -> StoreResult<Vec<(Uuid, DocumentNames)>> {
+    let now = tx.now();
+    let expired: Vec<(Uuid, Uuid, String, Option<String>)> = on_tx!(tx, |c| {
+        let expired: Vec<(Uuid, Uuid, String, Option<String>)> = sqlx::query_as(
+            "SELECT d.id, d.family_id, t.label, ch.first_name FROM documents d \
+             JOIN document_types t ON t.id = d.document_type_id LEFT JOIN children ch ON ch.id = d.child_id \
+             WHERE d.status = 'validated' AND d.valid_until < $1 AND d.expiry_notified_at IS NULL",
+        )
+        .bind(today)
+        .fetch_all(&mut *c)
+        .await?;
+        for (id, ..) in &expired {
+            sqlx::query("UPDATE documents SET expiry_notified_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+        }
+        Ok::<_, sqlx::Error>(expired)
+    })?;
+    Ok(expired
+        .into_iter()
+        .map(|(document_id, family_id, label, child)| {
+            tx.changed(FeedEntry::document(family_id, document_id));
+            (
                 family_id,
-                &label,
-                child.as_deref(),
-                refusal.is_none(),
-            );
-            notify!(tx, std::slice::from_ref(&notice), now, push);
-            let row: SnapshotRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {SNAPSHOT_COLUMNS} FROM documents d JOIN document_types t ON t.id = d.document_type_id WHERE d.id = $1"
-            )))
-            .bind(document_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            Decision::Done(row.into())
-        });
-        Ok(decision)
-    }
+                DocumentNames {
+                    document_id,
+                    label,
+                    child,
+                },
+            )
+        })
+        .collect())
 }

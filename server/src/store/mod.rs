@@ -2,9 +2,17 @@
 //! PostgreSQL (production).
 //!
 //! sqlx binds `$1, $2…` by number on both backends, so each query is written once
-//! and run on whichever pool is live through [`on_db!`] / [`in_tx!`]; the few places
-//! where the dialects differ hold one string per backend. The store is split by area
-//! (accounts, families, audit) so no single interface grows to a hundred methods.
+//! and run on whichever pool is live through [`on_db!`] (a read or a single write),
+//! [`on_tx!`] (one statement of an open [`Tx`]) or [`in_tx!`] (a block of plain SQL
+//! in its own transaction); the few places where the dialects differ hold one
+//! string per backend ([`dialect!`]). The store is split by area, and it decides
+//! nothing: the rules are `famille_model`'s, applied by the services.
+//!
+//! A transaction that composes several steps is a [`Tx`] from [`Db::begin`]: the
+//! service hands it to the area's functions, adds the change-feed entries and the
+//! notices the change raises ([`Tx::changed`], [`Tx::notify`]), and commits; the feed
+//! entries and the outbox rows are written by the commit, in the same transaction,
+//! and the push dispatcher is woken once it is durable.
 
 pub mod accounts;
 pub mod audit;
@@ -13,8 +21,9 @@ pub mod catalog;
 pub mod devices;
 pub mod documents;
 pub mod families;
+pub mod feed;
 pub mod outbox;
-pub mod sync;
+pub mod queue;
 pub mod uploads;
 
 use std::path::Path;
@@ -22,6 +31,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use famille_model::notice::Notice;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
@@ -30,101 +41,63 @@ use sqlx::{PgPool, SqlitePool};
 /// concrete pool in each arm, so the expression is compiled once per backend.
 macro_rules! on_db {
     ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite($pool, _) => $body,
-            $crate::store::Db::Postgres($pool) => $body,
+        match &*$db.pool {
+            $crate::store::Pool::Sqlite($pool, _) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
         }
     };
 }
 
-/// Runs a block inside one transaction on whichever pool is live. The block sees
-/// `$tx` (use `&mut *$tx` as executor); an early return through `?` drops the
-/// transaction, which rolls it back.
-///
-/// SQLite transactions start IMMEDIATE: they all write, and a deferred transaction
-/// that read first cannot wait for the write lock (it fails with "database is
-/// locked" under concurrency instead of queueing).
-macro_rules! in_tx {
-    ($db:expr, |$tx:ident| $body:block) => {
-        match $db {
-            $crate::store::Db::Sqlite(pool, writer) => {
-                // One writer at a time, queued fairly in the process rather than by
-                // SQLite's busy handler (which polls and lets some wait seconds).
-                let _writing = writer.lock().await;
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
+/// Runs the same expression on an open [`Tx`]'s connection; `$conn` is the concrete
+/// connection in each arm (use `&mut *$conn` as executor).
+macro_rules! on_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match &mut $tx.conn {
+            $crate::store::TxConn::Sqlite(t, _) => {
+                let $conn = &mut **t;
+                $body
             }
-            $crate::store::Db::Postgres(pool) => {
-                let mut $tx = pool.begin().await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
+            $crate::store::TxConn::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
             }
         }
     };
+}
+
+/// Runs a block of plain SQL inside one transaction: the block sees `$tx`, the
+/// concrete connection (use `&mut *$tx` as executor), and is compiled once per
+/// backend. An early return through `?` drops the transaction, which rolls it back.
+/// A transaction that composes several steps opens a [`Tx`] with [`Db::begin`]
+/// instead and hands it to functions.
+macro_rules! in_tx {
+    ($db:expr, |$tx:ident| $body:block) => {{
+        let mut open = $db.begin().await?;
+        let out = $crate::store::on_tx!(open, |$tx| $body);
+        open.commit().await?;
+        out
+    }};
 }
 
 /// Picks the SQL string of the live dialect where SQLite and PostgreSQL disagree.
 macro_rules! dialect {
     ($db:expr, sqlite: $sqlite:expr, postgres: $postgres:expr $(,)?) => {
-        match $db {
-            $crate::store::Db::Sqlite(..) => $sqlite,
-            $crate::store::Db::Postgres(_) => $postgres,
+        match &*$db.pool {
+            $crate::store::Pool::Sqlite(..) => $sqlite,
+            $crate::store::Pool::Postgres(_) => $postgres,
         }
     };
 }
 
-/// Appends changes to the feed; the counter row is taken last so that sequence
-/// order is commit order.
+/// Appends entries to the change feed inside the transaction whose connection is
+/// `$conn`: see [`feed::record`].
 macro_rules! record_changes {
-    ($tx:expr, $changes:expr, $now:expr) => {{
-        let changes: &[(Option<Uuid>, &str, Uuid)] = $changes;
-        if !changes.is_empty() {
-            let last: i64 = sqlx::query_scalar(
-                "UPDATE feed_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq",
-            )
-            .bind(changes.len() as i64)
-            .fetch_one(&mut *$tx)
-            .await?;
-            let first = last - changes.len() as i64 + 1;
-            // Multi-row inserts (the text holds only numbered placeholders), in chunks
-            // that stay under SQLite's limit on bound parameters.
-            for (chunk_index, chunk) in changes.chunks(1000).enumerate() {
-                let rows: Vec<String> = (0..chunk.len())
-                    .map(|i| {
-                        format!(
-                            "(${}, ${}, ${}, ${}, ${})",
-                            5 * i + 1,
-                            5 * i + 2,
-                            5 * i + 3,
-                            5 * i + 4,
-                            5 * i + 5
-                        )
-                    })
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO changes (seq, family_id, entity, entity_id, at) VALUES {}",
-                    rows.join(", ")
-                );
-                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for (offset, (family_id, entity, entity_id)) in chunk.iter().enumerate() {
-                    let seq = first + (chunk_index * 1000 + offset) as i64;
-                    insert = insert
-                        .bind(seq)
-                        .bind(*family_id)
-                        .bind(*entity)
-                        .bind(*entity_id)
-                        .bind($now);
-                }
-                insert.execute(&mut *$tx).await?;
-            }
-        }
-    }};
+    ($conn:expr, $entries:expr, $now:expr) => {
+        $crate::store::feed::record!($conn, $entries, $now)
+    };
 }
 
-pub(crate) use {dialect, in_tx, on_db, record_changes};
+pub(crate) use {dialect, in_tx, on_db, on_tx, record_changes};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -178,6 +151,23 @@ pub fn retry_on_unique(err: sqlx::Error) -> StoreError {
     }
 }
 
+/// Runs `attempt` again, on fresh facts, when a concurrent transaction changed what
+/// it read ([`StoreError::Retry`]; PostgreSQL only, SQLite serialises writers), up to
+/// five times.
+pub async fn retrying<T, F, Fut>(mut attempt: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<T>>,
+{
+    let mut left = 5;
+    loop {
+        match attempt().await {
+            Err(StoreError::Retry) if left > 1 => left -= 1,
+            other => return other,
+        }
+    }
+}
+
 /// Parses a stored vocabulary value (school level, role...).
 pub fn parse_stored<T: FromStr>(value: &str) -> StoreResult<T> {
     value
@@ -185,11 +175,82 @@ pub fn parse_stored<T: FromStr>(value: &str) -> StoreResult<T> {
         .map_err(|_| StoreError::Corrupt(value.to_owned()))
 }
 
-/// Either pool. Cheap to clone. SQLite comes with the lock that queues its writers.
-#[derive(Clone, Debug)]
-pub enum Db {
+/// An open transaction on either backend, with the change-feed entries and the
+/// notices it will write when it commits. Dropped without [`Tx::commit`], it rolls
+/// back (and nothing of it is written or sent). On SQLite it holds the writers' turn
+/// until it ends.
+pub struct Tx {
+    conn: TxConn,
+    now: DateTime<Utc>,
+    changes: Vec<feed::FeedEntry>,
+    notices: Vec<Notice>,
+    outbox: Arc<outbox::Dispatch>,
+}
+
+pub enum TxConn {
+    Sqlite(
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    /// The instant the transaction acts at (the server's clock when it began).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Records that an entity changed: a change-feed entry, written at commit.
+    pub fn changed(&mut self, entry: feed::FeedEntry) {
+        self.changes.push(entry);
+    }
+
+    /// A family must be told: written to the outbox at commit (with the account's
+    /// choices and the push setting applied), sent once the commit is durable.
+    pub fn notify(&mut self, notice: Notice) {
+        self.notices.push(notice);
+    }
+
+    pub async fn commit(mut self) -> StoreResult<()> {
+        let (changes, notices, now, push) = (
+            std::mem::take(&mut self.changes),
+            std::mem::take(&mut self.notices),
+            self.now,
+            self.outbox.push_enabled(),
+        );
+        on_tx!(self, |conn| {
+            record_changes!(conn, &changes, now);
+            outbox::write!(conn, &notices, now, push);
+        });
+        match self.conn {
+            TxConn::Sqlite(tx, _turn) => tx.commit().await?,
+            TxConn::Postgres(tx) => tx.commit().await?,
+        }
+        if !notices.is_empty() {
+            self.outbox.wake();
+        }
+        Ok(())
+    }
+}
+
+pub enum Pool {
+    /// SQLite comes with the lock that queues its writers.
     Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
     Postgres(PgPool),
+}
+
+/// Either pool, and the outbox's delivery settings. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pub pool: Arc<Pool>,
+    outbox: Arc<outbox::Dispatch>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({})", self.backend_name())
+    }
 }
 
 impl Db {
@@ -203,7 +264,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::new(Pool::Postgres(pool)))
         } else {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -216,7 +277,10 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Ok(Db::Sqlite(pool, Arc::new(tokio::sync::Mutex::new(()))))
+            Ok(Db::new(Pool::Sqlite(
+                pool,
+                Arc::new(tokio::sync::Mutex::new(())),
+            )))
         }
     }
 
@@ -230,11 +294,63 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
-        match self {
-            Db::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        match &*self.pool {
+            Pool::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    fn new(pool: Pool) -> Db {
+        Db {
+            pool: Arc::new(pool),
+            outbox: Arc::new(outbox::Dispatch::default()),
+        }
+    }
+
+    /// Whether notices go to phones (FCM configured) or, push being off, by mail to
+    /// every account. Set once at start.
+    pub fn set_push_enabled(&self, on: bool) {
+        self.outbox.set_push_enabled(on);
+    }
+
+    pub fn push_enabled(&self) -> bool {
+        self.outbox.push_enabled()
+    }
+
+    /// Resolves when a commit wrote notices (the dispatcher waits on it).
+    pub async fn outbox_written(&self) {
+        self.outbox.written().await
+    }
+
+    /// Opens a transaction acting at `now` (see [`Tx`]). SQLite transactions start
+    /// IMMEDIATE (they all write, and a deferred transaction that read first cannot
+    /// wait for the write lock), one writer at a time, queued fairly in the process
+    /// rather than by SQLite's busy handler (which polls and lets some wait seconds).
+    pub async fn begin_at(&self, now: DateTime<Utc>) -> StoreResult<Tx> {
+        let conn = match &*self.pool {
+            Pool::Sqlite(pool, writer) => {
+                let turn = writer.clone().lock_owned().await;
+                TxConn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
+            Pool::Postgres(pool) => TxConn::Postgres(pool.begin().await?),
+        };
+        Ok(Tx {
+            conn,
+            now,
+            changes: Vec::new(),
+            notices: Vec::new(),
+            outbox: self.outbox.clone(),
+        })
+    }
+
+    /// A transaction of plain SQL (see [`in_tx!`]).
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        self.begin_at(Utc::now()).await
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(&*self.pool, Pool::Sqlite(..))
     }
 
     /// Answers when the database does.
@@ -286,7 +402,11 @@ impl Db {
         outbox::Outbox { db: self }
     }
 
-    pub fn sync(&self) -> sync::Sync<'_> {
-        sync::Sync { db: self }
+    pub fn feed(&self) -> feed::ChangeFeed<'_> {
+        feed::ChangeFeed { db: self }
+    }
+
+    pub fn queue(&self) -> queue::QueueLog<'_> {
+        queue::QueueLog { db: self }
     }
 }

@@ -1,32 +1,52 @@
-//! The notification outbox: one row per delivery, written by [`notify!`] in the
-//! transaction of the change that caused it, claimed by the dispatcher with a lease
-//! and closed once sent. A server killed at any moment loses nothing: an unclaimed
-//! row waits, a claimed one comes back when its lease runs out.
+//! The notification outbox: one row per delivery, written by [`write!`] when the
+//! transaction of the change that caused it commits ([`super::Tx::notify`]), claimed
+//! by the dispatcher with a lease and closed once sent. A server killed at any
+//! moment loses nothing: an unclaimed row waits, a claimed one comes back when its
+//! lease runs out. The outbox owns the push setting and the wake-up of the
+//! dispatcher ([`Dispatch`]).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
+use famille_model::notice::Notice;
 use famille_model::push::PushKind;
 use uuid::Uuid;
 
-use super::{Db, StoreResult, dialect, in_tx, on_db, parse_stored};
+use super::{Db, StoreResult, dialect, in_tx, on_db};
 
-/// Something a family is told about, in French, ready for a push or a mail.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notice {
-    pub family_id: Uuid,
-    pub kind: PushKind,
-    /// What the phone syncs to show it (a reservation, a session, a document).
-    pub ref_id: Uuid,
-    pub title: String,
-    pub body: String,
+/// Whether notices go to phones, and the signal that new ones were committed.
+#[derive(Debug, Default)]
+pub struct Dispatch {
+    push: AtomicBool,
+    wake: tokio::sync::Notify,
 }
 
-/// Writes the deliveries of each notice inside the open transaction `$tx`: a push to
-/// every phone of the family's accounts, or a mail to an account without a phone
-/// (unless it turned the fallback off); none for a kind the account muted. With push
-/// off (`$push` false), every account gets the mail.
-macro_rules! notify {
-    ($tx:expr, $notices:expr, $now:expr, $push:expr) => {{
-        let notices: &[$crate::store::outbox::Notice] = $notices;
+impl Dispatch {
+    pub fn push_enabled(&self) -> bool {
+        self.push.load(Ordering::Relaxed)
+    }
+
+    pub fn set_push_enabled(&self, on: bool) {
+        self.push.store(on, Ordering::Relaxed);
+    }
+
+    /// Called after a commit that wrote notices.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub async fn written(&self) {
+        self.wake.notified().await
+    }
+}
+
+/// Writes the deliveries of each notice inside the open transaction whose connection
+/// is `$conn`: a push to every phone of the family's accounts, or a mail to an
+/// account without a phone (unless it turned the fallback off); none for a kind the
+/// account muted. With push off (`$push` false), every account gets the mail.
+macro_rules! write {
+    ($conn:expr, $notices:expr, $now:expr, $push:expr) => {{
+        let notices: &[famille_model::notice::Notice] = $notices;
         for notice in notices {
             sqlx::query(
                 "INSERT INTO outbox (account_id, channel, token, platform, kind, ref_id, title, body, collapse_key, next_attempt_at, created_at) \
@@ -42,37 +62,51 @@ macro_rules! notify {
                  AND NOT EXISTS (SELECT 1 FROM notification_settings s WHERE s.account_id = a.id AND NOT s.mail_fallback)",
             )
             .bind(notice.family_id)
-            .bind(notice.kind.as_str())
-            .bind(notice.ref_id)
-            .bind(&notice.title)
-            .bind(&notice.body)
-            .bind(famille_model::push::collapse_key(notice.kind, notice.ref_id))
+            .bind(notice.kind().as_str())
+            .bind(notice.ref_id())
+            .bind(notice.title())
+            .bind(notice.body())
+            .bind(famille_model::push::collapse_key(notice.kind(), notice.ref_id()))
             .bind($now)
             .bind($push)
-            .execute(&mut *$tx)
+            .execute(&mut *$conn)
             .await?;
         }
     }};
 }
-pub(crate) use notify;
+pub(crate) use write;
 
 /// How long a claimed delivery is reserved for the dispatcher that took it.
 pub const LEASE: Duration = Duration::seconds(60);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Push,
-    Mail,
+famille_model::labelled_enum! {
+    /// How a delivery reaches the account.
+    Channel {
+        Push => "push", "Notification";
+        Mail => "mail", "E-mail";
+    }
+}
+
+famille_model::labelled_enum! {
+    /// Where a delivery stands.
+    OutboxStatus {
+        Pending => "pending", "À envoyer";
+        Sent => "sent", "Envoyée";
+        /// Given up (a dead token, too many attempts).
+        Dropped => "dropped", "Abandonnée";
+    }
 }
 
 /// A delivery the dispatcher holds the lease of.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Delivery {
     pub id: i64,
     pub account_id: Uuid,
+    #[sqlx(try_from = "String")]
     pub channel: Channel,
     pub token: Option<String>,
     pub platform: Option<String>,
+    #[sqlx(try_from = "String")]
     pub kind: PushKind,
     pub ref_id: Uuid,
     pub title: String,
@@ -82,31 +116,19 @@ pub struct Delivery {
     pub attempts: i32,
 }
 
-#[derive(sqlx::FromRow)]
-struct DeliveryRow {
-    id: i64,
-    account_id: Uuid,
-    channel: String,
-    token: Option<String>,
-    platform: Option<String>,
-    kind: String,
-    ref_id: Uuid,
-    title: String,
-    body: String,
-    collapse_key: String,
-    attempts: i32,
-}
-
 /// A row of the outbox as support reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxEntry {
     pub id: i64,
     pub account_id: Uuid,
-    pub channel: String,
+    #[sqlx(try_from = "String")]
+    pub channel: Channel,
     pub token: Option<String>,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: PushKind,
     pub ref_id: Uuid,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
@@ -131,7 +153,7 @@ impl Outbox<'_> {
                      FOR UPDATE SKIP LOCKED) \
                      RETURNING id, account_id, channel, token, platform, kind, ref_id, title, body, collapse_key, attempts",
         );
-        let rows: Vec<DeliveryRow> = in_tx!(self.db, |tx| {
+        let mut deliveries: Vec<Delivery> = in_tx!(self.db, |tx| {
             sqlx::query_as(sql)
                 .bind(now)
                 .bind(now + LEASE)
@@ -139,25 +161,6 @@ impl Outbox<'_> {
                 .fetch_all(&mut *tx)
                 .await?
         });
-        let mut deliveries = Vec::with_capacity(rows.len());
-        for r in rows {
-            deliveries.push(Delivery {
-                id: r.id,
-                account_id: r.account_id,
-                channel: match r.channel.as_str() {
-                    "push" => Channel::Push,
-                    _ => Channel::Mail,
-                },
-                token: r.token,
-                platform: r.platform,
-                kind: parse_stored(&r.kind)?,
-                ref_id: r.ref_id,
-                title: r.title,
-                body: r.body,
-                collapse_key: r.collapse_key,
-                attempts: r.attempts,
-            });
-        }
         deliveries.sort_by_key(|d| d.id);
         Ok(deliveries)
     }
@@ -297,16 +300,12 @@ impl Outbox<'_> {
 
     /// Writes notices in their own transaction (events that have no other write, and
     /// benchmarks).
-    pub async fn enqueue(
-        &self,
-        notices: &[Notice],
-        now: DateTime<Utc>,
-        push: bool,
-    ) -> StoreResult<()> {
-        in_tx!(self.db, |tx| {
-            notify!(tx, notices, now, push);
-        });
-        Ok(())
+    pub async fn enqueue(&self, notices: &[Notice], now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.db.begin_at(now).await?;
+        for notice in notices {
+            tx.notify(notice.clone());
+        }
+        tx.commit().await
     }
 
     /// An account's notification choices: muted kinds and whether mail stands in

@@ -1,8 +1,10 @@
 //! Uploads in progress and the documents they become.
 
 use chrono::{DateTime, Utc};
+use famille_model::api::DocumentScope;
 use uuid::Uuid;
 
+use super::feed::FeedEntry;
 use super::{Db, StoreResult, in_tx, on_db, record_changes};
 
 pub struct Uploads<'a> {
@@ -43,13 +45,16 @@ pub struct StoredFile<'a> {
 
 impl Uploads<'_> {
     /// A document type by its code: (id, scope).
-    pub async fn document_type(&self, code: &str) -> StoreResult<Option<(Uuid, String)>> {
-        Ok(on_db!(self.db, |pool| {
+    pub async fn document_type(&self, code: &str) -> StoreResult<Option<(Uuid, DocumentScope)>> {
+        let found: Option<(Uuid, String)> = on_db!(self.db, |pool| {
             sqlx::query_as("SELECT id, scope FROM document_types WHERE code = $1")
                 .bind(code)
                 .fetch_optional(pool)
                 .await
-        })?)
+        })?;
+        found
+            .map(|(id, scope)| Ok((id, super::parse_stored(&scope)?)))
+            .transpose()
     }
 
     pub async fn create(&self, u: &NewUpload<'_>) -> StoreResult<()> {
@@ -163,7 +168,7 @@ impl Uploads<'_> {
                 .await?;
             record_changes!(
                 tx,
-                &[(Some(upload.family_id), "document", document_id)],
+                &[FeedEntry::document(upload.family_id, document_id)],
                 now
             );
         });

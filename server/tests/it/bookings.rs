@@ -273,7 +273,8 @@ backend_tests! {
         let parent = app.parent().await;
         assert_eq!(cell(&app, &parent, &kids[1], date, s).await["state"], "reserved_locked");
         let cancel = send(&app, &parent, json!([{"id": Uuid::now_v7(), "kind": "cancel", "reservation_id": booked[0]["reservation_id"]}])).await;
-        assert_eq!(cancel[0]["status"], "rejected");
+        assert_eq!(cancel[0]["status"], "applied", "a late cancellation is applied, and billed");
+        assert_eq!(cancel[0]["billed"], true);
         assert_eq!(cancel[0]["code"], "cancel_deadline_passed");
         assert!(cancel[0]["detail"].as_str().unwrap().starts_with("OUPS"));
         let after = cell(&app, &parent, &kids[1], date, s).await;
@@ -628,17 +629,18 @@ backend_tests! {
             mutations.push(famille_model::api::Mutation::Reserve { id: Uuid::now_v7(), child_id: id, session_id: s });
         }
         let account: Uuid = app.get("/api/v1/account", &parent.access).await.body["id"].as_str().unwrap().parse().unwrap();
-        let actor = famille_server::store::bookings::Actor { family_id, account_id: account };
+        let actor = famille_server::store::queue::Actor { family_id, account_id: account };
         for chunk in mutations.chunks(200) {
-            let outcomes = app.state.db.bookings().apply_all(actor, chunk, now, false).await.unwrap();
-            assert!(outcomes.iter().all(|o| o.applied));
+            let chunk: Vec<&famille_model::api::Mutation> = chunk.iter().collect();
+            let outcomes = famille_server::queue::apply(&app.state, actor, &chunk).await.unwrap();
+            assert!(outcomes.iter().all(|o| o.status == famille_model::queue::MutationStatus::Applied));
         }
         let head = app.get("/api/v1/sync?cursor=0&limit=1", &parent.access).await;
-        let before: i64 = app.state.db.sync().head().await.unwrap();
+        let before: i64 = app.state.db.feed().head().await.unwrap();
         assert!(head.status.is_success());
         let cancelled = app.call(axum::http::Method::POST, &format!("/api/v1/staff/sessions/{s}/cancel"), Some(&agent.access), None).await;
         assert_eq!(cancelled.status, StatusCode::OK);
-        assert_eq!(app.state.db.sync().head().await.unwrap(), before + 1101, "one entry per reservation, one for the session");
+        assert_eq!(app.state.db.feed().head().await.unwrap(), before + 1101, "one entry per reservation, one for the session");
         // Every entry is there, in order, once.
         let page = app.get(&format!("/api/v1/sync?cursor={before}&limit=2000"), &parent.access).await.body;
         let changes = page["changes"].as_array().unwrap();

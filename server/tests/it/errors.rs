@@ -20,11 +20,15 @@ backend_tests! {
             .unwrap();
         app.send(wrong_type).await.problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
 
+        // JSON whose values do not fit: 422, the field named, in French.
         let missing_field = app.post("/api/v1/auth/login", None, json!({"email": "parent@famille.example"})).await;
-        missing_field.problem(StatusCode::BAD_REQUEST, "invalid_body");
+        missing_field.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(missing_field.body["errors"][0]["field"], "password");
+        assert_eq!(missing_field.body["errors"][0]["detail"], "ce champ est obligatoire");
 
         let wrong_kind = app.post("/api/v1/auth/login", None, json!({"email": 12, "password": ["x"]})).await;
-        wrong_kind.problem(StatusCode::BAD_REQUEST, "invalid_body");
+        wrong_kind.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(wrong_kind.body["errors"][0]["field"], "email");
 
         let huge = json!({"email": "parent@famille.example", "password": "x".repeat(200 * 1024)});
         app.post("/api/v1/auth/login", None, huge).await.problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
@@ -40,7 +44,7 @@ backend_tests! {
         unknown_route.problem(StatusCode::NOT_FOUND, "not_found");
         let wrong_method = app.call(Method::DELETE, "/api/v1/family", Some(&tokens.access), None).await;
         assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(wrong_method.body["code"], "not_found");
+        assert_eq!(wrong_method.body["code"], "method_not_allowed");
 
         let garbage_query = app.get("/api/v1/staff/families?status=perdu", &app.agent().await.access).await;
         garbage_query.problem(StatusCode::BAD_REQUEST, "invalid_body");

@@ -57,7 +57,9 @@ backend_tests! {
                 "situation": "polygame"
             }))
             .await;
-        unknown_situation.problem(StatusCode::BAD_REQUEST, "invalid_body");
+        unknown_situation.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(unknown_situation.body["errors"][0]["field"], "situation");
+        assert!(unknown_situation.body["errors"][0]["detail"].as_str().unwrap().contains("« polygame » inconnue"));
 
         let ok = app
             .put("/api/v1/family/household", &tokens.access, json!({
@@ -87,7 +89,8 @@ backend_tests! {
                 "first_name": "Paul", "last_name": "Curie", "birth_date": "2019-02-30", "school_level": "cp"
             }))
             .await;
-        bad_date.problem(StatusCode::BAD_REQUEST, "invalid_body");
+        bad_date.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(bad_date.body["errors"][0]["field"], "birth_date");
 
         let created = app
             .post("/api/v1/family/children", Some(&tokens.access), json!({

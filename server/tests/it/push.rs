@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use chrono::Duration;
-use famille_server::notifications::standin::Scripted;
+use famille_server::dev::fcm_standin::Scripted;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -229,7 +229,7 @@ backend_tests! {
         assert_eq!(left, ["bug", "vivant"], "UNREGISTERED, SENDER_ID_MISMATCH and an invalid token delete the phone");
         let rows = app.state.db.outbox().about(document).await.unwrap();
         let bug = rows.iter().find(|r| r.token.as_deref() == Some("bug")).unwrap();
-        assert_eq!(bug.status, "dropped");
+        assert_eq!(bug.status.as_str(), "dropped");
         assert!(bug.last_error.as_deref().unwrap().contains("INVALID_ARGUMENT"));
         assert_eq!(app.dispatch().await, Default::default(), "nothing is retried");
 
@@ -348,8 +348,9 @@ backend_tests! {
             app.get("/api/v1/account/notifications", &parent.access).await.body,
             json!({"muted": [], "mail_fallback": false})
         );
-        app.put("/api/v1/account/notifications", &parent.access, json!({"muted": ["sonnerie"], "mail_fallback": true})).await
-            .problem(StatusCode::BAD_REQUEST, "invalid_body");
+        let unknown = app.put("/api/v1/account/notifications", &parent.access, json!({"muted": ["sonnerie"], "mail_fallback": true})).await;
+        unknown.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(unknown.body["errors"][0]["field"], "muted[0]");
     }
 }
 

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use base64::Engine as _;
 use famille_server::config::Config;
-use famille_server::notifications::standin::StandIn;
+use famille_server::dev::fcm_standin::StandIn;
 use famille_server::state::AppState;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -130,7 +130,7 @@ impl TestApp {
 
     /// Loads the demo data (TESTBO family, agent, admin).
     pub async fn with_demo(self) -> TestApp {
-        famille_server::demo::load(&self.state)
+        famille_server::dev::demo::load(&self.state)
             .await
             .expect("demo loads");
         self
@@ -214,24 +214,24 @@ impl TestApp {
 
     pub async fn parent(&self) -> Tokens {
         self.login(
-            famille_server::demo::PARENT_EMAIL,
-            famille_server::demo::PARENT_PASSWORD,
+            famille_server::dev::demo::PARENT_EMAIL,
+            famille_server::dev::demo::PARENT_PASSWORD,
         )
         .await
     }
 
     pub async fn agent(&self) -> Tokens {
         self.login(
-            famille_server::demo::AGENT_EMAIL,
-            famille_server::demo::AGENT_PASSWORD,
+            famille_server::dev::demo::AGENT_EMAIL,
+            famille_server::dev::demo::AGENT_PASSWORD,
         )
         .await
     }
 
     pub async fn admin(&self) -> Tokens {
         self.login(
-            famille_server::demo::ADMIN_EMAIL,
-            famille_server::demo::ADMIN_PASSWORD,
+            famille_server::dev::demo::ADMIN_EMAIL,
+            famille_server::dev::demo::ADMIN_PASSWORD,
         )
         .await
     }

@@ -13,7 +13,7 @@ use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreResult, Error};
 
 /// How to prepare a page.
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
@@ -67,8 +67,8 @@ pub const BLUR_THRESHOLD: f64 = 60.0;
 pub const DARK_THRESHOLD: f64 = 55.0;
 pub const SMALL_SIDE: u32 = 1000;
 
-fn refuse(detail: &str) -> CoreError {
-    CoreError::invalid(detail)
+fn refuse(detail: &str) -> Error {
+    Error::invalid(detail)
 }
 
 /// Whether the bytes are an HEIC/HEIF picture (what iPhones write by default).
@@ -436,9 +436,7 @@ pub fn capture_page(bytes: &[u8], options: &CaptureOptions) -> CoreResult<Captur
             picture.height as u16,
             color,
         )
-        .map_err(|e| CoreError::Storage {
-            detail: format!("encodage JPEG : {e}"),
-        })?;
+        .map_err(|e| Error::Crashed(format!("encodage JPEG : {e}")))?;
     Ok(CapturedPage {
         page_found,
         jpeg,

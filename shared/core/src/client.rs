@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::CoreError;
+use famille_model::ErrorCode;
+
+use crate::error::Error;
 
 /// The session's tokens, as the platform keeps them (Keychain, Keystore).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -92,25 +94,26 @@ impl TokenStore for FileTokenStore {
 #[derive(Debug)]
 pub enum CallError {
     /// No answer (no network, timeout, DNS).
-    Network(String),
+    Network(reqwest::Error),
     /// An answer with an error status; `code` and `detail` from problem+json.
     Status {
         status: u16,
-        code: String,
+        code: ErrorCode,
         detail: String,
     },
 }
 
-impl From<CallError> for CoreError {
-    fn from(e: CallError) -> CoreError {
+impl From<CallError> for Error {
+    fn from(e: CallError) -> Error {
         match e {
-            CallError::Network(detail) => CoreError::Offline { detail },
-            CallError::Status { status, .. } if status == 429 || status >= 500 => {
-                CoreError::Offline {
-                    detail: format!("le serveur est momentanément indisponible ({status})"),
-                }
-            }
-            CallError::Status { code, detail, .. } => CoreError::Rejected { code, detail },
+            CallError::Network(source) => Error::Offline {
+                detail: source.to_string(),
+                source: Some(source),
+            },
+            CallError::Status { status, .. } if status == 429 || status >= 500 => Error::offline(
+                format!("le serveur est momentanément indisponible ({status})"),
+            ),
+            CallError::Status { code, detail, .. } => Error::Rejected { code, detail },
         }
     }
 }
@@ -158,13 +161,10 @@ impl Api {
             .body(body)
             .send()
             .await
-            .map_err(|e| CallError::Network(e.to_string()))?;
+            .map_err(CallError::Network)?;
         let status = answer.status().as_u16();
         let headers = answer.headers().clone();
-        let bytes = answer
-            .bytes()
-            .await
-            .map_err(|e| CallError::Network(e.to_string()))?;
+        let bytes = answer.bytes().await.map_err(CallError::Network)?;
         Ok((
             status,
             headers,
@@ -172,12 +172,13 @@ impl Api {
         ))
     }
 
-    pub async fn call<T: DeserializeOwned>(
+    /// A JSON call; `body` is one of the model's request types.
+    pub async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
         token: Option<&str>,
-        body: Option<&Value>,
+        body: Option<&B>,
     ) -> Result<T, CallError> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
@@ -186,27 +187,24 @@ impl Api {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let answer = request
-            .send()
-            .await
-            .map_err(|e| CallError::Network(e.to_string()))?;
+        let answer = request.send().await.map_err(CallError::Network)?;
         let status = answer.status().as_u16();
-        let bytes = answer
-            .bytes()
-            .await
-            .map_err(|e| CallError::Network(e.to_string()))?;
+        let bytes = answer.bytes().await.map_err(CallError::Network)?;
         if (200..300).contains(&status) {
             let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
             return serde_json::from_slice(bytes).map_err(|e| CallError::Status {
                 status,
-                code: "unexpected_answer".into(),
+                code: ErrorCode::Unknown,
                 detail: format!("réponse du serveur inattendue : {e}"),
             });
         }
         let problem: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Err(CallError::Status {
             status,
-            code: problem["code"].as_str().unwrap_or("http_error").to_owned(),
+            code: problem["code"]
+                .as_str()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(ErrorCode::Unknown),
             detail: problem["detail"]
                 .as_str()
                 .map(str::to_owned)

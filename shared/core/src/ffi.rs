@@ -1,14 +1,19 @@
 //! The uniffi layer: one `Core` object over [`Engine`], owning the tokio runtime its
 //! network work runs on. Async methods are `suspend` in Kotlin, `async` in Swift and
-//! Python; the local ones (calendar, intents) answer at once, offline.
+//! Python; the local ones (calendar, intents) answer at once, offline. Nothing here
+//! decides: each method forwards, and internal errors become [`CoreError`] here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use famille_model::api::Platform;
+
 use crate::client::TokenStore;
 use crate::engine::{Engine, ProgressListener};
-use crate::error::{CoreError, CoreResult};
+use crate::error::{CoreError, Error};
 use crate::views::*;
+
+type FfiResult<T> = Result<T, CoreError>;
 
 /// The default capture settings (long side 2,000 px, colour, JPEG quality 80).
 #[uniffi::export]
@@ -33,20 +38,19 @@ impl Drop for Core {
 
 impl Core {
     /// Runs `work` on the core's runtime; the caller's executor only awaits it.
-    async fn run<T, F, Fut>(&self, work: F) -> CoreResult<T>
+    async fn run<T, F, Fut>(&self, work: F) -> FfiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(Arc<Engine>) -> Fut,
-        Fut: std::future::Future<Output = CoreResult<T>> + Send + 'static,
+        Fut: std::future::Future<Output = Result<T, Error>> + Send + 'static,
     {
         let engine = self.engine.clone();
         let runtime = self.runtime.as_ref().expect("present until dropped");
-        runtime
-            .spawn(work(engine))
-            .await
-            .map_err(|e| CoreError::Storage {
-                detail: format!("tâche interrompue : {e}"),
-            })?
+        match runtime.spawn(work(engine)).await {
+            Ok(result) => result.map_err(CoreError::from),
+            // A panic or a shutdown: a bug of the core, not its storage.
+            Err(e) => Err(Error::Crashed(e.to_string()).into()),
+        }
     }
 }
 
@@ -59,15 +63,13 @@ impl Core {
         server_url: String,
         tokens: Arc<dyn TokenStore>,
         progress: Option<Arc<dyn ProgressListener>>,
-    ) -> CoreResult<Arc<Core>> {
+    ) -> FfiResult<Arc<Core>> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("famille-core")
             .enable_all()
             .build()
-            .map_err(|e| CoreError::Storage {
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| CoreError::from(Error::Crashed(e.to_string())))?;
         let engine = Engine::open(data_dir.as_ref(), &server_url, tokens, progress)?;
         Ok(Arc::new(Core {
             engine: Arc::new(engine),
@@ -75,12 +77,12 @@ impl Core {
         }))
     }
 
-    pub async fn login(&self, email: String, password: String) -> CoreResult<()> {
+    pub async fn login(&self, email: String, password: String) -> FfiResult<()> {
         self.run(move |e| async move { e.login(&email, &password).await })
             .await
     }
 
-    pub async fn logout(&self, device_token: Option<String>) -> CoreResult<()> {
+    pub async fn logout(&self, device_token: Option<String>) -> FfiResult<()> {
         self.run(move |e| async move { e.logout(device_token).await })
             .await
     }
@@ -91,65 +93,74 @@ impl Core {
 
     pub async fn register_device(
         &self,
-        platform: String,
+        platform: Platform,
         token: String,
         locale: String,
-    ) -> CoreResult<()> {
-        self.run(move |e| async move { e.register_device(&platform, &token, &locale).await })
+    ) -> FfiResult<()> {
+        self.run(move |e| async move { e.register_device(platform, &token, &locale).await })
             .await
     }
 
     /// Sends the queue, then pulls everything new.
-    pub async fn sync(&self) -> CoreResult<SyncReport> {
+    pub async fn sync(&self) -> FfiResult<SyncReport> {
         self.run(move |e| async move { e.sync().await }).await
     }
 
     /// A push arrived (its FCM `data`): syncs and says what to show.
-    pub async fn handle_push(&self, data: HashMap<String, String>) -> CoreResult<PushDisplay> {
+    pub async fn handle_push(&self, data: HashMap<String, String>) -> FfiResult<PushDisplay> {
         self.run(move |e| async move { e.handle_push(&data).await })
             .await
     }
 
-    pub fn children(&self) -> CoreResult<Vec<ChildView>> {
-        self.engine.children()
+    pub fn children(&self) -> FfiResult<Vec<ChildView>> {
+        self.engine.children().map_err(Into::into)
     }
 
     /// A child's days from `from` to `to` (ISO dates, 62 days at most), offline.
-    pub fn calendar(&self, child_id: String, from: String, to: String) -> CoreResult<Vec<DayView>> {
-        self.engine.calendar_str(&child_id, &from, &to)
+    pub fn calendar(&self, child_id: String, from: String, to: String) -> FfiResult<Vec<DayView>> {
+        self.engine
+            .calendar_str(&child_id, &from, &to)
+            .map_err(Into::into)
     }
 
-    pub fn reserve(&self, child_id: String, session_id: String) -> CoreResult<String> {
-        self.engine.reserve(&child_id, &session_id)
+    pub fn reserve(&self, child_id: String, session_id: String) -> FfiResult<String> {
+        self.engine
+            .reserve(&child_id, &session_id)
+            .map_err(Into::into)
     }
 
-    pub fn cancel(&self, reservation_id: String) -> CoreResult<String> {
-        self.engine.cancel(&reservation_id)
+    pub fn cancel(&self, reservation_id: String) -> FfiResult<String> {
+        self.engine.cancel(&reservation_id).map_err(Into::into)
     }
 
-    pub fn join_waitlist(&self, child_id: String, session_id: String) -> CoreResult<String> {
-        self.engine.join_waitlist(&child_id, &session_id)
+    pub fn join_waitlist(&self, child_id: String, session_id: String) -> FfiResult<String> {
+        self.engine
+            .join_waitlist(&child_id, &session_id)
+            .map_err(Into::into)
     }
 
-    pub fn leave_waitlist(&self, reservation_id: String) -> CoreResult<String> {
-        self.engine.leave_waitlist(&reservation_id)
+    pub fn leave_waitlist(&self, reservation_id: String) -> FfiResult<String> {
+        self.engine
+            .leave_waitlist(&reservation_id)
+            .map_err(Into::into)
     }
 
     /// The intents not yet answered, and the rejected ones with the server's message.
-    pub fn queue(&self) -> CoreResult<Vec<QueueItem>> {
-        self.engine.queue()
+    pub fn queue(&self) -> FfiResult<Vec<QueueItem>> {
+        self.engine.queue().map_err(Into::into)
     }
 
-    pub fn dismiss_rejected(&self, mutation_id: String) -> CoreResult<bool> {
-        self.engine.dismiss_rejected(&mutation_id)
+    /// The parent read a refusal, or the notice of a billed cancellation.
+    pub fn dismiss_rejected(&self, mutation_id: String) -> FfiResult<bool> {
+        self.engine.dismiss(&mutation_id).map_err(Into::into)
     }
 
-    pub fn alerts(&self) -> CoreResult<Vec<AlertView>> {
-        self.engine.alerts()
+    pub fn alerts(&self) -> FfiResult<Vec<AlertView>> {
+        self.engine.alerts().map_err(Into::into)
     }
 
-    pub fn documents(&self) -> CoreResult<Vec<DocumentView>> {
-        self.engine.documents()
+    pub fn documents(&self) -> FfiResult<Vec<DocumentView>> {
+        self.engine.documents().map_err(Into::into)
     }
 
     /// Prepares the camera's JPEG pages (upright, no metadata, resized, checked) and,
@@ -158,7 +169,7 @@ impl Core {
         &self,
         pages: Vec<Vec<u8>>,
         options: crate::capture::CaptureOptions,
-    ) -> CoreResult<CapturedDocument> {
+    ) -> FfiResult<CapturedDocument> {
         self.run(move |e| async move { e.capture_document(&pages, &options) })
             .await
     }
@@ -170,25 +181,26 @@ impl Core {
         child_id: Option<String>,
         bytes: Vec<u8>,
         filename: String,
-    ) -> CoreResult<String> {
+    ) -> FfiResult<String> {
         self.engine
             .send_document(&document_type, child_id.as_deref(), &bytes, &filename)
+            .map_err(Into::into)
     }
 
-    pub fn outgoing_documents(&self) -> CoreResult<Vec<OutgoingView>> {
-        self.engine.outgoing_documents()
+    pub fn outgoing_documents(&self) -> FfiResult<Vec<OutgoingView>> {
+        self.engine.outgoing_documents().map_err(Into::into)
     }
 
-    pub fn forget_outgoing(&self, id: String) -> CoreResult<bool> {
-        self.engine.forget_outgoing(&id)
+    pub fn forget_outgoing(&self, id: String) -> FfiResult<bool> {
+        self.engine.forget_outgoing(&id).map_err(Into::into)
     }
 
     /// Seconds to wait before the next automatic sync after failures (0: now).
-    pub fn retry_delay_seconds(&self) -> CoreResult<u64> {
-        self.engine.retry_delay_seconds()
+    pub fn retry_delay_seconds(&self) -> FfiResult<u64> {
+        self.engine.retry_delay_seconds().map_err(Into::into)
     }
 
-    pub fn last_sync_at(&self) -> CoreResult<Option<String>> {
-        self.engine.last_sync_at()
+    pub fn last_sync_at(&self) -> FfiResult<Option<String>> {
+        self.engine.last_sync_at().map_err(Into::into)
     }
 }

@@ -1,21 +1,33 @@
 //! The phones' brain: the local store (last server state and the queue of intents),
-//! the calendar with the same rules as the server (`famille_model`), sync, and the
-//! API client; exported to Swift, Kotlin and Python with uniffi (`ffi.rs`), over
-//! plain Rust (`engine.rs`) that is tested first.
+//! the calendar with the same rules as the server (`famille_model`), sync, documents
+//! and the API client; exported to Swift, Kotlin and Python with uniffi (`ffi.rs`),
+//! over plain Rust (the [`Engine`] facade and one module per feature) that is tested
+//! first.
+//!
+//! Features: `session` (login, tokens), `calendar` (what the screens read, offline),
+//! `intents` (the parent's actions, queued), `sync` (send, then pull), `documents`
+//! (capture and resumable uploads), `push` (a notification turned into what to
+//! show).
 
+pub mod calendar;
 pub mod capture;
 pub mod client;
+pub mod documents;
 pub mod engine;
 pub mod error;
 pub mod ffi;
+pub mod intents;
 pub mod overlay;
 pub mod page;
+pub mod push;
+pub mod session;
 pub mod store;
+pub mod sync;
 pub mod views;
 
 pub use client::{FileTokenStore, SessionTokens, TokenStore};
 pub use engine::{Engine, ProgressListener};
-pub use error::{CoreError, CoreResult};
+pub use error::{CoreError, CoreResult, Error};
 pub use famille_model as model;
 
 uniffi::setup_scaffolding!();

@@ -1,9 +1,16 @@
-//! What the apps draw: plain records with strings for dates (ISO 8601), French labels
-//! included, so Swift and Kotlin need no rules of their own.
+//! What the apps draw: plain records with strings for dates (ISO 8601), the model's
+//! vocabularies as enums, French labels included, so Swift and Kotlin need no rules
+//! of their own.
 
-use famille_model::api::{Alert, CalendarSession, Child, DocumentSnapshot, Mutation};
+use famille_model::ErrorCode;
+use famille_model::api::{
+    Alert, AlertKind, CalendarSession, Child, DocumentSnapshot, DocumentStatus,
+};
+use famille_model::booking::{BlockedBy, CellState};
+use famille_model::push::PushKind;
+use famille_model::queue::{IntentKind, QueueState};
 
-use crate::store::Queued;
+use crate::store::{Queued, UploadState};
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ChildView {
@@ -41,15 +48,13 @@ pub struct CellView {
     pub activity: String,
     pub option: String,
     pub venue: String,
-    /// `available`, `reserved`, `reserved_locked`, `late`, `cancelled`, `full`,
-    /// `waitlisted`, `pending_approval`, `closed`, `blocked`.
-    pub state: String,
+    pub state: CellState,
     /// The legend's French words for the state.
     pub state_label: String,
     pub places_left: Option<u32>,
     /// The reservation to cancel (or the pending booking's id).
     pub reservation_id: Option<String>,
-    pub blocked_by: Option<String>,
+    pub blocked_by: Option<BlockedBy>,
     pub missing_documents: Vec<String>,
     pub booking_deadline: String,
     pub cancellation_deadline: String,
@@ -65,11 +70,11 @@ impl CellView {
             activity: c.activity,
             option: c.option,
             venue: c.venue,
-            state: c.state.as_str().to_owned(),
+            state: c.state,
             state_label: c.state.label_fr().to_owned(),
             places_left: c.places_left,
             reservation_id: c.reservation_id.map(|r| r.to_string()),
-            blocked_by: c.blocked_by.map(|b| b.as_str().to_owned()),
+            blocked_by: c.blocked_by,
             missing_documents: c.missing_documents,
             booking_deadline: c.booking_deadline.to_rfc3339(),
             cancellation_deadline: c.cancellation_deadline.to_rfc3339(),
@@ -82,13 +87,15 @@ impl CellView {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct QueueItem {
     pub id: String,
-    /// `reserve`, `cancel`, `join_waitlist`, `leave_waitlist`.
-    pub kind: String,
-    /// `pending` (to send), `applied` (answered, awaiting the next pull), `rejected`.
-    pub state: String,
-    pub code: Option<String>,
-    /// The server's French message when rejected.
+    pub kind: IntentKind,
+    pub state: QueueState,
+    pub code: Option<ErrorCode>,
+    /// The server's French message: why it was refused, or, for an applied
+    /// cancellation that stays billed, the "OUPS !" notice to show once.
     pub detail: Option<String>,
+    /// Applied, but the day stays billed (a late cancellation): a notice, not an
+    /// error.
+    pub billed: bool,
     pub created_at: String,
     pub child_id: Option<String>,
     pub session_id: Option<String>,
@@ -97,36 +104,18 @@ pub struct QueueItem {
 
 impl From<&Queued> for QueueItem {
     fn from(q: &Queued) -> QueueItem {
-        let (child_id, session_id, reservation_id) = match q.mutation {
-            Mutation::Reserve {
-                child_id,
-                session_id,
-                ..
-            }
-            | Mutation::JoinWaitlist {
-                child_id,
-                session_id,
-                ..
-            } => (
-                Some(child_id.to_string()),
-                Some(session_id.to_string()),
-                None,
-            ),
-            Mutation::Cancel { reservation_id, .. }
-            | Mutation::LeaveWaitlist { reservation_id, .. } => {
-                (None, None, Some(reservation_id.to_string()))
-            }
-        };
+        let target = q.mutation.booking_target();
         QueueItem {
             id: q.mutation.id().to_string(),
-            kind: q.mutation.kind().to_owned(),
-            state: q.state.clone(),
-            code: q.code.clone(),
+            kind: q.mutation.kind(),
+            state: q.state,
+            code: q.code,
             detail: q.detail.clone(),
+            billed: q.billed,
             created_at: q.created_at.clone(),
-            child_id,
-            session_id,
-            reservation_id,
+            child_id: target.map(|(c, _)| c.to_string()),
+            session_id: target.map(|(_, s)| s.to_string()),
+            reservation_id: q.mutation.released_reservation().map(|r| r.to_string()),
         }
     }
 }
@@ -134,7 +123,7 @@ impl From<&Queued> for QueueItem {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct AlertView {
     pub id: String,
-    pub kind: String,
+    pub kind: AlertKind,
     pub message: String,
     pub child_id: Option<String>,
     /// The activities it blocks.
@@ -159,7 +148,7 @@ pub struct DocumentView {
     pub id: String,
     pub document_type: String,
     pub child_id: Option<String>,
-    pub status: String,
+    pub status: DocumentStatus,
     pub status_label: String,
     pub submitted_at: String,
     pub valid_until: Option<String>,
@@ -168,11 +157,11 @@ pub struct DocumentView {
 impl From<DocumentSnapshot> for DocumentView {
     fn from(d: DocumentSnapshot) -> DocumentView {
         let paris = d.submitted_at.with_timezone(&chrono_tz::Europe::Paris);
-        let status_label = match (d.status.as_str(), &d.refusal_reason) {
-            ("validated", _) => "Validé".to_owned(),
-            ("refused", Some(reason)) => format!("Refusé : {reason}"),
-            ("refused", None) => "Refusé".to_owned(),
-            _ => format!("Déposé le {}", paris.format("%d/%m/%Y")),
+        let status_label = match (d.status, &d.refusal_reason) {
+            (DocumentStatus::Validated, _) => "Validé".to_owned(),
+            (DocumentStatus::Refused, Some(reason)) => format!("Refusé : {reason}"),
+            (DocumentStatus::Refused, None) => "Refusé".to_owned(),
+            (DocumentStatus::Pending, _) => format!("Déposé le {}", paris.format("%d/%m/%Y")),
         };
         DocumentView {
             id: d.id.to_string(),
@@ -192,11 +181,10 @@ pub struct OutgoingView {
     pub id: String,
     pub document_type: String,
     pub child_id: Option<String>,
-    /// `pending` (to send or being sent), `sent`, `rejected`.
-    pub state: String,
+    pub state: UploadState,
     pub sent_bytes: u64,
     pub total_bytes: u64,
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     /// The server's French message when refused.
     pub detail: Option<String>,
     /// The document it became, once sent.
@@ -235,6 +223,8 @@ pub struct SyncReport {
     pub sent: u32,
     pub applied: u32,
     pub rejected: u32,
+    /// Of the applied ones, those that leave a day billed (late cancellations).
+    pub billed: u32,
     /// Feed entries received.
     pub changes: u32,
     pub cursor: i64,
@@ -246,7 +236,7 @@ pub struct SyncReport {
 /// What to show for a push once its subject is synced.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct PushDisplay {
-    pub kind: String,
+    pub kind: PushKind,
     pub title: String,
     pub body: String,
     /// What to open (document, reservation…).

@@ -1,13 +1,14 @@
-//! One calendar cell, assembled from the facts both sides hold: the server from its
-//! database, the phone from its local store (where pending mutations are overlaid).
+//! A child's calendar, assembled from the facts both sides hold: the server from its
+//! database, the phone from its local store (where pending intents are overlaid).
 //! Written once so a colour never differs between the app offline and the server.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::api::CalendarSession;
+use crate::api::{ActivitySnapshot, CalendarSession, Child, DocumentScope};
 use crate::booking::{
-    BlockedBy, BookingRules, BookingWindow, CellInput, ReservationStatus, cell_state, holds_place,
+    AgeGroup, BlockedBy, BookingRules, BookingWindow, CellInput, ReservationStatus, SessionStatus,
+    cell_state,
 };
 
 /// A document an activity requires.
@@ -30,7 +31,7 @@ impl Required for crate::api::RequiredDocument {
         self.document_type_id
     }
     fn family_wide(&self) -> bool {
-        self.scope == "family"
+        self.scope == DocumentScope::Family
     }
     fn label(&self) -> &str {
         &self.label
@@ -77,11 +78,11 @@ pub struct Booked {
     pub free_cancel_until: Option<DateTime<Utc>>,
 }
 
-/// Of a child's reservations on one session, the one the cell shows: a live one
-/// (holding a place or waiting for one), else the latest.
+/// Of a child's reservations on one session (newest first), the one the cell shows:
+/// a live one (holding a place or waiting for one), else the latest.
 pub fn shown_reservation(mut ours: impl Iterator<Item = Booked> + Clone) -> Option<Booked> {
     ours.clone()
-        .find(|r| holds_place(r.status) || r.status == ReservationStatus::Waitlisted)
+        .find(|r| r.status.is_live())
         .or_else(|| ours.next())
 }
 
@@ -93,8 +94,7 @@ pub struct CellFacts<'a> {
     pub option: &'a str,
     pub venue: &'a str,
     pub date: NaiveDate,
-    /// The session is open (not closed nor cancelled by the services).
-    pub open: bool,
+    pub status: SessionStatus,
     pub rules: &'a BookingRules,
     /// Whether the child's age group is full.
     pub full: bool,
@@ -108,6 +108,21 @@ pub struct CellFacts<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// The booking window of a session: closed whatever the rules once the services
+/// closed or cancelled it.
+pub fn session_window(
+    status: SessionStatus,
+    rules: &BookingRules,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> BookingWindow {
+    if status == SessionStatus::Open {
+        rules.booking_window(date, now)
+    } else {
+        BookingWindow::Closed
+    }
+}
+
 pub fn calendar_session(f: CellFacts<'_>) -> CalendarSession {
     let blocked = if f.dossier_pending {
         Some(BlockedBy::DossierPending)
@@ -116,15 +131,10 @@ pub fn calendar_session(f: CellFacts<'_>) -> CalendarSession {
     } else {
         None
     };
-    let window = if f.open {
-        f.rules.booking_window(f.date, f.now)
-    } else {
-        BookingWindow::Closed
-    };
     let status = f.reservation.map(|r| r.status);
     let state = cell_state(CellInput {
         reservation: status,
-        window,
+        window: session_window(f.status, f.rules, f.date, f.now),
         cancellation_late: f.rules.cancellation_is_late(
             f.date,
             f.now,
@@ -151,4 +161,145 @@ pub fn calendar_session(f: CellFacts<'_>) -> CalendarSession {
         booking_deadline: f.rules.booking_deadline(f.date),
         cancellation_deadline: f.rules.cancellation_deadline(f.date),
     }
+}
+
+/// A dated session as each side holds it: the server knows the exact places left,
+/// the phone only whether each age group is full.
+pub trait OfferedSession {
+    fn id(&self) -> Uuid;
+    fn activity_id(&self) -> Uuid;
+    fn option(&self) -> &str;
+    fn date(&self) -> NaiveDate;
+    fn status(&self) -> SessionStatus;
+    fn full(&self, group: AgeGroup) -> bool;
+    fn places_left(&self, group: AgeGroup) -> Option<u32>;
+}
+
+impl OfferedSession for crate::api::SessionSnapshot {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn activity_id(&self) -> Uuid {
+        self.activity_id
+    }
+    fn option(&self) -> &str {
+        &self.option
+    }
+    fn date(&self) -> NaiveDate {
+        self.date
+    }
+    fn status(&self) -> SessionStatus {
+        self.status
+    }
+    fn full(&self, group: AgeGroup) -> bool {
+        match group {
+            AgeGroup::Younger => self.full_young,
+            AgeGroup::Older => self.full_old,
+        }
+    }
+    fn places_left(&self, _: AgeGroup) -> Option<u32> {
+        None
+    }
+}
+
+/// One cell of the grid, and whether an intent of the parent is still unanswered
+/// on it (the phone marks it "en attente"; always false on the server).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridCell {
+    pub session: CalendarSession,
+    pub pending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridDay {
+    pub date: NaiveDate,
+    pub cells: Vec<GridCell>,
+}
+
+/// What the grid is built from.
+pub struct ChildCalendar<'a, S, D> {
+    pub child: &'a Child,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub activities: &'a [ActivitySnapshot],
+    /// Sessions between `from` and `to`, in the order they are shown in a day.
+    pub sessions: &'a [S],
+    /// The family's validated documents.
+    pub on_file: &'a [D],
+    pub dossier_pending: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// A child's days from `from` to `to`, each with the sessions the child may attend
+/// (as in the guide: only the activities open to the child are shown) and those the
+/// child is booked on whatever has changed since (a booked day never disappears:
+/// it stays shown, and cancellable). `bookings` gives, for a session and the
+/// child's group on it, the reservations to show (newest first) and whether an
+/// unanswered intent touched them.
+pub fn child_days<S: OfferedSession, D: OnFile>(
+    c: &ChildCalendar<'_, S, D>,
+    mut bookings: impl FnMut(&S, &ActivitySnapshot, AgeGroup) -> (Vec<Booked>, bool),
+) -> Vec<GridDay> {
+    let span = (c.to - c.from).num_days();
+    let mut days: Vec<GridDay> = (0..=span)
+        .map_while(|d| c.from.checked_add_signed(Duration::days(d)))
+        .map(|date| GridDay {
+            date,
+            cells: Vec::new(),
+        })
+        .collect();
+    for session in c.sessions {
+        let Some(activity) = c.activities.iter().find(|a| a.id == session.activity_id()) else {
+            continue;
+        };
+        let date = session.date();
+        let Some(day) = usize::try_from((date - c.from).num_days())
+            .ok()
+            .and_then(|i| days.get_mut(i))
+        else {
+            continue;
+        };
+        let group = AgeGroup::of(activity.age_split, c.child.birth_date, date);
+        let (booked, pending) = bookings(session, activity, group);
+        let reservation = shown_reservation(booked.into_iter());
+        let eligible = activity
+            .eligibility
+            .admits(c.child.birth_date, c.child.school_level, date);
+        // Booked (or billed) before the child stopped fitting: still shown.
+        let keeps_day = reservation.is_some_and(|r| {
+            !matches!(
+                r.status,
+                ReservationStatus::Cancelled | ReservationStatus::Refused
+            )
+        });
+        if !eligible && !keeps_day {
+            continue;
+        }
+        let cell = calendar_session(CellFacts {
+            session_id: session.id(),
+            activity_id: activity.id,
+            activity: &activity.name,
+            option: session.option(),
+            venue: &activity.venue,
+            date,
+            status: session.status(),
+            rules: &activity.rules,
+            full: session.full(group),
+            places_left: session.places_left(group),
+            reservation,
+            dossier_pending: c.dossier_pending,
+            missing: missing_documents(
+                activity.required_documents.iter(),
+                c.on_file,
+                c.child.id,
+                date,
+            ),
+            now: c.now,
+        });
+        day.cells.push(GridCell {
+            session: cell,
+            pending,
+        });
+    }
+    days
 }

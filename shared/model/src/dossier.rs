@@ -1,12 +1,9 @@
 //! The closed vocabularies of the family dossier, with their stable wire names and
 //! the French labels the apps show.
 
-/// A stored value outside the vocabulary (a database edited by hand, a newer server).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("valeur inconnue : {0}")]
-pub struct UnknownValue(pub String);
+pub use crate::UnknownValue;
 
-labelled_enum! {
+vocabulary! {
     /// Who an account belongs to.
     Role {
         Parent => "parent", "Parent";
@@ -21,7 +18,7 @@ impl Role {
     }
 }
 
-labelled_enum! {
+vocabulary! {
     /// A dossier created online waits for an agent before the family may book.
     FamilyStatus {
         Pending => "pending", "En attente de validation";
@@ -29,7 +26,7 @@ labelled_enum! {
     }
 }
 
-labelled_enum! {
+vocabulary! {
     /// "Situation" on the household card.
     FamilySituation {
         Married => "marie", "Marié(e)";
@@ -42,7 +39,7 @@ labelled_enum! {
     }
 }
 
-labelled_enum! {
+vocabulary! {
     /// Where the quotient familial comes from; it decides the tariff bracket.
     QuotientSource {
         Caf => "caf", "CAF";
@@ -52,7 +49,7 @@ labelled_enum! {
     }
 }
 
-labelled_enum! {
+vocabulary! {
     /// French school levels, from before school to the final year of lycée.
     SchoolLevel {
         NotSchooled => "non_scolarise", "Non scolarisé";
@@ -85,7 +82,7 @@ impl SchoolLevel {
     }
 }
 
-labelled_enum! {
+vocabulary! {
     /// A parent's answer to one of the organisation's consents.
     ConsentAnswer {
         Yes => "yes", "Oui";
@@ -122,7 +119,7 @@ mod tests {
     }
 }
 
-labelled_enum! {
+vocabulary! {
     /// How long a validated document of a type counts.
     DocumentValidity {
         UntilReplaced => "until_replaced", "Jusqu'à son remplacement";
@@ -155,6 +152,32 @@ impl DocumentValidity {
     }
 }
 
+impl DocumentValidity {
+    /// The end of validity a validation made on `today` records, from the agent's
+    /// date (`valid_until` of the validation): required for a type whose validity
+    /// the agent sets, never already past (the document would run out at once).
+    pub fn validation_end(
+        self,
+        today: chrono::NaiveDate,
+        agent_date: Option<chrono::NaiveDate>,
+    ) -> crate::validate::Checked<Option<chrono::NaiveDate>> {
+        use crate::validate::FieldError;
+        if agent_date.is_some_and(|until| until < today) {
+            return Err(FieldError::new(
+                "valid_until",
+                "la date de fin de validité est déjà passée",
+            ));
+        }
+        if self == DocumentValidity::AgentDate && agent_date.is_none() {
+            return Err(FieldError::new(
+                "valid_until",
+                "ce type de document demande une date de fin de validité",
+            ));
+        }
+        Ok(self.valid_until(today, agent_date))
+    }
+}
+
 #[cfg(test)]
 mod validity_tests {
     use super::DocumentValidity;
@@ -182,6 +205,26 @@ mod validity_tests {
         assert_eq!(
             DocumentValidity::AgentDate.valid_until(d(2027, 3, 2), Some(d(2027, 6, 30))),
             Some(d(2027, 6, 30))
+        );
+    }
+
+    #[test]
+    fn a_validation_needs_a_date_that_is_not_past_when_the_agent_sets_it() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let today = d(2027, 3, 2);
+        assert!(
+            DocumentValidity::AgentDate
+                .validation_end(today, None)
+                .is_err()
+        );
+        assert!(
+            DocumentValidity::UntilReplaced
+                .validation_end(today, Some(d(2027, 3, 1)))
+                .is_err()
+        );
+        assert_eq!(
+            DocumentValidity::SchoolYear.validation_end(today, None),
+            Ok(Some(d(2027, 8, 31)))
         );
     }
 }

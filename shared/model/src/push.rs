@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-labelled_enum! {
+vocabulary! {
     /// What a push is about. The phone syncs, then shows the French title and body.
     PushKind {
         Alert => "alert", "Alerte sur le dossier";

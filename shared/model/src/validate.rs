@@ -211,6 +211,47 @@ pub fn past_date(field: &str, date: NaiveDate, today: NaiveDate) -> Checked<Naiv
     Ok(date)
 }
 
+/// The most places a session may have.
+pub const MAX_CAPACITY: u32 = 10_000;
+
+/// A session's capacities: at most [`MAX_CAPACITY`], and no age group above the whole.
+pub fn capacities(capacity: u32, young: Option<u32>, old: Option<u32>) -> Checked<()> {
+    if capacity > MAX_CAPACITY {
+        return Err(FieldError::new("capacity", "10 000 places au plus"));
+    }
+    if young.is_some_and(|y| y > capacity) {
+        return Err(FieldError::new(
+            "capacity_young",
+            "une capacité par âge ne peut dépasser la capacité totale",
+        ));
+    }
+    if old.is_some_and(|o| o > capacity) {
+        return Err(FieldError::new(
+            "capacity_old",
+            "une capacité par âge ne peut dépasser la capacité totale",
+        ));
+    }
+    Ok(())
+}
+
+/// A stable code chosen by the services (a category, a document type): lowercase
+/// letters, digits and `_`, 1 to 50 characters.
+pub fn code(field: &str, raw: &str) -> Checked<String> {
+    let code = raw.trim();
+    if code.is_empty()
+        || code.len() > 50
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(FieldError::new(
+            field,
+            "lettres minuscules, chiffres et « _ », 50 au plus",
+        ));
+    }
+    Ok(code.to_owned())
+}
+
 /// Age in whole years on `on` (a birthday on 29 February counts from 1 March in
 /// common years, as French civil law does).
 pub fn age_on(birth: NaiveDate, on: NaiveDate) -> i32 {

@@ -1,6 +1,6 @@
 //! Capture on real camera files (the fixtures beside the project).
 
-use famille_core::CoreError;
+use famille_core::Error;
 use famille_core::capture::{
     CaptureOptions, CapturedPage, assemble_pdf, capture_page, exif_orientation,
 };
@@ -178,7 +178,7 @@ fn heic_and_broken_files_fail_cleanly() {
         &CaptureOptions::default(),
     );
     assert!(
-        matches!(&heic, Err(CoreError::InvalidInput { detail }) if detail.contains("JPEG")),
+        matches!(&heic, Err(Error::InvalidInput(detail)) if detail.contains("JPEG")),
         "{heic:?}"
     );
     for name in [
@@ -193,7 +193,7 @@ fn heic_and_broken_files_fail_cleanly() {
             &CaptureOptions::default(),
         ) {
             Ok(page) => assert!(page.width > 0 && page.height > 0, "{name}: best effort"),
-            Err(e) => assert!(matches!(e, CoreError::InvalidInput { .. }), "{name}: {e:?}"),
+            Err(e) => assert!(matches!(e, Error::InvalidInput(_)), "{name}: {e:?}"),
         }
         assert!(
             started.elapsed() < std::time::Duration::from_secs(10),
@@ -208,7 +208,7 @@ fn heic_and_broken_files_fail_cleanly() {
     bomb.extend_from_slice(&[0u8; 64]);
     assert!(matches!(
         capture_page(&bomb, &CaptureOptions::default()),
-        Err(CoreError::InvalidInput { .. })
+        Err(Error::InvalidInput(_))
     ));
 }
 

@@ -1,7 +1,4 @@
-//! The core against a real server (in-process, on a real port, SQLite): login,
-//! sync, offline intents, restart from the folder, verdicts, session expiry.
+//! The core's own suite (no server): capture of camera files. The core against a
+//! real server is `testing/e2e`.
 
 mod capture;
-mod offline;
-mod push;
-mod support;

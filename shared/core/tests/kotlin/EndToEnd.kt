@@ -4,6 +4,7 @@
 // libfamille_core.so through -Djna.library.path.
 
 import fr.portailfamille.core.*
+import fr.portailfamille.model.*
 import java.io.File
 import java.net.HttpURLConnection
 import java.net.ServerSocket
@@ -47,11 +48,54 @@ class Server : AutoCloseable {
         check(up) { "the server did not start" }
     }
 
+    /** A JSON call; the answer's text. */
+    fun call(method: String, path: String, token: String?, body: String?): String {
+        val c = URL("$url$path").openConnection() as HttpURLConnection
+        c.requestMethod = method
+        c.setRequestProperty("content-type", "application/json")
+        if (token != null) c.setRequestProperty("authorization", "Bearer $token")
+        if (body != null) {
+            c.doOutput = true
+            c.outputStream.use { it.write(body.toByteArray()) }
+        }
+        check(c.responseCode in 200..299) { "$method $path: ${c.responseCode}" }
+        return c.inputStream.use { String(it.readAllBytes()) }
+    }
+
+    fun agentToken(): String = field(
+        call("POST", "/api/v1/auth/login", null,
+            """{"email":"agent@famille.example","password":"demo-agent-pw","remember_me":false}"""),
+        "access_token")
+
     override fun close() {
         process.destroy()
         process.waitFor()
         dir.deleteRecursively()
     }
+}
+
+/** A string field of a JSON answer (the scenario needs no JSON library). */
+fun field(json: String, name: String): String =
+    Regex(""""$name":"([^"]+)"""").find(json)?.groupValues?.get(1) ?: throw AssertionError("no $name in $json")
+
+/**
+ * A session three days ahead whose free cancellation ended (seven days before)
+ * while booking is still open (until the day before), created by an agent.
+ */
+fun lateDay(server: Server): String {
+    val agent = server.agentToken()
+    val rules = """{"opening":{"kind":"always"},""" +
+        """"booking_deadline":{"kind":"days_before","days":1,"time":"12:00:00"},""" +
+        """"cancellation_deadline":{"kind":"days_before","days":7,"time":"23:59:00"},""" +
+        """"late_booking":"refused","requires_approval":false,"waitlist":false}"""
+    val activity = field(server.call("POST", "/api/v1/staff/activities", agent,
+        """{"category":"sports","venue":"Stade de Latresne","name":"Stage de tennis","eligibility":{},"rules":$rules,"options":["Journée"]}"""), "id")
+    val listed = server.call("GET", "/api/v1/staff/activities", agent, null)
+    val option = Regex(""""id":"$activity".*?"options":\[\{"id":"([0-9a-f-]{36})"""")
+        .find(listed)?.groupValues?.get(1) ?: throw AssertionError("no option in $listed")
+    val date = LocalDate.now().plusDays(3).toString()
+    return field(server.call("POST", "/api/v1/staff/activities/$activity/sessions", agent,
+        """{"option_id":"$option","date":"$date","capacity":10}"""), "id")
 }
 
 class Steps : ProgressListener {
@@ -90,21 +134,21 @@ fun main() = runBlocking {
             elena = children[0].id
             val limit = OffsetDateTime.now().plusDays(1)
             freeDays = cells(offline.calendar(elena, from, to)).filter {
-                it.state == "available" && OffsetDateTime.parse(it.cancellationDeadline).isAfter(limit)
+                it.state == CellState.AVAILABLE && OffsetDateTime.parse(it.cancellationDeadline).isAfter(limit)
             }
             check(freeDays.size >= 2) { "no free days: $freeDays" }
             kept = offline.reserve(elena, freeDays[0].sessionId)
             offline.cancel(offline.reserve(elena, freeDays[1].sessionId))
             val shown = cells(offline.calendar(elena, from, to)).associateBy { it.sessionId }
-            check(shown[freeDays[0].sessionId]!!.state == "reserved" && shown[freeDays[0].sessionId]!!.pending) { "${shown[freeDays[0].sessionId]}" }
-            check(shown[freeDays[1].sessionId]!!.state == "available") { "${shown[freeDays[1].sessionId]}" }
+            check(shown[freeDays[0].sessionId]!!.state == CellState.RESERVED && shown[freeDays[0].sessionId]!!.pending) { "${shown[freeDays[0].sessionId]}" }
+            check(shown[freeDays[1].sessionId]!!.state == CellState.AVAILABLE) { "${shown[freeDays[1].sessionId]}" }
             try {
                 offline.sync()
                 throw AssertionError("sync without network must fail")
             } catch (e: CoreException.Offline) {
                 // expected: the queue is kept
             }
-            check(offline.queue().map { it.state } == listOf("pending")) { "${offline.queue()}" }
+            check(offline.queue().map { it.state } == listOf(QueueState.PENDING)) { "${offline.queue()}" }
             try {
                 offline.calendar(elena, "demain", to)
                 throw AssertionError("a bad date must be refused")
@@ -119,9 +163,27 @@ fun main() = runBlocking {
             check(report.sent == 1u && report.applied == 1u) { "$report" }
             check(core.queue().isEmpty()) { "${core.queue()}" }
             val cell = cells(core.calendar(elena, from, to)).first { it.sessionId == freeDays[0].sessionId }
-            check(cell.state == "reserved" && !cell.pending && cell.reservationId != kept) { "$cell" }
+            check(cell.state == CellState.RESERVED && !cell.pending && cell.reservationId != kept) { "$cell" }
             val luc = core.children()[2].id
-            check(core.alerts().any { it.childId == luc }) { "Luc's alert: ${core.alerts()}" }
+            check(core.alerts().any { it.childId == luc && it.kind == AlertKind.DOCUMENT_REQUIRED }) { "Luc's alert: ${core.alerts()}" }
+        }
+
+        // A late cancellation: applied, billed, and said once ("OUPS !").
+        val late = lateDay(server)
+        openCore(folder, server.url).use { core ->
+            core.sync()
+            core.reserve(elena, late)
+            check(core.sync().applied == 1u) { "the booking" }
+            val booked = cells(core.calendar(elena, from, to)).first { it.sessionId == late }
+            check(booked.state == CellState.RESERVED_LOCKED) { "$booked" }
+            core.cancel(booked.reservationId!!)
+            val report = core.sync()
+            check(report.applied == 1u && report.rejected == 0u && report.billed == 1u) { "$report" }
+            val notice = core.queue().single()
+            check(notice.state == QueueState.APPLIED && notice.billed && notice.code == ErrorCode.CANCEL_DEADLINE_PASSED) { "$notice" }
+            check(notice.detail!!.startsWith("OUPS")) { "${notice.detail}" }
+            check(cells(core.calendar(elena, from, to)).first { it.sessionId == late }.state == CellState.LATE) { "late" }
+            check(core.dismissRejected(notice.id) && core.queue().isEmpty()) { "dismissed" }
         }
         folder.deleteRecursively()
         println("Kotlin end-to-end: OK")

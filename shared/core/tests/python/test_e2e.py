@@ -1,7 +1,8 @@
 """The core through its generated Python bindings, against a real server.
 
 Run by scripts/test with FAMILLE_SERVER_BIN (the famille-server binary) and
-FAMILLE_CORE_BINDINGS (a folder with famille_core.py and libfamille_core.so).
+FAMILLE_CORE_BINDINGS (a folder holding the package famille_bindings: the generated
+famille_core.py and famille_model.py, and libfamille_core.so).
 """
 
 import asyncio
@@ -20,7 +21,8 @@ import urllib.request
 
 BINDINGS = os.environ["FAMILLE_CORE_BINDINGS"]
 sys.path.insert(0, BINDINGS)
-import famille_core as fc  # noqa: E402
+from famille_bindings import famille_core as fc  # noqa: E402
+from famille_bindings import famille_model as fm  # noqa: E402
 
 PARENT = ("parent@famille.example", "demo-parent-pw")
 AGENT = ("agent@famille.example", "demo-agent-pw")
@@ -73,6 +75,24 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def late_day(server):
+    """A session three days ahead whose free cancellation ended (7 days before) while
+    booking is still open (until the day before): an agent creates it."""
+    agent = server.token(AGENT)
+    rules = {"opening": {"kind": "always"},
+             "booking_deadline": {"kind": "days_before", "days": 1, "time": "12:00:00"},
+             "cancellation_deadline": {"kind": "days_before", "days": 7, "time": "23:59:00"},
+             "late_booking": "refused", "requires_approval": False, "waitlist": False}
+    activity = server.call("POST", "/api/v1/staff/activities", agent, {
+        "category": "sports", "venue": "Stade de Latresne", "name": "Stage de tennis",
+        "eligibility": {}, "rules": rules, "options": ["Journée"]})["id"]
+    option = next(a for a in server.call("GET", "/api/v1/staff/activities", agent)
+                  if a["id"] == activity)["options"][0]["id"]
+    date = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    return server.call("POST", f"/api/v1/staff/activities/{activity}/sessions", agent,
+                       {"option_id": option, "date": date, "capacity": 10})["id"]
+
+
 class Progress(fc.ProgressListener):
     def __init__(self):
         self.steps = []
@@ -96,7 +116,7 @@ def window():
 
 def cancellable_free(days):
     limit = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
-    return [c for c in cells(days) if c.state == "available"
+    return [c for c in cells(days) if c.state == fm.CellState.AVAILABLE
             and dt.datetime.fromisoformat(c.cancellation_deadline) > limit]
 
 
@@ -128,7 +148,7 @@ class EndToEnd(unittest.TestCase):
         start, end = window()
         free = cancellable_free(core.calendar(elena, start, end))
         self.assertGreaterEqual(len(free), 2)
-        blocked = next(c for c in cells(core.calendar(luc, start, end)) if c.state == "blocked")
+        blocked = next(c for c in cells(core.calendar(luc, start, end)) if c.state == fm.CellState.BLOCKED)
         self.assertEqual(blocked.missing_documents, ["Carnet de vaccination"])
         self.assertTrue(any(a.child_id == luc for a in core.alerts()))
         del core
@@ -140,12 +160,12 @@ class EndToEnd(unittest.TestCase):
         offline.cancel(dropped)
         offline.reserve(luc, blocked.session_id)
         shown = {c.session_id: c for c in cells(offline.calendar(elena, start, end))}
-        self.assertEqual((shown[free[0].session_id].state, shown[free[0].session_id].pending), ("reserved", True))
+        self.assertEqual((shown[free[0].session_id].state, shown[free[0].session_id].pending), (fm.CellState.RESERVED, True))
         self.assertEqual(shown[free[0].session_id].reservation_id, kept)
-        self.assertEqual(shown[free[1].session_id].state, "available")
+        self.assertEqual(shown[free[1].session_id].state, fm.CellState.AVAILABLE)
         with self.assertRaises(fc.CoreError.Offline):
             asyncio.run(offline.sync())
-        self.assertEqual([q.state for q in offline.queue()], ["pending", "pending"])
+        self.assertEqual([q.state for q in offline.queue()], [fm.QueueState.PENDING, fm.QueueState.PENDING])
         del offline
 
         # Restarted from its folder, online again: the server's verdicts.
@@ -153,10 +173,10 @@ class EndToEnd(unittest.TestCase):
         report = asyncio.run(core.sync())
         self.assertEqual((report.sent, report.applied, report.rejected), (2, 1, 1))
         [rejected] = core.queue()
-        self.assertEqual((rejected.state, rejected.code), ("rejected", "document_required"))
+        self.assertEqual((rejected.state, rejected.code), (fm.QueueState.REJECTED, fm.ErrorCode.DOCUMENT_REQUIRED))
         self.assertIn("Carnet de vaccination", rejected.detail)
         shown = {c.session_id: c for c in cells(core.calendar(elena, start, end))}
-        self.assertEqual((shown[free[0].session_id].state, shown[free[0].session_id].pending), ("reserved", False))
+        self.assertEqual((shown[free[0].session_id].state, shown[free[0].session_id].pending), (fm.CellState.RESERVED, False))
         self.assertTrue(core.dismiss_rejected(rejected.id))
         self.assertEqual(core.queue(), [])
 
@@ -178,30 +198,57 @@ class EndToEnd(unittest.TestCase):
         child = subprocess.run(
             [sys.executable, "-c", (
                 "import asyncio, os, sys; sys.path.insert(0, os.environ['FAMILLE_CORE_BINDINGS']); "
-                "import famille_core as fc; "
+                "from famille_bindings import famille_core as fc; "
                 f"core = fc.Core({self.folder!r}, {self.server.url!r}, fc.file_token_store({os.path.join(self.folder, 'tokens.json')!r}), None); "
                 "asyncio.run(core.sync())")],
             env=dict(os.environ, FAMILLE_CORE_FAULT="abort_after_push"), capture_output=True)
         self.assertEqual(child.returncode, -signal.SIGABRT, child.stderr.decode())
 
         core = open_core(self.folder, self.server.url)
-        self.assertEqual([q.state for q in core.queue()], ["pending", "pending"], "nothing was recorded")
+        self.assertEqual([q.state for q in core.queue()], [fm.QueueState.PENDING] * 2, "nothing was recorded")
         report = asyncio.run(core.sync())
         self.assertEqual((report.sent, report.applied), (2, 2), "the server answers the replay with its first answers")
         self.assertEqual(core.queue(), [])
         shown = {c.session_id: c for c in cells(core.calendar(valentine, start, end))}
         agent = self.server.token(AGENT)
         for cell in free:
-            self.assertEqual(shown[cell.session_id].state, "reserved")
+            self.assertEqual(shown[cell.session_id].state, fm.CellState.RESERVED)
             roster = self.server.call("GET", f"/api/v1/staff/sessions/{cell.session_id}/roster", agent)
             held = [e for e in roster["entries"] if e["child_id"] == valentine and e["status"] == "reserved"]
             self.assertEqual(len(held), 1, "each reservation once")
+
+    def test_a_late_cancellation_is_applied_billed_and_said(self):
+        session = late_day(self.server)
+        core = open_core(self.folder, self.server.url)
+        asyncio.run(core.login(*PARENT))
+        asyncio.run(core.sync())
+        elena = core.children()[0].id
+        start, end = window()
+        cell = next(c for c in cells(core.calendar(elena, start, end)) if c.session_id == session)
+        self.assertEqual(cell.state, fm.CellState.AVAILABLE, "booking is open, free cancellation is over")
+        core.reserve(elena, session)
+        self.assertEqual(asyncio.run(core.sync()).applied, 1)
+        booked = next(c for c in cells(core.calendar(elena, start, end)) if c.session_id == session)
+        self.assertEqual(booked.state, fm.CellState.RESERVED_LOCKED)
+        core.cancel(booked.reservation_id)
+        shown = next(c for c in cells(core.calendar(elena, start, end)) if c.session_id == session)
+        self.assertEqual((shown.state, shown.pending), (fm.CellState.LATE, True), "billed, shown so offline")
+        report = asyncio.run(core.sync())
+        self.assertEqual((report.sent, report.applied, report.rejected, report.billed), (1, 1, 0, 1))
+        [notice] = core.queue()
+        self.assertEqual((notice.state, notice.code, notice.billed),
+                         (fm.QueueState.APPLIED, fm.ErrorCode.CANCEL_DEADLINE_PASSED, True))
+        self.assertTrue(notice.detail.startswith("OUPS"), notice.detail)
+        shown = next(c for c in cells(core.calendar(elena, start, end)) if c.session_id == session)
+        self.assertEqual((shown.state, shown.pending), (fm.CellState.LATE, False))
+        self.assertTrue(core.dismiss_rejected(notice.id), "the parent read it")
+        self.assertEqual(core.queue(), [])
 
     def test_push_registration_and_handling(self):
         core = open_core(self.folder, self.server.url)
         asyncio.run(core.login(*PARENT))
         asyncio.run(core.sync())
-        asyncio.run(core.register_device("android", "jeton-python", "fr-FR"))
+        asyncio.run(core.register_device(fm.Platform.ANDROID, "jeton-python", "fr-FR"))
         with self.assertRaises(fc.CoreError.InvalidInput):
             asyncio.run(core.handle_push({"kind": "sonnerie", "id": "x"}))
         # An unknown reservation still gives the kind's words.
@@ -243,8 +290,8 @@ class Documents(unittest.TestCase):
         asyncio.run(core.sync())
         luc = core.children()[2].id
         start, end = window()
-        blocked = next(c for c in cells(core.calendar(luc, start, end)) if c.state == "blocked")
-        self.assertEqual(blocked.blocked_by, "document_required")
+        blocked = next(c for c in cells(core.calendar(luc, start, end)) if c.state == fm.CellState.BLOCKED)
+        self.assertEqual(blocked.blocked_by, fm.BlockedBy.DOCUMENT_REQUIRED)
         self.assertTrue(any(a.child_id == luc for a in core.alerts()))
 
         # Two photos: one turned by its EXIF tag, one carrying GPS coordinates.
@@ -268,7 +315,7 @@ class Documents(unittest.TestCase):
             asyncio.run(core.sync())
         del os.environ["FAMILLE_CORE_FAULT"]
         [outgoing] = core.outgoing_documents()
-        self.assertEqual(outgoing.state, "pending")
+        self.assertEqual(outgoing.state, fc.UploadState.PENDING)
         self.assertTrue(0 < outgoing.sent_bytes < outgoing.total_bytes, outgoing)
         del core
 
@@ -277,7 +324,7 @@ class Documents(unittest.TestCase):
         report = asyncio.run(core.sync())
         self.assertEqual(report.documents_sent, 1)
         [outgoing] = core.outgoing_documents()
-        self.assertEqual((outgoing.id, outgoing.state, outgoing.sent_bytes), (sent, "sent", outgoing.total_bytes))
+        self.assertEqual((outgoing.id, outgoing.state, outgoing.sent_bytes), (sent, fc.UploadState.SENT, outgoing.total_bytes))
         mine = {d.id: d for d in core.documents()}
         self.assertTrue(mine[outgoing.document_id].status_label.startswith("Déposé le"))
 
@@ -291,7 +338,7 @@ class Documents(unittest.TestCase):
         self.assertFalse(any(a.child_id == luc for a in core.alerts()))
         self.assertEqual({d.id: d for d in core.documents()}[outgoing.document_id].status_label, "Validé")
         cell = next(c for c in cells(core.calendar(luc, start, end)) if c.session_id == blocked.session_id)
-        self.assertNotEqual(cell.state, "blocked")
+        self.assertNotEqual(cell.state, fm.CellState.BLOCKED)
         core.reserve(luc, blocked.session_id)
         report = asyncio.run(core.sync())
         self.assertEqual((report.sent, report.applied), (1, 1))
@@ -310,7 +357,7 @@ class Documents(unittest.TestCase):
         report = asyncio.run(core.sync())
         self.assertEqual(report.documents_rejected, 1)
         [refused] = core.outgoing_documents()
-        self.assertEqual((refused.state, refused.code), ("rejected", "unknown_document_type"))
+        self.assertEqual((refused.state, refused.code), (fc.UploadState.REJECTED, fm.ErrorCode.UNKNOWN_DOCUMENT_TYPE))
         self.assertIn("passeport", refused.detail)
         self.assertTrue(core.forget_outgoing(refused.id))
 

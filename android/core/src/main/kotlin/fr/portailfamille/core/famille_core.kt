@@ -30,6 +30,24 @@ import java.nio.CharBuffer
 import java.nio.charset.CodingErrorAction
 import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
+import fr.portailfamille.model.AlertKind
+import fr.portailfamille.model.BlockedBy
+import fr.portailfamille.model.CellState
+import fr.portailfamille.model.DocumentStatus
+import fr.portailfamille.model.ErrorCode
+import fr.portailfamille.model.FfiConverterTypeAlertKind
+import fr.portailfamille.model.FfiConverterTypeBlockedBy
+import fr.portailfamille.model.FfiConverterTypeCellState
+import fr.portailfamille.model.FfiConverterTypeDocumentStatus
+import fr.portailfamille.model.FfiConverterTypeErrorCode
+import fr.portailfamille.model.FfiConverterTypeIntentKind
+import fr.portailfamille.model.FfiConverterTypePlatform
+import fr.portailfamille.model.FfiConverterTypePushKind
+import fr.portailfamille.model.FfiConverterTypeQueueState
+import fr.portailfamille.model.IntentKind
+import fr.portailfamille.model.Platform
+import fr.portailfamille.model.PushKind
+import fr.portailfamille.model.QueueState
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.coroutines.resume
 import kotlinx.coroutines.CancellableContinuation
@@ -38,6 +56,15 @@ import kotlinx.coroutines.GlobalScope
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.suspendCancellableCoroutine
+import fr.portailfamille.model.RustBuffer as RustBufferAlertKind
+import fr.portailfamille.model.RustBuffer as RustBufferBlockedBy
+import fr.portailfamille.model.RustBuffer as RustBufferCellState
+import fr.portailfamille.model.RustBuffer as RustBufferDocumentStatus
+import fr.portailfamille.model.RustBuffer as RustBufferErrorCode
+import fr.portailfamille.model.RustBuffer as RustBufferIntentKind
+import fr.portailfamille.model.RustBuffer as RustBufferPlatform
+import fr.portailfamille.model.RustBuffer as RustBufferPushKind
+import fr.portailfamille.model.RustBuffer as RustBufferQueueState
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -814,6 +841,7 @@ internal object UniffiLib {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "famille_core"))
         uniffiCallbackInterfaceProgressListener.register(this)
         uniffiCallbackInterfaceTokenStore.register(this)
+        fr.portailfamille.model.uniffiEnsureInitialized()
         
     }
 
@@ -878,7 +906,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_queue(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_famille_core_fn_method_core_register_device(`ptr`: Long,`platform`: RustBuffer.ByValue,`token`: RustBuffer.ByValue,`locale`: RustBuffer.ByValue,
+    external fun uniffi_famille_core_fn_method_core_register_device(`ptr`: Long,`platform`: RustBufferPlatform.ByValue,`token`: RustBuffer.ByValue,`locale`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_famille_core_fn_method_core_reserve(`ptr`: Long,`childId`: RustBuffer.ByValue,`sessionId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1026,7 +1054,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_method_tokenstore_clear() and 0xFFFF) != 15930) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_famille_core_checksum_method_progresslistener_on_progress() and 0xFFFF) != 15909) {
+    if ((lib.uniffi_famille_core_checksum_method_progresslistener_on_progress() and 0xFFFF) != 33046) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_alerts() and 0xFFFF) != 18038) {
@@ -1044,7 +1072,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_method_core_children() and 0xFFFF) != 38792) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_famille_core_checksum_method_core_dismiss_rejected() and 0xFFFF) != 64944) {
+    if ((lib.uniffi_famille_core_checksum_method_core_dismiss_rejected() and 0xFFFF) != 23989) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_documents() and 0xFFFF) != 57089) {
@@ -1080,7 +1108,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_method_core_queue() and 0xFFFF) != 36302) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_famille_core_checksum_method_core_register_device() and 0xFFFF) != 16706) {
+    if ((lib.uniffi_famille_core_checksum_method_core_register_device() and 0xFFFF) != 64979) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_reserve() and 0xFFFF) != 32749) {
@@ -1659,6 +1687,9 @@ public interface CoreInterface {
     
     fun `children`(): List<ChildView>
     
+    /**
+     * The parent read a refusal, or the notice of a billed cancellation.
+     */
     fun `dismissRejected`(`mutationId`: kotlin.String): kotlin.Boolean
     
     fun `documents`(): List<DocumentView>
@@ -1689,7 +1720,7 @@ public interface CoreInterface {
      */
     fun `queue`(): List<QueueItem>
     
-    suspend fun `registerDevice`(`platform`: kotlin.String, `token`: kotlin.String, `locale`: kotlin.String)
+    suspend fun `registerDevice`(`platform`: Platform, `token`: kotlin.String, `locale`: kotlin.String)
     
     fun `reserve`(`childId`: kotlin.String, `sessionId`: kotlin.String): kotlin.String
     
@@ -1918,6 +1949,9 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     
 
     
+    /**
+     * The parent read a refusal, or the notice of a billed cancellation.
+     */
     @Throws(CoreException::class)override fun `dismissRejected`(`mutationId`: kotlin.String): kotlin.Boolean {
             return FfiConverterBoolean.lift(
     callWithHandle {
@@ -2125,13 +2159,13 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     
     @Throws(CoreException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `registerDevice`(`platform`: kotlin.String, `token`: kotlin.String, `locale`: kotlin.String) {
+    override suspend fun `registerDevice`(`platform`: Platform, `token`: kotlin.String, `locale`: kotlin.String) {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_famille_core_fn_method_core_register_device(
                 uniffiHandle,
                 
-        FfiConverterString.lower(`platform`),
+        FfiConverterTypePlatform.lower(`platform`),
         FfiConverterString.lower(`token`),
         FfiConverterString.lower(`locale`),
             )
@@ -2365,7 +2399,8 @@ public object FfiConverterTypeCore: FfiConverter<Core, Long> {
 public interface ProgressListener {
     
     /**
-     * `step`: "envoi", "réception"; `done` out of `total` (0 when unknown).
+     * `step`: "envoi", "réception", "document", "capture"; `done` out of `total`
+     * (0 when unknown).
      */
     fun `onProgress`(`step`: kotlin.String, `done`: kotlin.ULong, `total`: kotlin.ULong)
     
@@ -2478,7 +2513,8 @@ open class ProgressListenerImpl: Disposable, AutoCloseable, ProgressListener
 
     
     /**
-     * `step`: "envoi", "réception"; `done` out of `total` (0 when unknown).
+     * `step`: "envoi", "réception", "document", "capture"; `done` out of `total`
+     * (0 when unknown).
      */override fun `onProgress`(`step`: kotlin.String, `done`: kotlin.ULong, `total`: kotlin.ULong)
         = 
     callWithHandle {
@@ -2967,7 +3003,7 @@ public object FfiConverterTypeTokenStore: FfiConverter<TokenStore, Long> {
 data class AlertView (
     var `id`: kotlin.String
     , 
-    var `kind`: kotlin.String
+    var `kind`: AlertKind
     , 
     var `message`: kotlin.String
     , 
@@ -2994,7 +3030,7 @@ public object FfiConverterTypeAlertView: FfiConverterRustBuffer<AlertView> {
     override fun read(buf: ByteBuffer): AlertView {
         return AlertView(
             FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypeAlertKind.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterSequenceString.read(buf),
@@ -3003,7 +3039,7 @@ public object FfiConverterTypeAlertView: FfiConverterRustBuffer<AlertView> {
 
     override fun allocationSize(value: AlertView) = (
             FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterTypeAlertKind.allocationSize(value.`kind`) +
             FfiConverterString.allocationSize(value.`message`) +
             FfiConverterOptionalString.allocationSize(value.`childId`) +
             FfiConverterSequenceString.allocationSize(value.`blocks`)
@@ -3011,7 +3047,7 @@ public object FfiConverterTypeAlertView: FfiConverterRustBuffer<AlertView> {
 
     override fun write(value: AlertView, buf: ByteBuffer) {
             FfiConverterString.write(value.`id`, buf)
-            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterTypeAlertKind.write(value.`kind`, buf)
             FfiConverterString.write(value.`message`, buf)
             FfiConverterOptionalString.write(value.`childId`, buf)
             FfiConverterSequenceString.write(value.`blocks`, buf)
@@ -3204,11 +3240,7 @@ data class CellView (
     , 
     var `venue`: kotlin.String
     , 
-    /**
-     * `available`, `reserved`, `reserved_locked`, `late`, `cancelled`, `full`,
-     * `waitlisted`, `pending_approval`, `closed`, `blocked`.
-     */
-    var `state`: kotlin.String
+    var `state`: CellState
     , 
     /**
      * The legend's French words for the state.
@@ -3222,7 +3254,7 @@ data class CellView (
      */
     var `reservationId`: kotlin.String?
     , 
-    var `blockedBy`: kotlin.String?
+    var `blockedBy`: BlockedBy?
     , 
     var `missingDocuments`: List<kotlin.String>
     , 
@@ -3255,11 +3287,11 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypeCellState.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalUInt.read(buf),
             FfiConverterOptionalString.read(buf),
-            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeBlockedBy.read(buf),
             FfiConverterSequenceString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
@@ -3273,11 +3305,11 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterString.allocationSize(value.`activity`) +
             FfiConverterString.allocationSize(value.`option`) +
             FfiConverterString.allocationSize(value.`venue`) +
-            FfiConverterString.allocationSize(value.`state`) +
+            FfiConverterTypeCellState.allocationSize(value.`state`) +
             FfiConverterString.allocationSize(value.`stateLabel`) +
             FfiConverterOptionalUInt.allocationSize(value.`placesLeft`) +
             FfiConverterOptionalString.allocationSize(value.`reservationId`) +
-            FfiConverterOptionalString.allocationSize(value.`blockedBy`) +
+            FfiConverterOptionalTypeBlockedBy.allocationSize(value.`blockedBy`) +
             FfiConverterSequenceString.allocationSize(value.`missingDocuments`) +
             FfiConverterString.allocationSize(value.`bookingDeadline`) +
             FfiConverterString.allocationSize(value.`cancellationDeadline`) +
@@ -3290,11 +3322,11 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterString.write(value.`activity`, buf)
             FfiConverterString.write(value.`option`, buf)
             FfiConverterString.write(value.`venue`, buf)
-            FfiConverterString.write(value.`state`, buf)
+            FfiConverterTypeCellState.write(value.`state`, buf)
             FfiConverterString.write(value.`stateLabel`, buf)
             FfiConverterOptionalUInt.write(value.`placesLeft`, buf)
             FfiConverterOptionalString.write(value.`reservationId`, buf)
-            FfiConverterOptionalString.write(value.`blockedBy`, buf)
+            FfiConverterOptionalTypeBlockedBy.write(value.`blockedBy`, buf)
             FfiConverterSequenceString.write(value.`missingDocuments`, buf)
             FfiConverterString.write(value.`bookingDeadline`, buf)
             FfiConverterString.write(value.`cancellationDeadline`, buf)
@@ -3408,7 +3440,7 @@ data class DocumentView (
     , 
     var `childId`: kotlin.String?
     , 
-    var `status`: kotlin.String
+    var `status`: DocumentStatus
     , 
     var `statusLabel`: kotlin.String
     , 
@@ -3434,7 +3466,7 @@ public object FfiConverterTypeDocumentView: FfiConverterRustBuffer<DocumentView>
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypeDocumentStatus.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
@@ -3445,7 +3477,7 @@ public object FfiConverterTypeDocumentView: FfiConverterRustBuffer<DocumentView>
             FfiConverterString.allocationSize(value.`id`) +
             FfiConverterString.allocationSize(value.`documentType`) +
             FfiConverterOptionalString.allocationSize(value.`childId`) +
-            FfiConverterString.allocationSize(value.`status`) +
+            FfiConverterTypeDocumentStatus.allocationSize(value.`status`) +
             FfiConverterString.allocationSize(value.`statusLabel`) +
             FfiConverterString.allocationSize(value.`submittedAt`) +
             FfiConverterOptionalString.allocationSize(value.`validUntil`)
@@ -3455,7 +3487,7 @@ public object FfiConverterTypeDocumentView: FfiConverterRustBuffer<DocumentView>
             FfiConverterString.write(value.`id`, buf)
             FfiConverterString.write(value.`documentType`, buf)
             FfiConverterOptionalString.write(value.`childId`, buf)
-            FfiConverterString.write(value.`status`, buf)
+            FfiConverterTypeDocumentStatus.write(value.`status`, buf)
             FfiConverterString.write(value.`statusLabel`, buf)
             FfiConverterString.write(value.`submittedAt`, buf)
             FfiConverterOptionalString.write(value.`validUntil`, buf)
@@ -3474,16 +3506,13 @@ data class OutgoingView (
     , 
     var `childId`: kotlin.String?
     , 
-    /**
-     * `pending` (to send or being sent), `sent`, `rejected`.
-     */
-    var `state`: kotlin.String
+    var `state`: UploadState
     , 
     var `sentBytes`: kotlin.ULong
     , 
     var `totalBytes`: kotlin.ULong
     , 
-    var `code`: kotlin.String?
+    var `code`: ErrorCode?
     , 
     /**
      * The server's French message when refused.
@@ -3513,10 +3542,10 @@ public object FfiConverterTypeOutgoingView: FfiConverterRustBuffer<OutgoingView>
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypeUploadState.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
-            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeErrorCode.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
         )
@@ -3526,10 +3555,10 @@ public object FfiConverterTypeOutgoingView: FfiConverterRustBuffer<OutgoingView>
             FfiConverterString.allocationSize(value.`id`) +
             FfiConverterString.allocationSize(value.`documentType`) +
             FfiConverterOptionalString.allocationSize(value.`childId`) +
-            FfiConverterString.allocationSize(value.`state`) +
+            FfiConverterTypeUploadState.allocationSize(value.`state`) +
             FfiConverterULong.allocationSize(value.`sentBytes`) +
             FfiConverterULong.allocationSize(value.`totalBytes`) +
-            FfiConverterOptionalString.allocationSize(value.`code`) +
+            FfiConverterOptionalTypeErrorCode.allocationSize(value.`code`) +
             FfiConverterOptionalString.allocationSize(value.`detail`) +
             FfiConverterOptionalString.allocationSize(value.`documentId`)
     )
@@ -3538,10 +3567,10 @@ public object FfiConverterTypeOutgoingView: FfiConverterRustBuffer<OutgoingView>
             FfiConverterString.write(value.`id`, buf)
             FfiConverterString.write(value.`documentType`, buf)
             FfiConverterOptionalString.write(value.`childId`, buf)
-            FfiConverterString.write(value.`state`, buf)
+            FfiConverterTypeUploadState.write(value.`state`, buf)
             FfiConverterULong.write(value.`sentBytes`, buf)
             FfiConverterULong.write(value.`totalBytes`, buf)
-            FfiConverterOptionalString.write(value.`code`, buf)
+            FfiConverterOptionalTypeErrorCode.write(value.`code`, buf)
             FfiConverterOptionalString.write(value.`detail`, buf)
             FfiConverterOptionalString.write(value.`documentId`, buf)
     }
@@ -3553,7 +3582,7 @@ public object FfiConverterTypeOutgoingView: FfiConverterRustBuffer<OutgoingView>
  * What to show for a push once its subject is synced.
  */
 data class PushDisplay (
-    var `kind`: kotlin.String
+    var `kind`: PushKind
     , 
     var `title`: kotlin.String
     , 
@@ -3586,7 +3615,7 @@ data class PushDisplay (
 public object FfiConverterTypePushDisplay: FfiConverterRustBuffer<PushDisplay> {
     override fun read(buf: ByteBuffer): PushDisplay {
         return PushDisplay(
-            FfiConverterString.read(buf),
+            FfiConverterTypePushKind.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
@@ -3596,7 +3625,7 @@ public object FfiConverterTypePushDisplay: FfiConverterRustBuffer<PushDisplay> {
     }
 
     override fun allocationSize(value: PushDisplay) = (
-            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterTypePushKind.allocationSize(value.`kind`) +
             FfiConverterString.allocationSize(value.`title`) +
             FfiConverterString.allocationSize(value.`body`) +
             FfiConverterString.allocationSize(value.`targetId`) +
@@ -3605,7 +3634,7 @@ public object FfiConverterTypePushDisplay: FfiConverterRustBuffer<PushDisplay> {
     )
 
     override fun write(value: PushDisplay, buf: ByteBuffer) {
-            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterTypePushKind.write(value.`kind`, buf)
             FfiConverterString.write(value.`title`, buf)
             FfiConverterString.write(value.`body`, buf)
             FfiConverterString.write(value.`targetId`, buf)
@@ -3687,22 +3716,23 @@ public object FfiConverterTypeQualityReport: FfiConverterRustBuffer<QualityRepor
 data class QueueItem (
     var `id`: kotlin.String
     , 
-    /**
-     * `reserve`, `cancel`, `join_waitlist`, `leave_waitlist`.
-     */
-    var `kind`: kotlin.String
+    var `kind`: IntentKind
+    , 
+    var `state`: QueueState
+    , 
+    var `code`: ErrorCode?
     , 
     /**
-     * `pending` (to send), `applied` (answered, awaiting the next pull), `rejected`.
-     */
-    var `state`: kotlin.String
-    , 
-    var `code`: kotlin.String?
-    , 
-    /**
-     * The server's French message when rejected.
+     * The server's French message: why it was refused, or, for an applied
+     * cancellation that stays billed, the "OUPS !" notice to show once.
      */
     var `detail`: kotlin.String?
+    , 
+    /**
+     * Applied, but the day stays billed (a late cancellation): a notice, not an
+     * error.
+     */
+    var `billed`: kotlin.Boolean
     , 
     var `createdAt`: kotlin.String
     , 
@@ -3728,10 +3758,11 @@ public object FfiConverterTypeQueueItem: FfiConverterRustBuffer<QueueItem> {
     override fun read(buf: ByteBuffer): QueueItem {
         return QueueItem(
             FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterTypeIntentKind.read(buf),
+            FfiConverterTypeQueueState.read(buf),
+            FfiConverterOptionalTypeErrorCode.read(buf),
             FfiConverterOptionalString.read(buf),
-            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
@@ -3741,10 +3772,11 @@ public object FfiConverterTypeQueueItem: FfiConverterRustBuffer<QueueItem> {
 
     override fun allocationSize(value: QueueItem) = (
             FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterString.allocationSize(value.`kind`) +
-            FfiConverterString.allocationSize(value.`state`) +
-            FfiConverterOptionalString.allocationSize(value.`code`) +
+            FfiConverterTypeIntentKind.allocationSize(value.`kind`) +
+            FfiConverterTypeQueueState.allocationSize(value.`state`) +
+            FfiConverterOptionalTypeErrorCode.allocationSize(value.`code`) +
             FfiConverterOptionalString.allocationSize(value.`detail`) +
+            FfiConverterBoolean.allocationSize(value.`billed`) +
             FfiConverterString.allocationSize(value.`createdAt`) +
             FfiConverterOptionalString.allocationSize(value.`childId`) +
             FfiConverterOptionalString.allocationSize(value.`sessionId`) +
@@ -3753,10 +3785,11 @@ public object FfiConverterTypeQueueItem: FfiConverterRustBuffer<QueueItem> {
 
     override fun write(value: QueueItem, buf: ByteBuffer) {
             FfiConverterString.write(value.`id`, buf)
-            FfiConverterString.write(value.`kind`, buf)
-            FfiConverterString.write(value.`state`, buf)
-            FfiConverterOptionalString.write(value.`code`, buf)
+            FfiConverterTypeIntentKind.write(value.`kind`, buf)
+            FfiConverterTypeQueueState.write(value.`state`, buf)
+            FfiConverterOptionalTypeErrorCode.write(value.`code`, buf)
             FfiConverterOptionalString.write(value.`detail`, buf)
+            FfiConverterBoolean.write(value.`billed`, buf)
             FfiConverterString.write(value.`createdAt`, buf)
             FfiConverterOptionalString.write(value.`childId`, buf)
             FfiConverterOptionalString.write(value.`sessionId`, buf)
@@ -3826,6 +3859,11 @@ data class SyncReport (
     var `rejected`: kotlin.UInt
     , 
     /**
+     * Of the applied ones, those that leave a day billed (late cancellations).
+     */
+    var `billed`: kotlin.UInt
+    , 
+    /**
      * Feed entries received.
      */
     var `changes`: kotlin.UInt
@@ -3858,6 +3896,7 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
             FfiConverterLong.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
@@ -3868,6 +3907,7 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterUInt.allocationSize(value.`sent`) +
             FfiConverterUInt.allocationSize(value.`applied`) +
             FfiConverterUInt.allocationSize(value.`rejected`) +
+            FfiConverterUInt.allocationSize(value.`billed`) +
             FfiConverterUInt.allocationSize(value.`changes`) +
             FfiConverterLong.allocationSize(value.`cursor`) +
             FfiConverterUInt.allocationSize(value.`documentsSent`) +
@@ -3878,6 +3918,7 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterUInt.write(value.`sent`, buf)
             FfiConverterUInt.write(value.`applied`, buf)
             FfiConverterUInt.write(value.`rejected`, buf)
+            FfiConverterUInt.write(value.`billed`, buf)
             FfiConverterUInt.write(value.`changes`, buf)
             FfiConverterLong.write(value.`cursor`, buf)
             FfiConverterUInt.write(value.`documentsSent`, buf)
@@ -3916,11 +3957,12 @@ sealed class CoreException: kotlin.Exception() {
     }
     
     /**
-     * The server said no, with its stable code and its French message.
+     * The server (or the core, applying the same rules) said no, with the stable
+     * code and the French message.
      */
     class Rejected(
         
-        val `code`: kotlin.String, 
+        val `code`: ErrorCode, 
         
         val `detail`: kotlin.String
         ) : CoreException() {
@@ -3943,6 +3985,17 @@ sealed class CoreException: kotlin.Exception() {
      * The app asked for something that cannot be (unknown child, bad date).
      */
     class InvalidInput(
+        
+        val `detail`: kotlin.String
+        ) : CoreException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * A bug in the core (a task stopped): worth a report, not a retry.
+     */
+    class Internal(
         
         val `detail`: kotlin.String
         ) : CoreException() {
@@ -3974,13 +4027,16 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
                 )
             2 -> CoreException.SessionExpired()
             3 -> CoreException.Rejected(
-                FfiConverterString.read(buf),
+                FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
                 )
             4 -> CoreException.Storage(
                 FfiConverterString.read(buf),
                 )
             5 -> CoreException.InvalidInput(
+                FfiConverterString.read(buf),
+                )
+            6 -> CoreException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -4001,7 +4057,7 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
             is CoreException.Rejected -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterTypeErrorCode.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is CoreException.Storage -> (
@@ -4010,6 +4066,11 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is CoreException.InvalidInput -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is CoreException.Internal -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`detail`)
@@ -4030,7 +4091,7 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
             }
             is CoreException.Rejected -> {
                 buf.putInt(3)
-                FfiConverterString.write(value.`code`, buf)
+                FfiConverterTypeErrorCode.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
@@ -4044,10 +4105,62 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
+            is CoreException.Internal -> {
+                buf.putInt(6)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 
 }
+
+
+
+/**
+ * Where a document the parent sent from the phone stands.
+ */
+
+enum class UploadState {
+    
+    /**
+     * To send, or being sent (resumable).
+     */
+    PENDING,
+    /**
+     * Received by the server: a document waiting for the services.
+     */
+    SENT,
+    /**
+     * Refused by the server (the reason in `detail`).
+     */
+    REJECTED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeUploadState: FfiConverterRustBuffer<UploadState> {
+    override fun read(buf: ByteBuffer) = try {
+        UploadState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: UploadState) = 4UL
+
+    override fun write(value: UploadState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -4173,6 +4286,70 @@ public object FfiConverterOptionalTypeSessionTokens: FfiConverterRustBuffer<Sess
         } else {
             buf.put(1)
             FfiConverterTypeSessionTokens.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeBlockedBy: FfiConverterRustBuffer<BlockedBy?> {
+    override fun read(buf: ByteBuffer): BlockedBy? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeBlockedBy.read(buf)
+    }
+
+    override fun allocationSize(value: BlockedBy?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeBlockedBy.allocationSize(value)
+        }
+    }
+
+    override fun write(value: BlockedBy?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeBlockedBy.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeErrorCode: FfiConverterRustBuffer<ErrorCode?> {
+    override fun read(buf: ByteBuffer): ErrorCode? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeErrorCode.read(buf)
+    }
+
+    override fun allocationSize(value: ErrorCode?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeErrorCode.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ErrorCode?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeErrorCode.write(value, buf)
         }
     }
 }
@@ -4495,6 +4672,24 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         }
     }
 }
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 

@@ -1,0 +1,262 @@
+//! What the phone shows from its local store, offline: the children, the red
+//! banner, the documents, and a child's calendar assembled by the model's
+//! `child_days` (the server's very grid) with the unanswered intents overlaid.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use famille_model::api::{
+    ActivitySnapshot, Child, DocumentSnapshot, DocumentStatus, Family, SessionSnapshot,
+};
+use famille_model::booking::AgeGroup;
+use famille_model::calendar_view::{
+    Booked, ChildCalendar, OfferedSession, child_days, missing_documents,
+};
+use famille_model::dossier::FamilyStatus;
+use famille_model::queue::{Mutation, QueueState};
+use uuid::Uuid;
+
+use crate::engine::{Engine, parse_date, uuid};
+use crate::error::{CoreResult, Error};
+use crate::overlay::{Cell, overlay, target_session};
+use crate::views::{AlertView, CellView, ChildView, DayView, DocumentView};
+
+/// Longest calendar the core assembles at once.
+pub const MAX_CALENDAR_DAYS: i64 = 62;
+
+impl Engine {
+    pub fn family(&self) -> CoreResult<Option<Family>> {
+        self.store().family()
+    }
+
+    pub fn children(&self) -> CoreResult<Vec<ChildView>> {
+        Ok(self
+            .family()?
+            .map(|f| f.children.iter().map(ChildView::from).collect())
+            .unwrap_or_default())
+    }
+
+    pub fn alerts(&self) -> CoreResult<Vec<AlertView>> {
+        Ok(self
+            .store()
+            .alerts()?
+            .into_iter()
+            .map(AlertView::from)
+            .collect())
+    }
+
+    pub fn documents(&self) -> CoreResult<Vec<DocumentView>> {
+        Ok(self
+            .store()
+            .documents()?
+            .into_iter()
+            .map(DocumentView::from)
+            .collect())
+    }
+
+    /// A child's calendar from the local store, with the unanswered intents overlaid.
+    pub fn calendar(
+        &self,
+        child_id: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> CoreResult<Vec<DayView>> {
+        if to < from || (to - from).num_days() >= MAX_CALENDAR_DAYS {
+            return Err(Error::invalid(format!(
+                "période invalide : de {from} à {to} ({MAX_CALENDAR_DAYS} jours au plus)"
+            )));
+        }
+        let store = self.store();
+        let family = store
+            .family()?
+            .ok_or_else(|| Error::invalid("aucune donnée : synchronisez d'abord"))?;
+        let child = family
+            .children
+            .iter()
+            .find(|c| c.id == child_id)
+            .ok_or_else(|| Error::invalid("enfant inconnu"))?;
+        let activities = store.activities()?;
+        let sessions = store.sessions_between(&from.to_string(), &to.to_string())?;
+        let reservations = store.child_reservations(child_id)?;
+        let on_file: Vec<_> = store
+            .documents()?
+            .into_iter()
+            .filter(|d| d.status == DocumentStatus::Validated)
+            .collect();
+        let queue = store.queue()?;
+        drop(store);
+
+        let intents: Vec<&Mutation> = queue
+            .iter()
+            .filter(|q| q.state != QueueState::Rejected)
+            .map(|q| &q.mutation)
+            .collect();
+        let by_session = intents_by_session(&intents, |r| {
+            reservations
+                .iter()
+                .find(|x| x.id == r)
+                .map(|x| x.session_id)
+        });
+        let dossier_active = family.status == FamilyStatus::Active;
+        let days = child_days(
+            &ChildCalendar {
+                child,
+                from,
+                to,
+                activities: &activities,
+                sessions: &sessions,
+                on_file: &on_file,
+                dossier_pending: !dossier_active,
+                now,
+            },
+            |session, activity, group| {
+                let server: Vec<Booked> = reservations
+                    .iter()
+                    .filter(|r| r.session_id == session.id)
+                    .map(|r| Booked {
+                        id: r.id,
+                        status: r.status,
+                        free_cancel_until: r.free_cancel_until,
+                    })
+                    .collect();
+                let Some(intents) = by_session.get(&session.id) else {
+                    return (server, false);
+                };
+                let cell = cell(child, session, activity, group, &on_file, dossier_active);
+                overlay(server, intents, cell, now)
+            },
+        );
+        Ok(days
+            .into_iter()
+            .map(|d| DayView {
+                date: d.date.to_string(),
+                cells: d
+                    .cells
+                    .into_iter()
+                    .map(|c| CellView::new(c.session, c.pending))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// A child's bookings of one session as the calendar shows them (the server's,
+    /// with the intents not yet answered applied in order).
+    pub(crate) fn overlaid(
+        &self,
+        child_id: Uuid,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> CoreResult<Vec<Booked>> {
+        let store = self.store();
+        let family = store
+            .family()?
+            .ok_or_else(|| Error::invalid("aucune donnée : synchronisez d'abord"))?;
+        let child = family
+            .children
+            .iter()
+            .find(|c| c.id == child_id)
+            .ok_or_else(|| Error::invalid("enfant inconnu"))?;
+        let session = store
+            .session(session_id)?
+            .ok_or_else(|| Error::invalid("journée inconnue"))?;
+        let activity = store
+            .activity(session.activity_id)?
+            .ok_or_else(|| Error::invalid("activité inconnue"))?;
+        let reservations = store.child_reservations(child_id)?;
+        let on_file: Vec<_> = store
+            .documents()?
+            .into_iter()
+            .filter(|d| d.status == DocumentStatus::Validated)
+            .collect();
+        let queue = store.queue()?;
+        drop(store);
+        let intents: Vec<&Mutation> = queue
+            .iter()
+            .filter(|q| q.state != QueueState::Rejected)
+            .map(|q| &q.mutation)
+            .collect();
+        let by_session = intents_by_session(&intents, |r| {
+            reservations
+                .iter()
+                .find(|x| x.id == r)
+                .map(|x| x.session_id)
+        });
+        let server: Vec<Booked> = reservations
+            .iter()
+            .filter(|r| r.session_id == session_id)
+            .map(|r| Booked {
+                id: r.id,
+                status: r.status,
+                free_cancel_until: r.free_cancel_until,
+            })
+            .collect();
+        let group = AgeGroup::of(activity.age_split, child.birth_date, session.date);
+        let dossier_active = family.status == FamilyStatus::Active;
+        let cell = cell(child, &session, &activity, group, &on_file, dossier_active);
+        let intents = by_session.get(&session_id).cloned().unwrap_or_default();
+        Ok(overlay(server, &intents, cell, now).0)
+    }
+
+    pub fn calendar_str(&self, child_id: &str, from: &str, to: &str) -> CoreResult<Vec<DayView>> {
+        self.calendar(
+            uuid(child_id, "l'enfant")?,
+            parse_date(from)?,
+            parse_date(to)?,
+            Utc::now(),
+        )
+    }
+}
+
+/// What the phone knows of a cell's facts.
+fn cell<'a>(
+    child: &Child,
+    session: &'a SessionSnapshot,
+    activity: &'a ActivitySnapshot,
+    group: AgeGroup,
+    on_file: &[DocumentSnapshot],
+    dossier_active: bool,
+) -> Cell<'a> {
+    Cell {
+        child_id: child.id,
+        session_id: session.id,
+        date: session.date,
+        rules: &activity.rules,
+        session: session.status,
+        dossier_active,
+        eligible: activity
+            .eligibility
+            .admits(child.birth_date, child.school_level, session.date),
+        documents_missing: !missing_documents(
+            activity.required_documents.iter(),
+            on_file,
+            child.id,
+            session.date,
+        )
+        .is_empty(),
+        full: session.full(group),
+    }
+}
+
+/// The intents touching each session, in order. A cancellation of a booking made
+/// offline names the booking by its intent's id; `session_of` finds the session of
+/// a reservation the server knows.
+pub(crate) fn intents_by_session<'a>(
+    intents: &[&'a Mutation],
+    session_of: impl Fn(Uuid) -> Option<Uuid>,
+) -> HashMap<Uuid, Vec<&'a Mutation>> {
+    let offline: HashMap<Uuid, Uuid> = intents
+        .iter()
+        .filter_map(|m| m.booking_target().map(|(_, session)| (m.id(), session)))
+        .collect();
+    let mut by_session: HashMap<Uuid, Vec<&'a Mutation>> = HashMap::new();
+    for intent in intents {
+        let session = target_session(intent, |r| {
+            session_of(r).or_else(|| offline.get(&r).copied())
+        });
+        if let Some(s) = session {
+            by_session.entry(s).or_default().push(intent);
+        }
+    }
+    by_session
+}

@@ -1,0 +1,274 @@
+//! What a family is told about: a typed value (what happened, to which family), and
+//! its French words, composed here and only here. The server writes notices to its
+//! outbox in the transaction of the change; the push carries only the kind and the
+//! id ([`crate::push`]), the title and body go in the notification.
+//!
+//! No health data and no document content ever goes into a notice (a refusal's
+//! reason stays in the app, behind the parent's login).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::fr;
+use crate::push::PushKind;
+
+/// Which booking a notice is about, as a parent names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingNames {
+    pub reservation_id: Uuid,
+    /// The child's first name.
+    pub child: String,
+    pub activity: String,
+    pub option: String,
+    pub date: NaiveDate,
+}
+
+/// Which document a notice is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentNames {
+    pub document_id: Uuid,
+    /// The document type's label ("Carnet de vaccination").
+    pub label: String,
+    /// The child's first name, for a child's document.
+    pub child: Option<String>,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A place freed on the waitlist is the child's; free cancellation until the
+    /// grace's end when the promotion came after the deadline.
+    WaitlistPromoted {
+        booking: BookingNames,
+        free_cancel_until: Option<DateTime<Utc>>,
+    },
+    BookingApproved {
+        booking: BookingNames,
+    },
+    BookingRefused {
+        booking: BookingNames,
+    },
+    SessionCancelled {
+        booking: BookingNames,
+    },
+    DocumentValidated {
+        document: DocumentNames,
+    },
+    DocumentRefused {
+        document: DocumentNames,
+    },
+    /// A validated document ran out: the red banner is back.
+    DocumentExpired {
+        document: DocumentNames,
+    },
+}
+
+/// An event, for one family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub family_id: Uuid,
+    pub event: Event,
+}
+
+impl Notice {
+    pub fn new(family_id: Uuid, event: Event) -> Notice {
+        Notice { family_id, event }
+    }
+
+    pub fn kind(&self) -> PushKind {
+        match &self.event {
+            Event::WaitlistPromoted { .. } => PushKind::WaitlistPromoted,
+            Event::BookingApproved { .. } => PushKind::BookingApproved,
+            Event::BookingRefused { .. } => PushKind::BookingRefused,
+            Event::SessionCancelled { .. } => PushKind::SessionCancelled,
+            Event::DocumentValidated { .. } => PushKind::DocumentValidated,
+            Event::DocumentRefused { .. } => PushKind::DocumentRefused,
+            Event::DocumentExpired { .. } => PushKind::Alert,
+        }
+    }
+
+    /// What the phone syncs and opens: the reservation or the document.
+    pub fn ref_id(&self) -> Uuid {
+        match &self.event {
+            Event::WaitlistPromoted { booking, .. }
+            | Event::BookingApproved { booking }
+            | Event::BookingRefused { booking }
+            | Event::SessionCancelled { booking } => booking.reservation_id,
+            Event::DocumentValidated { document }
+            | Event::DocumentRefused { document }
+            | Event::DocumentExpired { document } => document.document_id,
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
+        match &self.event {
+            Event::WaitlistPromoted { .. } => "Une place s'est libérée",
+            Event::BookingApproved { .. } => "Réservation acceptée",
+            Event::BookingRefused { .. } => "Réservation refusée",
+            Event::SessionCancelled { .. } => "Séance annulée",
+            Event::DocumentValidated { .. } => "Document validé",
+            Event::DocumentRefused { .. } => "Document refusé",
+            Event::DocumentExpired { .. } => "Document à renouveler",
+        }
+    }
+
+    pub fn body(&self) -> String {
+        match &self.event {
+            Event::WaitlistPromoted {
+                booking: b,
+                free_cancel_until,
+            } => {
+                let grace = free_cancel_until
+                    .map(|until| {
+                        format!(
+                            " Annulation sans frais possible jusqu'au {}.",
+                            fr::instant(until)
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "{} est inscrit(e) à « {} — {} » le {}.{grace}",
+                    b.child,
+                    b.activity,
+                    b.option,
+                    fr::day(b.date)
+                )
+            }
+            Event::BookingApproved { booking: b } => format!(
+                "La réservation de {} à « {} » le {} est acceptée.",
+                b.child,
+                b.activity,
+                fr::day(b.date)
+            ),
+            Event::BookingRefused { booking: b } => format!(
+                "La réservation de {} à « {} » le {} n'a pas pu être acceptée.",
+                b.child,
+                b.activity,
+                fr::day(b.date)
+            ),
+            Event::SessionCancelled { booking: b } => format!(
+                "« {} — {} » du {} est annulé(e) : la réservation de {} ne vous sera pas facturée.",
+                b.activity,
+                b.option,
+                fr::day(b.date),
+                b.child
+            ),
+            Event::DocumentValidated { document: d } => {
+                format!("{}{} : validé par les services.", d.label, whose(d))
+            }
+            Event::DocumentRefused { document: d } => format!(
+                "{}{} : refusé. Ouvrez le Portail Famille pour voir le motif et en déposer un autre.",
+                d.label,
+                whose(d)
+            ),
+            Event::DocumentExpired { document: d } => format!(
+                "{}{} n'est plus valable : envoyez-en un nouveau depuis « Mes démarches ».",
+                d.label,
+                whose(d)
+            ),
+        }
+    }
+}
+
+fn whose(d: &DocumentNames) -> String {
+    d.child
+        .as_deref()
+        .map(|c| format!(" de {c}"))
+        .unwrap_or_default()
+}
+
+/// The fallback mail of a notice: subject and text.
+pub fn mail(title: &str, body: &str, organisation: &str) -> (String, String) {
+    (
+        format!("Portail Famille : {title}"),
+        format!(
+            "Bonjour,\n\n{body}\n\nRetrouvez le détail dans le Portail Famille.\n\n{organisation}\n\n\
+             (Vous recevez cet e-mail car aucun téléphone ne reçoit les notifications de votre compte ; \
+             vous pouvez le désactiver dans les préférences de votre compte.)\n"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn booking() -> BookingNames {
+        BookingNames {
+            reservation_id: Uuid::nil(),
+            child: "Luc".into(),
+            activity: "Mercredis".into(),
+            option: "Journée complète".into(),
+            date: NaiveDate::from_ymd_opt(2026, 12, 9).unwrap(),
+        }
+    }
+
+    #[test]
+    fn promotion_names_the_child_the_day_and_the_grace() {
+        let until = Utc.with_ymd_and_hms(2026, 12, 8, 17, 30, 0).unwrap();
+        let n = Notice::new(
+            Uuid::nil(),
+            Event::WaitlistPromoted {
+                booking: booking(),
+                free_cancel_until: Some(until),
+            },
+        );
+        assert_eq!(n.kind(), PushKind::WaitlistPromoted);
+        assert_eq!(
+            n.body(),
+            "Luc est inscrit(e) à « Mercredis — Journée complète » le mercredi 9 décembre. \
+             Annulation sans frais possible jusqu'au 8 décembre à 18:30."
+        );
+        let without = Notice::new(
+            Uuid::nil(),
+            Event::WaitlistPromoted {
+                booking: booking(),
+                free_cancel_until: None,
+            },
+        );
+        assert!(!without.body().contains("sans frais"));
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_reason_out_of_the_push() {
+        let document = DocumentNames {
+            document_id: Uuid::nil(),
+            label: "Carnet de vaccination".into(),
+            child: Some("Luc".into()),
+        };
+        let n = Notice::new(Uuid::nil(), Event::DocumentRefused { document });
+        assert_eq!(n.kind(), PushKind::DocumentRefused);
+        assert!(
+            n.body()
+                .starts_with("Carnet de vaccination de Luc : refusé.")
+        );
+        let v = Notice::new(
+            Uuid::nil(),
+            Event::DocumentValidated {
+                document: DocumentNames {
+                    document_id: Uuid::nil(),
+                    label: "Justificatif de domicile".into(),
+                    child: None,
+                },
+            },
+        );
+        assert_eq!(
+            v.body(),
+            "Justificatif de domicile : validé par les services."
+        );
+    }
+
+    #[test]
+    fn cancellation_says_it_is_not_billed() {
+        let n = Notice::new(Uuid::nil(), Event::SessionCancelled { booking: booking() });
+        assert!(
+            n.body().contains("ne vous sera pas facturée"),
+            "{}",
+            n.body()
+        );
+        let (subject, text) = mail(n.title(), &n.body(), "CDC");
+        assert_eq!(subject, "Portail Famille : Séance annulée");
+        assert!(text.contains(&n.body()) && text.contains("CDC"));
+    }
+}
