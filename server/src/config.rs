@@ -94,7 +94,9 @@ pub struct Config {
     pub organisation_name: String,
     pub jwt_secret: Vec<u8>,
     pub access_token_minutes: i64,
-    pub session_refresh_hours: i64,
+    /// Refresh-token lifetime of a login without "se souvenir de moi" (the setting
+    /// keeps its published name, `session_refresh_hours`).
+    pub login_refresh_hours: i64,
     pub remember_refresh_days: i64,
     pub max_concurrent_hashes: usize,
     pub smtp_url: Option<String>,
@@ -138,7 +140,7 @@ impl std::fmt::Debug for Config {
             .field("organisation_name", &self.organisation_name)
             .field("jwt_secret", &"***")
             .field("access_token_minutes", &self.access_token_minutes)
-            .field("session_refresh_hours", &self.session_refresh_hours)
+            .field("login_refresh_hours", &self.login_refresh_hours)
             .field("remember_refresh_days", &self.remember_refresh_days)
             .field("max_concurrent_hashes", &self.max_concurrent_hashes)
             .field("smtp_url", &self.smtp_url.as_deref().map(without_password))
@@ -281,7 +283,7 @@ impl Config {
                 file.access_token_minutes,
                 15,
             )?,
-            session_refresh_hours: pick(
+            login_refresh_hours: pick(
                 getenv,
                 "FAMILLE_SESSION_REFRESH_HOURS",
                 file.session_refresh_hours,
@@ -438,7 +440,7 @@ mod tests {
             config.access_token_minutes, 5,
             "the file wins over the default"
         );
-        assert_eq!(config.session_refresh_hours, 12, "default");
+        assert_eq!(config.login_refresh_hours, 12, "default");
         assert_eq!(config.smtp_url.as_deref(), Some("smtp://mail.example:25"));
         assert!(
             config.database_url.starts_with("sqlite://")

@@ -75,6 +75,13 @@ impl From<FieldError> for AppError {
     }
 }
 
+/// A form's field errors ([`famille_model::validate::Form`]).
+impl From<Vec<FieldError>> for AppError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        AppError::Invalid(errors)
+    }
+}
+
 impl AppError {
     /// A refusal with the code's own French sentence.
     pub fn refused(code: ErrorCode) -> AppError {
@@ -164,30 +171,6 @@ fn french_duration(seconds: u64) -> String {
         2..=59 => format!("{seconds} secondes"),
         60..=119 => "une minute".to_owned(),
         _ => format!("{} minutes", seconds.div_ceil(60)),
-    }
-}
-
-/// Collects every field error of a form, so the app can show them all at once.
-#[derive(Default)]
-pub struct FieldErrors(Vec<FieldError>);
-
-impl FieldErrors {
-    /// Keeps the value, or records why it was refused.
-    pub fn take<T>(&mut self, checked: Result<T, FieldError>) -> Option<T> {
-        checked.map_err(|e| self.0.push(e)).ok()
-    }
-
-    pub fn push(&mut self, error: FieldError) {
-        self.0.push(error);
-    }
-
-    /// `value()` when nothing was refused, else `invalid_field` with every error.
-    pub fn finish<T>(self, value: impl FnOnce() -> T) -> AppResult<T> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(AppError::Invalid(self.0))
-        }
     }
 }
 

@@ -19,7 +19,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::error::{AppError, ErrorReport, REQUEST_ID, problem_response};
+use crate::error::{AppError, AppResult, ErrorReport, REQUEST_ID, problem_response};
 use crate::state::AppState;
 
 /// JSON bodies larger than this are refused with `payload_too_large`.
@@ -70,10 +70,10 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::bookings::http::router())
         .merge(crate::catalog::http::router())
         .merge(crate::queue::http::router())
-        .merge(crate::sync::router())
-        .merge(crate::alerts::router())
-        .merge(crate::devices::router())
-        .merge(crate::notifications::router())
+        .merge(crate::sync::http::router())
+        .merge(crate::alerts::http::router())
+        .merge(crate::devices::http::router())
+        .merge(crate::notifications::http::router())
         .merge(crate::documents::http::router())
         .routes(utoipa_axum::routes!(health))
         .split_for_parts()
@@ -163,6 +163,16 @@ async fn observe(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+/// The answer of a route that creates something: 201 with its id.
+pub type CreatedAnswer = AppResult<(StatusCode, Json<famille_model::api::Created>)>;
+
+pub fn created(id: uuid::Uuid) -> CreatedAnswer {
+    Ok((
+        StatusCode::CREATED,
+        Json(famille_model::api::Created { id }),
+    ))
 }
 
 /// The id of the request being served (in the request's extensions).

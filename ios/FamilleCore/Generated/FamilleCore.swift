@@ -1333,9 +1333,9 @@ public func FfiConverterTypeProgressListener_lower(_ value: ProgressListener) ->
  */
 public protocol TokenStore: AnyObject, Sendable {
     
-    func load()  -> SessionTokens?
+    func load()  -> LoginTokens?
     
-    func save(tokens: SessionTokens) 
+    func save(tokens: LoginTokens) 
     
     func clear() 
     
@@ -1397,8 +1397,8 @@ open class TokenStoreImpl: TokenStore, @unchecked Sendable {
     
 
     
-open func load() -> SessionTokens?  {
-    return try!  FfiConverterOptionTypeSessionTokens.lift(try! rustCall() {
+open func load() -> LoginTokens?  {
+    return try!  FfiConverterOptionTypeLoginTokens.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_famille_core_fn_method_tokenstore_load(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -1406,11 +1406,11 @@ open func load() -> SessionTokens?  {
 })
 }
     
-open func save(tokens: SessionTokens)  {try! rustCall() {
+open func save(tokens: LoginTokens)  {try! rustCall() {
         uniffiCallStatus in
     uniffi_famille_core_fn_method_tokenstore_save(
             self.uniffiCloneHandle(),
-        FfiConverterTypeSessionTokens_lower(tokens),uniffiCallStatus
+        FfiConverterTypeLoginTokens_lower(tokens),uniffiCallStatus
     )
 }
 }
@@ -1457,7 +1457,7 @@ fileprivate struct UniffiCallbackInterfaceTokenStore {
             uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
         ) in
             let makeCall = {
-                () throws -> SessionTokens? in
+                () throws -> LoginTokens? in
                 guard let uniffiObj = try? FfiConverterTypeTokenStore.handleMap.get(handle: uniffiHandle) else {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
@@ -1466,7 +1466,7 @@ fileprivate struct UniffiCallbackInterfaceTokenStore {
             }
 
             
-            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionTypeSessionTokens.lower($0) }
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionTypeLoginTokens.lower($0) }
             uniffiTraitInterfaceCall(
                 callStatus: uniffiCallStatus,
                 makeCall: makeCall,
@@ -1485,7 +1485,7 @@ fileprivate struct UniffiCallbackInterfaceTokenStore {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
                 return uniffiObj.save(
-                     tokens: try FfiConverterTypeSessionTokens_lift(tokens)
+                     tokens: try FfiConverterTypeLoginTokens_lift(tokens)
                 )
             }
 
@@ -2226,6 +2226,73 @@ public func FfiConverterTypeDocumentView_lower(_ value: DocumentView) -> RustBuf
 
 
 /**
+ * The login's tokens, as the platform keeps them (Keychain, Keystore).
+ */
+public struct LoginTokens: Equatable, Hashable {
+    public var accessToken: String
+    public var refreshToken: String
+    /**
+     * Unix seconds.
+     */
+    public var accessExpiresAt: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(accessToken: String, refreshToken: String, 
+        /**
+         * Unix seconds.
+         */accessExpiresAt: Int64) {
+        self.accessToken = accessToken
+        self.refreshToken = refreshToken
+        self.accessExpiresAt = accessExpiresAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LoginTokens: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLoginTokens: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LoginTokens {
+        return
+            try LoginTokens(
+                accessToken: FfiConverterString.read(from: &buf), 
+                refreshToken: FfiConverterString.read(from: &buf), 
+                accessExpiresAt: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LoginTokens, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.accessToken, into: &buf)
+        FfiConverterString.write(value.refreshToken, into: &buf)
+        FfiConverterInt64.write(value.accessExpiresAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLoginTokens_lift(_ buf: RustBuffer) throws -> LoginTokens {
+    return try FfiConverterTypeLoginTokens.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLoginTokens_lower(_ value: LoginTokens) -> RustBuffer {
+    return FfiConverterTypeLoginTokens.lower(value)
+}
+
+
+/**
  * A document the parent sent from the phone: on its way, sent, or refused.
  */
 public struct OutgoingView: Equatable, Hashable {
@@ -2599,73 +2666,6 @@ public func FfiConverterTypeQueueItem_lower(_ value: QueueItem) -> RustBuffer {
 }
 
 
-/**
- * The session's tokens, as the platform keeps them (Keychain, Keystore).
- */
-public struct SessionTokens: Equatable, Hashable {
-    public var accessToken: String
-    public var refreshToken: String
-    /**
-     * Unix seconds.
-     */
-    public var accessExpiresAt: Int64
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(accessToken: String, refreshToken: String, 
-        /**
-         * Unix seconds.
-         */accessExpiresAt: Int64) {
-        self.accessToken = accessToken
-        self.refreshToken = refreshToken
-        self.accessExpiresAt = accessExpiresAt
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension SessionTokens: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSessionTokens: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SessionTokens {
-        return
-            try SessionTokens(
-                accessToken: FfiConverterString.read(from: &buf), 
-                refreshToken: FfiConverterString.read(from: &buf), 
-                accessExpiresAt: FfiConverterInt64.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: SessionTokens, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.accessToken, into: &buf)
-        FfiConverterString.write(value.refreshToken, into: &buf)
-        FfiConverterInt64.write(value.accessExpiresAt, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSessionTokens_lift(_ buf: RustBuffer) throws -> SessionTokens {
-    return try FfiConverterTypeSessionTokens.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSessionTokens_lower(_ value: SessionTokens) -> RustBuffer {
-    return FfiConverterTypeSessionTokens.lower(value)
-}
-
-
 public struct SyncReport: Equatable, Hashable {
     /**
      * Intents sent, and how the server answered them.
@@ -2782,10 +2782,10 @@ enum CoreError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Offline(detail: String
     )
     /**
-     * The session ended (refresh token expired or revoked): log in again; the
+     * The login ended (refresh token expired or revoked): log in again; the
      * queue is kept for after the login.
      */
-    case SessionExpired
+    case LoginExpired
     /**
      * The server (or the core, applying the same rules) said no, with the stable
      * code and the French message.
@@ -2839,7 +2839,7 @@ public struct FfiConverterTypeCoreError: FfiConverterRustBuffer {
         case 1: return .Offline(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 2: return .SessionExpired
+        case 2: return .LoginExpired
         case 3: return .Rejected(
             code: try FfiConverterTypeErrorCode.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
@@ -2870,7 +2870,7 @@ public struct FfiConverterTypeCoreError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case .SessionExpired:
+        case .LoginExpired:
             writeInt(&buf, Int32(2))
         
         
@@ -3073,8 +3073,8 @@ fileprivate struct FfiConverterOptionTypeProgressListener: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeSessionTokens: FfiConverterRustBuffer {
-    typealias SwiftType = SessionTokens?
+fileprivate struct FfiConverterOptionTypeLoginTokens: FfiConverterRustBuffer {
+    typealias SwiftType = LoginTokens?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -3082,13 +3082,13 @@ fileprivate struct FfiConverterOptionTypeSessionTokens: FfiConverterRustBuffer {
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterTypeSessionTokens.write(value, into: &buf)
+        FfiConverterTypeLoginTokens.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterTypeSessionTokens.read(from: &buf)
+        case 1: return try FfiConverterTypeLoginTokens.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3508,10 +3508,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_famille_core_checksum_func_default_capture_options() != 52737) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_famille_core_checksum_method_tokenstore_load() != 33358) {
+    if (uniffi_famille_core_checksum_method_tokenstore_load() != 10342) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_famille_core_checksum_method_tokenstore_save() != 63336) {
+    if (uniffi_famille_core_checksum_method_tokenstore_save() != 22390) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_tokenstore_clear() != 15930) {

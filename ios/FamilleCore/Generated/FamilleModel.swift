@@ -579,6 +579,75 @@ public func FfiConverterTypeAlertKind_lower(_ value: AlertKind) -> RustBuffer {
 
 
 /**
+ * The services' answer to a booking awaiting approval.
+ */
+
+public enum ApprovalAnswer: Equatable, Hashable {
+    
+    case approve
+    case refuse
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ApprovalAnswer: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeApprovalAnswer: FfiConverterRustBuffer {
+    typealias SwiftType = ApprovalAnswer
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ApprovalAnswer {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .approve
+        
+        case 2: return .refuse
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ApprovalAnswer, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .approve:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .refuse:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApprovalAnswer_lift(_ buf: RustBuffer) throws -> ApprovalAnswer {
+    return try FfiConverterTypeApprovalAnswer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeApprovalAnswer_lower(_ value: ApprovalAnswer) -> RustBuffer {
+    return FfiConverterTypeApprovalAnswer.lower(value)
+}
+
+
+
+/**
  * Pointage codes of the guide.
  */
 
@@ -1273,6 +1342,75 @@ public func FfiConverterTypeDocumentValidity_lift(_ buf: RustBuffer) throws -> D
 #endif
 public func FfiConverterTypeDocumentValidity_lower(_ value: DocumentValidity) -> RustBuffer {
     return FfiConverterTypeDocumentValidity.lower(value)
+}
+
+
+
+/**
+ * What an agent does with a pending document.
+ */
+
+public enum DocumentVerdict: Equatable, Hashable {
+    
+    case validate
+    case refuse
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DocumentVerdict: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDocumentVerdict: FfiConverterRustBuffer {
+    typealias SwiftType = DocumentVerdict
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DocumentVerdict {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .validate
+        
+        case 2: return .refuse
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DocumentVerdict, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .validate:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .refuse:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocumentVerdict_lift(_ buf: RustBuffer) throws -> DocumentVerdict {
+    return try FfiConverterTypeDocumentVerdict.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocumentVerdict_lower(_ value: DocumentVerdict) -> RustBuffer {
+    return FfiConverterTypeDocumentVerdict.lower(value)
 }
 
 

@@ -52,14 +52,9 @@ pub struct Parent {
     pub family_id: Uuid,
 }
 
-impl FromRequestParts<AppState> for Parent {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?;
+impl TryFrom<Caller> for Parent {
+    type Error = AppError;
+    fn try_from(caller: Caller) -> Result<Parent, AppError> {
         match (caller.role, caller.family_id) {
             (Role::Parent, Some(family_id)) => Ok(Parent {
                 account_id: caller.account_id,
@@ -77,22 +72,16 @@ pub struct Staff {
     pub role: Role,
 }
 
-impl FromRequestParts<AppState> for Staff {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        if caller.role.is_staff() {
-            Ok(Staff {
-                account_id: caller.account_id,
-                role: caller.role,
-            })
-        } else {
-            Err(AppError::Forbidden)
+impl TryFrom<Caller> for Staff {
+    type Error = AppError;
+    fn try_from(caller: Caller) -> Result<Staff, AppError> {
+        if !caller.role.is_staff() {
+            return Err(AppError::Forbidden);
         }
+        Ok(Staff {
+            account_id: caller.account_id,
+            role: caller.role,
+        })
     }
 }
 
@@ -102,23 +91,38 @@ pub struct Admin {
     pub account_id: Uuid,
 }
 
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        if caller.role == Role::Admin {
-            Ok(Admin {
-                account_id: caller.account_id,
-            })
-        } else {
-            Err(AppError::Forbidden)
+impl TryFrom<Caller> for Admin {
+    type Error = AppError;
+    fn try_from(caller: Caller) -> Result<Admin, AppError> {
+        if caller.role != Role::Admin {
+            return Err(AppError::Forbidden);
         }
+        Ok(Admin {
+            account_id: caller.account_id,
+        })
     }
 }
+
+/// The callers a role narrows: extracted as a [`Caller`], then refused (403) when
+/// the role does not fit.
+macro_rules! narrowed_callers {
+    ($($who:ty),*) => {
+        $(
+            impl FromRequestParts<AppState> for $who {
+                type Rejection = AppError;
+
+                async fn from_request_parts(
+                    parts: &mut Parts,
+                    state: &AppState,
+                ) -> Result<Self, Self::Rejection> {
+                    Caller::from_request_parts(parts, state).await?.try_into()
+                }
+            }
+        )*
+    };
+}
+
+narrowed_callers!(Parent, Staff, Admin);
 
 /// The client's network address: the socket peer, or the first `X-Forwarded-For`
 /// hop when the server is configured to sit behind a trusted proxy.

@@ -13,7 +13,7 @@ use famille_model::api::{
 use famille_model::validate;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::accounts::{AccountRow, NewParent, NewRefresh, NewStaff, Rotation};
@@ -25,7 +25,7 @@ pub const RESET_TOKEN_HOURS: i64 = 1;
 /// "Je veux créer mon dossier": an account, and a pending dossier with this parent
 /// as its first guardian.
 pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<RegisterResponse> {
-    let mut errors = FieldErrors::default();
+    let mut errors = famille_model::validate::Fields::default();
     let email = errors.take(validate::email("email", &req.email));
     let first_name = errors.take(validate::name("first_name", &req.first_name));
     let last_name = errors.take(validate::name("last_name", &req.last_name));
@@ -104,7 +104,7 @@ fn refresh_expiry(state: &AppState, remember_me: bool, now: DateTime<Utc>) -> Da
     if remember_me {
         now + Duration::days(state.config.remember_refresh_days)
     } else {
-        now + Duration::hours(state.config.session_refresh_hours)
+        now + Duration::hours(state.config.login_refresh_hours)
     }
 }
 
@@ -177,7 +177,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenRe
     }
 }
 
-/// Ends the session the refresh token belongs to. Unknown tokens are ignored: the
+/// Ends the login the refresh token belongs to. Unknown tokens are ignored: the
 /// caller's goal (being logged out) is reached either way.
 pub async fn logout(
     state: &AppState,
@@ -195,7 +195,7 @@ pub async fn logout(
             .accounts()
             .revoke_chain(current.chain_id, state.clock.now())
             .await?;
-        // The phone stops receiving this account's notifications with the session.
+        // The phone stops receiving this account's notifications with the login.
         if let Some(device) = device_token {
             state
                 .db
@@ -274,7 +274,7 @@ async fn send_reset_mail(state: &AppState, email: &str) -> AppResult<()> {
         .map_err(|e| AppError::Internal(e.to_string()))
 }
 
-/// Sets a new password with a mailed token; every session of the account ends.
+/// Sets a new password with a mailed token; every login of the account ends.
 pub async fn reset_password(state: &AppState, token: &str, password: String) -> AppResult<()> {
     validate::password("password", &password)?;
     let hash_of_token = token_hash(token.trim());

@@ -5,7 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use famille_model::api::{AttendanceInput, Calendar, CalendarFeed, Problem, Roster};
+use famille_model::api::{
+    ApprovalAnswer, AttendanceInput, Calendar, CalendarFeed, Problem, Roster,
+};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -19,8 +21,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(calendar))
-        .routes(routes!(approve))
-        .routes(routes!(refuse))
+        .routes(routes!(decide))
         .routes(routes!(cancel_session))
         .routes(routes!(roster))
         .routes(routes!(attendance))
@@ -51,29 +52,17 @@ async fn calendar(
     ))
 }
 
-/// Approves a booking awaiting validation.
-#[utoipa::path(post, path = "/api/v1/staff/reservations/{reservation_id}/approve", tag = "services",
-    security(("bearer" = [])), params(("reservation_id" = Uuid, Path)),
-    responses((status = 204, description = "Validée"), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn approve(
+/// Approves a booking awaiting validation, or refuses it (the place then goes to the
+/// waitlist).
+#[utoipa::path(post, path = "/api/v1/staff/reservations/{reservation_id}/{answer}", tag = "services",
+    security(("bearer" = [])), params(("reservation_id" = Uuid, Path), ("answer" = ApprovalAnswer, Path)),
+    responses((status = 204, description = "Décidée"), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn decide(
     State(state): State<AppState>,
     _staff: Staff,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath((id, answer)): ApiPath<(Uuid, ApprovalAnswer)>,
 ) -> AppResult<StatusCode> {
-    super::staff::decide_pending(&state, id, true).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Refuses a booking awaiting validation; the place goes to the waitlist.
-#[utoipa::path(post, path = "/api/v1/staff/reservations/{reservation_id}/refuse", tag = "services",
-    security(("bearer" = [])), params(("reservation_id" = Uuid, Path)),
-    responses((status = 204, description = "Refusée"), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn refuse(
-    State(state): State<AppState>,
-    _staff: Staff,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<StatusCode> {
-    super::staff::decide_pending(&state, id, false).await?;
+    super::staff::decide_pending(&state, id, answer == ApprovalAnswer::Approve).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

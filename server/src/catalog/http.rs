@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::accounts::auth::{Admin, Staff};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppResult};
+use crate::http::{CreatedAnswer, created};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,9 +37,8 @@ async fn create_activity(
     State(state): State<AppState>,
     _staff: Staff,
     ApiJson(input): ApiJson<ActivityInput>,
-) -> AppResult<(StatusCode, Json<Created>)> {
-    let id = super::create_activity(&state, &input).await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+) -> CreatedAnswer {
+    created(super::create_activity(&state, &input).await?)
 }
 
 /// Adds a dated session to an activity.
@@ -50,9 +50,8 @@ async fn create_session(
     _staff: Staff,
     ApiPath(activity_id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<SessionInput>,
-) -> AppResult<(StatusCode, Json<Created>)> {
-    let id = super::create_session(&state, activity_id, &input).await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+) -> CreatedAnswer {
+    created(super::create_session(&state, activity_id, &input).await?)
 }
 
 /// Changes a session's capacities, or closes / reopens it; places made available
@@ -109,7 +108,6 @@ async fn create_category(
     State(state): State<AppState>,
     _admin: Admin,
     ApiJson(input): ApiJson<CategoryInput>,
-) -> AppResult<(StatusCode, Json<Created>)> {
-    let id = super::create_category(&state, &input).await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+) -> CreatedAnswer {
+    created(super::create_category(&state, &input).await?)
 }

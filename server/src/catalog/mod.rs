@@ -10,7 +10,7 @@ use famille_model::api::{ActivityInput, CategoryInput, SessionInput, SessionUpda
 use famille_model::validate::{self, FieldError};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::catalog::{NewActivity, NewSession, SessionEdit, edit_session};
@@ -23,7 +23,7 @@ pub const MAX_PLANNING_DAYS: i64 = 92;
 /// documents (by code).
 #[tracing::instrument(skip_all)]
 pub async fn create_activity(state: &AppState, input: &ActivityInput) -> AppResult<Uuid> {
-    let mut e = FieldErrors::default();
+    let mut e = famille_model::validate::Fields::default();
     let name = e.take(validate::text("name", &input.name, 200));
     let venue_name = e.take(validate::text("venue", &input.venue, 200));
     let description = e.take(validate::optional_text(
@@ -215,7 +215,7 @@ pub async fn planning(
 
 /// Adds an activity category (admins).
 pub async fn create_category(state: &AppState, input: &CategoryInput) -> AppResult<Uuid> {
-    let mut e = FieldErrors::default();
+    let mut e = famille_model::validate::Fields::default();
     let code = e.take(validate::code("code", &input.code));
     let name = e.take(validate::text("name", &input.name, 200));
     let (code, name) = e.finish(|| (code.unwrap_or_default(), name.unwrap_or_default()))?;

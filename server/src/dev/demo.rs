@@ -237,6 +237,34 @@ const HOLIDAYS: [((u32, u32), (u32, u32)); 5] = [
     ((7, 4), (8, 31)),
 ];
 
+/// An activity of the demo's ALSH.
+struct DemoActivity {
+    name: &'static str,
+    eligibility: famille_model::booking::Eligibility,
+    rules: famille_model::booking::BookingRules,
+    age_split: Option<u8>,
+    /// (capacity, under the split, from the split)
+    places: (u32, Option<u32>, Option<u32>),
+    days: DemoDays,
+    needs_vaccination: bool,
+}
+
+enum DemoDays {
+    /// Wednesdays out of school holidays.
+    Wednesdays,
+    /// Weekdays of the school holidays.
+    Holidays,
+}
+
+/// From `min` to `max` years old at the session.
+fn ages(min: u8, max: u8) -> famille_model::booking::Eligibility {
+    famille_model::booking::Eligibility {
+        min_age: Some(min),
+        max_age: Some(max),
+        ..Default::default()
+    }
+}
+
 fn in_school_holidays(date: NaiveDate) -> bool {
     let md = (date.month(), date.day());
     md <= (1, 3) || HOLIDAYS.iter().any(|(from, to)| md >= *from && md <= *to)
@@ -246,9 +274,7 @@ fn in_school_holidays(date: NaiveDate) -> bool {
 /// its three options, Wednesdays and school holidays for the coming eight weeks, and
 /// the carnet de vaccination that Luc has not sent.
 async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> AppResult<()> {
-    use famille_model::booking::{
-        BookingRules, Day, Eligibility, LateBooking, Opening, SkipDays, TimeRule,
-    };
+    use famille_model::booking::{BookingRules, Day, LateBooking, SkipDays, TimeRule};
     let catalog = state.db.catalog();
     let now = state.clock.now();
     let mut categories = Vec::new();
@@ -306,119 +332,81 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
                 .await?;
         }
     }
-    let noon = |h| chrono::NaiveTime::from_hms_opt(h, 59, 0).expect("valid time");
+    let evening = chrono::NaiveTime::from_hms_opt(23, 59, 0).expect("valid time");
+    // Booking until the Tuesday before at 23:59, free cancellation until 7 days before.
     let wednesdays = BookingRules {
-        opening: Opening::Always,
         booking_deadline: TimeRule::PreviousWeekday {
             weekday: Day::Tuesday,
-            time: noon(23),
+            time: evening,
             skip: SkipDays::default(),
         },
-        cancellation_deadline: TimeRule::DaysBefore {
-            days: 7,
-            time: noon(23),
-            skip: SkipDays::default(),
-        },
-        late_booking: LateBooking::Refused,
-        requires_approval: false,
-        waitlist: true,
+        ..BookingRules::days_before(1, 7)
     };
+    // Booking until 5 working days before (late bookings surcharged), free
+    // cancellation until 10 days before.
     let holidays = BookingRules {
-        opening: Opening::Always,
         booking_deadline: TimeRule::DaysBefore {
             days: 5,
-            time: noon(23),
+            time: evening,
             skip: SkipDays {
                 weekends: true,
                 public_holidays: true,
                 weekdays: vec![],
             },
         },
-        cancellation_deadline: TimeRule::DaysBefore {
-            days: 10,
-            time: noon(23),
-            skip: SkipDays::default(),
-        },
         late_booking: LateBooking::Surcharged,
-        requires_approval: false,
-        waitlist: true,
+        ..BookingRules::days_before(5, 10)
     };
     let little_ones = BookingRules {
         requires_approval: true,
         ..wednesdays.clone()
     };
     let activities = [
-        // (name, eligibility, rules, age split, capacities, on wednesdays, in holidays, needs vaccination)
-        (
-            "Mercredis ALSH Latresne (6-11 ans)",
-            Eligibility {
-                min_age: Some(6),
-                max_age: Some(11),
-                ..Default::default()
-            },
-            wednesdays,
-            None,
-            (24, None, None),
-            true,
-            false,
-            false,
-        ),
-        (
-            "Mercredis ALSH Latresne (3-5 ans)",
-            Eligibility {
-                min_age: Some(3),
-                max_age: Some(5),
-                ..Default::default()
-            },
-            little_ones,
-            None,
-            (16, None, None),
-            true,
-            false,
-            false,
-        ),
-        (
-            "Vacances ALSH Latresne (3-11 ans)",
-            Eligibility {
-                min_age: Some(3),
-                max_age: Some(11),
-                ..Default::default()
-            },
-            holidays,
-            Some(6),
-            (40, Some(16), Some(24)),
-            false,
-            true,
-            true,
-        ),
+        DemoActivity {
+            name: "Mercredis ALSH Latresne (6-11 ans)",
+            eligibility: ages(6, 11),
+            rules: wednesdays,
+            age_split: None,
+            places: (24, None, None),
+            days: DemoDays::Wednesdays,
+            needs_vaccination: false,
+        },
+        DemoActivity {
+            name: "Mercredis ALSH Latresne (3-5 ans)",
+            eligibility: ages(3, 5),
+            rules: little_ones,
+            age_split: None,
+            places: (16, None, None),
+            days: DemoDays::Wednesdays,
+            needs_vaccination: false,
+        },
+        DemoActivity {
+            name: "Vacances ALSH Latresne (3-11 ans)",
+            eligibility: ages(3, 11),
+            rules: holidays,
+            age_split: Some(6),
+            places: (40, Some(16), Some(24)),
+            days: DemoDays::Holidays,
+            needs_vaccination: true,
+        },
     ];
     let today = famille_model::calendar::paris_date(now);
-    for (
-        name,
-        eligibility,
-        rules,
-        age_split,
-        (capacity, young, old),
-        on_wednesdays,
-        in_holidays,
-        needs_vaccination,
-    ) in activities
-    {
+    for a in activities {
         let activity_id = Uuid::now_v7();
         catalog
             .insert_activity(&crate::store::catalog::NewActivity {
                 id: activity_id,
                 category_id: categories[1],
                 venue_id: venue,
-                name,
+                name: a.name,
                 description: None,
-                eligibility: &eligibility,
-                rules: &rules,
-                age_split,
+                eligibility: &a.eligibility,
+                rules: &a.rules,
+                age_split: a.age_split,
                 now,
             })
             .await?;
-        if needs_vaccination {
+        if a.needs_vaccination {
             catalog
                 .require_document(activity_id, vaccination, now)
                 .await?;
@@ -430,18 +418,13 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
             let holiday = in_school_holidays(date)
                 && !famille_model::calendar::is_weekend(date)
                 && !famille_model::calendar::is_french_public_holiday(date);
-            if !((on_wednesdays && wednesday) || (in_holidays && holiday)) {
-                continue;
+            let offered = match a.days {
+                DemoDays::Wednesdays => wednesday,
+                DemoDays::Holidays => holiday,
+            };
+            if offered {
+                insert_day(state, activity_id, &options, date, a.places, now).await?;
             }
-            insert_day(
-                state,
-                activity_id,
-                &options,
-                date,
-                (capacity, young, old),
-                now,
-            )
-            .await?;
         }
     }
     // Multisports on Saturdays, for 6-11 year olds, with the carnet de vaccination
@@ -458,27 +441,8 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
             venue_id: gym,
             name: "Multisports du samedi (6-11 ans)",
             description: None,
-            eligibility: &Eligibility {
-                min_age: Some(6),
-                max_age: Some(11),
-                ..Default::default()
-            },
-            rules: &BookingRules {
-                opening: Opening::Always,
-                booking_deadline: TimeRule::DaysBefore {
-                    days: 2,
-                    time: noon(23),
-                    skip: SkipDays::default(),
-                },
-                cancellation_deadline: TimeRule::DaysBefore {
-                    days: 7,
-                    time: noon(23),
-                    skip: SkipDays::default(),
-                },
-                late_booking: LateBooking::Refused,
-                requires_approval: false,
-                waitlist: true,
-            },
+            eligibility: &ages(6, 11),
+            rules: &BookingRules::days_before(2, 7),
             age_split: None,
             now,
         })
@@ -520,11 +484,9 @@ pub fn logins_banner() -> String {
 /// weekday for 310 days, three options, 40 places) and the demo family booking every
 /// third of them for two children. Returns the number of sessions added.
 pub async fn school_year(state: &AppState) -> AppResult<usize> {
-    use chrono::{NaiveTime, Weekday};
+    use chrono::Weekday;
     use famille_model::api::Mutation;
-    use famille_model::booking::{
-        BookingRules, Eligibility, LateBooking, Opening, SkipDays, TimeRule,
-    };
+    use famille_model::booking::BookingRules;
 
     use crate::store::catalog::NewActivity;
     use crate::store::queue::Actor;
@@ -540,7 +502,6 @@ pub async fn school_year(state: &AppState) -> AppResult<usize> {
         .category_id;
     let (activity_id, venue) = (Uuid::now_v7(), Uuid::now_v7());
     catalog.insert_venue(venue, "ALSH Cénac", None).await?;
-    let t = NaiveTime::from_hms_opt(23, 59, 0).expect("valid time");
     catalog
         .insert_activity(&NewActivity {
             id: activity_id,
@@ -548,27 +509,8 @@ pub async fn school_year(state: &AppState) -> AppResult<usize> {
             venue_id: venue,
             name: "Année scolaire ALSH Cénac (3-11 ans)",
             description: None,
-            eligibility: &Eligibility {
-                min_age: Some(3),
-                max_age: Some(11),
-                ..Default::default()
-            },
-            rules: &BookingRules {
-                opening: Opening::Always,
-                booking_deadline: TimeRule::DaysBefore {
-                    days: 2,
-                    time: t,
-                    skip: SkipDays::default(),
-                },
-                cancellation_deadline: TimeRule::DaysBefore {
-                    days: 7,
-                    time: t,
-                    skip: SkipDays::default(),
-                },
-                late_booking: LateBooking::Refused,
-                requires_approval: false,
-                waitlist: true,
-            },
+            eligibility: &ages(3, 11),
+            rules: &BookingRules::days_before(2, 7),
             age_split: None,
             now,
         })

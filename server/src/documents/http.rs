@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use famille_model::api::{
-    Created, DocumentRefusal, DocumentSnapshot, DocumentStatus, DocumentType, DocumentTypeInput,
-    DocumentValidation, Problem, StaffDocument,
+    Created, DocumentDecision, DocumentSnapshot, DocumentStatus, DocumentType, DocumentTypeInput,
+    DocumentVerdict, Problem, StaffDocument,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -15,14 +15,14 @@ use uuid::Uuid;
 
 use crate::accounts::auth::{Caller, Parent, Staff};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppResult};
+use crate::http::{CreatedAnswer, created};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(family_documents))
         .routes(routes!(staff_documents))
-        .routes(routes!(validate))
-        .routes(routes!(refuse))
+        .routes(routes!(decide))
         .routes(routes!(open_file))
         .routes(routes!(document_types))
         .routes(routes!(create_document_type))
@@ -68,45 +68,24 @@ async fn staff_documents(
     ))
 }
 
-/// Validates a pending document, with the end of its validity when it has one.
-#[utoipa::path(post, path = "/api/v1/staff/documents/{document_id}/validate", tag = "services",
-    security(("bearer" = [])), params(("document_id" = Uuid, Path)), request_body = DocumentValidation,
+/// Validates a pending document (with the end of its validity when it has one), or
+/// refuses it with a reason the parent reads.
+#[utoipa::path(post, path = "/api/v1/staff/documents/{document_id}/{verdict}", tag = "services",
+    security(("bearer" = [])), params(("document_id" = Uuid, Path), ("verdict" = DocumentVerdict, Path)),
+    request_body = DocumentDecision,
     responses((status = 200, body = DocumentSnapshot), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn validate(
+async fn decide(
     State(state): State<AppState>,
     staff: Staff,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<DocumentValidation>,
+    ApiPath((id, verdict)): ApiPath<(Uuid, DocumentVerdict)>,
+    ApiJson(body): ApiJson<DocumentDecision>,
 ) -> AppResult<Json<DocumentSnapshot>> {
+    let verdict = match verdict {
+        DocumentVerdict::Validate => super::Verdict::Validate(body.valid_until),
+        DocumentVerdict::Refuse => super::Verdict::Refuse(body.reason.as_deref().unwrap_or("")),
+    };
     Ok(Json(
-        super::decide(
-            &state,
-            id,
-            staff.account_id,
-            super::Verdict::Validate(body.valid_until),
-        )
-        .await?,
-    ))
-}
-
-/// Refuses a pending document with a reason the parent reads.
-#[utoipa::path(post, path = "/api/v1/staff/documents/{document_id}/refuse", tag = "services",
-    security(("bearer" = [])), params(("document_id" = Uuid, Path)), request_body = DocumentRefusal,
-    responses((status = 200, body = DocumentSnapshot), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn refuse(
-    State(state): State<AppState>,
-    staff: Staff,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<DocumentRefusal>,
-) -> AppResult<Json<DocumentSnapshot>> {
-    Ok(Json(
-        super::decide(
-            &state,
-            id,
-            staff.account_id,
-            super::Verdict::Refuse(&body.reason),
-        )
-        .await?,
+        super::decide(&state, id, staff.account_id, verdict).await?,
     ))
 }
 
@@ -140,9 +119,8 @@ async fn create_document_type(
     State(state): State<AppState>,
     _staff: Staff,
     ApiJson(input): ApiJson<DocumentTypeInput>,
-) -> AppResult<(axum::http::StatusCode, Json<Created>)> {
-    let id = super::create_type(&state, &input).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(Created { id })))
+) -> CreatedAnswer {
+    created(super::create_type(&state, &input).await?)
 }
 
 /// Renames a kind of document or changes its validity.

@@ -16,7 +16,7 @@ use famille_model::notice::{Event, Notice};
 use famille_model::validate::{self, FieldError};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::audit::AuditAction;
@@ -145,13 +145,13 @@ pub async fn open_file(state: &AppState, agent: Uuid, document_id: Uuid) -> AppR
         .into_response())
 }
 
-fn check_label(e: &mut FieldErrors, label: &str) -> Option<String> {
+fn check_label(e: &mut famille_model::validate::Fields, label: &str) -> Option<String> {
     e.take(validate::text("label", label, MAX_TYPE_LABEL))
 }
 
 /// Adds a kind of document.
 pub async fn create_type(state: &AppState, input: &DocumentTypeInput) -> AppResult<Uuid> {
-    let mut e = FieldErrors::default();
+    let mut e = famille_model::validate::Fields::default();
     let label = check_label(&mut e, &input.label);
     let code = e.take(validate::code("code", &input.code));
     let (label, code) = e.finish(|| (label.unwrap_or_default(), code.unwrap_or_default()))?;
@@ -172,7 +172,7 @@ pub async fn create_type(state: &AppState, input: &DocumentTypeInput) -> AppResu
 /// Renames a kind of document or changes its validity (its code and scope stay:
 /// documents already sent depend on them).
 pub async fn update_type(state: &AppState, id: Uuid, input: &DocumentTypeInput) -> AppResult<()> {
-    let mut e = FieldErrors::default();
+    let mut e = famille_model::validate::Fields::default();
     let label = check_label(&mut e, &input.label);
     let label = e.finish(|| label.unwrap_or_default())?;
     if state

@@ -5,53 +5,37 @@
 
 pub mod dispatcher;
 pub mod fcm;
+pub mod http;
 
-use axum::Json;
-use axum::extract::State;
-use famille_model::api::{NotificationSettings, Problem};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use famille_model::api::NotificationSettings;
+use uuid::Uuid;
 
-use crate::accounts::auth::Caller;
-use crate::error::{ApiJson, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
 
 pub use dispatcher::{DispatchReport, dispatch_due};
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(settings, set_settings))
-}
-
-/// The caller's notification choices.
-#[utoipa::path(get, path = "/api/v1/account/notifications", tag = "comptes", security(("bearer" = [])),
-    responses((status = 200, body = NotificationSettings), (status = 401, body = Problem)))]
-async fn settings(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> AppResult<Json<NotificationSettings>> {
-    let (muted, mail_fallback) = state.db.outbox().settings(caller.account_id).await?;
-    Ok(Json(NotificationSettings {
-        // A kind this version no longer knows is simply not shown.
-        muted: muted.iter().filter_map(|k| k.parse().ok()).collect(),
+/// An account's notification choices.
+pub async fn settings(state: &AppState, account: Uuid) -> AppResult<NotificationSettings> {
+    let (muted, mail_fallback) = state.db.outbox().settings(account).await?;
+    Ok(NotificationSettings {
+        muted,
         mail_fallback,
-    }))
+    })
 }
 
-/// Replaces the caller's notification choices.
-#[utoipa::path(put, path = "/api/v1/account/notifications", tag = "comptes", security(("bearer" = [])),
-    request_body = NotificationSettings,
-    responses((status = 200, body = NotificationSettings), (status = 422, body = Problem)))]
-async fn set_settings(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(mut body): ApiJson<NotificationSettings>,
-) -> AppResult<Json<NotificationSettings>> {
-    body.muted.sort_by_key(|k| k.as_str());
-    body.muted.dedup();
+/// Replaces an account's notification choices (each kind once).
+pub async fn set_settings(
+    state: &AppState,
+    account: Uuid,
+    mut choice: NotificationSettings,
+) -> AppResult<NotificationSettings> {
+    choice.muted.sort_by_key(|k| k.as_str());
+    choice.muted.dedup();
     state
         .db
         .outbox()
-        .set_settings(caller.account_id, &body.muted, body.mail_fallback)
+        .set_settings(account, &choice.muted, choice.mail_fallback)
         .await?;
-    Ok(Json(body))
+    Ok(choice)
 }

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use famille_model::dossier::Role;
 use uuid::Uuid;
 
-use super::{Db, StoreResult, dialect, in_tx, on_db, parse_stored, unique_violation};
+use super::{
+    Db, StoreResult, dialect, execute, in_tx, on_db, parse_stored, scalar, unique_violation,
+};
 
 // The two statements below run both on a pool and inside a rotation transaction;
 // as macros they stay one SQL text while the executor's backend varies.
@@ -160,22 +162,8 @@ impl Accounts<'_> {
     }
 
     pub async fn insert_staff(&self, new: &NewStaff<'_>) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO accounts (id, email, password_hash, role, first_name, last_name, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(new.id)
-            .bind(new.email)
-            .bind(new.password_hash)
-            .bind(new.role.as_str())
-            .bind(new.first_name)
-            .bind(new.last_name)
-            .bind(new.now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })
+        execute!(self.db, "INSERT INTO accounts (id, email, password_hash, role, first_name, last_name, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)", new.id, new.email, new.password_hash, new.role.as_str(), new.first_name, new.last_name, new.now)
         .map_err(unique_violation)?;
         Ok(())
     }
@@ -205,11 +193,7 @@ impl Accounts<'_> {
     }
 
     pub async fn count(&self) -> StoreResult<i64> {
-        Ok(on_db!(self.db, |pool| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM accounts"
-        )
-        .fetch_one(pool)
-        .await)?)
+        Ok(scalar!(one, self.db, "SELECT COUNT(*) FROM accounts")?)
     }
 
     // ---- refresh tokens --------------------------------------------------------
@@ -278,19 +262,15 @@ impl Accounts<'_> {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) \
+        execute!(
+            self.db,
+            "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4)",
-            )
-            .bind(token_hash)
-            .bind(account_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            token_hash,
+            account_id,
+            now,
+            expires_at
+        )?;
         Ok(())
     }
 
@@ -300,16 +280,14 @@ impl Accounts<'_> {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Uuid>> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar(
-                "SELECT account_id FROM password_resets \
+        Ok(scalar!(
+            optional,
+            self.db,
+            "SELECT account_id FROM password_resets \
                  WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-            )
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await
-        })?)
+            token_hash,
+            now
+        )?)
     }
 
     /// Consumes the token and sets the new password; every other reset token and

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use famille_model::api::AuditEntry;
 use uuid::Uuid;
 
-use super::{Db, StoreResult, on_db};
+use super::{Db, StoreResult, execute, on_db};
 
 type AuditRow = (
     i64,
@@ -51,19 +51,15 @@ impl Audit<'_> {
         child_id: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO audit_log (at, actor_account_id, action, family_id, child_id) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(now)
-            .bind(actor)
-            .bind(action.as_str())
-            .bind(family_id)
-            .bind(child_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self.db,
+            "INSERT INTO audit_log (at, actor_account_id, action, family_id, child_id) VALUES ($1, $2, $3, $4, $5)",
+            now,
+            actor,
+            action.as_str(),
+            family_id,
+            child_id
+        )?;
         Ok(())
     }
 

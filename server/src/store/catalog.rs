@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::feed::FeedEntry;
 use super::{
-    Db, StoreError, StoreResult, Tx, in_tx, on_db, on_tx, record_changes, unique_violation,
+    Db, StoreError, StoreResult, Tx, execute, in_tx, on_db, on_tx, record_changes, scalar,
+    unique_violation,
 };
 
 pub struct Catalog<'a> {
@@ -205,16 +206,14 @@ impl Catalog<'_> {
         name: &str,
         position: i32,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query("INSERT INTO activity_categories (id, code, name, position) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(code)
-                .bind(name)
-                .bind(position)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })
+        execute!(
+            self.db,
+            "INSERT INTO activity_categories (id, code, name, position) VALUES ($1, $2, $3, $4)",
+            id,
+            code,
+            name,
+            position
+        )
         .map_err(unique_violation)?;
         Ok(())
     }
@@ -225,15 +224,13 @@ impl Catalog<'_> {
         name: &str,
         address: Option<&str>,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query("INSERT INTO venues (id, name, address) VALUES ($1, $2, $3)")
-                .bind(id)
-                .bind(name)
-                .bind(address)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })
+        execute!(
+            self.db,
+            "INSERT INTO venues (id, name, address) VALUES ($1, $2, $3)",
+            id,
+            name,
+            address
+        )
         .map_err(unique_violation)?;
         Ok(())
     }
@@ -245,18 +242,14 @@ impl Catalog<'_> {
         label: &str,
         scope: DocumentScope,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO document_types (id, code, label, scope) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(code)
-            .bind(label)
-            .bind(scope.as_str())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })
+        execute!(
+            self.db,
+            "INSERT INTO document_types (id, code, label, scope) VALUES ($1, $2, $3, $4)",
+            id,
+            code,
+            label,
+            scope.as_str()
+        )
         .map_err(unique_violation)?;
         Ok(())
     }
@@ -427,12 +420,12 @@ impl Catalog<'_> {
     }
 
     pub async fn document_type_id(&self, code: &str) -> StoreResult<Option<Uuid>> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar("SELECT id FROM document_types WHERE code = $1")
-                .bind(code)
-                .fetch_optional(pool)
-                .await
-        })?)
+        Ok(scalar!(
+            optional,
+            self.db,
+            "SELECT id FROM document_types WHERE code = $1",
+            code
+        )?)
     }
 
     /// "Mercredis ALSH Latresne", "Journée complète", and the date of a session.
@@ -463,22 +456,22 @@ pub enum SessionEdit {
 
 impl Catalog<'_> {
     pub async fn category_id(&self, code: &str) -> StoreResult<Option<Uuid>> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar("SELECT id FROM activity_categories WHERE code = $1")
-                .bind(code)
-                .fetch_optional(pool)
-                .await
-        })?)
+        Ok(scalar!(
+            optional,
+            self.db,
+            "SELECT id FROM activity_categories WHERE code = $1",
+            code
+        )?)
     }
 
     /// The venue's id, created on first use.
     pub async fn venue_id(&self, name: &str) -> StoreResult<Uuid> {
-        let found: Option<Uuid> = on_db!(self.db, |pool| {
-            sqlx::query_scalar("SELECT id FROM venues WHERE name = $1")
-                .bind(name)
-                .fetch_optional(pool)
-                .await
-        })?;
+        let found: Option<Uuid> = scalar!(
+            optional,
+            self.db,
+            "SELECT id FROM venues WHERE name = $1",
+            name
+        )?;
         if let Some(id) = found {
             return Ok(id);
         }
@@ -486,24 +479,24 @@ impl Catalog<'_> {
         match self.insert_venue(id, name, None).await {
             Ok(()) => Ok(id),
             // Created concurrently: use that one.
-            Err(StoreError::Duplicate(_)) => Ok(on_db!(self.db, |pool| {
-                sqlx::query_scalar("SELECT id FROM venues WHERE name = $1")
-                    .bind(name)
-                    .fetch_one(pool)
-                    .await
-            })?),
+            Err(StoreError::Duplicate(_)) => Ok(scalar!(
+                one,
+                self.db,
+                "SELECT id FROM venues WHERE name = $1",
+                name
+            )?),
             Err(e) => Err(e),
         }
     }
 
     /// The activity an option belongs to.
     pub async fn option_activity(&self, option_id: Uuid) -> StoreResult<Option<Uuid>> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar("SELECT activity_id FROM activity_options WHERE id = $1")
-                .bind(option_id)
-                .fetch_optional(pool)
-                .await
-        })?)
+        Ok(scalar!(
+            optional,
+            self.db,
+            "SELECT activity_id FROM activity_options WHERE id = $1",
+            option_id
+        )?)
     }
 }
 
@@ -689,10 +682,10 @@ impl Catalog<'_> {
     }
 
     pub async fn next_category_position(&self) -> StoreResult<i32> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM activity_categories")
-                .fetch_one(pool)
-                .await
-        })?)
+        Ok(scalar!(
+            one,
+            self.db,
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM activity_categories"
+        )?)
     }
 }

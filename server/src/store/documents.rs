@@ -10,7 +10,7 @@ use famille_model::notice::DocumentNames;
 use uuid::Uuid;
 
 use super::feed::FeedEntry;
-use super::{Db, StoreResult, Tx, in_tx, on_db, on_tx, record_changes, unique_violation};
+use super::{Db, StoreResult, Tx, execute, in_tx, on_db, on_tx, record_changes, unique_violation};
 
 pub struct Documents<'a> {
     pub(super) db: &'a Db,
@@ -94,17 +94,7 @@ impl Documents<'_> {
     /// A new type; `Duplicate` when the code is taken.
     pub async fn insert_type(&self, input: &DocumentTypeInput) -> StoreResult<Uuid> {
         let id = Uuid::now_v7();
-        on_db!(self.db, |pool| {
-            sqlx::query("INSERT INTO document_types (id, code, label, scope, validity) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id)
-                .bind(&input.code)
-                .bind(&input.label)
-                .bind(input.scope.as_str())
-                .bind(input.validity.as_str())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })
+        execute!(self.db, "INSERT INTO document_types (id, code, label, scope, validity) VALUES ($1, $2, $3, $4, $5)", id, &input.code, &input.label, input.scope.as_str(), input.validity.as_str())
         .map_err(unique_violation)?;
         Ok(id)
     }
@@ -117,16 +107,13 @@ impl Documents<'_> {
         label: &str,
         validity: DocumentValidity,
     ) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query("UPDATE document_types SET label = $2, validity = $3 WHERE id = $1")
-                .bind(id)
-                .bind(label)
-                .bind(validity.as_str())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+        Ok(execute!(
+            self.db,
+            "UPDATE document_types SET label = $2, validity = $3 WHERE id = $1",
+            id,
+            label,
+            validity.as_str()
+        )? == 1)
     }
 
     /// Records a document the family sent, waiting for the services.

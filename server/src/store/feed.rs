@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::catalog::{ActivityListRow, CapacityRow, OptionRow, Requirement, activity_snapshot};
 use super::documents::{SNAPSHOT_COLUMNS as DOCUMENT_COLUMNS, SnapshotRow as DocumentRow};
-use super::{Db, StoreResult, on_db};
+use super::{Db, StoreResult, on_db, scalar};
 
 /// One entry to append: an entity that changed, for one family or (`family_id`
 /// `None`: the catalog) for every family.
@@ -169,11 +169,11 @@ pub struct Page {
 impl ChangeFeed<'_> {
     /// The latest sequence number: a client that has it has seen everything.
     pub async fn head(&self) -> StoreResult<i64> {
-        Ok(on_db!(self.db, |pool| sqlx::query_scalar(
+        Ok(scalar!(
+            one,
+            self.db,
             "SELECT seq FROM feed_counter WHERE id = 1"
-        )
-        .fetch_one(pool)
-        .await)?)
+        )?)
     }
 
     /// Up to `limit` feed entries after `cursor`, up to `head`, that this family may

@@ -48,6 +48,41 @@ macro_rules! on_db {
     };
 }
 
+/// Runs one statement with its parameters on whichever pool is live, outside any
+/// transaction: the number of rows it touched (a `sqlx::Error` on failure).
+macro_rules! execute {
+    ($db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        $crate::store::on_db!($db, |pool| sqlx::query($sql)
+            $(.bind($arg))*
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+    };
+}
+
+/// One value of the first column on whichever pool is live: `scalar!(optional, db,
+/// "SELECT …", args…)` for an `Option`, `one` for exactly one row, `all` for a `Vec`.
+macro_rules! scalar {
+    (optional, $db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        $crate::store::on_db!($db, |pool| sqlx::query_scalar($sql)
+            $(.bind($arg))*
+            .fetch_optional(pool)
+            .await)
+    };
+    (one, $db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        $crate::store::on_db!($db, |pool| sqlx::query_scalar($sql)
+            $(.bind($arg))*
+            .fetch_one(pool)
+            .await)
+    };
+    (all, $db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        $crate::store::on_db!($db, |pool| sqlx::query_scalar($sql)
+            $(.bind($arg))*
+            .fetch_all(pool)
+            .await)
+    };
+}
+
 /// Runs the same expression on an open [`Tx`]'s connection; `$conn` is the concrete
 /// connection in each arm (use `&mut *$conn` as executor).
 macro_rules! on_tx {
@@ -97,7 +132,7 @@ macro_rules! record_changes {
     };
 }
 
-pub(crate) use {dialect, in_tx, on_db, on_tx, record_changes};
+pub(crate) use {dialect, execute, in_tx, on_db, on_tx, record_changes, scalar};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -355,58 +390,38 @@ impl Db {
 
     /// Answers when the database does.
     pub async fn ping(&self) -> StoreResult<()> {
-        on_db!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, "SELECT 1")?;
         Ok(())
     }
 
     pub async fn close(&self) {
         on_db!(self, |pool| pool.close().await)
     }
+}
 
-    pub fn accounts(&self) -> accounts::Accounts<'_> {
-        accounts::Accounts { db: self }
-    }
+/// Each area's handle on the database: `db.bookings()`, `db.families()`…
+macro_rules! areas {
+    ($($method:ident => $area:ident::$handle:ident),* $(,)?) => {
+        impl Db {
+            $(
+                pub fn $method(&self) -> $area::$handle<'_> {
+                    $area::$handle { db: self }
+                }
+            )*
+        }
+    };
+}
 
-    pub fn families(&self) -> families::Families<'_> {
-        families::Families { db: self }
-    }
-
-    pub fn audit(&self) -> audit::Audit<'_> {
-        audit::Audit { db: self }
-    }
-
-    pub fn catalog(&self) -> catalog::Catalog<'_> {
-        catalog::Catalog { db: self }
-    }
-
-    pub fn bookings(&self) -> bookings::Bookings<'_> {
-        bookings::Bookings { db: self }
-    }
-
-    pub fn devices(&self) -> devices::Devices<'_> {
-        devices::Devices { db: self }
-    }
-
-    pub fn documents(&self) -> documents::Documents<'_> {
-        documents::Documents { db: self }
-    }
-
-    pub fn uploads(&self) -> uploads::Uploads<'_> {
-        uploads::Uploads { db: self }
-    }
-
-    pub fn outbox(&self) -> outbox::Outbox<'_> {
-        outbox::Outbox { db: self }
-    }
-
-    pub fn feed(&self) -> feed::ChangeFeed<'_> {
-        feed::ChangeFeed { db: self }
-    }
-
-    pub fn queue(&self) -> queue::QueueLog<'_> {
-        queue::QueueLog { db: self }
-    }
+areas! {
+    accounts => accounts::Accounts,
+    audit => audit::Audit,
+    bookings => bookings::Bookings,
+    catalog => catalog::Catalog,
+    devices => devices::Devices,
+    documents => documents::Documents,
+    families => families::Families,
+    feed => feed::ChangeFeed,
+    outbox => outbox::Outbox,
+    queue => queue::QueueLog,
+    uploads => uploads::Uploads,
 }

@@ -12,7 +12,7 @@ use famille_model::notice::Notice;
 use famille_model::push::PushKind;
 use uuid::Uuid;
 
-use super::{Db, StoreResult, dialect, in_tx, on_db};
+use super::{Db, StoreResult, dialect, execute, in_tx, on_db, scalar};
 
 /// Whether notices go to phones, and the signal that new ones were committed.
 #[derive(Debug, Default)]
@@ -187,33 +187,25 @@ impl Outbox<'_> {
 
     /// Gives a failed delivery another go at `at`.
     pub async fn retry_at(&self, id: i64, at: DateTime<Utc>, error: &str) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query(
-                "UPDATE outbox SET next_attempt_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1 AND status = 'pending'",
-            )
-            .bind(id)
-            .bind(at)
-            .bind(error)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self.db,
+            "UPDATE outbox SET next_attempt_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1 AND status = 'pending'",
+            id,
+            at,
+            error
+        )?;
         Ok(())
     }
 
     /// Gives up on a delivery (a payload bug, too many attempts).
     pub async fn drop_delivery(&self, id: i64, now: DateTime<Utc>, error: &str) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query(
-                "UPDATE outbox SET status = 'dropped', done_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(now)
-            .bind(error)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self.db,
+            "UPDATE outbox SET status = 'dropped', done_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1",
+            id,
+            now,
+            error
+        )?;
         Ok(())
     }
 
@@ -244,12 +236,12 @@ impl Outbox<'_> {
 
     /// The account's address, for a fallback mail.
     pub async fn account_email(&self, account_id: Uuid) -> StoreResult<Option<String>> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar("SELECT email FROM accounts WHERE id = $1 AND disabled_at IS NULL")
-                .bind(account_id)
-                .fetch_optional(pool)
-                .await
-        })?)
+        Ok(scalar!(
+            optional,
+            self.db,
+            "SELECT email FROM accounts WHERE id = $1 AND disabled_at IS NULL",
+            account_id
+        )?)
     }
 
     /// Housekeeping: closed rows older than `keep` go, and so do phones unseen since
@@ -259,20 +251,16 @@ impl Outbox<'_> {
         done_before: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> StoreResult<(u64, u64)> {
-        let rows = on_db!(self.db, |pool| {
-            sqlx::query("DELETE FROM outbox WHERE status <> 'pending' AND done_at < $1")
-                .bind(done_before)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        let devices = on_db!(self.db, |pool| {
-            sqlx::query("DELETE FROM devices WHERE last_seen_at < $1")
-                .bind(stale_before)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let rows = execute!(
+            self.db,
+            "DELETE FROM outbox WHERE status <> 'pending' AND done_at < $1",
+            done_before
+        )?;
+        let devices = execute!(
+            self.db,
+            "DELETE FROM devices WHERE last_seen_at < $1",
+            stale_before
+        )?;
         Ok((rows, devices))
     }
 
@@ -291,11 +279,11 @@ impl Outbox<'_> {
 
     /// Deliveries still to make.
     pub async fn pending_count(&self) -> StoreResult<i64> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
-                .fetch_one(pool)
-                .await
-        })?)
+        Ok(scalar!(
+            one,
+            self.db,
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
+        )?)
     }
 
     /// Writes notices in their own transaction (events that have no other write, and
@@ -310,7 +298,8 @@ impl Outbox<'_> {
 
     /// An account's notification choices: muted kinds and whether mail stands in
     /// for a missing phone.
-    pub async fn settings(&self, account_id: Uuid) -> StoreResult<(Vec<String>, bool)> {
+    /// A kind this version no longer knows is left out.
+    pub async fn settings(&self, account_id: Uuid) -> StoreResult<(Vec<PushKind>, bool)> {
         let (muted, fallback) = on_db!(self.db, |pool| {
             let muted: Vec<String> = sqlx::query_scalar(
                 "SELECT kind FROM notification_mutes WHERE account_id = $1 ORDER BY kind",
@@ -326,6 +315,7 @@ impl Outbox<'_> {
             .await?;
             Ok::<_, sqlx::Error>((muted, fallback))
         })?;
+        let muted = muted.iter().filter_map(|k| k.parse().ok()).collect();
         Ok((muted, fallback.unwrap_or(true)))
     }
 

@@ -10,7 +10,7 @@ use famille_model::ErrorCode;
 use famille_model::queue::MutationStatus;
 use uuid::Uuid;
 
-use super::{Db, StoreResult, Tx, on_db, on_tx, unique_violation};
+use super::{Db, StoreResult, Tx, execute, on_db, on_tx, unique_violation};
 
 /// Who sends an intent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,12 +173,10 @@ impl QueueLog<'_> {
 
     /// Forgets answers logged before `before` (no phone resends an intent that old).
     pub async fn purge(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        Ok(on_db!(self.db, |pool| sqlx::query(
-            "DELETE FROM mutations WHERE created_at < $1"
-        )
-        .bind(before)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?)
+        Ok(execute!(
+            self.db,
+            "DELETE FROM mutations WHERE created_at < $1",
+            before
+        )?)
     }
 }

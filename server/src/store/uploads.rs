@@ -5,7 +5,7 @@ use famille_model::api::DocumentScope;
 use uuid::Uuid;
 
 use super::feed::FeedEntry;
-use super::{Db, StoreResult, in_tx, on_db, record_changes};
+use super::{Db, StoreResult, execute, in_tx, on_db, record_changes};
 
 pub struct Uploads<'a> {
     pub(super) db: &'a Db,
@@ -58,24 +58,20 @@ impl Uploads<'_> {
     }
 
     pub async fn create(&self, u: &NewUpload<'_>) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO uploads (id, family_id, account_id, child_id, document_type_id, filename, length, created_at, expires_at) \
+        execute!(
+            self.db,
+            "INSERT INTO uploads (id, family_id, account_id, child_id, document_type_id, filename, length, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(u.id)
-            .bind(u.family_id)
-            .bind(u.account_id)
-            .bind(u.child_id)
-            .bind(u.document_type_id)
-            .bind(u.filename)
-            .bind(u.length)
-            .bind(u.now)
-            .bind(u.expires_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            u.id,
+            u.family_id,
+            u.account_id,
+            u.child_id,
+            u.document_type_id,
+            u.filename,
+            u.length,
+            u.now,
+            u.expires_at
+        )?;
         Ok(())
     }
 
@@ -95,26 +91,17 @@ impl Uploads<'_> {
 
     /// Moves the offset from `from` to `to`; `false` if another request moved it.
     pub async fn advance(&self, id: Uuid, from: i64, to: i64) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query("UPDATE uploads SET received = $3 WHERE id = $1 AND received = $2")
-                .bind(id)
-                .bind(from)
-                .bind(to)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+        Ok(execute!(
+            self.db,
+            "UPDATE uploads SET received = $3 WHERE id = $1 AND received = $2",
+            id,
+            from,
+            to
+        )? == 1)
     }
 
     pub async fn delete(&self, id: Uuid) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query("DELETE FROM uploads WHERE id = $1")
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(self.db, "DELETE FROM uploads WHERE id = $1", id)?;
         Ok(())
     }
 

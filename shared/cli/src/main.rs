@@ -303,7 +303,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Error::SessionExpired) => {
+        Err(Error::LoginExpired) => {
             eprintln!(
                 "famille : session expirée ; reconnectez-vous avec « famille login <e-mail> »."
             );

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use famille_model::api::{
-    ActivitySnapshot, Child, DocumentSnapshot, DocumentStatus, Family, SessionSnapshot,
+    ActivitySnapshot, Child, DocumentSnapshot, DocumentStatus, Family, ReservationSnapshot,
+    SessionSnapshot,
 };
 use famille_model::booking::AgeGroup;
 use famille_model::calendar_view::{
@@ -19,6 +20,7 @@ use uuid::Uuid;
 use crate::engine::{Engine, parse_date, uuid};
 use crate::error::{CoreResult, Error};
 use crate::overlay::{Cell, overlay, target_session};
+use crate::store::{Queued, Store};
 use crate::views::{AlertView, CellView, ChildView, DayView, DocumentView};
 
 /// Longest calendar the core assembles at once.
@@ -67,65 +69,27 @@ impl Engine {
                 "période invalide : de {from} à {to} ({MAX_CALENDAR_DAYS} jours au plus)"
             )));
         }
-        let store = self.store();
-        let family = store
-            .family()?
-            .ok_or_else(|| Error::invalid("aucune donnée : synchronisez d'abord"))?;
-        let child = family
-            .children
-            .iter()
-            .find(|c| c.id == child_id)
-            .ok_or_else(|| Error::invalid("enfant inconnu"))?;
-        let activities = store.activities()?;
-        let sessions = store.sessions_between(&from.to_string(), &to.to_string())?;
-        let reservations = store.child_reservations(child_id)?;
-        let on_file: Vec<_> = store
-            .documents()?
-            .into_iter()
-            .filter(|d| d.status == DocumentStatus::Validated)
-            .collect();
-        let queue = store.queue()?;
-        drop(store);
-
-        let intents: Vec<&Mutation> = queue
-            .iter()
-            .filter(|q| q.state != QueueState::Rejected)
-            .map(|q| &q.mutation)
-            .collect();
-        let by_session = intents_by_session(&intents, |r| {
-            reservations
-                .iter()
-                .find(|x| x.id == r)
-                .map(|x| x.session_id)
-        });
-        let dossier_active = family.status == FamilyStatus::Active;
+        let (known, activities, sessions) = {
+            let store = self.store();
+            (
+                ChildState::load(&store, child_id)?,
+                store.activities()?,
+                store.sessions_between(&from.to_string(), &to.to_string())?,
+            )
+        };
+        let by_session = known.intents_by_session();
         let days = child_days(
             &ChildCalendar {
-                child,
+                child: &known.child,
                 from,
                 to,
                 activities: &activities,
                 sessions: &sessions,
-                on_file: &on_file,
-                dossier_pending: !dossier_active,
+                on_file: &known.on_file,
+                dossier_pending: !known.dossier_active(),
                 now,
             },
-            |session, activity, group| {
-                let server: Vec<Booked> = reservations
-                    .iter()
-                    .filter(|r| r.session_id == session.id)
-                    .map(|r| Booked {
-                        id: r.id,
-                        status: r.status,
-                        free_cancel_until: r.free_cancel_until,
-                    })
-                    .collect();
-                let Some(intents) = by_session.get(&session.id) else {
-                    return (server, false);
-                };
-                let cell = cell(child, session, activity, group, &on_file, dossier_active);
-                overlay(server, intents, cell, now)
-            },
+            |session, activity, group| known.bookings(session, activity, group, &by_session, now),
         );
         Ok(days
             .into_iter()
@@ -148,54 +112,21 @@ impl Engine {
         session_id: Uuid,
         now: DateTime<Utc>,
     ) -> CoreResult<Vec<Booked>> {
-        let store = self.store();
-        let family = store
-            .family()?
-            .ok_or_else(|| Error::invalid("aucune donnée : synchronisez d'abord"))?;
-        let child = family
-            .children
-            .iter()
-            .find(|c| c.id == child_id)
-            .ok_or_else(|| Error::invalid("enfant inconnu"))?;
-        let session = store
-            .session(session_id)?
-            .ok_or_else(|| Error::invalid("journée inconnue"))?;
-        let activity = store
-            .activity(session.activity_id)?
-            .ok_or_else(|| Error::invalid("activité inconnue"))?;
-        let reservations = store.child_reservations(child_id)?;
-        let on_file: Vec<_> = store
-            .documents()?
-            .into_iter()
-            .filter(|d| d.status == DocumentStatus::Validated)
-            .collect();
-        let queue = store.queue()?;
-        drop(store);
-        let intents: Vec<&Mutation> = queue
-            .iter()
-            .filter(|q| q.state != QueueState::Rejected)
-            .map(|q| &q.mutation)
-            .collect();
-        let by_session = intents_by_session(&intents, |r| {
-            reservations
-                .iter()
-                .find(|x| x.id == r)
-                .map(|x| x.session_id)
-        });
-        let server: Vec<Booked> = reservations
-            .iter()
-            .filter(|r| r.session_id == session_id)
-            .map(|r| Booked {
-                id: r.id,
-                status: r.status,
-                free_cancel_until: r.free_cancel_until,
-            })
-            .collect();
-        let group = AgeGroup::of(activity.age_split, child.birth_date, session.date);
-        let dossier_active = family.status == FamilyStatus::Active;
-        let cell = cell(child, &session, &activity, group, &on_file, dossier_active);
-        let intents = by_session.get(&session_id).cloned().unwrap_or_default();
-        Ok(overlay(server, &intents, cell, now).0)
+        let (known, session, activity) = {
+            let store = self.store();
+            let session = store
+                .session(session_id)?
+                .ok_or_else(|| Error::invalid("journée inconnue"))?;
+            let activity = store
+                .activity(session.activity_id)?
+                .ok_or_else(|| Error::invalid("activité inconnue"))?;
+            (ChildState::load(&store, child_id)?, session, activity)
+        };
+        let group = AgeGroup::of(activity.age_split, known.child.birth_date, session.date);
+        let by_session = known.intents_by_session();
+        Ok(known
+            .bookings(&session, &activity, group, &by_session, now)
+            .0)
     }
 
     pub fn calendar_str(&self, child_id: &str, from: &str, to: &str) -> CoreResult<Vec<DayView>> {
@@ -208,33 +139,105 @@ impl Engine {
     }
 }
 
-/// What the phone knows of a cell's facts.
-fn cell<'a>(
-    child: &Child,
-    session: &'a SessionSnapshot,
-    activity: &'a ActivitySnapshot,
-    group: AgeGroup,
-    on_file: &[DocumentSnapshot],
-    dossier_active: bool,
-) -> Cell<'a> {
-    Cell {
-        child_id: child.id,
-        session_id: session.id,
-        date: session.date,
-        rules: &activity.rules,
-        session: session.status,
-        dossier_active,
-        eligible: activity
-            .eligibility
-            .admits(child.birth_date, child.school_level, session.date),
-        documents_missing: !missing_documents(
-            activity.required_documents.iter(),
-            on_file,
-            child.id,
-            session.date,
-        )
-        .is_empty(),
-        full: session.full(group),
+/// What the phone holds about one child: the server's last state and the queue.
+struct ChildState {
+    family: Family,
+    child: Child,
+    reservations: Vec<ReservationSnapshot>,
+    /// The family's validated documents.
+    on_file: Vec<DocumentSnapshot>,
+    queue: Vec<Queued>,
+}
+
+impl ChildState {
+    fn load(store: &Store, child_id: Uuid) -> CoreResult<ChildState> {
+        let family = store
+            .family()?
+            .ok_or_else(|| Error::invalid("aucune donnée : synchronisez d'abord"))?;
+        let child = family
+            .children
+            .iter()
+            .find(|c| c.id == child_id)
+            .cloned()
+            .ok_or_else(|| Error::invalid("enfant inconnu"))?;
+        Ok(ChildState {
+            child,
+            reservations: store.child_reservations(child_id)?,
+            on_file: store
+                .documents()?
+                .into_iter()
+                .filter(|d| d.status == DocumentStatus::Validated)
+                .collect(),
+            queue: store.queue()?,
+            family,
+        })
+    }
+
+    fn dossier_active(&self) -> bool {
+        self.family.status == FamilyStatus::Active
+    }
+
+    /// The intents not refused, by the session they touch.
+    fn intents_by_session(&self) -> HashMap<Uuid, Vec<&Mutation>> {
+        let intents: Vec<&Mutation> = self
+            .queue
+            .iter()
+            .filter(|q| q.state != QueueState::Rejected)
+            .map(|q| &q.mutation)
+            .collect();
+        intents_by_session(&intents, |r| {
+            self.reservations
+                .iter()
+                .find(|x| x.id == r)
+                .map(|x| x.session_id)
+        })
+    }
+
+    /// The child's bookings of a session with the intents on it overlaid, and
+    /// whether one of them is still to be answered.
+    fn bookings(
+        &self,
+        session: &SessionSnapshot,
+        activity: &ActivitySnapshot,
+        group: AgeGroup,
+        by_session: &HashMap<Uuid, Vec<&Mutation>>,
+        now: DateTime<Utc>,
+    ) -> (Vec<Booked>, bool) {
+        let server: Vec<Booked> = self
+            .reservations
+            .iter()
+            .filter(|r| r.session_id == session.id)
+            .map(|r| Booked {
+                id: r.id,
+                status: r.status,
+                free_cancel_until: r.free_cancel_until,
+            })
+            .collect();
+        let Some(intents) = by_session.get(&session.id) else {
+            return (server, false);
+        };
+        let cell = Cell {
+            child_id: self.child.id,
+            session_id: session.id,
+            date: session.date,
+            rules: &activity.rules,
+            session: session.status,
+            dossier_active: self.dossier_active(),
+            eligible: activity.eligibility.admits(
+                self.child.birth_date,
+                self.child.school_level,
+                session.date,
+            ),
+            documents_missing: !missing_documents(
+                activity.required_documents.iter(),
+                &self.on_file,
+                self.child.id,
+                session.date,
+            )
+            .is_empty(),
+            full: session.full(group),
+        };
+        overlay(server, intents, cell, now)
     }
 }
 

@@ -12,9 +12,9 @@ use famille_model::ErrorCode;
 
 use crate::error::Error;
 
-/// The session's tokens, as the platform keeps them (Keychain, Keystore).
+/// The login's tokens, as the platform keeps them (Keychain, Keystore).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct SessionTokens {
+pub struct LoginTokens {
     pub access_token: String,
     pub refresh_token: String,
     /// Unix seconds.
@@ -25,8 +25,8 @@ pub struct SessionTokens {
 /// [`FileTokenStore`] for tests and the terminal client.
 #[uniffi::export(with_foreign)]
 pub trait TokenStore: Send + Sync {
-    fn load(&self) -> Option<SessionTokens>;
-    fn save(&self, tokens: SessionTokens);
+    fn load(&self) -> Option<LoginTokens>;
+    fn save(&self, tokens: LoginTokens);
     fn clear(&self);
 }
 
@@ -55,17 +55,17 @@ struct StoredTokens {
 }
 
 impl TokenStore for FileTokenStore {
-    fn load(&self) -> Option<SessionTokens> {
+    fn load(&self) -> Option<LoginTokens> {
         let text = std::fs::read_to_string(&self.path).ok()?;
         let t: StoredTokens = serde_json::from_str(&text).ok()?;
-        Some(SessionTokens {
+        Some(LoginTokens {
             access_token: t.access_token,
             refresh_token: t.refresh_token,
             access_expires_at: t.access_expires_at,
         })
     }
 
-    fn save(&self, tokens: SessionTokens) {
+    fn save(&self, tokens: LoginTokens) {
         let stored = StoredTokens {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,

@@ -1,6 +1,6 @@
 //! The core in plain Rust, behind a small facade: [`Engine`] holds the local store,
 //! the HTTP client and the session's tokens; each feature lives in its own module
-//! (`session`, `calendar`, `intents`, `sync`, `documents`, `push`) as methods of the
+//! (`login`, `calendar`, `intents`, `sync`, `documents`, `push`) as methods of the
 //! engine. The uniffi layer (`ffi.rs`) is a thin wrapper over it.
 
 use std::path::{Path, PathBuf};

@@ -14,10 +14,10 @@ pub enum Error {
         #[source]
         source: Option<reqwest::Error>,
     },
-    /// The session ended (refresh token expired or revoked): log in again; the queue
+    /// The login ended (refresh token expired or revoked): log in again; the queue
     /// is kept for after the login.
     #[error("session expirée")]
-    SessionExpired,
+    LoginExpired,
     /// The server said no, with its stable code and its French message.
     #[error("{detail}")]
     Rejected { code: ErrorCode, detail: String },
@@ -67,10 +67,10 @@ pub enum CoreError {
     /// No network, or the server did not answer: the queue is kept and sent later.
     #[error("hors ligne : {detail}")]
     Offline { detail: String },
-    /// The session ended (refresh token expired or revoked): log in again; the
+    /// The login ended (refresh token expired or revoked): log in again; the
     /// queue is kept for after the login.
     #[error("session expirée")]
-    SessionExpired,
+    LoginExpired,
     /// The server (or the core, applying the same rules) said no, with the stable
     /// code and the French message.
     #[error("{detail}")]
@@ -90,7 +90,7 @@ impl From<Error> for CoreError {
     fn from(e: Error) -> CoreError {
         match e {
             Error::Offline { detail, .. } => CoreError::Offline { detail },
-            Error::SessionExpired => CoreError::SessionExpired,
+            Error::LoginExpired => CoreError::LoginExpired,
             Error::Rejected { code, detail } => CoreError::Rejected { code, detail },
             Error::InvalidInput(detail) => CoreError::InvalidInput { detail },
             Error::Storage(_) | Error::LocalData(_) | Error::Io(_) => CoreError::Storage {

@@ -4,7 +4,7 @@
 //! over plain Rust (the [`Engine`] facade and one module per feature) that is tested
 //! first.
 //!
-//! Features: `session` (login, tokens), `calendar` (what the screens read, offline),
+//! Features: `login` (log in and out, tokens), `calendar` (what the screens read, offline),
 //! `intents` (the parent's actions, queued), `sync` (send, then pull), `documents`
 //! (capture and resumable uploads), `push` (a notification turned into what to
 //! show).
@@ -17,15 +17,15 @@ pub mod engine;
 pub mod error;
 pub mod ffi;
 pub mod intents;
+pub mod login;
 pub mod overlay;
 pub mod page;
 pub mod push;
-pub mod session;
 pub mod store;
 pub mod sync;
 pub mod views;
 
-pub use client::{FileTokenStore, SessionTokens, TokenStore};
+pub use client::{FileTokenStore, LoginTokens, TokenStore};
 pub use engine::{Engine, ProgressListener};
 pub use error::{CoreError, CoreResult, Error};
 pub use famille_model as model;

@@ -144,26 +144,13 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{NaiveTime, TimeZone};
-    use famille_model::booking::{LateBooking, Opening, Refusal, SkipDays, TimeRule};
+    use chrono::TimeZone;
+    use famille_model::booking::Refusal;
 
     fn rules(approval: bool) -> BookingRules {
-        let t = NaiveTime::from_hms_opt(23, 59, 0).unwrap();
         BookingRules {
-            opening: Opening::Always,
-            booking_deadline: TimeRule::DaysBefore {
-                days: 2,
-                time: t,
-                skip: SkipDays::default(),
-            },
-            cancellation_deadline: TimeRule::DaysBefore {
-                days: 7,
-                time: t,
-                skip: SkipDays::default(),
-            },
-            late_booking: LateBooking::Refused,
             requires_approval: approval,
-            waitlist: true,
+            ..BookingRules::days_before(2, 7)
         }
     }
 

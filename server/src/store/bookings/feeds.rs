@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use famille_model::booking::ReservationStatus;
 use uuid::Uuid;
 
-use super::super::{StoreResult, on_db};
+use super::super::{StoreResult, execute, on_db, scalar};
 use super::{Bookings, HOLDING};
 
 /// A reservation as the calendar and the sync feed show it.
@@ -45,16 +45,16 @@ impl Bookings<'_> {
     /// Sessions with more live bookings than places, or whose place counter disagrees
     /// with their bookings: zero unless capacity was broken (benchmarks and tests).
     pub async fn overbooked_sessions(&self) -> StoreResult<i64> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        Ok(scalar!(
+            one,
+            self.db,
+            sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) FROM sessions s WHERE s.capacity < (SELECT COUNT(*) FROM reservations r \
                  WHERE r.session_id = s.id AND r.status IN {HOLDING}) \
                  OR s.held <> (SELECT COUNT(*) FROM reservations r \
                  WHERE r.session_id = s.id AND r.status IN {HOLDING})"
-            )))
-            .fetch_one(pool)
-            .await
-        })?)
+            ))
+        )?)
     }
 }
 
@@ -80,39 +80,32 @@ impl Bookings<'_> {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO calendar_feeds (family_id, token_hash, created_at) VALUES ($1, $2, $3) \
+        execute!(
+            self.db,
+            "INSERT INTO calendar_feeds (family_id, token_hash, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (family_id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at",
-            )
-            .bind(family_id)
-            .bind(token_hash)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            family_id,
+            token_hash,
+            now
+        )?;
         Ok(())
     }
 
     pub async fn revoke_calendar_feed(&self, family_id: Uuid) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query("DELETE FROM calendar_feeds WHERE family_id = $1")
-                .bind(family_id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+        Ok(execute!(
+            self.db,
+            "DELETE FROM calendar_feeds WHERE family_id = $1",
+            family_id
+        )? == 1)
     }
 
     pub async fn calendar_feed_family(&self, token_hash: &str) -> StoreResult<Option<Uuid>> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar("SELECT family_id FROM calendar_feeds WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(pool)
-                .await
-        })?)
+        Ok(scalar!(
+            optional,
+            self.db,
+            "SELECT family_id FROM calendar_feeds WHERE token_hash = $1",
+            token_hash
+        )?)
     }
 
     /// The family's booked days between two dates.

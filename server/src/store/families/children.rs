@@ -7,7 +7,7 @@ use famille_model::dossier::ConsentAnswer;
 use uuid::Uuid;
 
 use super::Families;
-use crate::store::{StoreResult, in_tx, on_db, parse_stored};
+use crate::store::{StoreResult, execute, in_tx, on_db, parse_stored};
 
 #[derive(sqlx::FromRow)]
 struct ChildRow {
@@ -90,23 +90,19 @@ impl Families<'_> {
         c: &ChildInput,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_level, school, created_at, updated_at) \
+        execute!(
+            self.db,
+            "INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_level, school, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-            )
-            .bind(id)
-            .bind(family_id)
-            .bind(&c.first_name)
-            .bind(&c.last_name)
-            .bind(c.birth_date)
-            .bind(c.school_level.as_str())
-            .bind(&c.school)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            id,
+            family_id,
+            &c.first_name,
+            &c.last_name,
+            c.birth_date,
+            c.school_level.as_str(),
+            &c.school,
+            now
+        )?;
         Ok(())
     }
 
@@ -117,24 +113,19 @@ impl Families<'_> {
         c: &ChildInput,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query(
-                "UPDATE children SET first_name = $3, last_name = $4, birth_date = $5, school_level = $6, school = $7, \
+        Ok(execute!(
+            self.db,
+            "UPDATE children SET first_name = $3, last_name = $4, birth_date = $5, school_level = $6, school = $7, \
                  updated_at = $8 WHERE id = $1 AND family_id = $2",
-            )
-            .bind(id)
-            .bind(family_id)
-            .bind(&c.first_name)
-            .bind(&c.last_name)
-            .bind(c.birth_date)
-            .bind(c.school_level.as_str())
-            .bind(&c.school)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+            id,
+            family_id,
+            &c.first_name,
+            &c.last_name,
+            c.birth_date,
+            c.school_level.as_str(),
+            &c.school,
+            now
+        )? == 1)
     }
 
     /// "J'ai renseigné mes données".
@@ -144,18 +135,13 @@ impl Families<'_> {
         id: Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query(
-                "UPDATE children SET data_confirmed_at = $3 WHERE id = $1 AND family_id = $2",
-            )
-            .bind(id)
-            .bind(family_id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+        Ok(execute!(
+            self.db,
+            "UPDATE children SET data_confirmed_at = $3 WHERE id = $1 AND family_id = $2",
+            id,
+            family_id,
+            now
+        )? == 1)
     }
 
     // ---- authorized persons ------------------------------------------------------
@@ -179,16 +165,7 @@ impl Families<'_> {
         label: &str,
         position: i32,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query("INSERT INTO consent_types (id, code, label, position, active) VALUES ($1, $2, $3, $4, TRUE)")
-                .bind(id)
-                .bind(code)
-                .bind(label)
-                .bind(position)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })
+        execute!(self.db, "INSERT INTO consent_types (id, code, label, position, active) VALUES ($1, $2, $3, $4, TRUE)", id, code, label, position)
         .map_err(crate::store::unique_violation)?;
         Ok(())
     }

@@ -12,7 +12,7 @@ use famille_model::api::{Address, Child, Guardian, Household, Quotient};
 use famille_model::dossier::FamilyStatus;
 use uuid::Uuid;
 
-use super::{Db, StoreResult, on_db, parse_stored};
+use super::{Db, StoreResult, execute, on_db, parse_stored, scalar};
 
 pub struct Families<'a> {
     pub(super) db: &'a Db,
@@ -102,11 +102,7 @@ pub struct FamilyHit {
 
 impl Families<'_> {
     pub async fn count(&self) -> StoreResult<i64> {
-        Ok(on_db!(self.db, |pool| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM families"
-        )
-        .fetch_one(pool)
-        .await)?)
+        Ok(scalar!(one, self.db, "SELECT COUNT(*) FROM families")?)
     }
 
     pub async fn family(&self, family_id: Uuid) -> StoreResult<Option<FamilyRow>> {
@@ -123,12 +119,12 @@ impl Families<'_> {
 
     /// The family a child belongs to (staff routes start from a child id).
     pub async fn family_of_child(&self, child_id: Uuid) -> StoreResult<Option<Uuid>> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar("SELECT family_id FROM children WHERE id = $1")
-                .bind(child_id)
-                .fetch_optional(pool)
-                .await
-        })?)
+        Ok(scalar!(
+            optional,
+            self.db,
+            "SELECT family_id FROM children WHERE id = $1",
+            child_id
+        )?)
     }
 
     pub async fn update_household(
@@ -137,25 +133,20 @@ impl Families<'_> {
         h: &Household,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query(
-                "UPDATE families SET address_line1 = $2, address_line2 = $3, postal_code = $4, city = $5, \
+        Ok(execute!(
+            self.db,
+            "UPDATE families SET address_line1 = $2, address_line2 = $3, postal_code = $4, city = $5, \
                  phone = $6, situation = $7, dependent_children = $8, updated_at = $9 WHERE id = $1",
-            )
-            .bind(family_id)
-            .bind(&h.address.line1)
-            .bind(&h.address.line2)
-            .bind(&h.address.postal_code)
-            .bind(&h.address.city)
-            .bind(&h.phone)
-            .bind(h.situation.map(|s| s.as_str()))
-            .bind(h.dependent_children.map(i16::from))
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+            family_id,
+            &h.address.line1,
+            &h.address.line2,
+            &h.address.postal_code,
+            &h.address.city,
+            &h.phone,
+            h.situation.map(|s| s.as_str()),
+            h.dependent_children.map(i16::from),
+            now
+        )? == 1)
     }
 
     pub async fn update_quotient(
@@ -164,20 +155,15 @@ impl Families<'_> {
         q: Option<&Quotient>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query(
-                "UPDATE families SET qf_value = $2, qf_date = $3, qf_source = $4, updated_at = $5 WHERE id = $1",
-            )
-            .bind(family_id)
-            .bind(q.map(|q| i32::try_from(q.value).unwrap_or(i32::MAX)))
-            .bind(q.map(|q| q.date))
-            .bind(q.map(|q| q.source.as_str()))
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+        Ok(execute!(
+            self.db,
+            "UPDATE families SET qf_value = $2, qf_date = $3, qf_source = $4, updated_at = $5 WHERE id = $1",
+            family_id,
+            q.map(|q| i32::try_from(q.value).unwrap_or(i32::MAX)),
+            q.map(|q| q.date),
+            q.map(|q| q.source.as_str()),
+            now
+        )? == 1)
     }
 
     /// Pending -> active. `false` if the dossier was not pending.
@@ -187,19 +173,14 @@ impl Families<'_> {
         by: Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query(
-                "UPDATE families SET status = 'active', validated_at = $2, validated_by = $3, updated_at = $2 \
+        Ok(execute!(
+            self.db,
+            "UPDATE families SET status = 'active', validated_at = $2, validated_by = $3, updated_at = $2 \
                  WHERE id = $1 AND status = 'pending'",
-            )
-            .bind(family_id)
-            .bind(now)
-            .bind(by)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+            family_id,
+            now,
+            by
+        )? == 1)
     }
 
     // ---- guardians -------------------------------------------------------------
@@ -249,13 +230,11 @@ impl Families<'_> {
 
     /// The login addresses of a family's guardians, to tell them something.
     pub async fn account_emails(&self, family_id: Uuid) -> StoreResult<Vec<String>> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_scalar(
-                "SELECT email FROM accounts WHERE family_id = $1 AND disabled_at IS NULL ORDER BY created_at",
-            )
-            .bind(family_id)
-            .fetch_all(pool)
-            .await
-        })?)
+        Ok(scalar!(
+            all,
+            self.db,
+            "SELECT email FROM accounts WHERE family_id = $1 AND disabled_at IS NULL ORDER BY created_at",
+            family_id
+        )?)
     }
 }

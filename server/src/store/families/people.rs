@@ -6,7 +6,7 @@ use famille_model::api::{AuthorizedPerson, AuthorizedPersonInput, Guardian, Guar
 use uuid::Uuid;
 
 use super::Families;
-use crate::store::{StoreResult, in_tx, on_db};
+use crate::store::{StoreResult, execute, in_tx, on_db};
 
 #[derive(sqlx::FromRow)]
 struct GuardianRow {
@@ -90,23 +90,18 @@ impl Families<'_> {
         guardian_id: Uuid,
         g: &GuardianInput,
     ) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query(
-                "UPDATE guardians SET first_name = $3, last_name = $4, email = $5, mobile_phone = $6, work_phone = $7 \
+        Ok(execute!(
+            self.db,
+            "UPDATE guardians SET first_name = $3, last_name = $4, email = $5, mobile_phone = $6, work_phone = $7 \
                  WHERE id = $1 AND family_id = $2",
-            )
-            .bind(guardian_id)
-            .bind(family_id)
-            .bind(&g.first_name)
-            .bind(&g.last_name)
-            .bind(&g.email)
-            .bind(&g.mobile_phone)
-            .bind(&g.work_phone)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+            guardian_id,
+            family_id,
+            &g.first_name,
+            &g.last_name,
+            &g.email,
+            &g.mobile_phone,
+            &g.work_phone
+        )? == 1)
     }
 
     /// Adds the next guardian ("Parent 2"); `None` when the family already has two.
@@ -169,26 +164,22 @@ impl Families<'_> {
         p: &AuthorizedPersonInput,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_db!(self.db, |pool| {
-            sqlx::query(
-                "INSERT INTO authorized_persons (id, child_id, first_name, last_name, quality, phone, mobile_phone, \
+        execute!(
+            self.db,
+            "INSERT INTO authorized_persons (id, child_id, first_name, last_name, quality, phone, mobile_phone, \
                  email, may_pick_up, emergency_contact, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(id)
-            .bind(child_id)
-            .bind(&p.first_name)
-            .bind(&p.last_name)
-            .bind(&p.quality)
-            .bind(&p.phone)
-            .bind(&p.mobile_phone)
-            .bind(&p.email)
-            .bind(p.may_pick_up)
-            .bind(p.emergency_contact)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            id,
+            child_id,
+            &p.first_name,
+            &p.last_name,
+            &p.quality,
+            &p.phone,
+            &p.mobile_phone,
+            &p.email,
+            p.may_pick_up,
+            p.emergency_contact,
+            now
+        )?;
         Ok(())
     }
 
@@ -198,39 +189,31 @@ impl Families<'_> {
         id: Uuid,
         p: &AuthorizedPersonInput,
     ) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query(
-                "UPDATE authorized_persons SET first_name = $3, last_name = $4, quality = $5, phone = $6, \
+        Ok(execute!(
+            self.db,
+            "UPDATE authorized_persons SET first_name = $3, last_name = $4, quality = $5, phone = $6, \
                  mobile_phone = $7, email = $8, may_pick_up = $9, emergency_contact = $10 \
                  WHERE id = $1 AND child_id = $2",
-            )
-            .bind(id)
-            .bind(child_id)
-            .bind(&p.first_name)
-            .bind(&p.last_name)
-            .bind(&p.quality)
-            .bind(&p.phone)
-            .bind(&p.mobile_phone)
-            .bind(&p.email)
-            .bind(p.may_pick_up)
-            .bind(p.emergency_contact)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+            id,
+            child_id,
+            &p.first_name,
+            &p.last_name,
+            &p.quality,
+            &p.phone,
+            &p.mobile_phone,
+            &p.email,
+            p.may_pick_up,
+            p.emergency_contact
+        )? == 1)
     }
 
     pub async fn delete_authorized_person(&self, child_id: Uuid, id: Uuid) -> StoreResult<bool> {
-        let done = on_db!(self.db, |pool| {
-            sqlx::query("DELETE FROM authorized_persons WHERE id = $1 AND child_id = $2")
-                .bind(id)
-                .bind(child_id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+        Ok(execute!(
+            self.db,
+            "DELETE FROM authorized_persons WHERE id = $1 AND child_id = $2",
+            id,
+            child_id
+        )? == 1)
     }
 
     // ---- consents ------------------------------------------------------------------

@@ -5,6 +5,14 @@ use uuid::Uuid;
 
 use crate::booking::{AttendanceCode, BlockedBy, CellState, ReservationStatus, SessionStatus};
 
+vocabulary! {
+    /// The services' answer to a booking awaiting approval.
+    ApprovalAnswer {
+        Approve => "approve", "Accepter";
+        Refuse => "refuse", "Refuser";
+    }
+}
+
 wire! {
     /// One bookable session as a child's calendar shows it.
     pub struct CalendarSession {

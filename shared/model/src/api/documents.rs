@@ -16,6 +16,14 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What an agent does with a pending document.
+    DocumentVerdict {
+        Validate => "validate", "Valider";
+        Refuse => "refuse", "Refuser";
+    }
+}
+
 wire! {
     /// A document the family sent, as the phone shows it: "Déposé le …", "Validé",
     /// "Refusé : motif".
@@ -51,16 +59,16 @@ wire! {
         pub refusal_reason: Option<String>,
     }
 
-    /// Validation: the end of validity when the document has one (an insurance
-    /// certificate for the school year); none for a document valid until replaced.
-    pub struct DocumentValidation {
+    /// An agent's decision on a pending document (`…/validate` or `…/refuse`).
+    pub struct DocumentDecision {
+        /// Validation: the end of validity when the document has one (an insurance
+        /// certificate for the school year); none for a document valid until
+        /// replaced.
         #[serde(default)]
         pub valid_until: Option<NaiveDate>,
-    }
-
-    /// Refusal: the reason the parent reads.
-    pub struct DocumentRefusal {
-        pub reason: String,
+        /// Refusal: the reason the parent reads (required to refuse).
+        #[serde(default)]
+        pub reason: Option<String>,
     }
 
     /// A kind of document the services ask for.

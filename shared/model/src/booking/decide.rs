@@ -267,26 +267,15 @@ pub fn decide_approval(status: ReservationStatus, approve: bool) -> Option<Appro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::booking::{Day, LateBooking, Opening, SkipDays, TimeRule};
-    use chrono::{NaiveTime, TimeZone};
+    use crate::booking::LateBooking;
+    use chrono::TimeZone;
 
     fn rules(approval: bool, waitlist: bool, late: LateBooking) -> BookingRules {
-        let t = NaiveTime::from_hms_opt(23, 59, 0).unwrap();
         BookingRules {
-            opening: Opening::Always,
-            booking_deadline: TimeRule::PreviousWeekday {
-                weekday: Day::Tuesday,
-                time: t,
-                skip: SkipDays::default(),
-            },
-            cancellation_deadline: TimeRule::DaysBefore {
-                days: 7,
-                time: t,
-                skip: SkipDays::default(),
-            },
             late_booking: late,
             requires_approval: approval,
             waitlist,
+            ..BookingRules::days_before(2, 7)
         }
     }
 

@@ -205,6 +205,29 @@ pub enum BookingWindow {
 }
 
 impl BookingRules {
+    /// The usual rules of a day: always open, booking until `booking_days` days
+    /// before at 23:59, free cancellation until `cancellation_days` days before at
+    /// 23:59 (calendar days), late bookings refused, no approval, a waitlist.
+    pub fn days_before(booking_days: u32, cancellation_days: u32) -> BookingRules {
+        let evening = NaiveTime::from_hms_opt(23, 59, 0).expect("a valid time");
+        BookingRules {
+            opening: Opening::Always,
+            booking_deadline: TimeRule::DaysBefore {
+                days: booking_days,
+                time: evening,
+                skip: SkipDays::default(),
+            },
+            cancellation_deadline: TimeRule::DaysBefore {
+                days: cancellation_days,
+                time: evening,
+                skip: SkipDays::default(),
+            },
+            late_booking: LateBooking::Refused,
+            requires_approval: false,
+            waitlist: true,
+        }
+    }
+
     pub fn opens_at(&self, session: NaiveDate) -> Option<DateTime<Utc>> {
         match &self.opening {
             Opening::Always => None,
@@ -277,6 +300,18 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn days_before(days: u32, time: NaiveTime, skip: SkipDays) -> TimeRule {
+        TimeRule::DaysBefore { days, time, skip }
+    }
+
+    fn previous(weekday: Day, time: NaiveTime, skip: SkipDays) -> TimeRule {
+        TimeRule::PreviousWeekday {
+            weekday,
+            time,
+            skip,
+        }
+    }
+
     fn working_days() -> SkipDays {
         SkipDays {
             weekends: true,
@@ -288,39 +323,23 @@ mod tests {
     #[test]
     fn days_before_counts_working_days_only() {
         // Wednesday 13 May 2026; Thursday 14 May is Ascension (irrelevant here).
-        let rule = TimeRule::DaysBefore {
-            days: 2,
-            time: t(12, 0),
-            skip: working_days(),
-        };
+        let rule = days_before(2, t(12, 0), working_days());
         assert_eq!(rule.local(d(2026, 5, 13)), (d(2026, 5, 11), t(12, 0)));
         // Monday 18 May: back over the weekend to Thursday 14 May (Ascension) → Wednesday 13.
         assert_eq!(rule.local(d(2026, 5, 18)).0, d(2026, 5, 13));
         // Tuesday 7 April 2026: Monday 6 is Easter Monday, then the weekend → Thursday 2.
         assert_eq!(rule.local(d(2026, 4, 7)).0, d(2026, 4, 2));
         // Without skipping: plain calendar days.
-        let plain = TimeRule::DaysBefore {
-            days: 2,
-            time: t(12, 0),
-            skip: SkipDays::default(),
-        };
+        let plain = days_before(2, t(12, 0), SkipDays::default());
         assert_eq!(plain.local(d(2026, 5, 18)).0, d(2026, 5, 16));
         // Zero days: the session day itself.
-        let same_day = TimeRule::DaysBefore {
-            days: 0,
-            time: t(9, 0),
-            skip: working_days(),
-        };
+        let same_day = days_before(0, t(9, 0), working_days());
         assert_eq!(same_day.local(d(2026, 5, 16)).0, d(2026, 5, 16));
     }
 
     #[test]
     fn previous_weekday_and_week_before() {
-        let tuesday = TimeRule::PreviousWeekday {
-            weekday: Day::Tuesday,
-            time: t(23, 59),
-            skip: SkipDays::default(),
-        };
+        let tuesday = previous(Day::Tuesday, t(23, 59), SkipDays::default());
         // Wednesday 2 Dec 2026 → Tuesday 1 Dec.
         assert_eq!(tuesday.local(d(2026, 12, 2)).0, d(2026, 12, 1));
         // A Tuesday session → the Tuesday before, never the same day.
@@ -328,11 +347,7 @@ mod tests {
         // Monday → Tuesday of the week before.
         assert_eq!(tuesday.local(d(2026, 12, 7)).0, d(2026, 12, 1));
         // Landing on a public holiday steps back: Tuesday 14 July 2026 → Monday 13.
-        let tuesday_working = TimeRule::PreviousWeekday {
-            weekday: Day::Tuesday,
-            time: t(23, 59),
-            skip: working_days(),
-        };
+        let tuesday_working = previous(Day::Tuesday, t(23, 59), working_days());
         assert_eq!(tuesday_working.local(d(2026, 7, 15)).0, d(2026, 7, 13));
 
         let week_before = TimeRule::SameWeekdayWeekBefore {
@@ -386,11 +401,7 @@ mod tests {
     #[test]
     fn deadlines_across_daylight_saving_changes() {
         // "The previous Tuesday at 23:59" for the Wednesdays around 29 March 2026.
-        let rule = TimeRule::PreviousWeekday {
-            weekday: Day::Tuesday,
-            time: t(23, 59),
-            skip: SkipDays::default(),
-        };
+        let rule = previous(Day::Tuesday, t(23, 59), SkipDays::default());
         assert_eq!(
             rule.instant(d(2026, 3, 25)),
             utc("2026-03-24T22:59:00Z"),
@@ -410,11 +421,7 @@ mod tests {
         // ... and on the fall-back night: the first 02:30.
         assert_eq!(night.instant(d(2026, 11, 1)), utc("2026-10-25T00:30:00Z"));
         // "1 day before at 12:00" over the change: still noon in Paris.
-        let noon = TimeRule::DaysBefore {
-            days: 1,
-            time: t(12, 0),
-            skip: SkipDays::default(),
-        };
+        let noon = days_before(1, t(12, 0), SkipDays::default());
         assert_eq!(noon.instant(d(2026, 10, 26)), utc("2026-10-25T11:00:00Z"));
         assert_eq!(noon.instant(d(2026, 10, 25)), utc("2026-10-24T10:00:00Z"));
     }
@@ -425,16 +432,8 @@ mod tests {
                 date: d(2026, 5, 15),
                 time: t(8, 0),
             },
-            booking_deadline: TimeRule::PreviousWeekday {
-                weekday: Day::Tuesday,
-                time: t(23, 59),
-                skip: SkipDays::default(),
-            },
-            cancellation_deadline: TimeRule::DaysBefore {
-                days: 7,
-                time: t(23, 59),
-                skip: SkipDays::default(),
-            },
+            booking_deadline: previous(Day::Tuesday, t(23, 59), SkipDays::default()),
+            cancellation_deadline: days_before(7, t(23, 59), SkipDays::default()),
             late_booking: late,
             requires_approval: false,
             waitlist: true,

@@ -173,36 +173,30 @@ mod tests {
             with(|i| i.blocked = Some(BlockedBy::DocumentRequired)),
             CellState::Blocked
         );
-        assert_eq!(
-            with(|i| i.reservation = Some(ReservationStatus::Reserved)),
-            CellState::Reserved
-        );
+        // Each reservation status shows as the legend says.
+        for (status, shown) in [
+            (ReservationStatus::Reserved, CellState::Reserved),
+            (ReservationStatus::LateBooked, CellState::Late),
+            (ReservationStatus::LateCancelled, CellState::Late),
+            (ReservationStatus::Cancelled, CellState::Cancelled),
+            (ReservationStatus::Waitlisted, CellState::Waitlisted),
+            (
+                ReservationStatus::PendingApproval,
+                CellState::PendingApproval,
+            ),
+        ] {
+            let input = CellInput {
+                reservation: Some(status),
+                ..base
+            };
+            assert_eq!(cell_state(input), shown, "{status}");
+        }
         assert_eq!(
             with(|i| {
                 i.reservation = Some(ReservationStatus::Reserved);
                 i.cancellation_late = true;
             }),
             CellState::ReservedLocked
-        );
-        assert_eq!(
-            with(|i| i.reservation = Some(ReservationStatus::LateBooked)),
-            CellState::Late
-        );
-        assert_eq!(
-            with(|i| i.reservation = Some(ReservationStatus::LateCancelled)),
-            CellState::Late
-        );
-        assert_eq!(
-            with(|i| i.reservation = Some(ReservationStatus::Cancelled)),
-            CellState::Cancelled
-        );
-        assert_eq!(
-            with(|i| i.reservation = Some(ReservationStatus::Waitlisted)),
-            CellState::Waitlisted
-        );
-        assert_eq!(
-            with(|i| i.reservation = Some(ReservationStatus::PendingApproval)),
-            CellState::PendingApproval
         );
         // A reservation outranks a later block (the booked child keeps the day).
         assert_eq!(

@@ -13,8 +13,7 @@ use famille_core::Error;
 use famille_model::ErrorCode;
 use famille_model::api::{ActivityInput, SessionInput};
 use famille_model::booking::{
-    BookingRules, CellState, Eligibility, LateBooking, Opening, ReservationStatus, SkipDays,
-    TimeRule,
+    BookingRules, CellState, Eligibility, LateBooking, ReservationStatus,
 };
 use famille_model::calendar::{paris_date, paris_instant};
 use famille_model::queue::{Mutation, MutationStatus};
@@ -56,22 +55,11 @@ struct Combination {
 }
 
 fn rules(approval: bool, waitlist: bool) -> BookingRules {
-    let t = NaiveTime::from_hms_opt(23, 59, 0).unwrap();
     BookingRules {
-        opening: Opening::Always,
-        booking_deadline: TimeRule::DaysBefore {
-            days: 2,
-            time: t,
-            skip: SkipDays::default(),
-        },
-        cancellation_deadline: TimeRule::DaysBefore {
-            days: 7,
-            time: t,
-            skip: SkipDays::default(),
-        },
         late_booking: LateBooking::Surcharged,
         requires_approval: approval,
         waitlist,
+        ..BookingRules::days_before(2, 7)
     }
 }
 

@@ -195,7 +195,7 @@ async fn an_expired_session_keeps_the_queue_for_after_the_login() {
     .unwrap();
     phone.reserve(&elena, &free).unwrap();
     let expired = phone.sync().await;
-    assert!(matches!(expired, Err(Error::SessionExpired)), "{expired:?}");
+    assert!(matches!(expired, Err(Error::LoginExpired)), "{expired:?}");
     assert!(!phone.is_logged_in());
     assert_eq!(phone.queue().unwrap().len(), 1);
 

@@ -1045,10 +1045,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_func_default_capture_options() and 0xFFFF) != 52737) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_famille_core_checksum_method_tokenstore_load() and 0xFFFF) != 33358) {
+    if ((lib.uniffi_famille_core_checksum_method_tokenstore_load() and 0xFFFF) != 10342) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_famille_core_checksum_method_tokenstore_save() and 0xFFFF) != 63336) {
+    if ((lib.uniffi_famille_core_checksum_method_tokenstore_save() and 0xFFFF) != 22390) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_tokenstore_clear() and 0xFFFF) != 15930) {
@@ -2728,9 +2728,9 @@ public object FfiConverterTypeProgressListener: FfiConverter<ProgressListener, L
  */
 public interface TokenStore {
     
-    fun `load`(): SessionTokens?
+    fun `load`(): LoginTokens?
     
-    fun `save`(`tokens`: SessionTokens)
+    fun `save`(`tokens`: LoginTokens)
     
     fun `clear`()
     
@@ -2842,8 +2842,8 @@ open class TokenStoreImpl: Disposable, AutoCloseable, TokenStore
         }
     }
 
-    override fun `load`(): SessionTokens? {
-            return FfiConverterOptionalTypeSessionTokens.lift(
+    override fun `load`(): LoginTokens? {
+            return FfiConverterOptionalTypeLoginTokens.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_famille_core_fn_method_tokenstore_load(
@@ -2855,14 +2855,14 @@ open class TokenStoreImpl: Disposable, AutoCloseable, TokenStore
     }
     
 
-    override fun `save`(`tokens`: SessionTokens)
+    override fun `save`(`tokens`: LoginTokens)
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_famille_core_fn_method_tokenstore_save(
         it,
         
-        FfiConverterTypeSessionTokens.lower(`tokens`),_status)
+        FfiConverterTypeLoginTokens.lower(`tokens`),_status)
 }
     }
     
@@ -2905,7 +2905,7 @@ internal object uniffiCallbackInterfaceTokenStore {
                 uniffiObj.`load`(
                 )
             }
-            val writeReturn = { value: SessionTokens? -> uniffiOutReturn.setValue(FfiConverterOptionalTypeSessionTokens.lower(value)) }
+            val writeReturn = { value: LoginTokens? -> uniffiOutReturn.setValue(FfiConverterOptionalTypeLoginTokens.lower(value)) }
             uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
         }
     }
@@ -2914,7 +2914,7 @@ internal object uniffiCallbackInterfaceTokenStore {
             val uniffiObj = FfiConverterTypeTokenStore.handleMap.get(uniffiHandle)
             val makeCall = { ->
                 uniffiObj.`save`(
-                    FfiConverterTypeSessionTokens.lift(`tokens`),
+                    FfiConverterTypeLoginTokens.lift(`tokens`),
                 )
             }
             val writeReturn = { _: Unit -> Unit }
@@ -3497,6 +3497,55 @@ public object FfiConverterTypeDocumentView: FfiConverterRustBuffer<DocumentView>
 
 
 /**
+ * The login's tokens, as the platform keeps them (Keychain, Keystore).
+ */
+data class LoginTokens (
+    var `accessToken`: kotlin.String
+    , 
+    var `refreshToken`: kotlin.String
+    , 
+    /**
+     * Unix seconds.
+     */
+    var `accessExpiresAt`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLoginTokens: FfiConverterRustBuffer<LoginTokens> {
+    override fun read(buf: ByteBuffer): LoginTokens {
+        return LoginTokens(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LoginTokens) = (
+            FfiConverterString.allocationSize(value.`accessToken`) +
+            FfiConverterString.allocationSize(value.`refreshToken`) +
+            FfiConverterLong.allocationSize(value.`accessExpiresAt`)
+    )
+
+    override fun write(value: LoginTokens, buf: ByteBuffer) {
+            FfiConverterString.write(value.`accessToken`, buf)
+            FfiConverterString.write(value.`refreshToken`, buf)
+            FfiConverterLong.write(value.`accessExpiresAt`, buf)
+    }
+}
+
+
+
+/**
  * A document the parent sent from the phone: on its way, sent, or refused.
  */
 data class OutgoingView (
@@ -3799,55 +3848,6 @@ public object FfiConverterTypeQueueItem: FfiConverterRustBuffer<QueueItem> {
 
 
 
-/**
- * The session's tokens, as the platform keeps them (Keychain, Keystore).
- */
-data class SessionTokens (
-    var `accessToken`: kotlin.String
-    , 
-    var `refreshToken`: kotlin.String
-    , 
-    /**
-     * Unix seconds.
-     */
-    var `accessExpiresAt`: kotlin.Long
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeSessionTokens: FfiConverterRustBuffer<SessionTokens> {
-    override fun read(buf: ByteBuffer): SessionTokens {
-        return SessionTokens(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-            FfiConverterLong.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: SessionTokens) = (
-            FfiConverterString.allocationSize(value.`accessToken`) +
-            FfiConverterString.allocationSize(value.`refreshToken`) +
-            FfiConverterLong.allocationSize(value.`accessExpiresAt`)
-    )
-
-    override fun write(value: SessionTokens, buf: ByteBuffer) {
-            FfiConverterString.write(value.`accessToken`, buf)
-            FfiConverterString.write(value.`refreshToken`, buf)
-            FfiConverterLong.write(value.`accessExpiresAt`, buf)
-    }
-}
-
-
-
 data class SyncReport (
     /**
      * Intents sent, and how the server answered them.
@@ -3947,10 +3947,10 @@ sealed class CoreException: kotlin.Exception() {
     }
     
     /**
-     * The session ended (refresh token expired or revoked): log in again; the
+     * The login ended (refresh token expired or revoked): log in again; the
      * queue is kept for after the login.
      */
-    class SessionExpired(
+    class LoginExpired(
         ) : CoreException() {
         override val message
             get() = ""
@@ -4025,7 +4025,7 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
             1 -> CoreException.Offline(
                 FfiConverterString.read(buf),
                 )
-            2 -> CoreException.SessionExpired()
+            2 -> CoreException.LoginExpired()
             3 -> CoreException.Rejected(
                 FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
@@ -4050,7 +4050,7 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
                 4UL
                 + FfiConverterString.allocationSize(value.`detail`)
             )
-            is CoreException.SessionExpired -> (
+            is CoreException.LoginExpired -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
             )
@@ -4085,7 +4085,7 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is CoreException.SessionExpired -> {
+            is CoreException.LoginExpired -> {
                 buf.putInt(2)
                 Unit
             }
@@ -4264,28 +4264,28 @@ public object FfiConverterOptionalTypeProgressListener: FfiConverterRustBuffer<P
 /**
  * @suppress
  */
-public object FfiConverterOptionalTypeSessionTokens: FfiConverterRustBuffer<SessionTokens?> {
-    override fun read(buf: ByteBuffer): SessionTokens? {
+public object FfiConverterOptionalTypeLoginTokens: FfiConverterRustBuffer<LoginTokens?> {
+    override fun read(buf: ByteBuffer): LoginTokens? {
         if (buf.get().toInt() == 0) {
             return null
         }
-        return FfiConverterTypeSessionTokens.read(buf)
+        return FfiConverterTypeLoginTokens.read(buf)
     }
 
-    override fun allocationSize(value: SessionTokens?): ULong {
+    override fun allocationSize(value: LoginTokens?): ULong {
         if (value == null) {
             return 1UL
         } else {
-            return 1UL + FfiConverterTypeSessionTokens.allocationSize(value)
+            return 1UL + FfiConverterTypeLoginTokens.allocationSize(value)
         }
     }
 
-    override fun write(value: SessionTokens?, buf: ByteBuffer) {
+    override fun write(value: LoginTokens?, buf: ByteBuffer) {
         if (value == null) {
             buf.put(0)
         } else {
             buf.put(1)
-            FfiConverterTypeSessionTokens.write(value, buf)
+            FfiConverterTypeLoginTokens.write(value, buf)
         }
     }
 }

@@ -998,6 +998,43 @@ public object FfiConverterTypeAlertKind: FfiConverterRustBuffer<AlertKind> {
 
 
 /**
+ * The services' answer to a booking awaiting approval.
+ */
+
+enum class ApprovalAnswer {
+    
+    APPROVE,
+    REFUSE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeApprovalAnswer: FfiConverterRustBuffer<ApprovalAnswer> {
+    override fun read(buf: ByteBuffer) = try {
+        ApprovalAnswer.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ApprovalAnswer) = 4UL
+
+    override fun write(value: ApprovalAnswer, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Pointage codes of the guide.
  */
 
@@ -1306,6 +1343,43 @@ public object FfiConverterTypeDocumentValidity: FfiConverterRustBuffer<DocumentV
     override fun allocationSize(value: DocumentValidity) = 4UL
 
     override fun write(value: DocumentValidity, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What an agent does with a pending document.
+ */
+
+enum class DocumentVerdict {
+    
+    VALIDATE,
+    REFUSE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDocumentVerdict: FfiConverterRustBuffer<DocumentVerdict> {
+    override fun read(buf: ByteBuffer) = try {
+        DocumentVerdict.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DocumentVerdict) = 4UL
+
+    override fun write(value: DocumentVerdict, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }

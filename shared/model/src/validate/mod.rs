@@ -23,6 +23,36 @@ impl FieldError {
 
 pub type Checked<T> = Result<T, FieldError>;
 
+/// A form's answer: the normalised value, or every field to fix.
+pub type Form<T> = Result<T, Vec<FieldError>>;
+
+mod forms;
+pub use forms::*;
+
+/// Collects every field error of a form, so that a screen shows them all at once.
+#[derive(Debug, Default)]
+pub struct Fields(Vec<FieldError>);
+
+impl Fields {
+    /// Keeps the value, or records why it was refused.
+    pub fn take<T>(&mut self, checked: Checked<T>) -> Option<T> {
+        checked.map_err(|e| self.0.push(e)).ok()
+    }
+
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    /// `value()` when nothing was refused, else every error.
+    pub fn finish<T>(self, value: impl FnOnce() -> T) -> Form<T> {
+        if self.0.is_empty() {
+            Ok(value())
+        } else {
+            Err(self.0)
+        }
+    }
+}
+
 pub const PASSWORD_MIN_CHARS: usize = 10;
 pub const PASSWORD_MAX_CHARS: usize = 128;
 pub const NAME_MAX_CHARS: usize = 100;
@@ -209,6 +239,34 @@ pub fn past_date(field: &str, date: NaiveDate, today: NaiveDate) -> Checked<Naiv
         return Err(FieldError::new(field, "cette date n'est pas valide"));
     }
     Ok(date)
+}
+
+/// A phone's push token (FCM's are a few hundred URL-safe characters).
+pub fn push_token(field: &str, raw: &str) -> Checked<String> {
+    let token = raw.trim();
+    if token.is_empty() || token.len() > 4096 || !token.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(FieldError::new(field, "jeton d'appareil invalide"));
+    }
+    Ok(token.to_owned())
+}
+
+/// A language tag (`fr-FR` when none is given).
+pub fn locale(field: &str, raw: Option<&str>) -> Checked<String> {
+    let locale = raw
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .unwrap_or("fr-FR");
+    if locale.len() > 35
+        || !locale
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(FieldError::new(
+            field,
+            "langue invalide (par exemple fr-FR)",
+        ));
+    }
+    Ok(locale.to_owned())
 }
 
 /// The most places a session may have.

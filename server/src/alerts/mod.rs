@@ -5,19 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
-use axum::extract::State;
+pub mod http;
+
 use chrono::Duration;
 use famille_model::ErrorCode;
-use famille_model::api::{Alert, AlertKind, Problem};
+use famille_model::api::{Alert, AlertKind};
 use famille_model::booking::SessionStatus;
 use famille_model::calendar::paris_date;
 use famille_model::dossier::FamilyStatus;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::accounts::auth::Parent;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::catalog::missing_documents;
@@ -25,10 +22,7 @@ use crate::store::catalog::missing_documents;
 /// How far ahead sessions make a missing document an alert.
 const HORIZON_DAYS: i64 = 120;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(alerts))
-}
-
+/// The family's active alerts.
 pub async fn for_family(state: &AppState, family_id: Uuid) -> AppResult<Vec<Alert>> {
     let family = state
         .db
@@ -111,11 +105,4 @@ pub async fn for_family(state: &AppState, family_id: Uuid) -> AppResult<Vec<Aler
         });
     }
     Ok(alerts)
-}
-
-/// The caller's active alerts (the red banner).
-#[utoipa::path(get, path = "/api/v1/alerts", tag = "famille", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Alert>), (status = 401, body = Problem)))]
-async fn alerts(State(state): State<AppState>, parent: Parent) -> AppResult<Json<Vec<Alert>>> {
-    Ok(Json(for_family(&state, parent.family_id).await?))
 }

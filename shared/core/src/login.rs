@@ -1,6 +1,7 @@
-//! The parent's login on this phone: log in, log out (the family's data leaves the
-//! phone), a valid access token (refreshed when close to its end or refused), calls
-//! with the session, the phone's push registration.
+//! The parent's login on this phone (its tokens: not to be mixed up with an
+//! activity's session): log in, log out (the family's data leaves the phone), a
+//! valid access token (refreshed when close to its end or refused), calls as the
+//! logged-in parent, the phone's push registration.
 
 use chrono::Utc;
 use famille_model::api::{
@@ -11,13 +12,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::client::{CallError, SessionTokens};
+use crate::client::{CallError, LoginTokens};
 use crate::engine::Engine;
 use crate::error::{CoreResult, Error};
 
 impl Engine {
     fn save_tokens(&self, t: &TokenResponse) {
-        self.tokens.save(SessionTokens {
+        self.tokens.save(LoginTokens {
             access_token: t.access_token.clone(),
             refresh_token: t.refresh_token.clone(),
             access_expires_at: Utc::now().timestamp() + t.expires_in,
@@ -56,11 +57,11 @@ impl Engine {
         self.tokens.load().is_some()
     }
 
-    /// Ends the session on the server (unregistering this phone's push token) and
+    /// Ends the login on the server (unregistering this phone's push token) and
     /// removes the family's data from the phone.
     pub async fn logout(&self, device_token: Option<String>) -> CoreResult<()> {
         if let Some(t) = self.tokens.load() {
-            // Offline, the session still ends here; the refresh token expires there.
+            // Offline, the login still ends here; the refresh token expires there.
             let _ = self
                 .api
                 .call::<Value, _>(
@@ -86,7 +87,7 @@ impl Engine {
     /// refused `rejected` (revoked early).
     pub(crate) async fn access_token(&self, rejected: Option<&str>) -> CoreResult<String> {
         let _one = self.auth_lock.lock().await;
-        let tokens = self.tokens.load().ok_or(Error::SessionExpired)?;
+        let tokens = self.tokens.load().ok_or(Error::LoginExpired)?;
         let expiring = tokens.access_expires_at <= Utc::now().timestamp() + 30;
         // Another task may have refreshed while this one waited: then it is new.
         if !expiring && rejected != Some(tokens.access_token.as_str()) {
@@ -111,13 +112,13 @@ impl Engine {
             Err(CallError::Status { status, .. }) if status == 401 || status == 403 => {
                 // Expired or revoked: a new login is needed; the queue stays.
                 self.tokens.clear();
-                Err(Error::SessionExpired)
+                Err(Error::LoginExpired)
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    /// A call with the session; a 401 refreshes the access token once.
+    /// A call as the logged-in parent; a 401 refreshes the access token once.
     pub(crate) async fn authed<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -138,7 +139,7 @@ impl Engine {
         }
     }
 
-    /// A GET with the session.
+    /// A GET as the logged-in parent.
     pub(crate) async fn fetch<T: DeserializeOwned>(&self, path: &str) -> CoreResult<T> {
         self.authed::<T, ()>(Method::GET, path, None).await
     }
