@@ -1,8 +1,12 @@
 //! Token-bucket rate limits held in memory.
 //!
-//! Sensitive calls are limited per account (the e-mail) first, where a parent is
-//! one person; the per-address limit is generous because a school or town-hall
-//! network puts hundreds of parents behind one address.
+//! What is limited is what an attacker needs many of: failures (wrong passwords,
+//! dead refresh tokens) and work (sign-ups, reset mails), never a parent who gets it
+//! right. Wrong passwords count per (account, address): a stranger elsewhere cannot
+//! lock a parent out (OWASP's authentication guidance), and a parent with a valid
+//! login is never asked for a password anyway. Guessing one account from many
+//! addresses is slowed down (a delay, not a lock). Per-address limits are generous,
+//! because a school or town-hall network puts hundreds of parents behind one address.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -41,6 +45,43 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `key` may go on (its bucket holds a call), without taking one; else
+    /// how many seconds to wait.
+    pub fn allows(&self, key: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        let buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tokens = buckets
+            .get(key)
+            .map_or(f64::from(self.rule.burst), |b| refilled(b, self.rule, now));
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(self.wait(tokens))
+        }
+    }
+
+    /// Counts one (a failure) against `key`, even when its bucket is empty.
+    pub fn take(&self, key: &str, now: DateTime<Utc>) {
+        let _ = self.check(key, now);
+    }
+
+    /// Forgets `key` (the parent got it right).
+    pub fn forgive(&self, key: &str) {
+        self.buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(key);
+    }
+
+    fn wait(&self, tokens: f64) -> AppError {
+        let wait = ((1.0 - tokens) * self.rule.refill_seconds).ceil().max(1.0);
+        AppError::RateLimited {
+            retry_after: wait as u64,
+        }
+    }
+
     /// Takes one call from `key`'s bucket, or says how many seconds to wait.
     pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let burst = f64::from(self.rule.burst);
@@ -62,10 +103,7 @@ impl RateLimiter {
             bucket.at = now;
             Ok(())
         } else {
-            let wait = ((1.0 - tokens) * self.rule.refill_seconds).ceil().max(1.0);
-            Err(AppError::RateLimited {
-                retry_after: wait as u64,
-            })
+            Err(self.wait(tokens))
         }
     }
 }
@@ -77,27 +115,49 @@ fn refilled(bucket: &Bucket, rule: Rule, now: DateTime<Utc>) -> f64 {
 
 /// The limits of the account routes.
 pub struct Limits {
-    pub login_per_email: RateLimiter,
+    /// Wrong passwords for one account from one address (`email address`).
+    pub login_failures: RateLimiter,
+    /// Wrong passwords for one account from anywhere: past it, answers are slowed.
+    pub login_failures_anywhere: RateLimiter,
+    /// Failures from one address, across accounts and routes.
+    pub failures_per_address: RateLimiter,
+    /// Work asked from one address (sign-ups, reset mails, resets).
+    pub work_per_address: RateLimiter,
+    /// Reset mails for one account asked from one address.
+    pub forgot_per_email_address: RateLimiter,
+    /// Reset mails for one account from anywhere (no mail bombing).
     pub forgot_per_email: RateLimiter,
-    pub per_address: RateLimiter,
 }
+
+/// How long an answer is held when one account is guessed at from many addresses.
+pub const SLOWDOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Limits {
     pub fn new(per_address_burst: u32) -> Limits {
+        let per_address = Rule {
+            burst: per_address_burst.max(1),
+            refill_seconds: 50.0 / f64::from(per_address_burst.max(1)),
+        };
         Limits {
             // Ten wrong passwords in a row, then one try every 30 seconds.
-            login_per_email: RateLimiter::new(Rule {
+            login_failures: RateLimiter::new(Rule {
                 burst: 10,
                 refill_seconds: 30.0,
             }),
+            login_failures_anywhere: RateLimiter::new(Rule {
+                burst: 50,
+                refill_seconds: 10.0,
+            }),
+            failures_per_address: RateLimiter::new(per_address),
+            work_per_address: RateLimiter::new(per_address),
             // Three reset mails, then one every five minutes.
-            forgot_per_email: RateLimiter::new(Rule {
+            forgot_per_email_address: RateLimiter::new(Rule {
                 burst: 3,
                 refill_seconds: 300.0,
             }),
-            per_address: RateLimiter::new(Rule {
-                burst: per_address_burst.max(1),
-                refill_seconds: 50.0 / f64::from(per_address_burst.max(1)),
+            forgot_per_email: RateLimiter::new(Rule {
+                burst: 10,
+                refill_seconds: 3600.0,
             }),
         }
     }
@@ -127,5 +187,23 @@ mod tests {
         let t1 = t0 + chrono::Duration::seconds(10);
         limiter.check("a", t1).unwrap();
         assert!(limiter.check("a", t1).is_err());
+    }
+
+    #[test]
+    fn failures_are_counted_and_forgiven() {
+        let limiter = RateLimiter::new(Rule {
+            burst: 2,
+            refill_seconds: 30.0,
+        });
+        let t0 = Utc::now();
+        limiter.allows("k", t0).unwrap();
+        limiter.take("k", t0);
+        limiter.allows("k", t0).unwrap();
+        limiter.take("k", t0);
+        assert!(limiter.allows("k", t0).is_err());
+        // Taking more never errs, and the wait does not grow without end.
+        limiter.take("k", t0);
+        limiter.forgive("k");
+        limiter.allows("k", t0).unwrap();
     }
 }

@@ -26,10 +26,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_staff_account))
 }
 
-fn limit_address(state: &AppState, addr: ClientAddr) -> AppResult<()> {
+/// Work asked from one network address (sign-ups, resets): generous limits.
+fn limit_work(state: &AppState, addr: ClientAddr) -> AppResult<()> {
     state
         .limits
-        .per_address
+        .work_per_address
         .check(&addr.key(), state.clock.now())
 }
 
@@ -46,7 +47,7 @@ async fn register(
     addr: ClientAddr,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> AppResult<(StatusCode, Json<RegisterResponse>)> {
-    limit_address(&state, addr)?;
+    limit_work(&state, addr)?;
     let created = super::register(&state, req).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -62,9 +63,15 @@ async fn login(
     addr: ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<Json<TokenResponse>> {
-    limit_address(&state, addr)?;
     Ok(Json(
-        super::login(&state, &req.email, req.password, req.remember_me).await?,
+        super::login(
+            &state,
+            &req.email,
+            req.password,
+            req.remember_me,
+            &addr.key(),
+        )
+        .await?,
     ))
 }
 
@@ -79,8 +86,9 @@ async fn refresh(
     addr: ClientAddr,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> AppResult<Json<TokenResponse>> {
-    limit_address(&state, addr)?;
-    Ok(Json(super::refresh(&state, &req.refresh_token).await?))
+    Ok(Json(
+        super::refresh(&state, &req.refresh_token, &addr.key()).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "comptes", request_body = LogoutRequest,
@@ -102,8 +110,7 @@ async fn forgot_password(
     addr: ClientAddr,
     ApiJson(req): ApiJson<ForgotPasswordRequest>,
 ) -> AppResult<StatusCode> {
-    limit_address(&state, addr)?;
-    super::forgot_password(&state, &req.email).await?;
+    super::forgot_password(&state, &req.email, &addr.key()).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -116,7 +123,7 @@ async fn reset_password(
     addr: ClientAddr,
     ApiJson(req): ApiJson<ResetPasswordRequest>,
 ) -> AppResult<StatusCode> {
-    limit_address(&state, addr)?;
+    limit_work(&state, addr)?;
     super::reset_password(&state, &req.token, req.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

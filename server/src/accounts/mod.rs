@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::accounts::{AccountRow, NewParent, NewRefresh, NewStaff, Rotation};
+use password::Verified;
 use tokens::{random_token, token_hash};
 
 /// How long a password-reset link stays valid.
@@ -58,25 +59,51 @@ pub async fn register(state: &AppState, req: RegisterRequest) -> AppResult<Regis
     }
 }
 
+/// Logs in from `address` (the client's network address, for the limits).
+#[tracing::instrument(skip_all)]
 pub async fn login(
     state: &AppState,
     email: &str,
     password: String,
     remember_me: bool,
+    address: &str,
 ) -> AppResult<TokenResponse> {
+    let now = state.clock.now();
+    let limits = &state.limits;
+    limits.failures_per_address.allows(address, now)?;
     // A malformed address cannot be an account: same answer as a wrong password.
-    let email = validate::email("email", email).map_err(|_| AppError::InvalidCredentials)?;
-    state
-        .limits
-        .login_per_email
-        .check(&email, state.clock.now())?;
+    let Ok(email) = validate::email("email", email) else {
+        limits.failures_per_address.take(address, now);
+        return Err(AppError::InvalidCredentials);
+    };
+    let pair = format!("{email} {address}");
+    limits.login_failures.allows(&pair, now)?;
+    if limits.login_failures_anywhere.allows(&email, now).is_err() {
+        // Guessed at from many places: slowed down, never locked.
+        tokio::time::sleep(crate::ratelimit::SLOWDOWN).await;
+    }
     let account = state.db.accounts().by_email(&email).await?;
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-    let ok = state.hasher.verify(password, stored).await?;
+    let verified = state.hasher.check(password.clone(), stored).await?;
     let account = match account {
-        Some(account) if ok => account,
-        _ => return Err(AppError::InvalidCredentials),
+        Some(account) if verified != Verified::No => account,
+        _ => {
+            limits.login_failures.take(&pair, now);
+            limits.login_failures_anywhere.take(&email, now);
+            limits.failures_per_address.take(address, now);
+            return Err(AppError::InvalidCredentials);
+        }
     };
+    limits.login_failures.forgive(&pair);
+    if verified == Verified::YesLegacy {
+        // Hashed before normalisation: store the normal form's hash from now on.
+        let upgraded = state.hasher.hash(password).await?;
+        state
+            .db
+            .accounts()
+            .set_password_hash(account.id, &upgraded)
+            .await?;
+    }
     if account.disabled_at.is_some() {
         return Err(AppError::AccountDisabled);
     }
@@ -131,16 +158,43 @@ fn token_response(
     })
 }
 
+/// How long a used refresh token may be presented again, while the token it was
+/// exchanged for is unused: the answer may have been lost on a bad connection
+/// (RFC 9700 §4.14.2 allows this grace).
+pub const REFRESH_GRACE: Duration = Duration::seconds(60);
+
 /// Exchanges a refresh token for a new pair. A token works once: presenting it again
-/// revokes every token of its chain (the thief and the victim both must log in again).
-pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenResponse> {
+/// after [`REFRESH_GRACE`], or once the token it was exchanged for was used, revokes
+/// every token of its chain (this login on this phone; the thief's too).
+#[tracing::instrument(skip_all)]
+pub async fn refresh(
+    state: &AppState,
+    refresh_token: &str,
+    address: &str,
+) -> AppResult<TokenResponse> {
     let now = state.clock.now();
+    state.limits.failures_per_address.allows(address, now)?;
+    let answer = rotate_refresh(state, refresh_token, now).await;
+    if matches!(
+        answer,
+        Err(AppError::InvalidToken | AppError::RefreshReused)
+    ) {
+        state.limits.failures_per_address.take(address, now);
+    }
+    answer
+}
+
+async fn rotate_refresh(
+    state: &AppState,
+    refresh_token: &str,
+    now: DateTime<Utc>,
+) -> AppResult<TokenResponse> {
     let accounts = state.db.accounts();
     let current = accounts
         .refresh_by_hash(&token_hash(refresh_token))
         .await?
         .ok_or(AppError::InvalidToken)?;
-    if current.used_at.is_some() || current.revoked_at.is_some() {
+    if current.revoked_at.is_some() {
         accounts.revoke_chain(current.chain_id, now).await?;
         return Err(AppError::RefreshReused);
     }
@@ -169,6 +223,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenRe
                 now,
                 expires_at,
             },
+            REFRESH_GRACE,
         )
         .await?;
     match rotation {
@@ -210,14 +265,22 @@ pub async fn logout(
 /// Mails a one-time reset link if the address has an account. The caller always
 /// hears the same thing, and the mail is sent in the background so the timing does
 /// not tell either.
-pub async fn forgot_password(state: &AppState, email: &str) -> AppResult<()> {
+pub async fn forgot_password(state: &AppState, email: &str, address: &str) -> AppResult<()> {
+    let now = state.clock.now();
+    state.limits.work_per_address.check(address, now)?;
     let Ok(email) = validate::email("email", email) else {
         return Ok(());
     };
     state
         .limits
-        .forgot_per_email
-        .check(&email, state.clock.now())?;
+        .forgot_per_email_address
+        .check(&format!("{email} {address}"), now)?;
+    // Past the per-account limit (asked from many places), the answer stays 202 and
+    // no mail leaves: the parent already holds recent links that work, and a stranger
+    // can neither bomb the inbox nor make the parent's own request fail.
+    if state.limits.forgot_per_email.check(&email, now).is_err() {
+        return Ok(());
+    }
     let state = state.clone();
     tokio::spawn(async move {
         if let Err(e) = send_reset_mail(&state, &email).await {

@@ -59,26 +59,58 @@ impl PasswordHasher {
             .map_err(|e| AppError::Internal(format!("hash task: {e}")))
     }
 
+    /// Hashes the password in its normal form ([`famille_model::text::secret`], NFKC
+    /// as NIST SP 800-63B asks): typed on any keyboard, it verifies.
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
-        self.run(move || hash_now(password.as_bytes())).await?
+        let normal = famille_model::text::secret(&password);
+        self.run(move || hash_now(normal.as_bytes())).await?
     }
 
     /// Checks `password` against a stored PHC string; with no stored hash (unknown
     /// account, or an imported dossier without a password) the same work is done
     /// against a dummy and the answer is `false`.
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
+        Ok(self.check(password, stored).await? != Verified::No)
+    }
+
+    /// Like [`verify`](Self::verify), and says whether the stored hash predates
+    /// normalisation (made from the bytes as typed): the caller then stores
+    /// [`hash`](Self::hash)'s, so the next login from another keyboard works too.
+    pub async fn check(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<Verified, AppError> {
         let real = stored.is_some();
         let phc = stored.unwrap_or_else(|| (*self.dummy_hash).clone());
-        let ok = self
-            .run(move || match PasswordHash::new(&phc) {
-                Ok(parsed) => argon2()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok(),
-                Err(_) => false,
+        let normal = famille_model::text::secret(&password);
+        let verified = self
+            .run(move || {
+                let Ok(parsed) = PasswordHash::new(&phc) else {
+                    return Verified::No;
+                };
+                let matches = |bytes: &[u8]| argon2().verify_password(bytes, &parsed).is_ok();
+                if matches(normal.as_bytes()) {
+                    Verified::Yes
+                } else if normal != password && matches(password.as_bytes()) {
+                    Verified::YesLegacy
+                } else {
+                    Verified::No
+                }
             })
             .await?;
-        Ok(real && ok)
+        Ok(if real { verified } else { Verified::No })
     }
+}
+
+/// What a password check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    No,
+    /// Matches the stored hash of its normal form.
+    Yes,
+    /// Matches a hash made before normalisation, from the bytes as typed.
+    YesLegacy,
 }
 
 #[cfg(test)]
@@ -103,6 +135,31 @@ mod tests {
                 .unwrap()
         );
         assert!(!hasher.verify("demo-parent-pw".into(), None).await.unwrap());
+        // NFC and NFD of one password verify against one hash.
+        let nfc = "Vacances-\u{e9}t\u{e9}-\u{e0}-No\u{eb}l";
+        let nfd = "Vacances-e\u{301}te\u{301}-a\u{300}-Noe\u{308}l";
+        let phc = hasher.hash(nfd.into()).await.unwrap();
+        assert_eq!(
+            hasher.check(nfc.into(), Some(phc.clone())).await.unwrap(),
+            Verified::Yes
+        );
+        assert_eq!(
+            hasher.check(nfd.into(), Some(phc)).await.unwrap(),
+            Verified::Yes
+        );
+        // A hash made from NFD bytes before normalisation still verifies, as legacy.
+        let legacy = hash_now(nfd.as_bytes()).unwrap();
+        assert_eq!(
+            hasher
+                .check(nfd.into(), Some(legacy.clone()))
+                .await
+                .unwrap(),
+            Verified::YesLegacy
+        );
+        assert_eq!(
+            hasher.check(nfc.into(), Some(legacy)).await.unwrap(),
+            Verified::No
+        );
         assert!(
             !hasher
                 .verify("x".into(), Some("garbage".into()))

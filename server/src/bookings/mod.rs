@@ -69,11 +69,19 @@ async fn book(
     session_id: Uuid,
     intent: BookIntent,
 ) -> StoreResult<Outcome> {
-    let Some(c) = booking_context(tx, actor.family_id, child_id, session_id).await? else {
+    let Some(mut c) = booking_context(tx, actor.family_id, child_id, session_id).await? else {
         return Ok(Outcome::rejected(ErrorCode::NotFound));
     };
     let now = tx.now();
     let group = AgeGroup::of(c.age_split, c.birth_date, c.date);
+    if c.waiting > 0 && !c.capacity.full(group) {
+        // Places someone waits for go to the line first (left free by data older
+        // than this rule): then this booking is decided on what remains.
+        places_made_available(tx, session_id).await?;
+        c = booking_context(tx, actor.family_id, child_id, session_id)
+            .await?
+            .ok_or(crate::store::StoreError::Retry)?;
+    }
     let mut facts = BookingFacts {
         dossier_active: c.family_status == FamilyStatus::Active,
         eligible: c.eligibility.admits(c.birth_date, c.school_level, c.date),

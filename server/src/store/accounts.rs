@@ -115,6 +115,9 @@ macro_rules! account_columns {
     };
 }
 
+/// A refresh token's `used_at` and `revoked_at`.
+type UseOfToken = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 impl Accounts<'_> {
     pub async fn insert_parent(&self, new: &NewParent<'_>) -> StoreResult<i64> {
         let insert_family = dialect!(self.db,
@@ -145,8 +148,8 @@ impl Accounts<'_> {
             .await
             .map_err(unique_violation)?;
             sqlx::query(
-                "INSERT INTO guardians (id, family_id, rank, account_id, first_name, last_name, email) \
-                 VALUES ($1, $2, 1, $3, $4, $5, $6)",
+                "INSERT INTO guardians (id, family_id, rank, account_id, first_name, last_name, email, search_key) \
+                 VALUES ($1, $2, 1, $3, $4, $5, $6, $7)",
             )
             .bind(new.guardian_id)
             .bind(new.family_id)
@@ -154,6 +157,7 @@ impl Accounts<'_> {
             .bind(new.first_name)
             .bind(new.last_name)
             .bind(new.email)
+            .bind(super::families::guardian_search_key(new.first_name, new.last_name, Some(new.email)))
             .execute(&mut *tx)
             .await?;
             number
@@ -221,18 +225,62 @@ impl Accounts<'_> {
     /// Marks `old` used and stores its successor, in one transaction. If `old` was
     /// already used or revoked (a stolen token replayed, or the legitimate one after
     /// the thief), the whole chain is revoked instead.
-    pub async fn rotate(&self, old: &RefreshRow, next: &NewRefresh<'_>) -> StoreResult<Rotation> {
+    /// Exchanges `old` for `next`. A token works once; presented again within
+    /// `grace` of its use while the token it was exchanged for is still unused (the
+    /// answer was lost on the way to the phone), that successor is withdrawn and
+    /// `next` replaces it. Otherwise a reused token is theft: its whole chain is
+    /// revoked.
+    pub async fn rotate(
+        &self,
+        old: &RefreshRow,
+        next: &NewRefresh<'_>,
+        grace: chrono::Duration,
+    ) -> StoreResult<Rotation> {
         let rotation = in_tx!(self.db, |tx| {
             let claimed = sqlx::query(
-                "UPDATE refresh_tokens SET used_at = $2 \
+                "UPDATE refresh_tokens SET used_at = $2, replaced_by = $3 \
                  WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
             )
             .bind(old.id)
             .bind(next.now)
+            .bind(next.id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if claimed == 1 {
+            // A retry within the grace (judged on the row as it is now, not as read
+            // before): the unused successor is withdrawn, guarded so that two
+            // retries cannot both keep theirs.
+            let fresh: Option<UseOfToken> = if claimed == 0 {
+                sqlx::query_as("SELECT used_at, revoked_at FROM refresh_tokens WHERE id = $1")
+                    .bind(old.id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            } else {
+                None
+            };
+            let within_grace = fresh.is_some_and(|(used_at, revoked_at)| {
+                revoked_at.is_none() && used_at.is_some_and(|used| next.now - used <= grace)
+            });
+            let retried = within_grace
+                && sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $2 WHERE id = \
+                     (SELECT replaced_by FROM refresh_tokens WHERE id = $1) \
+                     AND used_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(old.id)
+                .bind(next.now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+            if claimed == 1 || retried {
+                if retried {
+                    sqlx::query("UPDATE refresh_tokens SET replaced_by = $2 WHERE id = $1")
+                        .bind(old.id)
+                        .bind(next.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 insert_refresh!(next).execute(&mut *tx).await?;
                 Rotation::Rotated
             } else {
@@ -254,6 +302,22 @@ impl Accounts<'_> {
     }
 
     // ---- passwords -------------------------------------------------------------
+
+    /// Replaces the hash of an account's password by one of the same password (a
+    /// legacy hash upgraded at login); sessions stay open.
+    pub async fn set_password_hash(
+        &self,
+        account_id: Uuid,
+        password_hash: &str,
+    ) -> StoreResult<()> {
+        execute!(
+            self.db,
+            "UPDATE accounts SET password_hash = $2 WHERE id = $1",
+            account_id,
+            password_hash
+        )?;
+        Ok(())
+    }
 
     pub async fn insert_reset(
         &self,

@@ -333,6 +333,8 @@ impl Db {
             Pool::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
+        // Values computed in Rust that rows older than their column lack.
+        self.families().fill_search_keys().await?;
         Ok(())
     }
 

@@ -34,6 +34,52 @@ backend_tests! {
         again.problem(StatusCode::CONFLICT, "email_taken");
     }
 
+    async fn text_typed_on_another_keyboard_is_the_same_text(app) {
+        let app = app.with_demo().await;
+        let nfc = "Vacances-\u{e9}t\u{e9}-\u{e0}-No\u{eb}l";
+        let nfd = "Vacances-e\u{301}te\u{301}-a\u{300}-Noe\u{308}l";
+        let reply = app
+            .post("/api/v1/auth/register", None, json!({
+                "email": "he\u{301}le\u{300}ne@famille.example", "password": nfc,
+                "first_name": "He\u{301}le\u{300}ne", "last_name": "Dupre\u{301}"
+            }))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        // Password and address typed the other way (and the address in capitals).
+        let tokens = app.login("H\u{c9}L\u{c8}NE@famille.example", nfd).await;
+        let family = app.get("/api/v1/family", &tokens.access).await;
+        assert_eq!(family.body["guardians"][0]["first_name"], "H\u{e9}l\u{e8}ne", "names are stored in NFC");
+        app.post("/api/v1/auth/register", None, json!({
+                "email": "h\u{e9}l\u{e8}ne@famille.example", "password": "un-autre-mot-de-passe",
+                "first_name": "Autre", "last_name": "Personne"
+            }))
+            .await
+            .problem(StatusCode::CONFLICT, "email_taken");
+
+        // Addresses that would display like another parent's are refused.
+        for spoof in ["par\u{200b}ent@famille.example", "p\u{430}rent@famille.example", "parent\u{202e}@famille.example"] {
+            let reply = app
+                .post("/api/v1/auth/register", None, json!({
+                    "email": spoof, "password": "un-mot-de-passe-solide", "first_name": "Faux", "last_name": "Parent"
+                }))
+                .await;
+            reply.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+            assert_eq!(reply.body["errors"][0]["field"], "email", "{spoof:?}");
+        }
+
+        // A hash made before normalisation (from NFD bytes) still logs in, and is
+        // upgraded so that the NFC form works from then on.
+        use argon2::password_hash::PasswordHasher as _;
+        let legacy = argon2::Argon2::default().hash_password(nfd.as_bytes()).unwrap().to_string();
+        let parent = app.state.db.accounts().by_email("parent@famille.example").await.unwrap().unwrap();
+        app.state.db.accounts().set_password_hash(parent.id, &legacy).await.unwrap();
+        app.post("/api/v1/auth/login", None, json!({"email": "parent@famille.example", "password": nfc}))
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        app.login("parent@famille.example", nfd).await;
+        app.login("parent@famille.example", nfc).await;
+    }
+
     async fn register_reports_every_bad_field(app) {
         let reply = app
             .post("/api/v1/auth/register", None, json!({
@@ -92,10 +138,14 @@ backend_tests! {
         let access = second.body["access_token"].as_str().unwrap();
         assert_eq!(app.get("/api/v1/family", access).await.status, StatusCode::OK);
 
-        // The first token again: a replay. Refused, and the whole chain dies.
+        // The second token is used: the first one presented again is a replay by
+        // someone else. Refused, and the whole chain dies.
+        let third = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": second_refresh})).await;
+        assert_eq!(third.status, StatusCode::OK);
         let replay = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": first.refresh})).await;
-        replay.problem(StatusCode::UNAUTHORIZED, "refresh_token_reused");
-        let successor = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": second_refresh})).await;
+        let detail = replay.problem(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+        assert!(detail.contains("sur cet appareil"), "only this login ends: {detail}");
+        let successor = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": third.body["refresh_token"]})).await;
         successor.problem(StatusCode::UNAUTHORIZED, "refresh_token_reused");
 
         // Another login (another chain, e.g. another phone) is untouched.
@@ -105,7 +155,34 @@ backend_tests! {
         assert_eq!(app.post("/api/v1/auth/refresh", None, json!({"refresh_token": other.refresh})).await.status, StatusCode::OK);
     }
 
-    async fn concurrent_refreshes_of_one_token_let_one_through(app) {
+    async fn a_lost_answer_does_not_log_the_phone_out(app) {
+        let app = app.with_demo().await;
+        let first = app.parent().await;
+        // The phone refreshes; the answer is lost on the way.
+        let lost = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": first.refresh})).await;
+        assert_eq!(lost.status, StatusCode::OK);
+        // It retries with the same token a few seconds later: a valid pair of the same login.
+        app.state.clock.advance(chrono::Duration::seconds(20));
+        let retried = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": first.refresh})).await;
+        assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+        let next = retried.body["refresh_token"].as_str().unwrap().to_owned();
+        assert_eq!(app.get("/api/v1/family", retried.body["access_token"].as_str().unwrap()).await.status, StatusCode::OK);
+        // The lost successor no longer works, and presenting it is treated as theft.
+        let stolen = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": lost.body["refresh_token"]})).await;
+        stolen.problem(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+        app.post("/api/v1/auth/refresh", None, json!({"refresh_token": next})).await
+            .problem(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+
+        // Past the grace, the same retry is a replay: refused.
+        let fresh = app.parent().await;
+        let used = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": fresh.refresh})).await;
+        assert_eq!(used.status, StatusCode::OK);
+        app.state.clock.advance(chrono::Duration::seconds(61));
+        app.post("/api/v1/auth/refresh", None, json!({"refresh_token": fresh.refresh})).await
+            .problem(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    }
+
+    async fn concurrent_refreshes_of_one_token_leave_one_live_token(app) {
         let app = app.with_demo().await;
         let tokens = app.parent().await;
         let mut tasks = Vec::new();
@@ -121,13 +198,17 @@ backend_tests! {
                 router.oneshot(req).await.unwrap().status()
             }));
         }
-        let mut ok = 0;
         for task in tasks {
-            if task.await.unwrap() == StatusCode::OK {
-                ok += 1;
-            }
+            task.await.unwrap();
         }
-        assert!(ok <= 1, "{ok} concurrent refreshes of one token succeeded");
+        // Retries within the grace each replace the previous successor: whatever
+        // the interleaving, the login ends with at most one token that works.
+        let live: i64 = match &*app.state.db.pool {
+            famille_server::store::Pool::Sqlite(pool, _) => sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens WHERE used_at IS NULL AND revoked_at IS NULL").fetch_one(pool).await,
+            famille_server::store::Pool::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens WHERE used_at IS NULL AND revoked_at IS NULL").fetch_one(pool).await,
+        }
+        .unwrap();
+        assert!(live <= 1, "{live} live tokens in one login");
     }
 
     async fn logout_ends_the_session(app) {
@@ -192,6 +273,21 @@ backend_tests! {
         assert_eq!(old.status, StatusCode::UNAUTHORIZED);
     }
 
+    async fn strangers_asking_resets_neither_bomb_nor_block_the_parent(app) {
+        let app = app.with_demo().await;
+        for n in 0..14 {
+            let r = app.post_from(&format!("203.0.113.{n}"), "/api/v1/auth/password/forgot", json!({"email": "parent@famille.example"})).await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        }
+        let own = app.post_from("192.0.2.10", "/api/v1/auth/password/forgot", json!({"email": "parent@famille.example"})).await;
+        assert_eq!(own.status, StatusCode::ACCEPTED, "the parent's own request is not refused");
+        let last = app.wait_for_mail(10).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(app.outbox().len(), 10, "at most ten reset mails an hour");
+        let reset = app.post("/api/v1/auth/password/reset", None, json!({"token": token_in_mail(&last), "password": "nouveau-mot-de-passe"})).await;
+        assert_eq!(reset.status, StatusCode::NO_CONTENT, "the last link mailed works: {}", reset.body);
+    }
+
     async fn reset_tokens_expire_after_an_hour(app) {
         let app = app.with_demo().await;
         app.post("/api/v1/auth/password/forgot", None, json!({"email": "parent@famille.example"})).await;
@@ -229,6 +325,68 @@ backend_tests! {
         // Once the wait is over, the right password works.
         app.state.clock.advance(chrono::Duration::seconds(retry as i64));
         app.parent().await;
+    }
+
+    async fn a_parent_who_gets_it_right_is_never_limited(app) {
+        let app = app.with_demo().await;
+        for attempt in 0..40 {
+            let r = app
+                .post_from("192.0.2.10", "/api/v1/auth/login", json!({"email": "parent@famille.example", "password": "demo-parent-pw"}))
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "login {attempt}: {}", r.body);
+        }
+    }
+
+    async fn a_stranger_elsewhere_cannot_lock_a_parent_out(app) {
+        let app = app.with_demo().await;
+        let guess = json!({"email": "parent@famille.example", "password": "mauvais-mdp-123"});
+        for _ in 0..10 {
+            let r = app.post_from("198.51.100.7", "/api/v1/auth/login", guess.clone()).await;
+            r.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        }
+        app.post_from("198.51.100.7", "/api/v1/auth/login", guess.clone())
+            .await
+            .problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        // The parent, from home, logs in at once.
+        let home = app
+            .post_from("192.0.2.10", "/api/v1/auth/login", json!({"email": "parent@famille.example", "password": "demo-parent-pw"}))
+            .await;
+        assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+        // Guessed at from many addresses (50 failures in all): slowed down, never locked.
+        for n in 0..40 {
+            let r = app.post_from(&format!("203.0.113.{n}"), "/api/v1/auth/login", guess.clone()).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        }
+        let started = std::time::Instant::now();
+        let home = app
+            .post_from("192.0.2.10", "/api/v1/auth/login", json!({"email": "parent@famille.example", "password": "demo-parent-pw"}))
+            .await;
+        assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+        assert!(started.elapsed() >= famille_server::ratelimit::SLOWDOWN, "answers are slowed, not refused");
+    }
+
+    async fn one_address_cannot_lock_many_accounts(app) {
+        let mut config = app.state.config.clone();
+        config.rate_limit_per_address = 20;
+        let app = app.restart_with(config).await.with_demo().await;
+        let mut limited_after = None;
+        for n in 0..40 {
+            let r = app
+                .post_from("198.51.100.9", "/api/v1/auth/login", json!({"email": format!("parent{n}@famille.example"), "password": "essai-123456"}))
+                .await;
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                r.problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+                limited_after = Some(n);
+                break;
+            }
+            r.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        }
+        assert_eq!(limited_after, Some(20), "the address is slowed after its burst of failures");
+        // The accounts it tried are not locked for their owners elsewhere.
+        for (email, password) in [("parent@famille.example", "demo-parent-pw"), ("agent@famille.example", "demo-agent-pw")] {
+            let r = app.post_from("192.0.2.10", "/api/v1/auth/login", json!({"email": email, "password": password})).await;
+            assert_eq!(r.status, StatusCode::OK, "{email}: {}", r.body);
+        }
     }
 
     async fn me_tells_who_is_connected(app) {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::support::{TestApp, Tokens, backend_tests};
 
-fn rules() -> BookingRules {
+pub(crate) fn rules() -> BookingRules {
     BookingRules {
         opening: Opening::Always,
         booking_deadline: TimeRule::DaysBefore {
@@ -30,7 +30,12 @@ fn rules() -> BookingRules {
 }
 
 /// An activity for 3-11 year olds with one session on `date`.
-async fn session(app: &TestApp, date: NaiveDate, capacity: u32, rules: BookingRules) -> Uuid {
+pub(crate) async fn session(
+    app: &TestApp,
+    date: NaiveDate,
+    capacity: u32,
+    rules: BookingRules,
+) -> Uuid {
     let catalog = app.state.db.catalog();
     let now = app.state.clock.now();
     let category = Uuid::now_v7();
@@ -89,11 +94,11 @@ async fn session(app: &TestApp, date: NaiveDate, capacity: u32, rules: BookingRu
     id
 }
 
-fn today(app: &TestApp) -> NaiveDate {
+pub(crate) fn today(app: &TestApp) -> NaiveDate {
     paris_date(app.state.clock.now())
 }
 
-async fn children(app: &TestApp, tokens: &Tokens) -> Vec<String> {
+pub(crate) async fn children(app: &TestApp, tokens: &Tokens) -> Vec<String> {
     let family = app.get("/api/v1/family", &tokens.access).await.body;
     family["children"]
         .as_array()
@@ -103,7 +108,7 @@ async fn children(app: &TestApp, tokens: &Tokens) -> Vec<String> {
         .collect()
 }
 
-async fn send(app: &TestApp, tokens: &Tokens, mutations: Value) -> Vec<Value> {
+pub(crate) async fn send(app: &TestApp, tokens: &Tokens, mutations: Value) -> Vec<Value> {
     let reply = app
         .post(
             "/api/v1/mutations",
@@ -115,11 +120,11 @@ async fn send(app: &TestApp, tokens: &Tokens, mutations: Value) -> Vec<Value> {
     reply.body["results"].as_array().unwrap().clone()
 }
 
-fn reserve(child: &str, session: Uuid) -> Value {
+pub(crate) fn reserve(child: &str, session: Uuid) -> Value {
     json!({"id": Uuid::now_v7(), "kind": "reserve", "child_id": child, "session_id": session})
 }
 
-async fn cell(
+pub(crate) async fn cell(
     app: &TestApp,
     tokens: &Tokens,
     child: &str,

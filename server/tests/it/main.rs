@@ -13,3 +13,4 @@ mod push;
 mod staff;
 mod sync;
 mod uploads;
+mod waitlist;

@@ -1,7 +1,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{backend_tests, token_in_mail};
+use crate::support::{backend_tests, token_in_mail, urlencode};
 
 backend_tests! {
     async fn agents_find_and_validate_pending_dossiers(app) {
@@ -39,6 +39,49 @@ backend_tests! {
         // Parents never reach staff routes.
         let parent_try = app.call(Method::POST, &format!("/api/v1/staff/families/{family_id}/validate"), Some(&parent.access), None).await;
         parent_try.problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+
+    async fn agents_find_names_whatever_the_case_accents_and_order(app) {
+        let app = app.with_demo().await;
+        let registered = app
+            .post("/api/v1/auth/register", None, json!({
+                "email": "noel.dupre@example.fr", "password": "un-mot-de-passe-solide",
+                "first_name": "Noël", "last_name": "DUPRÉ"
+            }))
+            .await;
+        assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.body);
+        let family_id = registered.body["family_id"].as_str().unwrap().to_owned();
+        let parent = app.login("noel.dupre@example.fr", "un-mot-de-passe-solide").await;
+        let child = app.post("/api/v1/family/children", Some(&parent.access), json!({
+            "first_name": "E\u{301}lo\u{ef}se", "last_name": "Dupré", "birth_date": "2018-03-04", "school_level": "ce2"
+        })).await;
+        assert_eq!(child.status, StatusCode::CREATED, "{}", child.body);
+        let agent = app.agent().await;
+        let finds = |q: &'static str| {
+            let app = &app;
+            let agent = &agent;
+            async move {
+                let url = format!("/api/v1/staff/families?q={}", urlencode(q));
+                let reply = app.get(&url, &agent.access).await;
+                assert_eq!(reply.status, StatusCode::OK, "{q}: {}", reply.body);
+                reply.body.as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        for q in ["DUPRÉ", "dupré", "dupre", "DUPRE", "Dupre\u{301}", "noel dupre", "dupré  noël", "NOËL", "eloise", "Éloïse dupre", "noel.dupre@example"] {
+            assert_eq!(finds(q).await, std::slice::from_ref(&family_id), "{q:?}");
+        }
+        for q in ["dupré zzz", "eloise testbo"] {
+            assert!(finds(q).await.is_empty(), "{q:?}");
+        }
+
+        // Rows written before search keys existed get theirs when the server starts.
+        for table in ["guardians", "children"] {
+            crate::support::execute_sql(&app, &format!("UPDATE {table} SET search_key = NULL"), &[]).await;
+        }
+        let app = app.restart().await;
+        let agent = app.agent().await;
+        let reply = app.get("/api/v1/staff/families?q=dupre%20eloise", &agent.access).await;
+        assert_eq!(reply.body.as_array().unwrap().len(), 1, "{}", reply.body);
     }
 
     async fn agents_edit_the_household_and_quotient(app) {

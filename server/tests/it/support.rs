@@ -180,6 +180,20 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// POSTs JSON as a client connected from `address` (what the rate limits key on).
+    pub async fn post_from(&self, address: &str, path: &str, body: Value) -> Reply {
+        let peer: std::net::SocketAddr = format!("{address}:40000").parse().expect("an address");
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        self.send(req).await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.call(Method::GET, path, Some(token), None).await
     }
@@ -434,4 +448,38 @@ pub async fn tus(
         req = req.header(*k, v);
     }
     app.send(req.body(Body::from(body)).unwrap()).await
+}
+
+/// Percent-encodes a query value (every byte but unreserved ASCII).
+pub fn urlencode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Runs one statement behind the server's back (a manual fix, an old database),
+/// binding `ids` to $1, $2…
+pub async fn execute_sql(app: &TestApp, sql: &str, ids: &[uuid::Uuid]) {
+    let done = match &*app.state.db.pool {
+        famille_server::store::Pool::Sqlite(pool, _) => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.execute(pool).await.map(|_| ())
+        }
+        famille_server::store::Pool::Postgres(pool) => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.execute(pool).await.map(|_| ())
+        }
+    };
+    done.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }

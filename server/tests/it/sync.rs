@@ -122,11 +122,7 @@ backend_tests! {
         let wednesday = state.values().find(|c| c["entity"] == "session"
             && state.get(&format!("activity:{}", c["session"]["activity_id"].as_str().unwrap())).unwrap()["activity"]["name"].as_str().unwrap().contains("6-11"))
             .unwrap()["id"].as_str().unwrap().parse::<Uuid>().unwrap();
-        let set_capacity = match &*app.state.db.pool {
-            famille_server::store::Pool::Sqlite(pool, _) => sqlx::query("UPDATE sessions SET capacity = 2 WHERE id = $1").bind(wednesday).execute(pool).await.map(|_| ()),
-            famille_server::store::Pool::Postgres(pool) => sqlx::query("UPDATE sessions SET capacity = 2 WHERE id = $1").bind(wednesday).execute(pool).await.map(|_| ()),
-        };
-        set_capacity.unwrap();
+        crate::support::execute_sql(&app, "UPDATE sessions SET capacity = 2 WHERE id = $1", &[wednesday]).await;
         let reserve = |child: &str| json!({"mutations": [{"id": Uuid::now_v7(), "kind": "reserve", "child_id": child, "session_id": wednesday}]});
         // First place: no flip, nothing for the stranger.
         app.post("/api/v1/mutations", Some(&parent.access), reserve(&kids[0])).await;

@@ -11,13 +11,9 @@ use sha1::Digest;
 
 use crate::support::{Reply, TestApp, backend_tests, meta, tus};
 
-/// A real camera photo (Nikon, with GPS tags), from the fixtures beside the project.
+/// A camera photo with EXIF (maker, GPS tags), made by `famille-fixtures`.
 fn photo() -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/photos/gps_nikon_DSCN0010.jpg"
-    );
-    std::fs::read(path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+    famille_fixtures::photo("gps_nikon_DSCN0010.jpg").expect("a generated photo")
 }
 
 async fn create(app: &TestApp, token: &str, length: usize, metadata: String) -> Reply {

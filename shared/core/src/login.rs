@@ -39,7 +39,10 @@ impl Engine {
                 }),
             )
             .await?;
-        let email = email.trim().to_lowercase();
+        // In the server's form (NFKC, lower case): the same parent typing on another
+        // keyboard must not look like another account and wipe the phone's queue.
+        let email = famille_model::validate::email("email", email)
+            .unwrap_or_else(|_| email.trim().to_lowercase());
         {
             let mut store = self.store();
             // Another account on this phone: the previous family's data and intents go.

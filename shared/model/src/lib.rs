@@ -146,6 +146,7 @@ pub mod fr;
 pub mod notice;
 pub mod push;
 pub mod queue;
+pub mod text;
 pub mod validate;
 
 pub use codes::ErrorCode;

@@ -27,6 +27,8 @@ pub struct BookingContext {
     pub capacity: Capacity,
     /// The child's reservation holding or waiting for a place on this session.
     pub live: Option<Uuid>,
+    /// Children on the session's waitlist.
+    pub waiting: i64,
     /// Labels of the required documents the child lacks for this date.
     pub missing_documents: Vec<String>,
 }
@@ -48,6 +50,7 @@ struct ContextRow {
     rules: BookingRules,
     age_split: Option<i16>,
     live: Option<Uuid>,
+    waiting: i64,
     requirements: i64,
     #[sqlx(flatten)]
     places: CapacityRow,
@@ -69,6 +72,7 @@ pub async fn booking_context(
          s.capacity, s.capacity_young, s.capacity_old, s.held, s.held_young, s.held_old, \
          (SELECT r.id FROM reservations r WHERE r.session_id = s.id AND r.child_id = ch.id \
             AND r.status IN {}) AS live, \
+         (SELECT COUNT(*) FROM reservations w WHERE w.session_id = s.id AND w.status = 'waitlisted') AS waiting, \
          (SELECT COUNT(*) FROM activity_required_documents d WHERE d.activity_id = a.id) AS requirements \
          FROM families f JOIN children ch ON ch.family_id = f.id AND ch.id = $2 \
          JOIN sessions s ON s.id = $3 JOIN activities a ON a.id = s.activity_id AND a.archived_at IS NULL \
@@ -118,6 +122,7 @@ pub async fn booking_context(
         age_split: row.age_split.and_then(|a| u8::try_from(a).ok()),
         capacity: Capacity::from(&row.places),
         live: row.live,
+        waiting: row.waiting,
         missing_documents: missing,
     }))
 }

@@ -6,7 +6,7 @@ use famille_model::api::{Child, ChildConsent, ChildInput, ConsentType, HealthRec
 use famille_model::dossier::ConsentAnswer;
 use uuid::Uuid;
 
-use super::Families;
+use super::{Families, child_search_key};
 use crate::store::{StoreResult, execute, in_tx, on_db, parse_stored};
 
 #[derive(sqlx::FromRow)]
@@ -92,8 +92,8 @@ impl Families<'_> {
     ) -> StoreResult<()> {
         execute!(
             self.db,
-            "INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_level, school, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            "INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_level, school, created_at, updated_at, search_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
             id,
             family_id,
             &c.first_name,
@@ -101,7 +101,8 @@ impl Families<'_> {
             c.birth_date,
             c.school_level.as_str(),
             &c.school,
-            now
+            now,
+            child_search_key(&c.first_name, &c.last_name)
         )?;
         Ok(())
     }
@@ -116,7 +117,7 @@ impl Families<'_> {
         Ok(execute!(
             self.db,
             "UPDATE children SET first_name = $3, last_name = $4, birth_date = $5, school_level = $6, school = $7, \
-                 updated_at = $8 WHERE id = $1 AND family_id = $2",
+                 updated_at = $8, search_key = $9 WHERE id = $1 AND family_id = $2",
             id,
             family_id,
             &c.first_name,
@@ -124,7 +125,8 @@ impl Families<'_> {
             c.birth_date,
             c.school_level.as_str(),
             &c.school,
-            now
+            now,
+            child_search_key(&c.first_name, &c.last_name)
         )? == 1)
     }
 

@@ -10,9 +10,41 @@ mod people;
 use chrono::{DateTime, NaiveDate, Utc};
 use famille_model::api::{Address, Child, Guardian, Household, Quotient};
 use famille_model::dossier::FamilyStatus;
+use famille_model::text;
 use uuid::Uuid;
 
 use super::{Db, StoreResult, execute, on_db, parse_stored, scalar};
+
+/// The key a guardian is found by: names and login address, folded
+/// ([`text::search_key`]).
+pub(crate) fn guardian_search_key(
+    first_name: &str,
+    last_name: &str,
+    email: Option<&str>,
+) -> String {
+    text::search_key(&format!("{first_name} {last_name} {}", email.unwrap_or("")))
+}
+
+/// The key a child is found by: names, folded.
+pub(crate) fn child_search_key(first_name: &str, last_name: &str) -> String {
+    text::search_key(&format!("{first_name} {last_name}"))
+}
+
+/// Words of a search that count (at most this many; more narrow nothing useful).
+const SEARCH_WORDS: usize = 4;
+
+/// One word of the search: found in a guardian's or a child's key.
+macro_rules! word_matches {
+    ($n:literal) => {
+        concat!(
+            " AND (EXISTS (SELECT 1 FROM guardians g WHERE g.family_id = f.id AND g.search_key LIKE $",
+            $n,
+            ") OR EXISTS (SELECT 1 FROM children c WHERE c.family_id = f.id AND c.search_key LIKE $",
+            $n,
+            "))"
+        )
+    };
+}
 
 pub struct Families<'a> {
     pub(super) db: &'a Db,
@@ -185,32 +217,45 @@ impl Families<'_> {
 
     // ---- guardians -------------------------------------------------------------
 
-    /// Families whose dossier number, guardian or child name matches `query`
-    /// (case-insensitive), newest first; pending dossiers only if asked.
+    /// Families whose dossier number is `query`, or where each word of `query` is
+    /// found in a guardian's name or address or a child's name, ignoring case,
+    /// accents and word order ("dupré noël" finds "Noël DUPRE"); newest first,
+    /// pending dossiers only if asked.
     pub async fn search(
         &self,
         query: &str,
         status: Option<FamilyStatus>,
         limit: i64,
     ) -> StoreResult<Vec<FamilyHit>> {
-        let pattern = format!("%{}%", query.trim().to_lowercase().replace(['%', '_'], ""));
+        let key = text::search_key(&query.replace(['%', '_', '\\'], " "));
+        let mut words: Vec<String> = key
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .take(SEARCH_WORDS)
+            .map(|w| format!("%{w}%"))
+            .collect();
+        let any_word = !words.is_empty();
+        words.resize(SEARCH_WORDS, "%".to_owned());
         let number: i64 = query.trim().parse().unwrap_or(-1);
         let sql = concat!(
             "SELECT ",
             family_columns!("f."),
-            " FROM families f WHERE ($3 IS NULL OR f.status = $3) AND ( \
-               f.number = $2 OR $1 = '%%' \
-               OR EXISTS (SELECT 1 FROM guardians g WHERE g.family_id = f.id AND \
-                          (LOWER(g.last_name) LIKE $1 OR LOWER(g.first_name) LIKE $1 OR LOWER(COALESCE(g.email, '')) LIKE $1)) \
-               OR EXISTS (SELECT 1 FROM children c WHERE c.family_id = f.id AND \
-                          (LOWER(c.last_name) LIKE $1 OR LOWER(c.first_name) LIKE $1))) \
-             ORDER BY f.created_at DESC LIMIT $4"
+            " FROM families f WHERE ($1 IS NULL OR f.status = $1) AND (f.number = $2 OR ($3",
+            word_matches!("4"),
+            word_matches!("5"),
+            word_matches!("6"),
+            word_matches!("7"),
+            ")) ORDER BY f.created_at DESC LIMIT $8"
         );
         let rows: Vec<FamilyRow> = on_db!(self.db, |pool| {
             sqlx::query_as(sql)
-                .bind(&pattern)
-                .bind(number)
                 .bind(status.map(|s| s.as_str()))
+                .bind(number)
+                .bind(any_word || query.trim().is_empty())
+                .bind(&words[0])
+                .bind(&words[1])
+                .bind(&words[2])
+                .bind(&words[3])
                 .bind(limit)
                 .fetch_all(pool)
                 .await
@@ -226,6 +271,45 @@ impl Families<'_> {
             });
         }
         Ok(hits)
+    }
+
+    /// Gives their search key to the guardians and children written before keys
+    /// existed (run once the migrations are applied); returns how many rows.
+    pub async fn fill_search_keys(&self) -> StoreResult<u64> {
+        let guardians: Vec<(Uuid, String, String, Option<String>)> = on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT id, first_name, last_name, email FROM guardians WHERE search_key IS NULL",
+            )
+            .fetch_all(pool)
+            .await
+        })?;
+        let children: Vec<(Uuid, String, String)> = on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT id, first_name, last_name FROM children WHERE search_key IS NULL",
+            )
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut filled = 0;
+        for (id, first, last, email) in guardians {
+            let key = guardian_search_key(&first, &last, email.as_deref());
+            filled += execute!(
+                self.db,
+                "UPDATE guardians SET search_key = $2 WHERE id = $1",
+                id,
+                key
+            )?;
+        }
+        for (id, first, last) in children {
+            let key = child_search_key(&first, &last);
+            filled += execute!(
+                self.db,
+                "UPDATE children SET search_key = $2 WHERE id = $1",
+                id,
+                key
+            )?;
+        }
+        Ok(filled)
     }
 
     /// The login addresses of a family's guardians, to tell them something.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use famille_model::api::{AuthorizedPerson, AuthorizedPersonInput, Guardian, GuardianInput};
 use uuid::Uuid;
 
-use super::Families;
+use super::{Families, guardian_search_key};
 use crate::store::{StoreResult, execute, in_tx, on_db};
 
 #[derive(sqlx::FromRow)]
@@ -92,15 +92,16 @@ impl Families<'_> {
     ) -> StoreResult<bool> {
         Ok(execute!(
             self.db,
-            "UPDATE guardians SET first_name = $3, last_name = $4, email = $5, mobile_phone = $6, work_phone = $7 \
-                 WHERE id = $1 AND family_id = $2",
+            "UPDATE guardians SET first_name = $3, last_name = $4, email = $5, mobile_phone = $6, work_phone = $7, \
+                 search_key = $8 WHERE id = $1 AND family_id = $2",
             guardian_id,
             family_id,
             &g.first_name,
             &g.last_name,
             &g.email,
             &g.mobile_phone,
-            &g.work_phone
+            &g.work_phone,
+            guardian_search_key(&g.first_name, &g.last_name, g.email.as_deref())
         )? == 1)
     }
 
@@ -122,8 +123,8 @@ impl Families<'_> {
             } else {
                 let rank = i16::try_from(count + 1).unwrap_or(2);
                 sqlx::query(
-                    "INSERT INTO guardians (id, family_id, rank, first_name, last_name, email, mobile_phone, work_phone) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO guardians (id, family_id, rank, first_name, last_name, email, mobile_phone, work_phone, search_key) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(id)
                 .bind(family_id)
@@ -133,6 +134,7 @@ impl Families<'_> {
                 .bind(&g.email)
                 .bind(&g.mobile_phone)
                 .bind(&g.work_phone)
+                .bind(guardian_search_key(&g.first_name, &g.last_name, g.email.as_deref()))
                 .execute(&mut *tx)
                 .await
                 .map_err(crate::store::unique_violation)?;

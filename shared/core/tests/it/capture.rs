@@ -1,4 +1,6 @@
-//! Capture on real camera files (the fixtures beside the project).
+//! Capture of camera files: the photos `famille-fixtures` makes (always), or the
+//! real-photo corpus named by `FAMILLE_PHOTOS` (`.ci/run` adds that run where the
+//! corpus exists beside the repository).
 
 use famille_core::Error;
 use famille_core::capture::{
@@ -6,11 +8,13 @@ use famille_core::capture::{
 };
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../../shared/fixtures/photos/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+    match std::env::var_os("FAMILLE_PHOTOS") {
+        Some(dir) => {
+            let path = std::path::Path::new(&dir).join(name);
+            std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+        }
+        None => famille_fixtures::photo(name).unwrap_or_else(|| panic!("no fixture {name}")),
+    }
 }
 
 fn decode_grey(page: &CapturedPage) -> Vec<u8> {

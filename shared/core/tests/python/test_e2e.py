@@ -1,6 +1,7 @@
 """The core through its generated Python bindings, against a real server.
 
-Run by scripts/test with FAMILLE_SERVER_BIN (the famille-server binary) and
+Run by scripts/test with FAMILLE_SERVER_BIN (the famille-server binary), FAMILLE_PHOTOS
+(a folder of test photos) and
 FAMILLE_CORE_BINDINGS (a folder holding the package famille_bindings: the generated
 famille_core.py and famille_model.py, and libfamille_core.so).
 """
@@ -257,7 +258,8 @@ class EndToEnd(unittest.TestCase):
         self.assertTrue(shown.synced)
 
 
-PHOTOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "..", "shared", "fixtures", "photos")
+# The photos famille-fixtures made (scripts/test), or a corpus of real ones.
+PHOTOS = os.environ["FAMILLE_PHOTOS"]
 
 
 def photo(name):

@@ -4,6 +4,8 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::text;
+
 /// One rejected field: which one and why, in French.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field} : {message}")]
@@ -57,9 +59,12 @@ pub const PASSWORD_MIN_CHARS: usize = 10;
 pub const PASSWORD_MAX_CHARS: usize = 128;
 pub const NAME_MAX_CHARS: usize = 100;
 
-/// Trims, lowercases and checks an e-mail address (a login identifier).
+/// Trims, normalises (NFKC, lower case) and checks an e-mail address, a login
+/// identifier: the address typed on any keyboard is the same account, and an address
+/// that would display like another one is refused (invisible or direction-control
+/// characters, scripts mixed in one part: UTS #39, see [`text::spoofable`]).
 pub fn email(field: &str, raw: &str) -> Checked<String> {
-    let value = raw.trim().to_lowercase();
+    let value = text::secret(raw.trim()).to_lowercase();
     let bad = || FieldError::new(field, "l'adresse e-mail n'est pas valide");
     if value.is_empty() {
         return Err(FieldError::new(field, "l'adresse e-mail est obligatoire"));
@@ -70,6 +75,15 @@ pub fn email(field: &str, raw: &str) -> Checked<String> {
     let (local, domain) = value.split_once('@').ok_or_else(bad)?;
     if local.is_empty() || local.len() > 64 || domain.contains('@') {
         return Err(bad());
+    }
+    if std::iter::once(local)
+        .chain(domain.split('.'))
+        .any(|part| text::spoofable(part).is_some())
+    {
+        return Err(FieldError::new(
+            field,
+            "l'adresse e-mail contient des caractères invisibles ou qui imitent d'autres lettres",
+        ));
     }
     let labels: Vec<&str> = domain.split('.').collect();
     if labels.len() < 2
@@ -137,8 +151,8 @@ pub fn optional_phone_fr(field: &str, raw: Option<&str>) -> Checked<Option<Strin
     }
 }
 
-/// A person's name or a short label: trimmed, 1 to `max` characters, no control
-/// characters.
+/// A short label: trimmed, in NFC, 1 to `max` characters, no control or
+/// direction-control characters.
 pub fn text(field: &str, raw: &str, max: usize) -> Checked<String> {
     let value = raw.trim();
     if value.is_empty() {
@@ -147,11 +161,13 @@ pub fn text(field: &str, raw: &str, max: usize) -> Checked<String> {
     optional_text(field, Some(value), max).map(|v| v.unwrap_or_default())
 }
 
-/// Free text that may be empty (returned as `None`).
+/// Free text that may be empty (returned as `None`), stored in NFC; line breaks and
+/// tabs are kept, other control characters (NUL…) and direction controls refused.
 pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Checked<Option<String>> {
     let Some(value) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
+    let value = text::stored(value);
     if value.chars().count() > max {
         return Err(FieldError::new(
             field,
@@ -160,18 +176,27 @@ pub fn optional_text(field: &str, raw: Option<&str>, max: usize) -> Checked<Opti
     }
     if value
         .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
+        .any(|c| (c.is_control() && c != '\n' && c != '\t') || text::is_bidi_control(c))
     {
         return Err(FieldError::new(
             field,
             "ce texte contient des caractères interdits",
         ));
     }
-    Ok(Some(value.to_owned()))
+    Ok(Some(value))
 }
 
+/// A person's name: a label of at most [`NAME_MAX_CHARS`] with nothing invisible in
+/// it (agents search and read it; two names must not differ by what cannot be seen).
 pub fn name(field: &str, raw: &str) -> Checked<String> {
-    text(field, raw, NAME_MAX_CHARS)
+    let value = text(field, raw, NAME_MAX_CHARS)?;
+    if value.contains(|c: char| c == '\n' || c == '\t' || text::is_invisible(c)) {
+        return Err(FieldError::new(
+            field,
+            "ce nom contient des caractères invisibles",
+        ));
+    }
+    Ok(value)
 }
 
 /// A French postal code: five digits.
@@ -188,8 +213,10 @@ pub fn postal_code(field: &str, raw: &str) -> Checked<String> {
 }
 
 /// Password policy: long enough to resist guessing without a second factor, short
-/// enough to bound the hashing cost.
+/// enough to bound the hashing cost; counted in the form it is hashed in
+/// ([`text::secret`]).
 pub fn password(field: &str, raw: &str) -> Checked<()> {
+    let raw = &text::secret(raw);
     let count = raw.chars().count();
     if count < PASSWORD_MIN_CHARS {
         return Err(FieldError::new(
@@ -350,6 +377,67 @@ mod tests {
         let err = email("email", "nope").unwrap_err();
         assert_eq!(err.field, "email");
         assert!(err.message.contains("e-mail"));
+    }
+
+    #[test]
+    fn one_address_whatever_the_keyboard_and_none_that_imitates_another() {
+        // The same address typed precomposed, decomposed, full width or in capitals.
+        let same = [
+            "h\u{e9}l\u{e8}ne@famille.example",
+            "he\u{301}le\u{300}ne@famille.example",
+            "H\u{c9}L\u{c8}NE@FAMILLE.EXAMPLE",
+            "\u{ff48}\u{e9}l\u{e8}ne@famille.example",
+        ];
+        let normal: Vec<String> = same.iter().map(|e| email("email", e).unwrap()).collect();
+        assert!(normal.iter().all(|e| *e == normal[0]), "{normal:?}");
+        assert_eq!(
+            email("email", "prenom.nom+ecole@famille.example").unwrap(),
+            "prenom.nom+ecole@famille.example"
+        );
+        for spoof in [
+            "par\u{200b}ent@famille.example",
+            "parent\u{200d}@famille.example",
+            "\u{feff}parent@famille.example",
+            "parent@famille\u{2060}.example",
+            "\u{202e}parent@famille.example",
+            "p\u{430}rent@famille.example",
+            "parent@f\u{430}mille.example",
+        ] {
+            let err = email("email", spoof).expect_err(spoof);
+            assert!(
+                err.message.contains("invisibles"),
+                "{spoof:?}: {}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_stored_in_one_form_without_invisible_characters() {
+        assert_eq!(name("n", "Noe\u{308}l").unwrap(), "No\u{eb}l");
+        for bad in [
+            "No\u{200b}\u{eb}l",
+            "Dupr\u{e9}\u{202e}",
+            "No\nl",
+            "\u{ad}Luc",
+        ] {
+            assert!(name("n", bad).is_err(), "{bad:?} should be refused");
+        }
+        // Free text keeps its line breaks (and emoji with their joiners), not bidi controls.
+        assert_eq!(
+            optional_text("t", Some("Allergie\n\u{1f468}\u{200d}\u{1f373}"), 50)
+                .unwrap()
+                .unwrap(),
+            "Allergie\n\u{1f468}\u{200d}\u{1f373}"
+        );
+        assert!(optional_text("t", Some("a\u{2067}b"), 50).is_err());
+    }
+
+    #[test]
+    fn passwords_are_measured_in_the_form_they_are_hashed_in() {
+        // Nine characters (ten code points in NFD): too short either way.
+        assert!(password("p", "e\u{301}t\u{e9}-no\u{eb}lx").is_err());
+        assert!(password("p", "e\u{301}t\u{e9}-no\u{eb}lxy").is_ok());
     }
 
     #[test]

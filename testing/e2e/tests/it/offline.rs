@@ -199,10 +199,13 @@ async fn an_expired_session_keeps_the_queue_for_after_the_login() {
     assert!(!phone.is_logged_in());
     assert_eq!(phone.queue().unwrap().len(), 1);
 
+    // Typed on another keyboard (capitals, a full-width letter): the same parent,
+    // whose queue stays.
     phone
-        .login("parent@famille.example", "demo-parent-pw")
+        .login("Parent@\u{ff46}amille.example", "demo-parent-pw")
         .await
         .unwrap();
+    assert_eq!(phone.queue().unwrap().len(), 1);
     let report = phone.sync().await.unwrap();
     assert_eq!((report.sent, report.applied), (1, 1));
     assert!(phone.queue().unwrap().is_empty());
