@@ -180,6 +180,7 @@ async fn main() {
                         last_name: "BENCH".into(),
                         birth_date: NaiveDate::from_ymd_opt(2019 - c, 3, 1).unwrap(),
                         school_level: SchoolLevel::Ce1,
+                        school_year: None,
                         school: None,
                     },
                     now,

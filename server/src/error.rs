@@ -6,15 +6,11 @@
 //! (`crate::http`), with the request's id, from the [`ErrorReport`] the response
 //! carries; never with a body, which may hold health data.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use famille_model::ErrorCode;
 use famille_model::api::{FieldProblem, Problem};
 use famille_model::validate::FieldError;
-use serde::de::DeserializeOwned;
 
 use crate::store::StoreError;
 
@@ -22,8 +18,12 @@ use crate::store::StoreError;
 pub enum AppError {
     #[error("invalid fields: {0:?}")]
     Invalid(Vec<FieldError>),
+    /// The request cannot be read (its French reason).
     #[error("malformed body: {0}")]
     BadBody(String),
+    /// A key (or query parameter) given twice, by its path.
+    #[error("key given twice: {0}")]
+    KeyTwice(String),
     #[error("body too large")]
     PayloadTooLarge,
     #[error("body is not JSON")]
@@ -107,7 +107,14 @@ impl AppError {
                     _ => "Plusieurs champs sont à corriger.".to_owned(),
                 }),
             ),
-            BadBody(_) => (ErrorCode::InvalidBody, None),
+            BadBody(why) => (
+                ErrorCode::InvalidBody,
+                Some(famille_model::fr::sentence(why)),
+            ),
+            KeyTwice(path) => (
+                ErrorCode::InvalidBody,
+                Some(format!("Le champ « {path} » est donné deux fois.")),
+            ),
             PayloadTooLarge => (ErrorCode::PayloadTooLarge, None),
             NotJson => (ErrorCode::UnsupportedMediaType, None),
             InvalidCredentials => (ErrorCode::InvalidCredentials, None),
@@ -216,9 +223,9 @@ impl IntoResponse for AppError {
                     detail: e.message.clone(),
                 })
                 .collect(),
-            AppError::BadBody(why) => vec![FieldProblem {
-                field: String::new(),
-                detail: why.clone(),
+            AppError::KeyTwice(path) => vec![FieldProblem {
+                field: path.clone(),
+                detail: "ce champ est donné deux fois".to_owned(),
             }],
             _ => Vec::new(),
         };
@@ -234,134 +241,5 @@ impl IntoResponse for AppError {
                 .insert(ErrorReport(self.to_string()));
         }
         response
-    }
-}
-
-/// JSON body extractor whose rejections are problem+json, by one rule: a body that
-/// is not JSON (or not `application/json`) is `invalid_body` (400); JSON whose
-/// values do not fit is `invalid_field` (422), naming the field (its path, as
-/// `mutations[2].kind`) with a French message.
-pub struct ApiJson<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime::Mime>().ok())
-            .is_some_and(|m| {
-                m.type_() == "application"
-                    && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
-            });
-        if !is_json {
-            return Err(AppError::NotJson);
-        }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge
-                } else {
-                    AppError::BadBody("corps de la requête illisible".to_owned())
-                }
-            })?;
-        decode_json(&bytes).map(ApiJson)
-    }
-}
-
-/// Reads a JSON value by the rule of [`ApiJson`].
-pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| (e.path().to_string(), e.into_inner()))
-        .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
-    value.map_err(|(path, inner)| match inner.classify() {
-        serde_json::error::Category::Data => {
-            let (field, message) = french_data_error(&path, &inner.to_string());
-            AppError::Invalid(vec![FieldError::new(&field, message)])
-        }
-        serde_json::error::Category::Eof => {
-            AppError::BadBody("le JSON s'arrête avant la fin".to_owned())
-        }
-        _ => AppError::BadBody(format!(
-            "JSON mal formé (ligne {}, colonne {})",
-            inner.line(),
-            inner.column()
-        )),
-    })
-}
-
-/// serde's English, said in French, with the field it is about.
-fn french_data_error(path: &str, message: &str) -> (String, String) {
-    let at = |suffix: &str| {
-        let base = if path == "." { "" } else { path };
-        match (base.is_empty(), suffix.is_empty()) {
-            (true, _) => suffix.to_owned(),
-            (false, true) => base.to_owned(),
-            (false, false) => format!("{base}.{suffix}"),
-        }
-    };
-    // "… at line 1 column 23": the position is not the parent's business.
-    let message = message.rsplit_once(" at line ").map_or(message, |(m, _)| m);
-    let quoted = |m: &str| m.split('`').nth(1).unwrap_or_default().to_owned();
-    if message.starts_with("missing field") {
-        (at(&quoted(message)), "ce champ est obligatoire".to_owned())
-    } else if message.starts_with("duplicate field") {
-        (
-            at(&quoted(message)),
-            "ce champ est donné deux fois".to_owned(),
-        )
-    } else if message.starts_with("unknown field") {
-        (
-            at(&quoted(message)),
-            "ce champ n'est pas attendu ici".to_owned(),
-        )
-    } else if message.starts_with("unknown variant") {
-        (at(""), format!("valeur « {} » inconnue", quoted(message)))
-    } else if message.starts_with("invalid type") {
-        (at(""), "ce type de valeur n'est pas attendu ici".to_owned())
-    } else if message.starts_with("valeur") || message.starts_with("la ") {
-        // Already French (the model's vocabularies say why themselves).
-        (at(""), message.to_owned())
-    } else if message.contains("UUID") {
-        (at(""), "identifiant invalide".to_owned())
-    } else if message.contains("input") || message.contains("premature") {
-        (at(""), "date ou valeur invalide".to_owned())
-    } else {
-        (at(""), "valeur incorrecte".to_owned())
-    }
-}
-
-/// Path extractor: an id that does not even parse is an id that does not exist.
-pub struct ApiPath<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(v)| ApiPath(v))
-            .map_err(|e: PathRejection| match e {
-                PathRejection::FailedToDeserializePathParams(_) => AppError::NotFound,
-                other => AppError::Internal(other.body_text()),
-            })
-    }
-}
-
-/// Query-string extractor with problem+json rejections.
-pub struct ApiQuery<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(v)| ApiQuery(v))
-            .map_err(|e: QueryRejection| AppError::BadBody(e.body_text()))
     }
 }

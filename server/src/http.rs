@@ -113,9 +113,9 @@ pub fn router(state: AppState) -> axum::Router {
 /// replaced by the server's own.
 const MAX_REQUEST_ID: usize = 64;
 
-/// Every request: its id, a span with the matched route, and the log of its answer
-/// (a 5xx with its cause; never a body or a query string, which may hold health
-/// data or secrets).
+/// Every request: its id, a span with the matched route, the log of its answer (a
+/// 5xx with its cause; never a body or a query string, which may hold health data
+/// or secrets), and `X-Content-Type-Options: nosniff` on every answer.
 async fn observe(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
@@ -159,9 +159,16 @@ async fn observe(mut request: Request, next: Next) -> Response {
             "request answered"
         );
     }
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
+        headers.insert("x-request-id", value);
     }
+    // Every answer is read as the type the server gave it, never guessed from its
+    // bytes (a document a parent sent must not become a page in an agent's browser).
+    headers.insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 

@@ -19,6 +19,7 @@ pub mod documents;
 pub mod error;
 pub mod families;
 pub mod http;
+pub mod input;
 pub mod mail;
 pub mod notifications;
 pub mod queue;

@@ -1926,6 +1926,11 @@ public struct CellView: Equatable, Hashable {
      * An intent of the parent is not answered by the server yet.
      */
     public var pending: Bool
+    /**
+     * Booked, but the child no longer fits the activity (its level or age
+     * changed): still shown and cancellable, and the services are told.
+     */
+    public var noLongerEligible: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1938,7 +1943,11 @@ public struct CellView: Equatable, Hashable {
          */reservationId: String?, blockedBy: BlockedBy?, missingDocuments: [String], bookingDeadline: String, cancellationDeadline: String, 
         /**
          * An intent of the parent is not answered by the server yet.
-         */pending: Bool) {
+         */pending: Bool, 
+        /**
+         * Booked, but the child no longer fits the activity (its level or age
+         * changed): still shown and cancellable, and the services are told.
+         */noLongerEligible: Bool) {
         self.sessionId = sessionId
         self.activityId = activityId
         self.activity = activity
@@ -1953,6 +1962,7 @@ public struct CellView: Equatable, Hashable {
         self.bookingDeadline = bookingDeadline
         self.cancellationDeadline = cancellationDeadline
         self.pending = pending
+        self.noLongerEligible = noLongerEligible
     }
 
     
@@ -1984,7 +1994,8 @@ public struct FfiConverterTypeCellView: FfiConverterRustBuffer {
                 missingDocuments: FfiConverterSequenceString.read(from: &buf), 
                 bookingDeadline: FfiConverterString.read(from: &buf), 
                 cancellationDeadline: FfiConverterString.read(from: &buf), 
-                pending: FfiConverterBool.read(from: &buf)
+                pending: FfiConverterBool.read(from: &buf), 
+                noLongerEligible: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -2003,6 +2014,7 @@ public struct FfiConverterTypeCellView: FfiConverterRustBuffer {
         FfiConverterString.write(value.bookingDeadline, into: &buf)
         FfiConverterString.write(value.cancellationDeadline, into: &buf)
         FfiConverterBool.write(value.pending, into: &buf)
+        FfiConverterBool.write(value.noLongerEligible, into: &buf)
     }
 }
 
@@ -2027,11 +2039,17 @@ public struct ChildView: Equatable, Hashable {
     public var firstName: String
     public var lastName: String
     public var birthDate: String
+    /**
+     * The level of the school year `today` is in ("CM2").
+     */
     public var schoolLevel: String
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: String, firstName: String, lastName: String, birthDate: String, schoolLevel: String) {
+    public init(id: String, firstName: String, lastName: String, birthDate: String, 
+        /**
+         * The level of the school year `today` is in ("CM2").
+         */schoolLevel: String) {
         self.id = id
         self.firstName = firstName
         self.lastName = lastName

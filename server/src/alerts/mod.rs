@@ -43,7 +43,7 @@ pub async fn for_family(state: &AppState, family_id: Uuid) -> AppResult<Vec<Aler
     }
     let today = paris_date(state.clock.now());
     let catalog = state.db.catalog();
-    let children = state.db.families().children(family_id).await?;
+    let children = state.db.families().children(family_id, today).await?;
     let activities = catalog.activities().await?;
     let requirements = catalog.requirements().await?;
     let documents = catalog.valid_documents(family_id).await?;
@@ -60,7 +60,7 @@ pub async fn for_family(state: &AppState, family_id: Uuid) -> AppResult<Vec<Aler
                     && s.status == SessionStatus::Open
                     && activity
                         .eligibility
-                        .admits(child.birth_date, child.school_level, s.date)
+                        .admits(child.birth_date, child.level_on(s.date), s.date)
             }) else {
                 continue;
             };

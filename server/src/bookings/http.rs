@@ -15,7 +15,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::accounts::auth::{Parent, Staff};
-use crate::error::{ApiJson, ApiPath, ApiQuery, AppResult};
+use crate::error::AppResult;
+use crate::input::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

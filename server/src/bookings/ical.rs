@@ -96,7 +96,7 @@ pub fn render(organisation: &str, events: &[FeedEvent], now: DateTime<Utc>) -> S
             format!("DTSTART;VALUE=DATE:{}", e.date.format("%Y%m%d")),
             format!(
                 "DTEND;VALUE=DATE:{}",
-                (e.date + Duration::days(1)).format("%Y%m%d")
+                e.date.succ_opt().unwrap_or(e.date).format("%Y%m%d")
             ),
             format!(
                 "SUMMARY:{}",

@@ -10,7 +10,7 @@ pub mod http;
 pub mod ical;
 pub mod staff;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use famille_model::ErrorCode;
 use famille_model::api::{Calendar, CalendarDay};
 use famille_model::booking::{
@@ -22,7 +22,7 @@ use famille_model::calendar_view::{Booked, ChildCalendar, OfferedSession, child_
 use famille_model::dossier::FamilyStatus;
 use famille_model::notice::{Event, Notice};
 use famille_model::queue::Mutation;
-use famille_model::validate::FieldError;
+use famille_model::validate;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -234,23 +234,12 @@ pub async fn calendar(
 ) -> AppResult<Calendar> {
     let child = crate::families::child(state, family_id, child_id).await?;
     let now = state.clock.now();
-    let from = from.unwrap_or_else(|| paris_date(now));
-    let to = match to {
-        Some(to) => to,
-        None => from
-            .checked_add_signed(Duration::days(6))
-            .ok_or_else(|| FieldError::new("from", "cette date n'est pas valide"))?,
-    };
-    if to < from {
-        return Err(FieldError::new("to", "la date de fin précède la date de début").into());
-    }
-    if (to - from).num_days() >= MAX_CALENDAR_DAYS {
-        return Err(FieldError::new(
-            "to",
-            format!("{MAX_CALENDAR_DAYS} jours au plus par calendrier"),
-        )
-        .into());
-    }
+    let (from, to) = validate::period(
+        from.unwrap_or_else(|| paris_date(now)),
+        to,
+        6,
+        MAX_CALENDAR_DAYS,
+    )?;
     let family = state
         .db
         .families()

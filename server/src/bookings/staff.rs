@@ -3,7 +3,8 @@
 //! lands in the families' change feed and notifies them in its transaction.
 
 use famille_model::api::{Roster, RosterEntry};
-use famille_model::booking::{AttendanceCode, decide_approval};
+use famille_model::booking::{AttendanceCode, ReservationStatus, decide_approval};
+use famille_model::dossier::{SchoolLevel, SchoolYear, level_in};
 use famille_model::notice::{Event, Notice};
 use famille_model::validate::FieldError;
 use uuid::Uuid;
@@ -123,6 +124,13 @@ pub async fn roster(state: &AppState, staff: Uuid, session_id: Uuid) -> AppResul
             has_allergies: r.has_allergies,
             pai: r.pai,
             attendance: r.attendance,
+            no_longer_eligible: r.status.is_some_and(ReservationStatus::is_live)
+                && !session.eligibility.admits(
+                    r.birth_date,
+                    level_in(&r.school_levels, SchoolYear::of(session.date))
+                        .unwrap_or(SchoolLevel::NotSchooled),
+                    session.date,
+                ),
         });
     }
     Ok(Roster {

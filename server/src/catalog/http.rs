@@ -16,8 +16,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::accounts::auth::{Admin, Staff};
-use crate::error::{ApiJson, ApiPath, ApiQuery, AppResult};
+use crate::error::AppResult;
 use crate::http::{CreatedAnswer, created};
+use crate::input::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

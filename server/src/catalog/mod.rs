@@ -5,7 +5,7 @@
 
 pub mod http;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use famille_model::api::{ActivityInput, CategoryInput, SessionInput, SessionUpdate, StaffSession};
 use famille_model::validate::{self, FieldError};
 use uuid::Uuid;
@@ -106,6 +106,8 @@ pub async fn create_session(
     input: &SessionInput,
 ) -> AppResult<Uuid> {
     validate::capacities(input.capacity, input.capacity_young, input.capacity_old)?;
+    let today = famille_model::calendar::paris_date(state.clock.now());
+    validate::session_date("date", input.date, today)?;
     if state.db.catalog().option_activity(input.option_id).await? != Some(activity_id) {
         return Err(AppError::NotFound);
     }
@@ -180,18 +182,12 @@ pub async fn planning(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> AppResult<Vec<StaffSession>> {
-    let from = from.unwrap_or_else(|| famille_model::calendar::paris_date(state.clock.now()));
-    let to = match to {
-        Some(to) => to,
-        None => from
-            .checked_add_signed(Duration::days(MAX_PLANNING_DAYS))
-            .unwrap_or(NaiveDate::MAX),
-    };
-    if to < from || (to - from).num_days() > MAX_PLANNING_DAYS {
-        return Err(
-            FieldError::new("to", "une période de 93 jours au plus, après le début").into(),
-        );
-    }
+    let (from, to) = validate::period(
+        from.unwrap_or_else(|| famille_model::calendar::paris_date(state.clock.now())),
+        to,
+        MAX_PLANNING_DAYS,
+        MAX_PLANNING_DAYS + 1,
+    )?;
     let n = |v: i32| u32::try_from(v).unwrap_or(0);
     let rows = state.db.catalog().staff_sessions(from, to).await?;
     Ok(rows

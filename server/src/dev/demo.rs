@@ -5,6 +5,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use famille_model::api::{
     Address, AuthorizedPersonInput, ChildInput, GuardianInput, Household, NewStaffAccount, Quotient,
 };
+use famille_model::calendar::paris_date;
 use famille_model::dossier::{ConsentAnswer, FamilySituation, QuotientSource, Role, SchoolLevel};
 use uuid::Uuid;
 
@@ -164,6 +165,7 @@ pub async fn load(state: &AppState) -> AppResult<Loaded> {
                 last_name: "TESTBO".into(),
                 birth_date,
                 school_level: level,
+                school_year: None,
                 school: Some("École de Latresne".into()),
             },
         )
@@ -537,7 +539,11 @@ pub async fn school_year(state: &AppState) -> AppResult<usize> {
         .await?
         .ok_or(AppError::NotFound)?;
     let family_id = parent.family_id.ok_or(AppError::NotFound)?;
-    let children = state.db.families().children(family_id).await?;
+    let children = state
+        .db
+        .families()
+        .children(family_id, paris_date(state.clock.now()))
+        .await?;
     let actor = Actor {
         family_id,
         account_id: parent.id,

@@ -135,10 +135,6 @@ pub async fn open_file(state: &AppState, agent: Uuid, document_id: Uuid) -> AppR
             (axum::http::header::CONTENT_TYPE, content_type),
             (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
             (axum::http::header::CONTENT_DISPOSITION, "inline".to_owned()),
-            (
-                axum::http::header::X_CONTENT_TYPE_OPTIONS,
-                "nosniff".to_owned(),
-            ),
         ],
         bytes,
     )

@@ -13,14 +13,16 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
 use famille_model::ErrorCode;
 use famille_model::api::{DocumentScope, Problem};
-use famille_model::files::{FileRefusal, check_file};
+use famille_model::files::{FileKind, FileRefusal, check_file};
+use famille_model::validate::FieldError;
 use sha2::Digest;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::accounts::auth::Parent;
-use crate::error::{ApiPath, AppError, AppResult};
+use crate::error::{AppError, AppResult};
+use crate::input::ApiPath;
 use crate::state::AppState;
 use crate::store::uploads::{NewUpload, StoredFile, UploadRow};
 
@@ -81,7 +83,13 @@ fn metadata(headers: &HeaderMap) -> AppResult<Vec<(String, String)>> {
                     format!("Upload-Metadata : valeur de « {key} » illisible."),
                 )
             })?;
-        pairs.push((key.to_owned(), value));
+        if crate::input::has_control_character(&value) {
+            return Err(FieldError::new(key, "ce texte contient des caractères interdits").into());
+        }
+        if pairs.iter().any(|(k, _)| k == key) {
+            return Err(AppError::KeyTwice(key.to_owned()));
+        }
+        pairs.push((key.to_owned(), famille_model::text::stored(&value)));
     }
     Ok(pairs)
 }
@@ -368,6 +376,24 @@ async fn patch(
     ))
 }
 
+/// Image checks decode whole pictures (up to [`famille_model::files::MAX_IMAGE_PIXELS`]
+/// bytes each): two at a time, off the async threads, so that a morning of uploads
+/// neither starves other requests nor adds up in memory.
+static FILE_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+async fn check_off_thread(
+    bytes: Vec<u8>,
+    filename: Option<String>,
+) -> AppResult<(Result<FileKind, FileRefusal>, Vec<u8>)> {
+    let _permit = FILE_CHECKS
+        .acquire()
+        .await
+        .map_err(|_| AppError::Internal("file checks closed".into()))?;
+    tokio::task::spawn_blocking(move || (check_file(&bytes, filename.as_deref()), bytes))
+        .await
+        .map_err(|e| AppError::Internal(format!("file check task: {e}")))
+}
+
 /// The last byte is in: check the file, store it, make it a pending document. A
 /// refused file is removed with its upload.
 async fn finish(state: &AppState, upload: &UploadRow) -> AppResult<Uuid> {
@@ -375,26 +401,13 @@ async fn finish(state: &AppState, upload: &UploadRow) -> AppResult<Uuid> {
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let kind = match check_file(&bytes, upload.filename.as_deref()) {
+    let (checked, bytes) = check_off_thread(bytes, upload.filename.clone()).await?;
+    let kind = match checked {
         Ok(kind) => kind,
         Err(refusal) => {
             let _ = tokio::fs::remove_file(&path).await;
             state.db.uploads().delete(upload.id).await?;
-            let code = match refusal {
-                FileRefusal::Unsupported => ErrorCode::UnsupportedFileType,
-                FileRefusal::Mismatch { .. } => ErrorCode::FileTypeMismatch,
-                FileRefusal::ImageTooLarge { .. } => ErrorCode::ImageTooLarge,
-                FileRefusal::Damaged => ErrorCode::DamagedFile,
-            };
-            let mut detail = refusal.to_string();
-            if let Some(first) = detail.get(0..1) {
-                detail = format!(
-                    "{}{} : document refusé.",
-                    first.to_uppercase(),
-                    &detail[1..]
-                );
-            }
-            return Err(refused(code, detail));
+            return Err(refused(refusal.code(), refusal.detail_fr()));
         }
     };
     let sha256 = sha2::Sha256::digest(&bytes)

@@ -16,7 +16,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::accounts::auth::{Admin, Parent, Staff};
-use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, AppResult};
+use crate::error::{AppError, AppResult};
+use crate::input::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {

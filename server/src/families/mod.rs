@@ -8,6 +8,7 @@ use famille_model::api::{
     Family, FamilySummary, Guardian, GuardianInput, HealthRecord, HealthRecordInput, Household,
     Quotient,
 };
+use famille_model::calendar::paris_date;
 use famille_model::dossier::{ConsentAnswer, FamilyStatus};
 use famille_model::validate::{self, FieldError};
 use uuid::Uuid;
@@ -50,7 +51,9 @@ pub async fn family(state: &AppState, family_id: Uuid) -> AppResult<Family> {
         dependent_children: row.dependent_children.and_then(|n| u8::try_from(n).ok()),
         quotient: row.quotient()?,
         guardians: families.guardians(family_id).await?,
-        children: families.children(family_id).await?,
+        children: families
+            .children(family_id, paris_date(state.clock.now()))
+            .await?,
     })
 }
 
@@ -60,7 +63,7 @@ pub async fn child(state: &AppState, family_id: Uuid, child_id: Uuid) -> AppResu
     state
         .db
         .families()
-        .child(family_id, child_id)
+        .child(family_id, child_id, paris_date(state.clock.now()))
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -357,7 +360,11 @@ pub async fn search(
     if query.chars().count() > validate::NAME_MAX_CHARS {
         return Err(FieldError::new("q", "recherche trop longue").into());
     }
-    let hits = state.db.families().search(query, status, 50).await?;
+    let hits = state
+        .db
+        .families()
+        .search(query, status, 50, paris_date(state.clock.now()))
+        .await?;
     hits.into_iter()
         .map(|hit| {
             Ok(FamilySummary {

@@ -76,6 +76,38 @@ macro_rules! write {
 }
 pub(crate) use write;
 
+/// A delivery just given up.
+#[derive(sqlx::FromRow)]
+struct DroppedPush {
+    account_id: Uuid,
+    channel: String,
+    kind: String,
+    ref_id: Uuid,
+}
+
+/// The mail of a notice whose pushes to an account all failed for good (no push of
+/// it sent or still pending for that account): once (not when a mail of it exists),
+/// unless the account turned the mail fallback off, from the text of its first push.
+/// Every notice reaches the family by some channel.
+macro_rules! mail_instead {
+    ($dropped:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO outbox (account_id, channel, token, platform, kind, ref_id, title, body, collapse_key, next_attempt_at, created_at) \
+             SELECT o.account_id, 'mail', NULL, NULL, o.kind, o.ref_id, o.title, o.body, o.collapse_key, $4, $4 \
+             FROM outbox o JOIN accounts a ON a.id = o.account_id AND a.disabled_at IS NULL \
+             WHERE o.id = (SELECT MIN(p.id) FROM outbox p \
+                           WHERE p.account_id = $1 AND p.kind = $2 AND p.ref_id = $3 AND p.channel = 'push') \
+             AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.account_id = $1 AND x.kind = $2 AND x.ref_id = $3 \
+                             AND (x.channel = 'mail' OR x.status IN ('pending', 'sent'))) \
+             AND NOT EXISTS (SELECT 1 FROM notification_settings s WHERE s.account_id = $1 AND NOT s.mail_fallback)",
+        )
+        .bind($dropped.account_id)
+        .bind(&$dropped.kind)
+        .bind($dropped.ref_id)
+        .bind($now)
+    };
+}
+
 /// How long a claimed delivery is reserved for the dispatcher that took it.
 pub const LEASE: Duration = Duration::seconds(60);
 
@@ -197,19 +229,31 @@ impl Outbox<'_> {
         Ok(())
     }
 
-    /// Gives up on a delivery (a payload bug, too many attempts).
+    /// Gives up on a delivery (a payload bug, too many attempts). When it was the
+    /// account's last hope of a push for its notice, the mail goes instead.
     pub async fn drop_delivery(&self, id: i64, now: DateTime<Utc>, error: &str) -> StoreResult<()> {
-        execute!(
-            self.db,
-            "UPDATE outbox SET status = 'dropped', done_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1",
-            id,
-            now,
-            error
-        )?;
+        in_tx!(self.db, |tx| {
+            let dropped: Vec<DroppedPush> = sqlx::query_as(
+                "UPDATE outbox SET status = 'dropped', done_at = $2, lease_until = NULL, last_error = $3 \
+                 WHERE id = $1 RETURNING account_id, channel, kind, ref_id",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(error)
+            .fetch_all(&mut *tx)
+            .await?;
+            for d in dropped
+                .iter()
+                .filter(|d| d.channel == Channel::Push.as_str())
+            {
+                mail_instead!(d, now).execute(&mut *tx).await?;
+            }
+        });
         Ok(())
     }
 
-    /// FCM said the token is dead: forget the phone and everything queued for it.
+    /// FCM said the token is dead: forget the phone and everything queued for it;
+    /// each notice no other phone of the account will show goes by mail instead.
     pub async fn forget_token(
         &self,
         token: &str,
@@ -221,15 +265,18 @@ impl Outbox<'_> {
                 .bind(token)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
+            let dropped: Vec<DroppedPush> = sqlx::query_as(
                 "UPDATE outbox SET status = 'dropped', done_at = $2, lease_until = NULL, last_error = $3 \
-                 WHERE token = $1 AND status = 'pending'",
+                 WHERE token = $1 AND status = 'pending' RETURNING account_id, channel, kind, ref_id",
             )
             .bind(token)
             .bind(now)
             .bind(error)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            for d in &dropped {
+                mail_instead!(d, now).execute(&mut *tx).await?;
+            }
         });
         Ok(())
     }

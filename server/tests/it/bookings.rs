@@ -36,6 +36,22 @@ pub(crate) async fn session(
     capacity: u32,
     rules: BookingRules,
 ) -> Uuid {
+    let for_3_to_11 = Eligibility {
+        min_age: Some(3),
+        max_age: Some(11),
+        ..Default::default()
+    };
+    session_for(app, date, capacity, rules, &for_3_to_11).await
+}
+
+/// An activity open to `eligibility` with one session on `date`.
+pub(crate) async fn session_for(
+    app: &TestApp,
+    date: NaiveDate,
+    capacity: u32,
+    rules: BookingRules,
+    eligibility: &Eligibility,
+) -> Uuid {
     let catalog = app.state.db.catalog();
     let now = app.state.clock.now();
     let category = Uuid::now_v7();
@@ -61,11 +77,7 @@ pub(crate) async fn session(
             venue_id: venue,
             name: "Atelier test",
             description: None,
-            eligibility: &Eligibility {
-                min_age: Some(3),
-                max_age: Some(11),
-                ..Default::default()
-            },
+            eligibility,
             rules: &rules,
             age_split: None,
             now,
@@ -384,7 +396,7 @@ backend_tests! {
             let id = Uuid::now_v7();
             app.state.db.families().insert_child(family_id, id, &famille_model::api::ChildInput {
                 first_name: format!("Enfant{i}"), last_name: "TESTBO".into(),
-                birth_date: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(), school_level: famille_model::dossier::SchoolLevel::Ce2, school: None,
+                birth_date: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(), school_level: famille_model::dossier::SchoolLevel::Ce2, school_year: None, school: None,
             }, app.state.clock.now()).await.unwrap();
             children.push(id);
         }
@@ -629,7 +641,7 @@ backend_tests! {
             let id = Uuid::now_v7();
             app.state.db.families().insert_child(family_id, id, &famille_model::api::ChildInput {
                 first_name: format!("Enfant{i}"), last_name: "TESTBO".into(),
-                birth_date: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(), school_level: famille_model::dossier::SchoolLevel::Ce2, school: None,
+                birth_date: NaiveDate::from_ymd_opt(2018, 1, 1).unwrap(), school_level: famille_model::dossier::SchoolLevel::Ce2, school_year: None, school: None,
             }, now).await.unwrap();
             mutations.push(famille_model::api::Mutation::Reserve { id: Uuid::now_v7(), child_id: id, session_id: s });
         }

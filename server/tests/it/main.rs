@@ -8,6 +8,7 @@ mod bookings;
 mod errors;
 mod families;
 mod isolation;
+mod levels;
 mod mail;
 mod push;
 mod staff;

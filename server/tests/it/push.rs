@@ -241,6 +241,77 @@ backend_tests! {
         assert_eq!(mine[0]["refusal_reason"], "Le carnet est illisible, merci de reprendre la photo.");
     }
 
+    async fn when_every_push_of_a_notice_fails_for_good_the_mail_comes_once(app) {
+        let (app, fcm) = app.with_demo().await.with_fcm().await;
+        let parent = app.parent().await;
+        let agent = app.agent().await;
+        let luc = luc(&app, &parent).await;
+        let mails = |app: &TestApp| app.outbox().iter().filter(|m| m.contains("To: parent@famille.example")).count();
+
+        // The only phone was uninstalled: the token goes, the refusal comes by mail.
+        register(&app, &parent, "android", "desinstalle").await;
+        fcm.script("desinstalle", vec![Scripted::Unregistered]);
+        let first = pending_carnet(&app, &luc).await;
+        refuse(&app, &agent, first, "Illisible.").await;
+        let report = app.dispatch().await;
+        assert_eq!((report.sent, report.tokens_forgotten), (1, 1), "{report:?}");
+        let mail = app.wait_for_mail_containing("Carnet de vaccination de Luc : refus").await;
+        assert!(!mail.contains("Illisible"), "the reason stays in the app: {mail}");
+        assert_eq!(mails(&app), 1);
+        assert_eq!(app.dispatch().await, Default::default(), "once");
+
+        // Two phones, one with a dead token, one whose payload is refused: one mail.
+        register(&app, &parent, "android", "perime").await;
+        register(&app, &parent, "ios", "refuse").await;
+        fcm.script("perime", vec![Scripted::InvalidToken]);
+        fcm.script("refuse", vec![Scripted::InvalidArgument]);
+        let second = pending_carnet(&app, &luc).await;
+        validate(&app, &agent, second).await;
+        app.dispatch().await;
+        let rows = app.state.db.outbox().about(second).await.unwrap();
+        let by_mail: Vec<_> = rows.iter().filter(|r| r.channel.as_str() == "mail").collect();
+        assert_eq!(by_mail.len(), 1, "{rows:?}");
+        assert_eq!(by_mail[0].status.as_str(), "sent");
+        assert_eq!(mails(&app), 2);
+
+        // A phone that answers is enough: no mail, even when the other one fails.
+        register(&app, &parent, "android", "vivant").await;
+        fcm.script("refuse", vec![Scripted::InvalidArgument]);
+        let third = pending_carnet(&app, &luc).await;
+        validate(&app, &agent, third).await;
+        app.dispatch().await;
+        assert!(app.state.db.outbox().about(third).await.unwrap().iter().all(|r| r.channel.as_str() == "push"));
+
+        // A phone that never answers, until the last attempt: then the mail.
+        let account = app.state.db.accounts().by_email("parent@famille.example").await.unwrap().unwrap().id;
+        for token in ["vivant", "refuse"] {
+            assert!(app.state.db.devices().remove(account, token).await.unwrap());
+        }
+        register(&app, &parent, "android", "injoignable").await;
+        let attempts = famille_server::notifications::dispatcher::MAX_ATTEMPTS as usize;
+        fcm.script("injoignable", vec![Scripted::Unavailable { retry_after: Some(1) }; attempts]);
+        let fourth = pending_carnet(&app, &luc).await;
+        validate(&app, &agent, fourth).await;
+        for _ in 0..attempts {
+            app.dispatch().await;
+            app.state.clock.advance(Duration::hours(2));
+        }
+        let rows = app.state.db.outbox().about(fourth).await.unwrap();
+        assert!(rows.iter().any(|r| r.channel.as_str() == "mail" && r.status.as_str() == "sent"), "{rows:?}");
+
+        // Unless the parent turned the mail off (a day later: logged in again).
+        let parent = app.parent().await;
+        let agent = app.agent().await;
+        app.put("/api/v1/account/notifications", &parent.access, json!({"muted": [], "mail_fallback": false})).await;
+        register(&app, &parent, "ios", "encore-desinstalle").await;
+        assert!(app.state.db.devices().remove(account, "injoignable").await.unwrap());
+        fcm.script("encore-desinstalle", vec![Scripted::Unregistered]);
+        let fifth = pending_carnet(&app, &luc).await;
+        validate(&app, &agent, fifth).await;
+        app.dispatch().await;
+        assert!(app.state.db.outbox().about(fifth).await.unwrap().iter().all(|r| r.channel.as_str() == "push"));
+    }
+
     async fn unavailable_is_retried_after_retry_after_and_401_refreshes_the_credentials(app) {
         let (app, fcm) = app.with_demo().await.with_fcm().await;
         let parent = app.parent().await;

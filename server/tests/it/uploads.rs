@@ -209,8 +209,44 @@ backend_tests! {
         assert_eq!(patch(&app, &stranger.access, &at, 0, b"x").await.status, StatusCode::NOT_FOUND);
         assert_eq!(tus(&app, Method::DELETE, &at, &parent.access, &[], vec![]).await.status, StatusCode::NO_CONTENT);
 
+        // Broken files of every kind: only their headers, cut short, scrambled.
+        for (name, bytes, whole) in famille_fixtures::documents() {
+            if !whole {
+                let broken = send_whole(name, bytes).await;
+                assert_eq!(problem(&broken), (StatusCode::UNPROCESSABLE_ENTITY, "damaged_file".into()), "{name}");
+            }
+        }
+
         let after: Value = app.get("/api/v1/documents", &parent.access).await.body;
         assert_eq!(after.as_array().unwrap().len(), before, "no document was created");
         assert_eq!(stored_files(&app), files_before, "no file was kept");
+    }
+
+    async fn whole_files_are_served_back_as_the_server_decided(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let agent = app.agent().await;
+        let luc = luc(&app, &parent.access).await;
+        for (name, bytes, whole) in famille_fixtures::documents() {
+            if !whole {
+                continue;
+            }
+            let at = location(&create(&app, &parent.access, bytes.len(),
+                meta(&[("document_type", "carnet_vaccination"), ("child_id", &luc), ("filename", name)])).await);
+            let done = patch(&app, &parent.access, &at, 0, &bytes).await;
+            assert_eq!(done.status, StatusCode::NO_CONTENT, "{name}: {}", done.body);
+            let document = done.headers["famille-document-id"].to_str().unwrap().to_owned();
+            let served = app.send(Request::builder().uri(format!("/api/v1/staff/documents/{document}/file"))
+                .header("authorization", format!("Bearer {}", agent.access)).body(Body::empty()).unwrap()).await;
+            assert_eq!(served.status, StatusCode::OK, "{name}");
+            let expected = match name.rsplit_once('.').unwrap().1 {
+                "jpg" => "image/jpeg",
+                "png" => "image/png",
+                _ => "application/pdf",
+            };
+            assert_eq!(served.headers["content-type"], expected, "{name}");
+            assert_eq!(served.headers["x-content-type-options"], "nosniff", "{name}");
+            assert_eq!(served.headers["content-disposition"], "inline", "{name}");
+        }
     }
 }

@@ -34,7 +34,10 @@ impl Engine {
     pub fn children(&self) -> CoreResult<Vec<ChildView>> {
         Ok(self
             .family()?
-            .map(|f| f.children.iter().map(ChildView::from).collect())
+            .map(|f| {
+                let today = famille_model::calendar::paris_date(Utc::now());
+                f.children.iter().map(|c| ChildView::on(c, today)).collect()
+            })
             .unwrap_or_default())
     }
 
@@ -64,11 +67,13 @@ impl Engine {
         to: NaiveDate,
         now: DateTime<Utc>,
     ) -> CoreResult<Vec<DayView>> {
-        if to < from || (to - from).num_days() >= MAX_CALENDAR_DAYS {
-            return Err(Error::invalid(format!(
-                "période invalide : de {from} à {to} ({MAX_CALENDAR_DAYS} jours au plus)"
-            )));
-        }
+        let (from, to) = famille_model::validate::period(from, Some(to), 6, MAX_CALENDAR_DAYS)
+            .map_err(|e| {
+                Error::invalid(format!(
+                    "période invalide : de {from} à {to} ({})",
+                    e.message
+                ))
+            })?;
         let (known, activities, sessions) = {
             let store = self.store();
             (
@@ -225,7 +230,7 @@ impl ChildState {
             dossier_active: self.dossier_active(),
             eligible: activity.eligibility.admits(
                 self.child.birth_date,
-                self.child.school_level,
+                self.child.level_on(session.date),
                 session.date,
             ),
             documents_missing: !missing_documents(

@@ -79,8 +79,12 @@ impl Engine {
         bytes: &[u8],
         filename: &str,
     ) -> CoreResult<String> {
-        let kind = famille_model::files::check_file(bytes, Some(filename))
-            .map_err(|e| Error::invalid(format!("Document refusé : {e}.")))?;
+        let kind = famille_model::files::check_file(bytes, Some(filename)).map_err(|refusal| {
+            Error::Rejected {
+                code: refusal.code(),
+                detail: refusal.detail_fr(),
+            }
+        })?;
         if let Some(child) = child_id {
             let known = self
                 .family()?
@@ -193,7 +197,13 @@ impl Engine {
                 },
                 (Some(at), None) => self.head_upload(at, &token).await?,
                 (Some(at), Some(from)) => {
-                    let end = (from as usize + UPLOAD_CHUNK).min(bytes.len());
+                    #[allow(unused_mut)]
+                    let mut end = (from as usize + UPLOAD_CHUNK).min(bytes.len());
+                    #[cfg(feature = "fault-injection")]
+                    if std::env::var("FAMILLE_CORE_FAULT").is_ok_and(|f| f == "cut_upload_midway") {
+                        // However small the file, the cut falls in its middle.
+                        end = end.min(from as usize + bytes.len().div_ceil(2));
+                    }
                     let step = self
                         .patch_upload(at, &token, from, &bytes[from as usize..end])
                         .await?;

@@ -18,17 +18,20 @@ pub struct ChildView {
     pub first_name: String,
     pub last_name: String,
     pub birth_date: String,
+    /// The level of the school year `today` is in ("CM2").
     pub school_level: String,
 }
 
-impl From<&Child> for ChildView {
-    fn from(c: &Child) -> ChildView {
+impl ChildView {
+    /// The child as on `today` (its level follows the school year, even offline
+    /// across 1 September).
+    pub fn on(c: &Child, today: chrono::NaiveDate) -> ChildView {
         ChildView {
             id: c.id.to_string(),
             first_name: c.first_name.clone(),
             last_name: c.last_name.clone(),
             birth_date: c.birth_date.to_string(),
-            school_level: c.school_level.label_fr().to_owned(),
+            school_level: c.level_on(today).label_fr().to_owned(),
         }
     }
 }
@@ -60,6 +63,9 @@ pub struct CellView {
     pub cancellation_deadline: String,
     /// An intent of the parent is not answered by the server yet.
     pub pending: bool,
+    /// Booked, but the child no longer fits the activity (its level or age
+    /// changed): still shown and cancellable, and the services are told.
+    pub no_longer_eligible: bool,
 }
 
 impl CellView {
@@ -79,6 +85,7 @@ impl CellView {
             booking_deadline: c.booking_deadline.to_rfc3339(),
             cancellation_deadline: c.cancellation_deadline.to_rfc3339(),
             pending,
+            no_longer_eligible: c.no_longer_eligible,
         }
     }
 }

@@ -19,9 +19,11 @@ pub fn paris_instant(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
         LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
         LocalResult::None => {
             // In the skipped hour: the clocks jump at the next full hour.
-            let next_hour = date
-                .and_time(NaiveTime::from_hms_opt(time.hour(), 0, 0).unwrap_or(time))
-                + Duration::hours(1);
+            let on_the_hour =
+                date.and_time(NaiveTime::from_hms_opt(time.hour(), 0, 0).unwrap_or(time));
+            let next_hour = on_the_hour
+                .checked_add_signed(Duration::hours(1))
+                .unwrap_or(on_the_hour);
             Paris
                 .from_local_datetime(&next_hour)
                 .earliest()
@@ -40,41 +42,49 @@ pub fn paris_date(instant: DateTime<Utc>) -> NaiveDate {
 /// Easter Sunday (Gregorian calendar), by the anonymous Gregorian algorithm
 /// (Meeus/Jones/Butcher).
 pub fn easter_sunday(year: i32) -> NaiveDate {
-    let a = year % 19;
-    let b = year / 100;
-    let c = year % 100;
-    let d = b / 4;
-    let e = b % 4;
-    let f = (b + 8) / 25;
-    let g = (b - f + 1) / 3;
-    let h = (19 * a + b - d - g + 15) % 30;
+    // Euclidean division: the same answers for the years people live in, and no
+    // panic for the first and last years chrono knows.
+    let a = year.rem_euclid(19);
+    let b = year.div_euclid(100);
+    let c = year.rem_euclid(100);
+    let d = b.div_euclid(4);
+    let e = b.rem_euclid(4);
+    let f = (b + 8).div_euclid(25);
+    let g = (b - f + 1).div_euclid(3);
+    let h = (19 * a + b - d - g + 15).rem_euclid(30);
     let i = c / 4;
     let k = c % 4;
-    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let l = (32 + 2 * e + 2 * i - h - k).rem_euclid(7);
     let m = (a + 11 * h + 22 * l) / 451;
     let month = (h + l - 7 * m + 114) / 31;
     let day = (h + l - 7 * m + 114) % 31 + 1;
     NaiveDate::from_ymd_opt(year, month as u32, day as u32)
-        .expect("the algorithm yields a valid date")
+        .or_else(|| NaiveDate::from_ymd_opt(year, 3, 22))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 /// The eleven public holidays of metropolitan France in `year` (Alsace-Moselle's two
 /// extra days are not counted).
 pub fn french_public_holidays(year: i32) -> [NaiveDate; 11] {
-    let fixed = |m, d| NaiveDate::from_ymd_opt(year, m, d).expect("valid fixed holiday");
+    let fixed = |m, d| NaiveDate::from_ymd_opt(year, m, d).unwrap_or(NaiveDate::MIN);
     let easter = easter_sunday(year);
+    let after_easter = |days| {
+        easter
+            .checked_add_signed(Duration::days(days))
+            .unwrap_or(easter)
+    };
     [
-        fixed(1, 1),                 // Jour de l'an
-        easter + Duration::days(1),  // Lundi de Pâques
-        fixed(5, 1),                 // Fête du travail
-        fixed(5, 8),                 // Victoire 1945
-        easter + Duration::days(39), // Ascension
-        easter + Duration::days(50), // Lundi de Pentecôte
-        fixed(7, 14),                // Fête nationale
-        fixed(8, 15),                // Assomption
-        fixed(11, 1),                // Toussaint
-        fixed(11, 11),               // Armistice
-        fixed(12, 25),               // Noël
+        fixed(1, 1),      // Jour de l'an
+        after_easter(1),  // Lundi de Pâques
+        fixed(5, 1),      // Fête du travail
+        fixed(5, 8),      // Victoire 1945
+        after_easter(39), // Ascension
+        after_easter(50), // Lundi de Pentecôte
+        fixed(7, 14),     // Fête nationale
+        fixed(8, 15),     // Assomption
+        fixed(11, 1),     // Toussaint
+        fixed(11, 11),    // Armistice
+        fixed(12, 25),    // Noël
     ]
 }
 
@@ -89,6 +99,19 @@ pub fn is_weekend(date: NaiveDate) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_and_last_dates_chrono_knows_do_not_panic() {
+        for date in [NaiveDate::MIN, NaiveDate::MAX] {
+            let _ = is_french_public_holiday(date);
+            let _ = paris_instant(date, NaiveTime::MIN);
+            let _ = paris_instant(date, NaiveTime::from_hms_opt(23, 59, 0).unwrap());
+        }
+        assert_eq!(
+            easter_sunday(2027),
+            NaiveDate::from_ymd_opt(2027, 3, 28).unwrap()
+        );
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

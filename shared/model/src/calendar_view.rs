@@ -105,6 +105,8 @@ pub struct CellFacts<'a> {
     pub dossier_pending: bool,
     /// Labels of the required documents missing for this child on this date.
     pub missing: Vec<String>,
+    /// Whether the child fits the activity's age and levels on that day.
+    pub eligible: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -160,6 +162,7 @@ pub fn calendar_session(f: CellFacts<'_>) -> CalendarSession {
         },
         booking_deadline: f.rules.booking_deadline(f.date),
         cancellation_deadline: f.rules.cancellation_deadline(f.date),
+        no_longer_eligible: !f.eligible && status.is_some_and(ReservationStatus::is_live),
     }
 }
 
@@ -262,9 +265,10 @@ pub fn child_days<S: OfferedSession, D: OnFile>(
         let group = AgeGroup::of(activity.age_split, c.child.birth_date, date);
         let (booked, pending) = bookings(session, activity, group);
         let reservation = shown_reservation(booked.into_iter());
-        let eligible = activity
-            .eligibility
-            .admits(c.child.birth_date, c.child.school_level, date);
+        let eligible =
+            activity
+                .eligibility
+                .admits(c.child.birth_date, c.child.level_on(date), date);
         // Booked (or billed) before the child stopped fitting: still shown.
         let keeps_day = reservation.is_some_and(|r| {
             !matches!(
@@ -294,6 +298,7 @@ pub fn child_days<S: OfferedSession, D: OnFile>(
                 c.child.id,
                 date,
             ),
+            eligible,
             now: c.now,
         });
         day.cells.push(GridCell {

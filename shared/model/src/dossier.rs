@@ -80,6 +80,63 @@ impl SchoolLevel {
             .position(|l| *l == self)
             .expect("every level is listed")
     }
+
+    /// The level `years` school years later (earlier when negative), a class a
+    /// year: CM2 then 6e. It stays within toute petite section and terminale, and
+    /// "non scolarisé" stays so (when a child starts school is not a given).
+    pub fn promoted(self, years: i32) -> SchoolLevel {
+        if self == SchoolLevel::NotSchooled {
+            return self;
+        }
+        let first = SchoolLevel::Tps.rank() as i64;
+        let last = (Self::ALL.len() - 1) as i64;
+        let rank = (self.rank() as i64 + i64::from(years)).clamp(first, last);
+        Self::ALL[rank as usize]
+    }
+}
+
+/// A school year, named by the calendar year it starts in (2026 for 2026-2027): from
+/// 1 September to 31 August, as the services count it (the rentrée is early
+/// September, arrêté fixing the calendar of each school year).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SchoolYear(pub i32);
+
+impl SchoolYear {
+    /// The school year a day belongs to.
+    pub fn of(date: chrono::NaiveDate) -> SchoolYear {
+        use chrono::Datelike;
+        SchoolYear(if date.month() >= 9 {
+            date.year()
+        } else {
+            date.year() - 1
+        })
+    }
+
+    /// "2026-2027".
+    pub fn label_fr(self) -> String {
+        format!("{}-{}", self.0, self.0 + 1)
+    }
+}
+
+/// A child's level in each school year, from the levels declared for some years (by
+/// a parent or an agent): the level declared for that year, else the last declared
+/// before it promoted a class a year (promotion assumed on 1 September), else the
+/// first declared after it, a class a year back. `None` when nothing was declared.
+pub fn level_in(declared: &[(SchoolYear, SchoolLevel)], year: SchoolYear) -> Option<SchoolLevel> {
+    if let Some((_, level)) = declared.iter().find(|(y, _)| *y == year) {
+        return Some(*level);
+    }
+    let before = declared
+        .iter()
+        .filter(|(y, _)| *y < year)
+        .max_by_key(|(y, _)| *y);
+    let after = declared
+        .iter()
+        .filter(|(y, _)| *y > year)
+        .min_by_key(|(y, _)| *y);
+    before
+        .or(after)
+        .map(|(y, level)| level.promoted(year.0 - y.0))
 }
 
 vocabulary! {
@@ -110,6 +167,42 @@ mod tests {
         assert!(SchoolLevel::Cp.rank() < SchoolLevel::Cm2.rank());
         assert!(SchoolLevel::Gs.rank() < SchoolLevel::Cp.rank());
         assert!(SchoolLevel::Troisieme.rank() < SchoolLevel::Seconde.rank());
+    }
+
+    #[test]
+    fn a_class_a_year_from_what_was_declared() {
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(SchoolYear::of(d(2026, 8, 31)), SchoolYear(2025));
+        assert_eq!(SchoolYear::of(d(2026, 9, 1)), SchoolYear(2026));
+        assert_eq!(SchoolYear(2026).label_fr(), "2026-2027");
+        assert_eq!(SchoolLevel::Cm2.promoted(1), SchoolLevel::Sixieme);
+        assert_eq!(SchoolLevel::Cp.promoted(-1), SchoolLevel::Gs);
+        assert_eq!(SchoolLevel::Terminale.promoted(2), SchoolLevel::Terminale);
+        assert_eq!(SchoolLevel::Ps.promoted(-3), SchoolLevel::Tps);
+        assert_eq!(
+            SchoolLevel::NotSchooled.promoted(1),
+            SchoolLevel::NotSchooled
+        );
+
+        let elena = [(SchoolYear(2026), SchoolLevel::Cm2)];
+        assert_eq!(level_in(&elena, SchoolYear(2026)), Some(SchoolLevel::Cm2));
+        assert_eq!(
+            level_in(&elena, SchoolYear(2027)),
+            Some(SchoolLevel::Sixieme)
+        );
+        assert_eq!(level_in(&elena, SchoolYear(2025)), Some(SchoolLevel::Cm1));
+        // A repeated year, said in advance: 2027 is CM2 again, 2028 the 6e.
+        let repeats = [
+            (SchoolYear(2026), SchoolLevel::Cm2),
+            (SchoolYear(2027), SchoolLevel::Cm2),
+        ];
+        assert_eq!(level_in(&repeats, SchoolYear(2027)), Some(SchoolLevel::Cm2));
+        assert_eq!(
+            level_in(&repeats, SchoolYear(2028)),
+            Some(SchoolLevel::Sixieme)
+        );
+        assert_eq!(level_in(&repeats, SchoolYear(2026)), Some(SchoolLevel::Cm2));
+        assert_eq!(level_in(&[], SchoolYear(2026)), None);
     }
 
     #[test]

@@ -58,16 +58,71 @@ pub enum FileRefusal {
     Damaged,
 }
 
-/// The kind of a file from its first bytes.
+/// How far into a file PDF readers look for its `%PDF-` header (the PDF 1.7
+/// reference, implementation note 13; Acrobat, pdf.js and Poppler accept what comes
+/// before it, such as a byte-order mark or a mailer's preamble).
+pub const PDF_HEADER_WITHIN: usize = 1024;
+
+impl FileRefusal {
+    /// The stable code of the refusal, the same from the server and the phone.
+    pub fn code(&self) -> crate::codes::ErrorCode {
+        use crate::codes::ErrorCode;
+        match self {
+            FileRefusal::Unsupported => ErrorCode::UnsupportedFileType,
+            FileRefusal::Mismatch { .. } => ErrorCode::FileTypeMismatch,
+            FileRefusal::ImageTooLarge { .. } => ErrorCode::ImageTooLarge,
+            FileRefusal::Damaged => ErrorCode::DamagedFile,
+        }
+    }
+
+    /// What a parent reads: "Le fichier est incomplet ou abîmé : document refusé."
+    pub fn detail_fr(&self) -> String {
+        crate::fr::sentence(&format!("{self} : document refusé"))
+    }
+}
+
+/// The kind of a file from its first bytes: images by their signature at the very
+/// start, a PDF by its header within the first [`PDF_HEADER_WITHIN`] bytes.
 pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some(FileKind::Jpeg)
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some(FileKind::Png)
-    } else if bytes.starts_with(b"%PDF-") {
+    } else if bytes[..bytes.len().min(PDF_HEADER_WITHIN)]
+        .windows(5)
+        .any(|w| w == b"%PDF-")
+    {
         Some(FileKind::Pdf)
     } else {
         None
+    }
+}
+
+/// Whether an image decodes whole: every byte of its picture is there and makes
+/// sense (a header alone, a file cut short or scrambled picture data do not). Only
+/// called once the declared size was found reasonable, so that decoding is bounded
+/// (one byte per pixel for a JPEG decoded in grey).
+fn decodes_whole(kind: FileKind, bytes: &[u8], width: u32, height: u32) -> bool {
+    use zune_jpeg::zune_core::bytestream::ZCursor;
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    use zune_jpeg::zune_core::options::DecoderOptions;
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(width as usize)
+        .set_max_height(height as usize);
+    match kind {
+        FileKind::Jpeg => {
+            let options = options.jpeg_set_out_colorspace(ColorSpace::Luma);
+            let mut decoder =
+                zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+            decoder.decode().is_ok()
+        }
+        FileKind::Png => {
+            let options = options.png_set_confirm_crc(true);
+            let mut decoder = zune_png::PngDecoder::new_with_options(ZCursor::new(bytes), options);
+            decoder.decode_raw().is_ok()
+        }
+        FileKind::Pdf => true,
     }
 }
 
@@ -110,7 +165,10 @@ pub fn declared_size(kind: FileKind, bytes: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// Checks a complete file: its real kind, that its name does not lie about it, that
-/// an image is not a bomb, that a PDF is complete. Returns the kind.
+/// an image is not a bomb (from its header, before any decoding) and decodes whole,
+/// that a PDF ends as PDFs end. Returns the kind. Decoding an image takes up to one
+/// byte per declared pixel (four for a PNG of 16-bit colour) and tens of
+/// milliseconds for a phone photo: the server runs it off its async threads.
 pub fn check_file(bytes: &[u8], name: Option<&str>) -> Result<FileKind, FileRefusal> {
     let kind = sniff(bytes).ok_or(FileRefusal::Unsupported)?;
     if let Some(claimed) = name.and_then(FileKind::from_name)
@@ -138,6 +196,9 @@ pub fn check_file(bytes: &[u8], name: Option<&str>) -> Result<FileKind, FileRefu
             {
                 return Err(FileRefusal::ImageTooLarge { width, height });
             }
+            if !decodes_whole(kind, bytes, width, height) {
+                return Err(FileRefusal::Damaged);
+            }
         }
     }
     Ok(kind)
@@ -160,10 +221,8 @@ mod tests {
 
     #[test]
     fn the_bytes_decide_not_the_name() {
-        assert_eq!(
-            check_file(&jpeg(4000, 3000), Some("carnet.JPG")),
-            Ok(FileKind::Jpeg)
-        );
+        let photo = famille_fixtures::photo("gps_nikon_DSCN0010.jpg").unwrap();
+        assert_eq!(check_file(&photo, Some("carnet.JPG")), Ok(FileKind::Jpeg));
         assert_eq!(
             check_file(b"MZ\x90\0\x03\0\0\0", Some("carnet.jpg")),
             Err(FileRefusal::Unsupported)
@@ -172,7 +231,7 @@ mod tests {
             check_file(b"\x7fELF\x02\x01\x01", Some("photo.jpeg")),
             Err(FileRefusal::Unsupported)
         );
-        let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+        let pdf = &famille_fixtures::pdf();
         assert_eq!(check_file(pdf, Some("scan.pdf")), Ok(FileKind::Pdf));
         assert_eq!(
             check_file(pdf, Some("scan.jpg")),
@@ -182,6 +241,37 @@ mod tests {
             })
         );
         assert_eq!(check_file(&pdf[..20], None), Err(FileRefusal::Damaged));
+    }
+
+    #[test]
+    fn only_whole_files_are_documents() {
+        for (name, bytes, whole) in famille_fixtures::documents() {
+            let checked = check_file(&bytes, Some(name));
+            if whole {
+                assert!(checked.is_ok(), "{name}: {checked:?}");
+            } else {
+                assert_eq!(checked, Err(FileRefusal::Damaged), "{name}");
+            }
+        }
+        // Any cut of a whole image is refused, wherever it falls.
+        let photo = famille_fixtures::photo("orientation/landscape_1.jpg").unwrap();
+        let scan = famille_fixtures::png(64, 48);
+        for (bytes, name) in [(&photo, "a.jpg"), (&scan, "a.png")] {
+            let step = (bytes.len() / 23).max(1);
+            for cut in (12..bytes.len() - 2).step_by(step) {
+                let checked = check_file(&bytes[..cut], Some(name));
+                assert!(checked.is_err(), "{name} cut at {cut} of {}", bytes.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_pdf_header_counts_where_readers_look_for_it() {
+        let pdf = famille_fixtures::pdf();
+        let within = [vec![b' '; PDF_HEADER_WITHIN - 5], pdf.clone()].concat();
+        assert_eq!(sniff(&within), Some(FileKind::Pdf));
+        let beyond = [vec![b' '; PDF_HEADER_WITHIN], pdf].concat();
+        assert_eq!(sniff(&beyond), None);
     }
 
     #[test]

@@ -67,6 +67,17 @@ pub fn euros(cents: i64) -> String {
     format!("{sign}{grouped},{:02}\u{A0}€", cents % 100)
 }
 
+/// Words as a sentence: a capital first, one final period ("le fichier est abîmé"
+/// gives "Le fichier est abîmé.").
+pub fn sentence(words: &str) -> String {
+    let mut chars = words.trim().chars();
+    let first: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    format!("{first}{}.", chars.as_str().trim_end_matches('.'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,12 +5,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use famille_model::booking::{
     AgeGroup, BookingRules, Capacity, Eligibility, ReservationStatus, SessionStatus,
 };
-use famille_model::dossier::{FamilyStatus, SchoolLevel};
+use famille_model::dossier::{FamilyStatus, SchoolLevel, SchoolYear, level_in};
 use uuid::Uuid;
 
 use super::super::catalog::{CapacityRow, Requirement, ValidDocument, missing_documents};
 use super::super::feed::FeedEntry;
-use super::super::{StoreResult, Tx, on_tx, retry_on_unique};
+use super::super::{StoreResult, Tx, on_tx, parse_stored, retry_on_unique};
 
 /// What a booking decision is taken on: the family, its child, the session with its
 /// activity and places, and the child's live reservation on it.
@@ -18,6 +18,7 @@ use super::super::{StoreResult, Tx, on_tx, retry_on_unique};
 pub struct BookingContext {
     pub family_status: FamilyStatus,
     pub birth_date: NaiveDate,
+    /// The child's level in the session's school year.
     pub school_level: SchoolLevel,
     pub date: NaiveDate,
     pub session_status: SessionStatus,
@@ -38,8 +39,6 @@ struct ContextRow {
     #[sqlx(try_from = "String")]
     family_status: FamilyStatus,
     birth_date: NaiveDate,
-    #[sqlx(try_from = "String")]
-    school_level: SchoolLevel,
     date: NaiveDate,
     #[sqlx(try_from = "String")]
     status: SessionStatus,
@@ -67,7 +66,7 @@ pub async fn booking_context(
 ) -> StoreResult<Option<BookingContext>> {
     let row: Option<ContextRow> = on_tx!(tx, |c| {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT f.status AS family_status, ch.birth_date, ch.school_level, \
+        "SELECT f.status AS family_status, ch.birth_date, \
          s.date, s.status, s.activity_id, a.eligibility, a.rules, a.age_split, \
          s.capacity, s.capacity_young, s.capacity_old, s.held, s.held_young, s.held_old, \
          (SELECT r.id FROM reservations r WHERE r.session_id = s.id AND r.child_id = ch.id \
@@ -88,6 +87,19 @@ pub async fn booking_context(
     let Some(row) = row else {
         return Ok(None);
     };
+    // The level of the session's own school year, from the levels declared.
+    let declared: Vec<(i32, String)> = on_tx!(tx, |c| {
+        sqlx::query_as("SELECT school_year, level FROM child_levels WHERE child_id = $1")
+            .bind(child_id)
+            .fetch_all(&mut *c)
+            .await
+    })?;
+    let declared = declared
+        .into_iter()
+        .map(|(year, level)| Ok((SchoolYear(year), parse_stored(&level)?)))
+        .collect::<StoreResult<Vec<(SchoolYear, SchoolLevel)>>>()?;
+    let school_level =
+        level_in(&declared, SchoolYear::of(row.date)).unwrap_or(SchoolLevel::NotSchooled);
     let missing = if row.requirements == 0 {
         Vec::new()
     } else {
@@ -114,7 +126,7 @@ pub async fn booking_context(
     Ok(Some(BookingContext {
         family_status: row.family_status,
         birth_date: row.birth_date,
-        school_level: row.school_level,
+        school_level,
         date: row.date,
         session_status: row.status,
         eligibility: row.eligibility,

@@ -2,7 +2,8 @@
 //! attendance.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use famille_model::booking::{AttendanceCode, ReservationStatus, SessionStatus};
+use famille_model::booking::{AttendanceCode, Eligibility, ReservationStatus, SessionStatus};
+use famille_model::dossier::{SchoolLevel, SchoolYear};
 use famille_model::notice::BookingNames;
 use uuid::Uuid;
 
@@ -108,6 +109,8 @@ pub struct RosterRow {
     pub has_allergies: bool,
     pub pai: bool,
     pub attendance: Option<AttendanceCode>,
+    /// The levels declared for the child, by school year.
+    pub school_levels: Vec<(SchoolYear, SchoolLevel)>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -140,6 +143,7 @@ impl TryFrom<RawRosterRow> for RosterRow {
             has_allergies: r.allergies.is_some_and(|a| !a.trim().is_empty()),
             pai: r.pai.unwrap_or(false),
             attendance: r.attendance.as_deref().map(parse_stored).transpose()?,
+            school_levels: Vec::new(),
         })
     }
 }
@@ -153,6 +157,8 @@ pub struct RosterSession {
     pub status: SessionStatus,
     pub capacity: i32,
     pub held: i32,
+    #[sqlx(try_from = "String")]
+    pub eligibility: Eligibility,
 }
 
 impl Bookings<'_> {
@@ -164,7 +170,7 @@ impl Bookings<'_> {
     ) -> StoreResult<Option<(RosterSession, Vec<RosterRow>)>> {
         let result = on_db!(self.db, |pool| {
             let session: Option<RosterSession> = sqlx::query_as(
-                "SELECT a.name AS activity, o.name AS option, s.date, s.status, s.capacity, s.held FROM sessions s \
+                "SELECT a.name AS activity, o.name AS option, s.date, s.status, s.capacity, s.held, a.eligibility FROM sessions s \
                  JOIN activities a ON a.id = s.activity_id JOIN activity_options o ON o.id = s.option_id WHERE s.id = $1",
             )
             .bind(session_id)
@@ -187,14 +193,28 @@ impl Bookings<'_> {
             .bind(session_id)
             .fetch_all(pool)
             .await?;
-            Ok::<_, sqlx::Error>(Some((session, rows)))
+            let levels: Vec<(Uuid, i32, String)> = sqlx::query_as(
+                "SELECT l.child_id, l.school_year, l.level FROM child_levels l WHERE l.child_id IN \
+                 (SELECT r.child_id FROM reservations r WHERE r.session_id = $1 \
+                  UNION SELECT t.child_id FROM attendance t WHERE t.session_id = $1)",
+            )
+            .bind(session_id)
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>(Some((session, rows, levels)))
         })?;
         result
-            .map(|(session, rows)| {
-                let rows = rows
+            .map(|(session, rows, levels)| {
+                let mut rows = rows
                     .into_iter()
                     .map(RosterRow::try_from)
                     .collect::<StoreResult<Vec<_>>>()?;
+                for (child_id, year, level) in levels {
+                    let level: SchoolLevel = parse_stored(&level)?;
+                    for row in rows.iter_mut().filter(|r| r.child_id == child_id) {
+                        row.school_levels.push((SchoolYear(year), level));
+                    }
+                }
                 Ok((session, rows))
             })
             .transpose()

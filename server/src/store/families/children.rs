@@ -2,8 +2,11 @@
 //! staff reads are audited by the service).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use famille_model::api::{Child, ChildConsent, ChildInput, ConsentType, HealthRecord, Vaccination};
-use famille_model::dossier::ConsentAnswer;
+use famille_model::api::{
+    Child, ChildConsent, ChildInput, ConsentType, HealthRecord, SchoolYearLevel, Vaccination,
+};
+use famille_model::calendar::paris_date;
+use famille_model::dossier::{ConsentAnswer, SchoolLevel, SchoolYear};
 use uuid::Uuid;
 
 use super::{Families, child_search_key};
@@ -15,24 +18,62 @@ struct ChildRow {
     first_name: String,
     last_name: String,
     birth_date: NaiveDate,
-    school_level: String,
     school: Option<String>,
     data_confirmed_at: Option<DateTime<Utc>>,
 }
 
-impl TryFrom<ChildRow> for Child {
-    type Error = crate::store::StoreError;
-    fn try_from(r: ChildRow) -> StoreResult<Self> {
-        Ok(Child {
-            id: r.id,
-            first_name: r.first_name,
-            last_name: r.last_name,
-            birth_date: r.birth_date,
-            school_level: parse_stored(&r.school_level)?,
-            school: r.school,
-            data_confirmed_at: r.data_confirmed_at,
-        })
+#[derive(sqlx::FromRow)]
+struct LevelRow {
+    child_id: Uuid,
+    school_year: i32,
+    #[sqlx(try_from = "String")]
+    level: SchoolLevel,
+}
+
+impl ChildRow {
+    /// The child with its declared levels, `school_level` being the one of
+    /// `today`'s school year.
+    fn into_child(self, levels: &[LevelRow], today: NaiveDate) -> Child {
+        let school_levels: Vec<SchoolYearLevel> = levels
+            .iter()
+            .filter(|l| l.child_id == self.id)
+            .map(|l| SchoolYearLevel {
+                school_year: l.school_year,
+                level: l.level,
+            })
+            .collect();
+        let mut child = Child {
+            id: self.id,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            birth_date: self.birth_date,
+            school_level: SchoolLevel::NotSchooled,
+            school_levels,
+            school: self.school,
+            data_confirmed_at: self.data_confirmed_at,
+        };
+        child.school_level = child.level_on(today);
+        child
     }
+}
+
+/// Declares a child's level for one school year (replacing what was declared for it).
+macro_rules! declare_level {
+    ($child_id:expr, $year:expr, $level:expr) => {
+        sqlx::query(
+            "INSERT INTO child_levels (child_id, school_year, level) VALUES ($1, $2, $3) \
+             ON CONFLICT (child_id, school_year) DO UPDATE SET level = excluded.level",
+        )
+        .bind($child_id)
+        .bind($year)
+        .bind($level.as_str())
+    };
+}
+
+/// The school year a child form declares its level for (this one by default).
+fn declared_year(c: &ChildInput, now: DateTime<Utc>) -> i32 {
+    c.school_year
+        .unwrap_or_else(|| SchoolYear::of(paris_date(now)).0)
 }
 
 #[derive(sqlx::FromRow)]
@@ -49,40 +90,65 @@ struct HealthRow {
 
 macro_rules! child_columns {
     () => {
-        "id, first_name, last_name, birth_date, school_level, school, data_confirmed_at"
+        "id, first_name, last_name, birth_date, school, data_confirmed_at"
     };
 }
 
 impl Families<'_> {
-    pub async fn children(&self, family_id: Uuid) -> StoreResult<Vec<Child>> {
+    /// A family's children, eldest first, with their levels (`school_level` that of
+    /// `today`'s school year).
+    pub async fn children(&self, family_id: Uuid, today: NaiveDate) -> StoreResult<Vec<Child>> {
         let sql = concat!(
             "SELECT ",
             child_columns!(),
             " FROM children WHERE family_id = $1 ORDER BY birth_date, first_name"
         );
-        let rows: Vec<ChildRow> = on_db!(self.db, |pool| sqlx::query_as(sql)
+        let (rows, levels) = on_db!(self.db, |pool| {
+            let rows: Vec<ChildRow> = sqlx::query_as(sql).bind(family_id).fetch_all(pool).await?;
+            let levels: Vec<LevelRow> = sqlx::query_as(
+                "SELECT l.child_id, l.school_year, l.level FROM child_levels l \
+                 JOIN children c ON c.id = l.child_id WHERE c.family_id = $1 ORDER BY l.school_year",
+            )
             .bind(family_id)
             .fetch_all(pool)
-            .await)?;
-        rows.into_iter().map(Child::try_from).collect()
+            .await?;
+            Ok::<_, sqlx::Error>((rows, levels))
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.into_child(&levels, today))
+            .collect())
     }
 
-    pub async fn child(&self, family_id: Uuid, child_id: Uuid) -> StoreResult<Option<Child>> {
+    pub async fn child(
+        &self,
+        family_id: Uuid,
+        child_id: Uuid,
+        today: NaiveDate,
+    ) -> StoreResult<Option<Child>> {
         let sql = concat!(
             "SELECT ",
             child_columns!(),
             " FROM children WHERE id = $1 AND family_id = $2"
         );
-        let row: Option<ChildRow> = on_db!(self.db, |pool| {
-            sqlx::query_as(sql)
+        let (row, levels) = on_db!(self.db, |pool| {
+            let row: Option<ChildRow> = sqlx::query_as(sql)
                 .bind(child_id)
                 .bind(family_id)
                 .fetch_optional(pool)
-                .await
+                .await?;
+            let levels: Vec<LevelRow> = sqlx::query_as(
+                "SELECT child_id, school_year, level FROM child_levels WHERE child_id = $1 ORDER BY school_year",
+            )
+            .bind(child_id)
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>((row, levels))
         })?;
-        row.map(Child::try_from).transpose()
+        Ok(row.map(|r| r.into_child(&levels, today)))
     }
 
+    /// Adds a child, with its level for the school year the form names.
     pub async fn insert_child(
         &self,
         family_id: Uuid,
@@ -90,23 +156,30 @@ impl Families<'_> {
         c: &ChildInput,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        execute!(
-            self.db,
-            "INSERT INTO children (id, family_id, first_name, last_name, birth_date, school_level, school, created_at, updated_at, search_key) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
-            id,
-            family_id,
-            &c.first_name,
-            &c.last_name,
-            c.birth_date,
-            c.school_level.as_str(),
-            &c.school,
-            now,
-            child_search_key(&c.first_name, &c.last_name)
-        )?;
+        in_tx!(self.db, |tx| {
+            sqlx::query(
+                "INSERT INTO children (id, family_id, first_name, last_name, birth_date, school, created_at, updated_at, search_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+            )
+            .bind(id)
+            .bind(family_id)
+            .bind(&c.first_name)
+            .bind(&c.last_name)
+            .bind(c.birth_date)
+            .bind(&c.school)
+            .bind(now)
+            .bind(child_search_key(&c.first_name, &c.last_name))
+            .execute(&mut *tx)
+            .await?;
+            declare_level!(id, declared_year(c, now), c.school_level)
+                .execute(&mut *tx)
+                .await?;
+        });
         Ok(())
     }
 
+    /// Rewrites a child's card and declares its level for the school year the form
+    /// names (other years keep theirs); `false` when the child is not the family's.
     pub async fn update_child(
         &self,
         family_id: Uuid,
@@ -114,20 +187,31 @@ impl Families<'_> {
         c: &ChildInput,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        Ok(execute!(
-            self.db,
-            "UPDATE children SET first_name = $3, last_name = $4, birth_date = $5, school_level = $6, school = $7, \
-                 updated_at = $8, search_key = $9 WHERE id = $1 AND family_id = $2",
-            id,
-            family_id,
-            &c.first_name,
-            &c.last_name,
-            c.birth_date,
-            c.school_level.as_str(),
-            &c.school,
-            now,
-            child_search_key(&c.first_name, &c.last_name)
-        )? == 1)
+        let updated = in_tx!(self.db, |tx| {
+            let updated = sqlx::query(
+                "UPDATE children SET first_name = $3, last_name = $4, birth_date = $5, school = $6, \
+                 updated_at = $7, search_key = $8 WHERE id = $1 AND family_id = $2",
+            )
+            .bind(id)
+            .bind(family_id)
+            .bind(&c.first_name)
+            .bind(&c.last_name)
+            .bind(c.birth_date)
+            .bind(&c.school)
+            .bind(now)
+            .bind(child_search_key(&c.first_name, &c.last_name))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if updated {
+                declare_level!(id, declared_year(c, now), c.school_level)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            updated
+        });
+        Ok(updated)
     }
 
     /// "J'ai renseigné mes données".

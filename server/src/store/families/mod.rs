@@ -226,6 +226,7 @@ impl Families<'_> {
         query: &str,
         status: Option<FamilyStatus>,
         limit: i64,
+        today: NaiveDate,
     ) -> StoreResult<Vec<FamilyHit>> {
         let key = text::search_key(&query.replace(['%', '_', '\\'], " "));
         let mut words: Vec<String> = key
@@ -263,7 +264,7 @@ impl Families<'_> {
         let mut hits = Vec::with_capacity(rows.len());
         for family in rows {
             let guardians = self.guardians(family.id).await?;
-            let children = self.children(family.id).await?;
+            let children = self.children(family.id, today).await?;
             hits.push(FamilyHit {
                 family,
                 guardians,

@@ -13,12 +13,14 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 import urllib.request
+import zlib
 
 BINDINGS = os.environ["FAMILLE_CORE_BINDINGS"]
 sys.path.insert(0, BINDINGS)
@@ -352,8 +354,18 @@ class Documents(unittest.TestCase):
         luc = core.children()[2].id
         with self.assertRaises(fc.CoreError.InvalidInput):
             asyncio.run(core.capture_document([photo("iphone_13_pro_max.HEIC")], fc.default_capture_options()))
-        with self.assertRaises(fc.CoreError.InvalidInput):
+        with self.assertRaises(fc.CoreError.Rejected) as fake:
             core.send_document("carnet_vaccination", luc, b"MZ\x90\x00" * 100, "carnet.jpg")
+        self.assertEqual(fake.exception.code, fm.ErrorCode.UNSUPPORTED_FILE_TYPE)
+        # A PNG with its header and nothing else: the phone says it before sending.
+        ihdr = b"IHDR" + struct.pack(">IIBBBBB", 800, 600, 8, 0, 0, 0, 0)
+        header_only = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
+        self.assertEqual(len(header_only), 33)
+        with self.assertRaises(fc.CoreError.Rejected) as damaged:
+            core.send_document("carnet_vaccination", luc, header_only, "carnet.png")
+        self.assertEqual(damaged.exception.code, fm.ErrorCode.DAMAGED_FILE)
+        self.assertIn("abîmé", damaged.exception.detail)
+        self.assertEqual(core.outgoing_documents(), [])
         # The server refuses what the phone let through: an unknown type.
         core.send_document("passeport", luc, photo("gps_nikon_DSCN0010.jpg"), "photo.jpg")
         report = asyncio.run(core.sync())

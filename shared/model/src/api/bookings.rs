@@ -34,6 +34,11 @@ wire! {
         pub missing_documents: Vec<String>,
         pub booking_deadline: DateTime<Utc>,
         pub cancellation_deadline: DateTime<Utc>,
+        /// Booked, but the child no longer fits the activity (a level or birth date
+        /// corrected, the rules edited since): the day stays shown and cancellable,
+        /// and the services see the same flag on their list.
+        #[serde(default)]
+        pub no_longer_eligible: bool,
     }
 
     pub struct CalendarDay {
@@ -68,6 +73,10 @@ wire! {
         pub has_allergies: bool,
         pub pai: bool,
         pub attendance: Option<AttendanceCode>,
+        /// Booked, but the child no longer fits the activity's age or levels (on
+        /// the level of the session's school year): for an agent to act on.
+        #[serde(default)]
+        pub no_longer_eligible: bool,
     }
 
     pub struct Roster {

@@ -4,7 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::dossier::{ConsentAnswer, FamilySituation, FamilyStatus, QuotientSource, SchoolLevel};
+use crate::dossier::{
+    ConsentAnswer, FamilySituation, FamilyStatus, QuotientSource, SchoolLevel, SchoolYear, level_in,
+};
 
 wire! {
 
@@ -78,10 +80,22 @@ wire! {
         pub first_name: String,
         pub last_name: String,
         pub birth_date: NaiveDate,
+        /// The level this school year (Europe/Paris, on the day of the answer).
         pub school_level: SchoolLevel,
+        /// The levels declared, by school year, oldest first: each session is judged
+        /// on the level of its own school year ([`Child::level_on`]).
+        #[serde(default)]
+        pub school_levels: Vec<SchoolYearLevel>,
         pub school: Option<String>,
         /// When a parent ticked "J'ai renseigné mes données".
         pub data_confirmed_at: Option<DateTime<Utc>>,
+    }
+
+    /// The level a child is (or will be) in during one school year.
+    pub struct SchoolYearLevel {
+        /// The year the school year starts in: 2026 for 2026-2027.
+        pub school_year: i32,
+        pub level: SchoolLevel,
     }
 
     pub struct ChildInput {
@@ -89,6 +103,10 @@ wire! {
         pub last_name: String,
         pub birth_date: NaiveDate,
         pub school_level: SchoolLevel,
+        /// The school year `school_level` is for (2027 for 2027-2028): this one when
+        /// absent; the next one to say in advance that a year is repeated.
+        #[serde(default)]
+        pub school_year: Option<i32>,
         #[serde(default)]
         pub school: Option<String>,
     }
@@ -211,6 +229,23 @@ wire! {
         pub action: String,
         pub family_id: Option<Uuid>,
         pub child_id: Option<Uuid>,
+    }
+}
+
+impl Child {
+    /// The levels declared, as the rule [`crate::dossier::level_in`] reads them.
+    pub fn declared_levels(&self) -> Vec<(SchoolYear, SchoolLevel)> {
+        self.school_levels
+            .iter()
+            .map(|l| (SchoolYear(l.school_year), l.level))
+            .collect()
+    }
+
+    /// The child's level on `date`: that of the date's school year (a session next
+    /// September is judged on next year's level), from the levels declared;
+    /// `school_level` when none was (an older server).
+    pub fn level_on(&self, date: NaiveDate) -> SchoolLevel {
+        level_in(&self.declared_levels(), SchoolYear::of(date)).unwrap_or(self.school_level)
     }
 }
 

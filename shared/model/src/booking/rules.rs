@@ -60,10 +60,22 @@ impl SkipDays {
             if !self.skips(date) {
                 break;
             }
-            date -= Duration::days(1);
+            date = day_before(date);
         }
         date
     }
+}
+
+/// The day before, or the same day at the first date chrono knows: date arithmetic
+/// never panics, whatever date reached it.
+fn day_before(date: NaiveDate) -> NaiveDate {
+    date.pred_opt().unwrap_or(date)
+}
+
+/// `days` days before, or the first date chrono knows.
+fn days_before(date: NaiveDate, days: i64) -> NaiveDate {
+    date.checked_sub_signed(Duration::days(days))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 /// A point in time expressed relative to a session's date, the way the services say
@@ -109,7 +121,7 @@ impl TimeRule {
                 let mut left = *days;
                 let mut guard = 0;
                 while left > 0 && guard < 3660 {
-                    date -= Duration::days(1);
+                    date = day_before(date);
                     guard += 1;
                     if !skip.skips(date) {
                         left -= 1;
@@ -128,14 +140,14 @@ impl TimeRule {
                     0 => 7,
                     n => n,
                 };
-                (skip.step_back(session - Duration::days(back)), *time)
+                (skip.step_back(days_before(session, back)), *time)
             }
             TimeRule::SameWeekdayWeekBefore { time, skip } => {
-                (skip.step_back(session - Duration::days(7)), *time)
+                (skip.step_back(days_before(session, 7)), *time)
             }
             TimeRule::DayOfPreviousMonth { day, time, skip } => {
                 let first_of_month = session.with_day(1).expect("day 1 exists");
-                let last_of_previous = first_of_month - Duration::days(1);
+                let last_of_previous = day_before(first_of_month);
                 let day = (*day).clamp(1, last_of_previous.day());
                 let date = last_of_previous
                     .with_day(day)

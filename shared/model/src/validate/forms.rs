@@ -10,6 +10,7 @@ use crate::api::{
     Address, AuthorizedPersonInput, ChildInput, GuardianInput, HealthRecord, HealthRecordInput,
     Household, Quotient, Vaccination,
 };
+use crate::dossier::SchoolYear;
 
 const SHORT: usize = 200;
 const LONG: usize = 2000;
@@ -79,13 +80,34 @@ pub fn child(c: &ChildInput, today: NaiveDate) -> Form<ChildInput> {
     let last_name = e.take(name("last_name", &c.last_name));
     let birth_date = e.take(child_birth_date("birth_date", c.birth_date, today));
     let school = e.take(optional_text("school", c.school.as_deref(), SHORT));
+    let school_year = e.take(school_year("school_year", c.school_year, today));
     e.finish(|| ChildInput {
         first_name: first_name.unwrap_or_default(),
         last_name: last_name.unwrap_or_default().to_uppercase(),
         birth_date: birth_date.unwrap_or(c.birth_date),
         school_level: c.school_level,
+        school_year: Some(school_year.unwrap_or(SchoolYear::of(today).0)),
         school: school.flatten(),
     })
+}
+
+/// The school year a level is declared for: this one (the default), the one before
+/// (to correct it) or the next (a repeated year said in advance).
+pub fn school_year(field: &str, year: Option<i32>, today: NaiveDate) -> Checked<i32> {
+    let this = SchoolYear::of(today).0;
+    match year {
+        None => Ok(this),
+        Some(y) if (this - 1..=this + 1).contains(&y) => Ok(y),
+        Some(_) => Err(FieldError::new(
+            field,
+            format!(
+                "l'année scolaire doit être {}, {} ou {}",
+                SchoolYear(this - 1).label_fr(),
+                SchoolYear(this).label_fr(),
+                SchoolYear(this + 1).label_fr()
+            ),
+        )),
+    }
 }
 
 /// An authorized person: one who picks the child up or is called in an

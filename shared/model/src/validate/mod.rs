@@ -257,6 +257,65 @@ pub fn child_birth_date(field: &str, date: NaiveDate, today: NaiveDate) -> Check
     Ok(date)
 }
 
+/// The years any date of the services lies in: a date outside is a slip of the
+/// keyboard, or an attack on date arithmetic (`+262142-12-31`, chrono's last year).
+pub const SERVICE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// A date within [`SERVICE_YEARS`].
+pub fn service_date(field: &str, date: NaiveDate) -> Checked<NaiveDate> {
+    if SERVICE_YEARS.contains(&date.year()) {
+        Ok(date)
+    } else {
+        Err(FieldError::new(field, "cette date n'est pas valide"))
+    }
+}
+
+/// A period asked for (a calendar, the planning): `from`, and `to` or by default
+/// `default_days` later; both within [`SERVICE_YEARS`], `to` not before `from`, at
+/// most `max_days` days counting both ends. Fields are named `from` and `to`.
+pub fn period(
+    from: NaiveDate,
+    to: Option<NaiveDate>,
+    default_days: i64,
+    max_days: i64,
+) -> Checked<(NaiveDate, NaiveDate)> {
+    let from = service_date("from", from)?;
+    let to = match to {
+        Some(to) => service_date("to", to)?,
+        None => from
+            .checked_add_signed(chrono::Duration::days(default_days))
+            .ok_or_else(|| FieldError::new("from", "cette date n'est pas valide"))?,
+    };
+    if to < from {
+        return Err(FieldError::new(
+            "to",
+            "la date de fin précède la date de début",
+        ));
+    }
+    if (to - from).num_days() >= max_days {
+        return Err(FieldError::new("to", format!("{max_days} jours au plus")));
+    }
+    Ok((from, to))
+}
+
+/// The date of a session the services create: from two years back (a late entry)
+/// to five years ahead.
+pub fn session_date(field: &str, date: NaiveDate, today: NaiveDate) -> Checked<NaiveDate> {
+    let years = today.year() - 2..=today.year() + 5;
+    if years.contains(&date.year()) {
+        Ok(date)
+    } else {
+        Err(FieldError::new(
+            field,
+            format!(
+                "une séance se place entre {} et {}",
+                years.start(),
+                years.end()
+            ),
+        ))
+    }
+}
+
 /// A date that must not be in the future (a vaccination, a quotient's date).
 pub fn past_date(field: &str, date: NaiveDate, today: NaiveDate) -> Checked<NaiveDate> {
     if date > today {
@@ -431,6 +490,46 @@ mod tests {
             "Allergie\n\u{1f468}\u{200d}\u{1f373}"
         );
         assert!(optional_text("t", Some("a\u{2067}b"), 50).is_err());
+    }
+
+    #[test]
+    fn periods_stay_within_the_years_of_the_services() {
+        let today = d(2026, 11, 29);
+        assert_eq!(period(today, None, 6, 62), Ok((today, d(2026, 12, 5))));
+        assert_eq!(
+            period(today, Some(d(2027, 1, 29)), 6, 62).map(|p| p.1),
+            Ok(d(2027, 1, 29))
+        );
+        assert_eq!(
+            period(today, Some(d(2027, 1, 30)), 6, 62)
+                .unwrap_err()
+                .field,
+            "to"
+        );
+        assert_eq!(
+            period(today, Some(d(2026, 11, 28)), 6, 62)
+                .unwrap_err()
+                .field,
+            "to"
+        );
+        // The last dates chrono knows: refused, not overflowed.
+        for (from, to) in [
+            (NaiveDate::MAX, None),
+            (NaiveDate::MAX, Some(NaiveDate::MAX)),
+            (NaiveDate::MIN, Some(today)),
+        ] {
+            let err = period(from, to, 6, 62).unwrap_err();
+            assert_eq!(err.field, "from");
+        }
+        assert_eq!(
+            period(today, Some(NaiveDate::MAX), 6, 62)
+                .unwrap_err()
+                .field,
+            "to"
+        );
+        assert!(session_date("date", d(2027, 9, 1), today).is_ok());
+        assert!(session_date("date", NaiveDate::MAX, today).is_err());
+        assert!(session_date("date", d(2040, 1, 1), today).is_err());
     }
 
     #[test]

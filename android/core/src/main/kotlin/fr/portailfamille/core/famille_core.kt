@@ -3266,6 +3266,12 @@ data class CellView (
      * An intent of the parent is not answered by the server yet.
      */
     var `pending`: kotlin.Boolean
+    , 
+    /**
+     * Booked, but the child no longer fits the activity (its level or age
+     * changed): still shown and cancellable, and the services are told.
+     */
+    var `noLongerEligible`: kotlin.Boolean
     
 ){
     
@@ -3296,6 +3302,7 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -3313,7 +3320,8 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterSequenceString.allocationSize(value.`missingDocuments`) +
             FfiConverterString.allocationSize(value.`bookingDeadline`) +
             FfiConverterString.allocationSize(value.`cancellationDeadline`) +
-            FfiConverterBoolean.allocationSize(value.`pending`)
+            FfiConverterBoolean.allocationSize(value.`pending`) +
+            FfiConverterBoolean.allocationSize(value.`noLongerEligible`)
     )
 
     override fun write(value: CellView, buf: ByteBuffer) {
@@ -3331,6 +3339,7 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterString.write(value.`bookingDeadline`, buf)
             FfiConverterString.write(value.`cancellationDeadline`, buf)
             FfiConverterBoolean.write(value.`pending`, buf)
+            FfiConverterBoolean.write(value.`noLongerEligible`, buf)
     }
 }
 
@@ -3345,6 +3354,9 @@ data class ChildView (
     , 
     var `birthDate`: kotlin.String
     , 
+    /**
+     * The level of the school year `today` is in ("CM2").
+     */
     var `schoolLevel`: kotlin.String
     
 ){
