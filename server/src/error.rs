@@ -166,7 +166,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ImageTooLarge | DamagedFile | UnknownDocumentType => StatusCode::UNPROCESSABLE_ENTITY,
         // tus's checksum extension: "460 Checksum Mismatch".
         ChecksumMismatch => StatusCode::from_u16(460).expect("460 is a valid status"),
-        RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        RateLimited | QuotaReached => StatusCode::TOO_MANY_REQUESTS,
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal | Unknown => StatusCode::INTERNAL_SERVER_ERROR,
     }

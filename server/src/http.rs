@@ -15,8 +15,7 @@ use axum::routing::get;
 use famille_model::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::{AppError, AppResult, ErrorReport, REQUEST_ID, problem_response};
@@ -25,46 +24,10 @@ use crate::state::AppState;
 /// JSON bodies larger than this are refused with `payload_too_large`.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Portail Famille",
-        description = "API du Portail Famille : comptes, dossier famille, réservations, documents. \
-                       Les erreurs sont au format application/problem+json avec un `code` stable et un `detail` en français."
-    ),
-    modifiers(&BearerAuth),
-    tags(
-        (name = "comptes", description = "Connexion, mot de passe, sessions"),
-        (name = "famille", description = "Le dossier de la famille connectée"),
-        (name = "réservations", description = "Calendrier et réservations (file d'actions du téléphone)"),
-        (name = "documents", description = "Justificatifs de la famille et leur validation"),
-        (name = "services", description = "Routes des agents et administrateurs"),
-        (name = "système", description = "Santé et documentation"),
-    )
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
 /// The OpenAPI document and the routes it describes, from one list: a route cannot
 /// be served without being documented.
 pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .merge(crate::accounts::http::router())
         .merge(crate::families::http::router())
         .merge(crate::bookings::http::router())
@@ -81,7 +44,7 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
 
 pub fn router(state: AppState) -> axum::Router {
     let (api, openapi) = api();
-    let openapi_json = serde_json::to_string(&openapi).expect("the OpenAPI document serialises");
+    let openapi_json = crate::openapi::document(&openapi).to_string();
     api.route(
         "/api/v1/openapi.json",
         get(move || {

@@ -22,6 +22,7 @@ pub mod http;
 pub mod input;
 pub mod mail;
 pub mod notifications;
+pub mod openapi;
 pub mod queue;
 pub mod ratelimit;
 pub mod state;

@@ -84,6 +84,13 @@ impl RateLimiter {
 
     /// Takes one call from `key`'s bucket, or says how many seconds to wait.
     pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        self.check_n(key, 1, now)
+    }
+
+    /// Takes `cost` calls at once (a batch of intents), or says how many seconds to
+    /// wait for them; a cost above the burst is judged as the burst.
+    pub fn check_n(&self, key: &str, cost: u32, now: DateTime<Utc>) -> Result<(), AppError> {
+        let cost = f64::from(cost.clamp(1, self.rule.burst));
         let burst = f64::from(self.rule.burst);
         let mut buckets = self
             .buckets
@@ -98,12 +105,12 @@ impl RateLimiter {
             at: now,
         });
         let tokens = refilled(bucket, self.rule, now);
-        if tokens >= 1.0 {
-            bucket.tokens = tokens - 1.0;
+        if tokens >= cost {
+            bucket.tokens = tokens - cost;
             bucket.at = now;
             Ok(())
         } else {
-            Err(self.wait(tokens))
+            Err(self.wait(tokens - cost + 1.0))
         }
     }
 }
@@ -127,6 +134,9 @@ pub struct Limits {
     pub forgot_per_email_address: RateLimiter,
     /// Reset mails for one account from anywhere (no mail bombing).
     pub forgot_per_email: RateLimiter,
+    /// Intents one family sends (each one a row of the queue log): a rush
+    /// morning is a few hundred; a loop sending thousands is slowed.
+    pub intents_per_family: RateLimiter,
 }
 
 /// How long an answer is held when one account is guessed at from many addresses.
@@ -158,6 +168,11 @@ impl Limits {
             forgot_per_email: RateLimiter::new(Rule {
                 burst: 10,
                 refill_seconds: 3600.0,
+            }),
+            // 2,000 at once, then 2,000 a day.
+            intents_per_family: RateLimiter::new(Rule {
+                burst: 2000,
+                refill_seconds: 43.2,
             }),
         }
     }

@@ -1537,6 +1537,7 @@ public enum ErrorCode: Equatable, Hashable {
     case alreadyValidated
     case conflict
     case uploadTooLarge
+    case quotaReached
     case unsupportedFileType
     case fileTypeMismatch
     case imageTooLarge
@@ -1638,27 +1639,29 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case 33: return .uploadTooLarge
         
-        case 34: return .unsupportedFileType
+        case 34: return .quotaReached
         
-        case 35: return .fileTypeMismatch
+        case 35: return .unsupportedFileType
         
-        case 36: return .imageTooLarge
+        case 36: return .fileTypeMismatch
         
-        case 37: return .damagedFile
+        case 37: return .imageTooLarge
         
-        case 38: return .unknownDocumentType
+        case 38: return .damagedFile
         
-        case 39: return .uploadOffsetMismatch
+        case 39: return .unknownDocumentType
         
-        case 40: return .checksumMismatch
+        case 40: return .uploadOffsetMismatch
         
-        case 41: return .tusVersionUnsupported
+        case 41: return .checksumMismatch
         
-        case 42: return .`internal`
+        case 42: return .tusVersionUnsupported
         
-        case 43: return .unavailable
+        case 43: return .`internal`
         
-        case 44: return .unknown
+        case 44: return .unavailable
+        
+        case 45: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -1800,48 +1803,52 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(33))
         
         
-        case .unsupportedFileType:
+        case .quotaReached:
             writeInt(&buf, Int32(34))
         
         
-        case .fileTypeMismatch:
+        case .unsupportedFileType:
             writeInt(&buf, Int32(35))
         
         
-        case .imageTooLarge:
+        case .fileTypeMismatch:
             writeInt(&buf, Int32(36))
         
         
-        case .damagedFile:
+        case .imageTooLarge:
             writeInt(&buf, Int32(37))
         
         
-        case .unknownDocumentType:
+        case .damagedFile:
             writeInt(&buf, Int32(38))
         
         
-        case .uploadOffsetMismatch:
+        case .unknownDocumentType:
             writeInt(&buf, Int32(39))
         
         
-        case .checksumMismatch:
+        case .uploadOffsetMismatch:
             writeInt(&buf, Int32(40))
         
         
-        case .tusVersionUnsupported:
+        case .checksumMismatch:
             writeInt(&buf, Int32(41))
         
         
-        case .`internal`:
+        case .tusVersionUnsupported:
             writeInt(&buf, Int32(42))
         
         
-        case .unavailable:
+        case .`internal`:
             writeInt(&buf, Int32(43))
         
         
-        case .unknown:
+        case .unavailable:
             writeInt(&buf, Int32(44))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(45))
         
         }
     }

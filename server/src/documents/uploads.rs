@@ -119,7 +119,9 @@ async fn options(State(state): State<AppState>) -> Response {
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "documents", security(("bearer" = [])),
     params(("Upload-Length" = u64, Header), ("Upload-Metadata" = String, Header), ("Tus-Resumable" = String, Header)),
     responses((status = 201, description = "Location: the upload's address"),
-        (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem), (status = 412, description = "`tus_version_unsupported`", body = Problem),
+        (status = 413, body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "`quota_reached`: too many uploads in progress or documents today", body = Problem)))]
 async fn create(
     State(state): State<AppState>,
     parent: Parent,
@@ -181,6 +183,7 @@ async fn create(
     let filename = get("filename").map(|f| f.chars().take(200).collect::<String>());
     let id = Uuid::now_v7();
     let now = state.clock.now();
+    within_quotas(&state, parent.family_id, length, now).await?;
     state
         .db
         .uploads()
@@ -209,6 +212,52 @@ async fn create(
         .headers_mut()
         .insert("upload-offset", HeaderValue::from(0u64));
     Ok(tus_headers(response))
+}
+
+/// Uploads one family may have in progress at once (a parent sends a few
+/// documents; a hundred at once is a loop or an attack on the disk).
+pub const MAX_UPLOADS_IN_FLIGHT: i64 = 10;
+/// Bytes those uploads may announce together.
+pub const MAX_BYTES_IN_FLIGHT: i64 = 100 * 1024 * 1024;
+/// Documents one family may send in 24 hours (the agents read each).
+pub const MAX_DOCUMENTS_PER_DAY: i64 = 30;
+
+/// Refuses (429 `quota_reached`, in French) an upload past the family's bounds.
+/// Checked before the upload is created; uploads created at the same instant may
+/// pass it together, so a bound is exceeded by the concurrent requests at most.
+async fn within_quotas(
+    state: &AppState,
+    family_id: Uuid,
+    length: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let load = state
+        .db
+        .uploads()
+        .family_load(family_id, now, now - chrono::Duration::hours(24))
+        .await?;
+    let quota = |detail: String| refused(ErrorCode::QuotaReached, detail);
+    if load.in_flight >= MAX_UPLOADS_IN_FLIGHT {
+        return Err(quota(format!(
+            "{MAX_UPLOADS_IN_FLIGHT} envois en cours au plus : terminez-en ou abandonnez-en un avant d'en commencer un autre."
+        )));
+    }
+    if load
+        .bytes
+        .saturating_add(i64::try_from(length).unwrap_or(i64::MAX))
+        > MAX_BYTES_IN_FLIGHT
+    {
+        return Err(quota(format!(
+            "Les envois en cours dépassent {} Mo : terminez-les avant d'en commencer un autre.",
+            MAX_BYTES_IN_FLIGHT / (1024 * 1024)
+        )));
+    }
+    if load.documents >= MAX_DOCUMENTS_PER_DAY {
+        return Err(quota(format!(
+            "{MAX_DOCUMENTS_PER_DAY} documents par jour au plus : réessayez demain, ou contactez les services."
+        )));
+    }
+    Ok(())
 }
 
 fn part_path(state: &AppState, id: Uuid) -> std::path::PathBuf {

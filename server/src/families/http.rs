@@ -168,7 +168,8 @@ async fn list_persons(
 
 #[utoipa::path(post, path = "/api/v1/children/{child_id}/authorized-persons", tag = "famille",
     security(("bearer" = [])), params(("child_id" = Uuid, Path)), request_body = AuthorizedPersonInput,
-    responses((status = 201, body = AuthorizedPerson), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = AuthorizedPerson), (status = 404, body = Problem),
+        (status = 409, description = "`conflict`: 20 persons at most per child", body = Problem), (status = 422, body = Problem)))]
 async fn add_person(
     State(state): State<AppState>,
     parent: Parent,
@@ -287,6 +288,7 @@ async fn family_audit(
 // ---- staff --------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
     /// Dossier number, or part of a guardian's or child's name or e-mail.
     #[serde(default)]

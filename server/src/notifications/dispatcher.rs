@@ -176,6 +176,19 @@ pub async fn hourly(state: &AppState) {
         }
         Err(e) => tracing::error!(error = %e, "upload housekeeping failed"),
     }
+    match state
+        .db
+        .queue()
+        .purge(
+            now - crate::queue::KEEP_REJECTED,
+            now - crate::queue::KEEP_APPLIED,
+        )
+        .await
+    {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "old answers of the queue log forgotten"),
+        Err(e) => tracing::error!(error = %e, "queue log housekeeping failed"),
+    }
     match crate::documents::notify_expired(state).await {
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "families told that documents ran out"),

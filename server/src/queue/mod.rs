@@ -20,13 +20,22 @@ use famille_model::validate::FieldError;
 use uuid::Uuid;
 
 use crate::accounts::auth::Parent;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::queue::{self as log, Actor, Outcome};
 use crate::store::{StoreError, StoreResult, Tx, retrying};
 
 /// At most this many intents per call: a week offline is a few dozen.
 pub const MAX_BATCH: usize = 200;
+
+/// How long a refusal stays in the idempotency log: past a phone offline for a
+/// week and its retries. An intent sent again later is judged anew (it changed
+/// nothing the first time).
+pub const KEEP_REJECTED: chrono::Duration = chrono::Duration::days(30);
+
+/// How long any answer stays: longer than a login lasts (90 days), after which a
+/// phone's queue waits for the parent to log in again.
+pub const KEEP_APPLIED: chrono::Duration = chrono::Duration::days(400);
 
 /// An intent as received: understood, or only its id (a kind from a newer app).
 enum Received {
@@ -60,12 +69,18 @@ pub async fn apply_batch(
     raw: &[serde_json::Value],
 ) -> AppResult<MutationResults> {
     if raw.len() > MAX_BATCH {
-        return Err(FieldError::new(
-            "mutations",
-            format!("{MAX_BATCH} actions au plus par envoi"),
-        )
-        .into());
+        return Err(AppError::Refused {
+            code: ErrorCode::TooManyMutations,
+            detail: Some(format!(
+                "{MAX_BATCH} actions au plus par envoi : l'application envoie le reste ensuite."
+            )),
+        });
     }
+    state.limits.intents_per_family.check_n(
+        &parent.family_id.to_string(),
+        u32::try_from(raw.len()).unwrap_or(u32::MAX),
+        state.clock.now(),
+    )?;
     let actor = Actor {
         family_id: parent.family_id,
         account_id: parent.account_id,

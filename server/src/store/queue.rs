@@ -171,12 +171,19 @@ impl QueueLog<'_> {
         Ok(row.map(|r| r.outcome_for(actor.family_id)))
     }
 
-    /// Forgets answers logged before `before` (no phone resends an intent that old).
-    pub async fn purge(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    /// Forgets the answers no phone will ask again: a refusal logged before
+    /// `rejected_before` (it changed nothing; an intent sent again after that is
+    /// judged anew), any answer logged before `applied_before`.
+    pub async fn purge(
+        &self,
+        rejected_before: DateTime<Utc>,
+        applied_before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
         Ok(execute!(
             self.db,
-            "DELETE FROM mutations WHERE created_at < $1",
-            before
+            "DELETE FROM mutations WHERE (status = 'rejected' AND created_at < $1) OR created_at < $2",
+            rejected_before,
+            applied_before
         )?)
     }
 }

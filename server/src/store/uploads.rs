@@ -43,6 +43,14 @@ pub struct StoredFile<'a> {
     pub sha256: &'a str,
 }
 
+/// What one family holds of the shared disk and of the agents' queue.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct FamilyLoad {
+    pub in_flight: i64,
+    pub bytes: i64,
+    pub documents: i64,
+}
+
 impl Uploads<'_> {
     /// A document type by its code: (id, scope).
     pub async fn document_type(&self, code: &str) -> StoreResult<Option<(Uuid, DocumentScope)>> {
@@ -98,6 +106,29 @@ impl Uploads<'_> {
             from,
             to
         )? == 1)
+    }
+
+    /// What a family holds: uploads in progress, the bytes they announced, and the
+    /// documents it sent since `since`.
+    pub async fn family_load(
+        &self,
+        family_id: Uuid,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<FamilyLoad> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT \
+                   (SELECT COUNT(*) FROM uploads WHERE family_id = $1 AND document_id IS NULL AND expires_at >= $2) AS in_flight, \
+                   (SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM uploads WHERE family_id = $1 AND document_id IS NULL AND expires_at >= $2) AS bytes, \
+                   (SELECT COUNT(*) FROM documents WHERE family_id = $1 AND created_at >= $3) AS documents",
+            )
+            .bind(family_id)
+            .bind(now)
+            .bind(since)
+            .fetch_one(pool)
+            .await
+        })?)
     }
 
     pub async fn delete(&self, id: Uuid) -> StoreResult<()> {

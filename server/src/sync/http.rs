@@ -24,6 +24,7 @@ struct SyncQuery {
     #[serde(default)]
     cursor: i64,
     /// Entries per page (500 by default, 2000 at most).
+    #[param(minimum = 1, maximum = 2000)]
     limit: Option<i64>,
 }
 

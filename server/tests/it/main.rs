@@ -5,11 +5,13 @@ mod support;
 
 mod accounts;
 mod bookings;
+mod bounds;
 mod errors;
 mod families;
 mod isolation;
 mod levels;
 mod mail;
+mod openapi;
 mod push;
 mod staff;
 mod sync;

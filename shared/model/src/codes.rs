@@ -45,6 +45,7 @@ vocabulary! {
         Conflict => "conflict", "Cette action n'est plus possible : la situation a changé entre-temps.";
         // Documents and uploads
         UploadTooLarge => "upload_too_large", "Ce document est trop lourd.";
+        QuotaReached => "quota_reached", "Limite atteinte pour votre famille : terminez les envois en cours ou réessayez demain.";
         UnsupportedFileType => "unsupported_file_type", "Ce fichier n'est ni une photo JPEG ou PNG ni un PDF : document refusé.";
         FileTypeMismatch => "file_type_mismatch", "Le contenu du fichier ne correspond pas à son nom : document refusé.";
         ImageTooLarge => "image_too_large", "L'image est trop grande : document refusé.";

@@ -99,7 +99,7 @@ pub struct MutationBatch {
     /// Applied in order; at most 200 per call. Each is read on its own, so that a
     /// kind this server does not know (a newer app) is answered `invalid_mutation`
     /// while the others are applied.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Mutation>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Mutation>, max_items = 200))]
     pub mutations: Vec<serde_json::Value>,
 }
 

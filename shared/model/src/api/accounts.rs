@@ -7,9 +7,14 @@ use crate::dossier::Role;
 wire! {
 
     pub struct RegisterRequest {
+        #[cfg_attr(feature = "openapi", schema(min_length = 3, max_length = 254))]
         pub email: String,
+        /// 10 to 128 characters ([`crate::validate::password`]).
+        #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 128))]
         pub password: String,
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
         pub first_name: String,
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
         pub last_name: String,
     }
 
@@ -54,6 +59,7 @@ wire! {
 
     pub struct ResetPasswordRequest {
         pub token: String,
+        #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 128))]
         pub password: String,
     }
 

@@ -80,6 +80,7 @@ wire! {
     pub struct SessionInput {
         pub option_id: Uuid,
         pub date: NaiveDate,
+        #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
         pub capacity: u32,
         #[serde(default)]
         pub capacity_young: Option<u32>,
@@ -89,6 +90,7 @@ wire! {
 
     /// Capacities and opening of an existing session.
     pub struct SessionUpdate {
+        #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
         pub capacity: u32,
         #[serde(default)]
         pub capacity_young: Option<u32>,
@@ -123,6 +125,7 @@ wire! {
     /// An activity category of the organisation ("Mercredis et Vacances"...).
     pub struct CategoryInput {
         /// Stable code, lowercase letters, digits and `_`.
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9_]{1,50}$"))]
         pub code: String,
         pub name: String,
     }

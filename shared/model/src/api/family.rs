@@ -65,7 +65,9 @@ wire! {
     }
 
     pub struct GuardianInput {
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
         pub first_name: String,
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
         pub last_name: String,
         #[serde(default)]
         pub email: Option<String>,
@@ -99,7 +101,9 @@ wire! {
     }
 
     pub struct ChildInput {
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
         pub first_name: String,
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
         pub last_name: String,
         pub birth_date: NaiveDate,
         pub school_level: SchoolLevel,
