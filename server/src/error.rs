@@ -133,7 +133,7 @@ impl AppError {
                 ErrorCode::RateLimited,
                 Some(format!(
                     "Trop de tentatives. Réessayez dans {}.",
-                    french_duration(*retry_after)
+                    famille_model::fr::duration(*retry_after)
                 )),
             ),
             Refused { code, detail } => (*code, detail.clone()),
@@ -169,15 +169,6 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         RateLimited | QuotaReached => StatusCode::TOO_MANY_REQUESTS,
         Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal | Unknown => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-fn french_duration(seconds: u64) -> String {
-    match seconds {
-        0..=1 => "une seconde".to_owned(),
-        2..=59 => format!("{seconds} secondes"),
-        60..=119 => "une minute".to_owned(),
-        _ => format!("{} minutes", seconds.div_ceil(60)),
     }
 }
 

@@ -35,7 +35,7 @@ impl Engine {
         Ok(self
             .family()?
             .map(|f| {
-                let today = famille_model::calendar::paris_date(Utc::now());
+                let today = famille_model::calendar::paris_date(self.now());
                 f.children.iter().map(|c| ChildView::on(c, today)).collect()
             })
             .unwrap_or_default())
@@ -103,7 +103,13 @@ impl Engine {
                 cells: d
                     .cells
                     .into_iter()
-                    .map(|c| CellView::new(c.session, c.pending))
+                    .map(|c| {
+                        let unsure = self.api.clock.unsure_about(c.session.booking_deadline)
+                            || self.api.clock.unsure_about(c.session.cancellation_deadline);
+                        let mut cell = CellView::new(c.session, c.pending);
+                        cell.time_unsure = unsure;
+                        cell
+                    })
                     .collect(),
             })
             .collect())
@@ -111,21 +117,21 @@ impl Engine {
 
     /// A child's bookings of one session as the calendar shows them (the server's,
     /// with the intents not yet answered applied in order).
+    /// Read from `store` as the caller holds it (inside its write transaction).
     pub(crate) fn overlaid(
-        &self,
+        store: &Store,
         child_id: Uuid,
         session_id: Uuid,
         now: DateTime<Utc>,
     ) -> CoreResult<Vec<Booked>> {
         let (known, session, activity) = {
-            let store = self.store();
             let session = store
                 .session(session_id)?
                 .ok_or_else(|| Error::invalid("journée inconnue"))?;
             let activity = store
                 .activity(session.activity_id)?
                 .ok_or_else(|| Error::invalid("activité inconnue"))?;
-            (ChildState::load(&store, child_id)?, session, activity)
+            (ChildState::load(store, child_id)?, session, activity)
         };
         let group = AgeGroup::of(activity.age_split, known.child.birth_date, session.date);
         let by_session = known.intents_by_session();
@@ -139,7 +145,7 @@ impl Engine {
             uuid(child_id, "l'enfant")?,
             parse_date(from)?,
             parse_date(to)?,
-            Utc::now(),
+            self.now(),
         )
     }
 }

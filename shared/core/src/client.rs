@@ -95,6 +95,9 @@ impl TokenStore for FileTokenStore {
 pub enum CallError {
     /// No answer (no network, timeout, DNS).
     Network(reqwest::Error),
+    /// An answer that is not the server's: a Wi-Fi login page (hotel, train), a
+    /// proxy's error page, a redirect. Nothing is decided on it.
+    NotOurServer { status: u16 },
     /// An answer with an error status; `code` and `detail` from problem+json.
     Status {
         status: u16,
@@ -113,25 +116,64 @@ impl From<CallError> for Error {
             CallError::Status { status, .. } if status == 429 || status >= 500 => Error::offline(
                 format!("le serveur est momentanément indisponible ({status})"),
             ),
+            CallError::NotOurServer { status } => Error::NotOurServer { status },
             CallError::Status { code, detail, .. } => Error::Rejected { code, detail },
         }
+    }
+}
+
+/// The media type of an answer, without its parameters ("application/json").
+fn media_type(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Whether an answer is the server's: its successes are JSON (or empty), its
+/// refusals problem+json with a stable code (RFC 9457). A captive portal answers
+/// `200` with an HTML page, or redirects; a proxy answers its own error pages.
+pub fn is_ours(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> bool {
+    let media = media_type(headers);
+    if (200..300).contains(&status) {
+        body.is_empty() || media == "application/json"
+    } else {
+        media == "application/problem+json"
+            && serde_json::from_slice::<Value>(body).is_ok_and(|p| p["code"].is_string())
     }
 }
 
 pub struct Api {
     http: reqwest::Client,
     base: String,
+    /// Learns the server's time from every answer.
+    pub clock: std::sync::Arc<crate::clock::Clock>,
 }
 
 impl Api {
-    pub fn new(base: &str) -> Api {
+    pub fn new(base: &str, clock: std::sync::Arc<crate::clock::Clock>) -> Api {
         Api {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(20))
                 .connect_timeout(Duration::from_secs(8))
+                // The server never redirects; a redirect is a Wi-Fi login page.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("the HTTP client builds with static settings"),
             base: base.trim_end_matches('/').to_owned(),
+            clock,
+        }
+    }
+
+    /// The server's time from an answer that is the server's.
+    fn learn_time(&self, headers: &reqwest::header::HeaderMap) {
+        if let Some(date) = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+        {
+            self.clock.learn(date);
         }
     }
 
@@ -165,6 +207,21 @@ impl Api {
         let status = answer.status().as_u16();
         let headers = answer.headers().clone();
         let bytes = answer.bytes().await.map_err(CallError::Network)?;
+        // tus answers carry Tus-Resumable; the server's refusals are problem+json.
+        let ours = headers.contains_key("tus-resumable") || is_ours(status, &headers, &bytes);
+        if ours {
+            self.learn_time(&headers);
+        } else {
+            return Err(if status == 429 || status >= 500 {
+                CallError::Status {
+                    status,
+                    code: ErrorCode::Unavailable,
+                    detail: format!("le serveur a répondu {status}"),
+                }
+            } else {
+                CallError::NotOurServer { status }
+            });
+        }
         Ok((
             status,
             headers,
@@ -189,7 +246,21 @@ impl Api {
         }
         let answer = request.send().await.map_err(CallError::Network)?;
         let status = answer.status().as_u16();
+        let headers = answer.headers().clone();
         let bytes = answer.bytes().await.map_err(CallError::Network)?;
+        if is_ours(status, &headers, &bytes) {
+            self.learn_time(&headers);
+        } else {
+            // A busy server behind its proxy (502, 503 pages) is only busy.
+            if status == 429 || status >= 500 {
+                return Err(CallError::Status {
+                    status,
+                    code: ErrorCode::Unavailable,
+                    detail: format!("le serveur a répondu {status}"),
+                });
+            }
+            return Err(CallError::NotOurServer { status });
+        }
         if (200..300).contains(&status) {
             let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
             return serde_json::from_slice(bytes).map_err(|e| CallError::Status {

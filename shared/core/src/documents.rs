@@ -5,7 +5,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use chrono::Utc;
 use famille_model::ErrorCode;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -114,7 +113,7 @@ impl Engine {
                 detail: None,
                 document_id: None,
             },
-            &Utc::now().to_rfc3339(),
+            &self.now().to_rfc3339(),
         )?;
         Ok(id)
     }

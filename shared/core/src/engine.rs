@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::client::{Api, TokenStore};
+use crate::clock::{Clock, ClockView};
 use crate::error::{CoreResult, Error};
 use crate::store::Store;
 
@@ -40,15 +41,40 @@ impl Engine {
         tokens: Arc<dyn TokenStore>,
         progress: Option<Arc<dyn ProgressListener>>,
     ) -> CoreResult<Engine> {
+        let store = Store::open(data_dir)?;
+        let offset = store
+            .meta("clock_offset")?
+            .and_then(|s| s.parse::<i64>().ok());
         Ok(Engine {
-            store: Mutex::new(Store::open(data_dir)?),
+            store: Mutex::new(store),
             data_dir: data_dir.to_owned(),
-            api: Api::new(server_url),
+            api: Api::new(server_url, Arc::new(Clock::with_offset(offset))),
             tokens,
             progress,
             sync_lock: tokio::sync::Mutex::new(()),
             auth_lock: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The time deadlines are judged on: the server's, as learnt from its answers
+    /// (see [`crate::clock`]).
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.api.clock.now()
+    }
+
+    /// What the app can say of that time.
+    pub fn clock(&self) -> ClockView {
+        ClockView::of(&self.api.clock)
+    }
+
+    /// Keeps the learnt offset for the next start (offline, the phone still judges
+    /// on the server's time).
+    pub(crate) fn keep_clock(&self) -> CoreResult<()> {
+        if self.api.clock.known() {
+            self.store()
+                .set_meta("clock_offset", &self.api.clock.offset_seconds().to_string())?;
+        }
+        Ok(())
     }
 
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {

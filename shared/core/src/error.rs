@@ -14,6 +14,10 @@ pub enum Error {
         #[source]
         source: Option<reqwest::Error>,
     },
+    /// A network that answers, but not as the server: a Wi-Fi login page (hotel,
+    /// train, station), a filtering proxy. Nothing is decided; the queue is kept.
+    #[error("réseau sans accès au serveur ({status})")]
+    NotOurServer { status: u16 },
     /// The login ended (refresh token expired or revoked): log in again; the queue
     /// is kept for after the login.
     #[error("session expirée")]
@@ -67,6 +71,10 @@ pub enum CoreError {
     /// No network, or the server did not answer: the queue is kept and sent later.
     #[error("hors ligne : {detail}")]
     Offline { detail: String },
+    /// The network answers, but not as the server (a Wi-Fi login page, a proxy):
+    /// the app says "réseau Wi-Fi à valider"; the queue is kept and sent later.
+    #[error("{detail}")]
+    NetworkToValidate { detail: String },
     /// The login ended (refresh token expired or revoked): log in again; the
     /// queue is kept for after the login.
     #[error("session expirée")]
@@ -90,6 +98,9 @@ impl From<Error> for CoreError {
     fn from(e: Error) -> CoreError {
         match e {
             Error::Offline { detail, .. } => CoreError::Offline { detail },
+            Error::NotOurServer { .. } => CoreError::NetworkToValidate {
+                detail: "Ce réseau ne donne pas accès au portail : validez la connexion Wi-Fi (page de connexion de l'hôtel, du train…) ou passez en données mobiles. Vos demandes restent en attente.".to_owned(),
+            },
             Error::LoginExpired => CoreError::LoginExpired,
             Error::Rejected { code, detail } => CoreError::Rejected { code, detail },
             Error::InvalidInput(detail) => CoreError::InvalidInput { detail },

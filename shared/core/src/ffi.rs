@@ -112,6 +112,12 @@ impl Core {
             .await
     }
 
+    /// The time deadlines are judged on: the server's, learnt at each answer; and
+    /// what to say when the phone's clock is off or the server's time unknown.
+    pub fn clock(&self) -> crate::clock::ClockView {
+        self.engine.clock()
+    }
+
     pub fn children(&self) -> FfiResult<Vec<ChildView>> {
         self.engine.children().map_err(Into::into)
     }

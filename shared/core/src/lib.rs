@@ -7,11 +7,12 @@
 //! Features: `login` (log in and out, tokens), `calendar` (what the screens read, offline),
 //! `intents` (the parent's actions, queued), `sync` (send, then pull), `documents`
 //! (capture and resumable uploads), `push` (a notification turned into what to
-//! show).
+//! show), `clock` (the server's time, which deadlines are judged on).
 
 pub mod calendar;
 pub mod capture;
 pub mod client;
+pub mod clock;
 pub mod documents;
 pub mod engine;
 pub mod error;

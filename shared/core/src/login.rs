@@ -3,7 +3,6 @@
 //! valid access token (refreshed when close to its end or refused), calls as the
 //! logged-in parent, the phone's push registration.
 
-use chrono::Utc;
 use famille_model::api::{
     DeviceRegistration, LoginRequest, LogoutRequest, Platform, RefreshRequest, TokenResponse,
 };
@@ -21,7 +20,7 @@ impl Engine {
         self.tokens.save(LoginTokens {
             access_token: t.access_token.clone(),
             refresh_token: t.refresh_token.clone(),
-            access_expires_at: Utc::now().timestamp() + t.expires_in,
+            access_expires_at: crate::clock::Clock::phone_now().timestamp() + t.expires_in,
         });
     }
 
@@ -89,13 +88,25 @@ impl Engine {
     /// A valid access token, refreshed when close to its end or when the server
     /// refused `rejected` (revoked early).
     pub(crate) async fn access_token(&self, rejected: Option<&str>) -> CoreResult<String> {
+        let usable = |t: &LoginTokens| {
+            t.access_expires_at > crate::clock::Clock::phone_now().timestamp() + 30
+                && rejected != Some(t.access_token.as_str())
+        };
         let _one = self.auth_lock.lock().await;
         let tokens = self.tokens.load().ok_or(Error::LoginExpired)?;
-        let expiring = tokens.access_expires_at <= Utc::now().timestamp() + 30;
         // Another task may have refreshed while this one waited: then it is new.
-        if !expiring && rejected != Some(tokens.access_token.as_str()) {
+        if usable(&tokens) {
             return Ok(tokens.access_token);
         }
+        // Another process on this folder (a share extension, a widget) may be
+        // refreshing the same token: one at a time, and the tokens read again
+        // once the lock is held (a refresh token works once).
+        let _folder = FolderLock::acquire(&self.data_dir.join("auth.lock")).await?;
+        let tokens = self.tokens.load().ok_or(Error::LoginExpired)?;
+        if usable(&tokens) {
+            return Ok(tokens.access_token);
+        }
+        let sent = tokens.refresh_token.clone();
         match self
             .api
             .call::<TokenResponse, _>(
@@ -113,6 +124,11 @@ impl Engine {
                 Ok(answer.access_token)
             }
             Err(CallError::Status { status, .. }) if status == 401 || status == 403 => {
+                // Replaced meanwhile by a process that does not take the lock (an
+                // older app version): the newer tokens stand.
+                if let Some(newer) = self.tokens.load().filter(|t| t.refresh_token != sent) {
+                    return Ok(newer.access_token);
+                }
                 // Expired or revoked: a new login is needed; the queue stays.
                 self.tokens.clear();
                 Err(Error::LoginExpired)
@@ -165,5 +181,35 @@ impl Engine {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// An advisory lock on a file of the core's folder, held across processes (the
+/// app, its share extension, its widget) until dropped.
+struct FolderLock {
+    _file: std::fs::File,
+}
+
+impl FolderLock {
+    /// Waits for the lock (polling: the wait must not block the core's threads),
+    /// 30 seconds at most.
+    async fn acquire(path: &std::path::Path) -> CoreResult<FolderLock> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        for _ in 0..1500 {
+            match file.try_lock() {
+                Ok(()) => return Ok(FolderLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+            }
+        }
+        Err(Error::offline(
+            "connexion occupée par une autre partie de l'application",
+        ))
     }
 }

@@ -28,11 +28,12 @@ impl Engine {
         }
         .await;
         if let Err(e) = outcome {
-            if matches!(e, Error::Offline { .. }) {
+            if matches!(e, Error::Offline { .. } | Error::NotOurServer { .. }) {
                 self.note_failure()?;
             }
             return Err(e);
         }
+        self.keep_clock()?;
         let store = self.store();
         store.set_meta("failures", "0")?;
         store.set_meta("last_sync_at", &Utc::now().to_rfc3339())?;

@@ -66,6 +66,9 @@ pub struct CellView {
     /// Booked, but the child no longer fits the activity (its level or age
     /// changed): still shown and cancellable, and the services are told.
     pub no_longer_eligible: bool,
+    /// A deadline of this day is close and the server's time is not known yet
+    /// (never synced): the state is the phone clock's guess.
+    pub time_unsure: bool,
 }
 
 impl CellView {
@@ -86,6 +89,7 @@ impl CellView {
             cancellation_deadline: c.cancellation_deadline.to_rfc3339(),
             pending,
             no_longer_eligible: c.no_longer_eligible,
+            time_unsure: false,
         }
     }
 }

@@ -67,6 +67,21 @@ pub fn euros(cents: i64) -> String {
     format!("{sign}{grouped},{:02}\u{A0}€", cents % 100)
 }
 
+/// A duration said the French way: "une seconde", "40 secondes", "une minute",
+/// "5 minutes" (minutes rounded up: a wait is never said shorter than it is),
+/// "26 heures", "3 jours" (hours and days to the nearest).
+pub fn duration(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "une seconde".to_owned(),
+        2..=59 => format!("{seconds} secondes"),
+        60..=119 => "une minute".to_owned(),
+        120..=3599 => format!("{} minutes", seconds.div_ceil(60)),
+        3600..=7199 => "une heure".to_owned(),
+        7200..=172_799 => format!("{} heures", (seconds + 1800) / 3600),
+        _ => format!("{} jours", (seconds + 43_200) / 86_400),
+    }
+}
+
 /// Words as a sentence: a capital first, one final period ("le fichier est abîmé"
 /// gives "Le fichier est abîmé.").
 pub fn sentence(words: &str) -> String {

@@ -65,6 +65,14 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE queue ADD COLUMN billed INTEGER NOT NULL DEFAULT 0;",
 ];
 
+/// Whether SQLite refused for a lock held by another connection.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 pub struct Store {
     conn: Connection,
 }
@@ -73,26 +81,67 @@ impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> CoreResult<Store> {
         std::fs::create_dir_all(dir).map_err(Error::Io)?;
+        // Two processes opening a new folder at the same moment: switching to WAL
+        // and the first migration take locks SQLite does not wait for (the busy
+        // handler is skipped where waiting could deadlock), so the loser tries
+        // again; opening is rare and short.
+        let mut wait = std::time::Duration::from_millis(10);
+        for _ in 0..12 {
+            match Store::open_once(dir) {
+                Err(Error::Storage(e)) if is_busy(&e) => {
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(std::time::Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+        Store::open_once(dir)
+    }
+
+    fn open_once(dir: &Path) -> CoreResult<Store> {
         let conn = Connection::open(dir.join("famille-core.db"))?;
+        // First, so that a second process waits for the first one's locks
+        // wherever SQLite allows waiting.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Store { conn };
         store.migrate()?;
         Ok(store)
     }
 
+    /// Brings the schema up to date under the write lock: the version is read
+    /// inside the transaction that upgrades it, so two processes opening a new
+    /// folder at once upgrade it once (the second finds it done).
     fn migrate(&mut self) -> CoreResult<()> {
-        let version: i64 = self
+        let tx = self
             .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (index + 1) as i64)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
+    }
+
+    /// Runs `work` in one write transaction (`BEGIN IMMEDIATE`): another process
+    /// on the same folder (a share extension, a widget) waits for it, so a check
+    /// and the write it allows cannot interleave with theirs. `work` must not open
+    /// a transaction of its own.
+    pub fn in_write<T>(&self, work: impl FnOnce(&Store) -> CoreResult<T>) -> CoreResult<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match work(self) {
+            Ok(value) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     pub fn meta(&self, key: &str) -> CoreResult<Option<String>> {

@@ -8,6 +8,7 @@ famille_core.py and famille_model.py, and libfamille_core.so).
 
 import asyncio
 import datetime as dt
+import http.server
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -92,6 +94,24 @@ def late_day(server):
     option = next(a for a in server.call("GET", "/api/v1/staff/activities", agent)
                   if a["id"] == activity)["options"][0]["id"]
     date = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    return server.call("POST", f"/api/v1/staff/activities/{activity}/sessions", agent,
+                       {"option_id": option, "date": date, "capacity": 10})["id"]
+
+
+def day_with_deadlines(server, ahead, booking_days, cancel_days):
+    """A session `ahead` days away whose booking and free cancellation end at
+    midnight (Paris) `booking_days` and `cancel_days` days before it."""
+    agent = server.token(AGENT)
+    rules = {"opening": {"kind": "always"},
+             "booking_deadline": {"kind": "days_before", "days": booking_days, "time": "00:00:00"},
+             "cancellation_deadline": {"kind": "days_before", "days": cancel_days, "time": "00:00:00"},
+             "late_booking": "refused", "requires_approval": False, "waitlist": False}
+    activity = server.call("POST", "/api/v1/staff/activities", agent, {
+        "category": "sports", "venue": "Gymnase de Cénac", "name": f"Stage J+{ahead}",
+        "eligibility": {}, "rules": rules, "options": ["Journée"]})["id"]
+    option = next(a for a in server.call("GET", "/api/v1/staff/activities", agent)
+                  if a["id"] == activity)["options"][0]["id"]
+    date = (dt.date.today() + dt.timedelta(days=ahead)).isoformat()
     return server.call("POST", f"/api/v1/staff/activities/{activity}/sessions", agent,
                        {"option_id": option, "date": date, "capacity": 10})["id"]
 
@@ -374,6 +394,197 @@ class Documents(unittest.TestCase):
         self.assertEqual((refused.state, refused.code), (fc.UploadState.REJECTED, fm.ErrorCode.UNKNOWN_DOCUMENT_TYPE))
         self.assertIn("passeport", refused.detail)
         self.assertTrue(core.forget_outgoing(refused.id))
+
+
+class Portal:
+    """What a hotel or train Wi-Fi does before its login page is accepted: every
+    request answered by the network, not the server. `page`: 200 with an HTML page;
+    `redirect`: 302 to the login page; `proxy`: 403 with the proxy's HTML."""
+
+    def __init__(self):
+        self.mode = "page"
+        portal = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self):
+                length = int(self.headers.get("content-length") or 0)
+                if length:
+                    self.rfile.read(length)
+                page = b"<html><body>Bienvenue ! Acceptez les conditions pour vous connecter.</body></html>"
+                status = {"page": 200, "redirect": 302, "proxy": 403}[portal.mode]
+                self.send_response(status)
+                if portal.mode == "redirect":
+                    self.send_header("location", "http://portail-wifi.example/login")
+                self.send_header("content-type", "text/html; charset=utf-8")
+                self.send_header("content-length", str(len(page)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(page)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = answer
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+
+
+def at_once(snippet, folders, url):
+    """Runs `snippet` in one process per folder, all starting at the same instant;
+    each sees `core` opened on its folder. Returns their exit codes and errors."""
+    start = time.time() + 0.7  # after the imports (about 0.2 s), the same instant
+    procs = []
+    for folder in folders:
+        code = (
+            "import asyncio, os, sys, time; sys.path.insert(0, os.environ['FAMILLE_CORE_BINDINGS']); "
+            "from famille_bindings import famille_core as fc; "
+            f"time.sleep(max(0, {start} - time.time())); "
+            f"core = fc.Core({folder!r}, {url!r}, fc.file_token_store({os.path.join(folder, 'tokens.json')!r}), None); "
+            + snippet
+        )
+        procs.append(subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE))
+    results = []
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        results.append((p.returncode, err.decode()))
+    return results
+
+
+class PhoneConditions(unittest.TestCase):
+    """What phones live through: captive Wi-Fi portals, …"""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+        cls.portal = Portal()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.portal.stop()
+        cls.server.stop()
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="famille-py-conditions-")
+
+    def tearDown(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def test_a_wifi_login_page_is_not_a_verdict(self):
+        core = open_core(self.folder, self.server.url)
+        asyncio.run(core.login(*PARENT))
+        asyncio.run(core.sync())
+        children = core.children()
+        elena, luc = children[0].id, children[2].id
+        start, end = window()
+        free = cancellable_free(core.calendar(elena, start, end))
+        del core
+
+        # Behind the portal: a booking and a vaccination record queued, then sync.
+        behind = open_core(self.folder, self.portal.url)
+        behind.reserve(elena, free[0].session_id)
+        behind.send_document("carnet_vaccination", luc, photo("gps_nikon_DSCN0010.jpg"), "carnet.jpg")
+        tokens_path = os.path.join(self.folder, "tokens.json")
+        for mode in ("page", "redirect", "proxy"):
+            self.portal.mode = mode
+            if mode == "proxy":
+                # The access token runs out behind the proxy: the refresh meets the
+                # proxy's 403 page, which must not log the parent out.
+                with open(tokens_path) as f:
+                    tokens = json.load(f)
+                tokens["access_expires_at"] = 0
+                with open(tokens_path, "w") as f:
+                    json.dump(tokens, f)
+            with self.assertRaises(fc.CoreError.NetworkToValidate) as caught:
+                asyncio.run(behind.sync())
+            self.assertIn("Wi-Fi", caught.exception.detail)
+            self.assertEqual([q.state for q in behind.queue()], [fm.QueueState.PENDING], mode)
+            self.assertEqual([d.state for d in behind.outgoing_documents()], [fc.UploadState.PENDING], mode)
+            self.assertTrue(behind.is_logged_in(), mode)
+        # A login behind the portal is not refused either: the network is.
+        with self.assertRaises(fc.CoreError.NetworkToValidate):
+            asyncio.run(behind.login(*PARENT))
+        del behind
+
+        # On a real network, everything goes.
+        core = open_core(self.folder, self.server.url)
+        report = asyncio.run(core.sync())
+        self.assertEqual((report.sent, report.applied, report.documents_sent), (1, 1, 1))
+        self.assertEqual(core.queue(), [])
+
+    def test_an_app_and_its_extension_share_one_folder(self):
+        # Both open a new folder at the same instant, a dozen times.
+        for n in range(12):
+            folder = os.path.join(self.folder, f"new-{n}")
+            results = at_once("core.queue()", [folder, folder], self.server.url)
+            self.assertEqual([code for code, _ in results], [0, 0], results)
+        # Both find the access token expired and refresh it at the same instant.
+        core = open_core(self.folder, self.server.url)
+        asyncio.run(core.login(*PARENT))
+        asyncio.run(core.sync())
+        elena = core.children()[0].id
+        start, end = window()
+        free = cancellable_free(core.calendar(elena, start, end))
+        del core
+        tokens_path = os.path.join(self.folder, "tokens.json")
+        for round in range(5):
+            with open(tokens_path) as f:
+                tokens = json.load(f)
+            tokens["access_expires_at"] = 0
+            with open(tokens_path, "w") as f:
+                json.dump(tokens, f)
+            results = at_once("asyncio.run(core.sync())", [self.folder, self.folder], self.server.url)
+            self.assertEqual([code for code, _ in results], [0, 0], results)
+        core = open_core(self.folder, self.server.url)
+        self.assertTrue(core.is_logged_in())
+        asyncio.run(core.sync())
+        # Both book the same day at the same instant: one intent, one refusal said at once.
+        day = free[0].session_id
+        results = at_once(f"core.reserve({elena!r}, {day!r})", [self.folder, self.folder], self.server.url)
+        self.assertEqual(sorted(code for code, _ in results), [0, 1], results)
+        self.assertTrue(any("ALREADY_BOOKED" in err or "AlreadyBooked" in err or "déjà" in err for _, err in results), results)
+        self.assertEqual([q.kind for q in core.queue()], [fm.IntentKind.RESERVE])
+        report = asyncio.run(core.sync())
+        self.assertEqual((report.sent, report.applied, report.rejected), (1, 1, 0))
+
+    def test_deadlines_are_judged_on_the_servers_time(self):
+        # Booking closed at midnight (less than a day ago); free cancellation too.
+        closing = day_with_deadlines(self.server, ahead=1, booking_days=1, cancel_days=1)
+        late = day_with_deadlines(self.server, ahead=3, booking_days=1, cancel_days=3)
+        os.environ["FAMILLE_CORE_CLOCK_SKEW"] = str(-26 * 3600)
+        try:
+            core = open_core(self.folder, self.server.url)
+            self.assertFalse(core.clock().known)
+            self.assertIn("pas encore connue", core.clock().warning)
+            asyncio.run(core.login(*PARENT))
+            asyncio.run(core.sync())
+            clock = core.clock()
+            self.assertTrue(clock.known)
+            self.assertLess(abs(clock.offset_seconds - 26 * 3600), 5, clock)
+            self.assertIn("26 heures", clock.warning)
+            elena = core.children()[0].id
+            start, end = window()
+            shown = {c.session_id: c for c in cells(core.calendar(elena, start, end))}
+            self.assertEqual(shown[closing].state, fm.CellState.CLOSED, "the phone's clock would say open")
+            self.assertFalse(shown[closing].time_unsure)
+            self.assertEqual(shown[late].state, fm.CellState.AVAILABLE)
+            core.reserve(elena, late)
+            self.assertEqual(asyncio.run(core.sync()).applied, 1)
+            booked = next(c for c in cells(core.calendar(elena, start, end)) if c.session_id == late)
+            self.assertEqual(booked.state, fm.CellState.RESERVED_LOCKED, "free cancellation is over")
+            core.cancel(booked.reservation_id)
+            del core
+            # Offline and restarted: the offset was kept, the cancellation is billed.
+            offline = open_core(self.folder, OFFLINE)
+            self.assertTrue(offline.clock().known)
+            cell = next(c for c in cells(offline.calendar(elena, start, end)) if c.session_id == late)
+            self.assertEqual((cell.state, cell.pending), (fm.CellState.LATE, True), "not a free « Annulation »")
+        finally:
+            os.environ.pop("FAMILLE_CORE_CLOCK_SKEW", None)
 
 
 if __name__ == "__main__":

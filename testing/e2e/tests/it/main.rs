@@ -2,6 +2,7 @@
 //! sync, offline intents, restart from the folder, verdicts, session expiry, push;
 //! and the booking decisions of the phone (overlay) and of the server compared.
 
+mod compose;
 mod drift;
 mod offline;
 mod push;
