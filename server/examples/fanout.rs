@@ -93,6 +93,7 @@ async fn main() {
                             date: now.date_naive(),
                         },
                         free_cancel_until: None,
+                        awaiting_approval: false,
                     }
                 };
                 Notice::new(*family_id, event)

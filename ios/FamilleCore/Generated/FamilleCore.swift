@@ -659,6 +659,12 @@ public protocol CoreProtocol: AnyObject, Sendable {
     func children() throws  -> [ChildView]
     
     /**
+     * The time deadlines are judged on: the server's, learnt at each answer; and
+     * what to say when the phone's clock is off or the server's time unknown.
+     */
+    func clock()  -> ClockView
+    
+    /**
      * The parent read a refusal, or the notice of a billed cancellation.
      */
     func dismissRejected(mutationId: String) throws  -> Bool
@@ -837,6 +843,19 @@ open func children()throws  -> [ChildView]  {
     return try  FfiConverterSequenceTypeChildView.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
         uniffiCallStatus in
     uniffi_famille_core_fn_method_core_children(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The time deadlines are judged on: the server's, learnt at each answer; and
+     * what to say when the phone's clock is off or the server's time unknown.
+     */
+open func clock() -> ClockView  {
+    return try!  FfiConverterTypeClockView_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_clock(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1931,6 +1950,11 @@ public struct CellView: Equatable, Hashable {
      * changed): still shown and cancellable, and the services are told.
      */
     public var noLongerEligible: Bool
+    /**
+     * A deadline of this day is close and the server's time is not known yet
+     * (never synced): the state is the phone clock's guess.
+     */
+    public var timeUnsure: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1947,7 +1971,11 @@ public struct CellView: Equatable, Hashable {
         /**
          * Booked, but the child no longer fits the activity (its level or age
          * changed): still shown and cancellable, and the services are told.
-         */noLongerEligible: Bool) {
+         */noLongerEligible: Bool, 
+        /**
+         * A deadline of this day is close and the server's time is not known yet
+         * (never synced): the state is the phone clock's guess.
+         */timeUnsure: Bool) {
         self.sessionId = sessionId
         self.activityId = activityId
         self.activity = activity
@@ -1963,6 +1991,7 @@ public struct CellView: Equatable, Hashable {
         self.cancellationDeadline = cancellationDeadline
         self.pending = pending
         self.noLongerEligible = noLongerEligible
+        self.timeUnsure = timeUnsure
     }
 
     
@@ -1995,7 +2024,8 @@ public struct FfiConverterTypeCellView: FfiConverterRustBuffer {
                 bookingDeadline: FfiConverterString.read(from: &buf), 
                 cancellationDeadline: FfiConverterString.read(from: &buf), 
                 pending: FfiConverterBool.read(from: &buf), 
-                noLongerEligible: FfiConverterBool.read(from: &buf)
+                noLongerEligible: FfiConverterBool.read(from: &buf), 
+                timeUnsure: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -2015,6 +2045,7 @@ public struct FfiConverterTypeCellView: FfiConverterRustBuffer {
         FfiConverterString.write(value.cancellationDeadline, into: &buf)
         FfiConverterBool.write(value.pending, into: &buf)
         FfiConverterBool.write(value.noLongerEligible, into: &buf)
+        FfiConverterBool.write(value.timeUnsure, into: &buf)
     }
 }
 
@@ -2103,6 +2134,87 @@ public func FfiConverterTypeChildView_lift(_ buf: RustBuffer) throws -> ChildVie
 #endif
 public func FfiConverterTypeChildView_lower(_ value: ChildView) -> RustBuffer {
     return FfiConverterTypeChildView.lower(value)
+}
+
+
+/**
+ * What the app can say of the time it decides on.
+ */
+public struct ClockView: Equatable, Hashable {
+    /**
+     * The server's time was learnt (at the first answer): deadlines are judged on it.
+     */
+    public var known: Bool
+    /**
+     * Server time minus phone time, in seconds (a phone 26 hours late: 93,600).
+     */
+    public var offsetSeconds: Int64
+    /**
+     * In French, when the phone's clock is off by more than five minutes (or not
+     * checked yet).
+     */
+    public var warning: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The server's time was learnt (at the first answer): deadlines are judged on it.
+         */known: Bool, 
+        /**
+         * Server time minus phone time, in seconds (a phone 26 hours late: 93,600).
+         */offsetSeconds: Int64, 
+        /**
+         * In French, when the phone's clock is off by more than five minutes (or not
+         * checked yet).
+         */warning: String?) {
+        self.known = known
+        self.offsetSeconds = offsetSeconds
+        self.warning = warning
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ClockView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeClockView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ClockView {
+        return
+            try ClockView(
+                known: FfiConverterBool.read(from: &buf), 
+                offsetSeconds: FfiConverterInt64.read(from: &buf), 
+                warning: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ClockView, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.known, into: &buf)
+        FfiConverterInt64.write(value.offsetSeconds, into: &buf)
+        FfiConverterOptionString.write(value.warning, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClockView_lift(_ buf: RustBuffer) throws -> ClockView {
+    return try FfiConverterTypeClockView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClockView_lower(_ value: ClockView) -> RustBuffer {
+    return FfiConverterTypeClockView.lower(value)
 }
 
 
@@ -2800,6 +2912,12 @@ enum CoreError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Offline(detail: String
     )
     /**
+     * The network answers, but not as the server (a Wi-Fi login page, a proxy):
+     * the app says "réseau Wi-Fi à valider"; the queue is kept and sent later.
+     */
+    case NetworkToValidate(detail: String
+    )
+    /**
      * The login ended (refresh token expired or revoked): log in again; the
      * queue is kept for after the login.
      */
@@ -2857,18 +2975,21 @@ public struct FfiConverterTypeCoreError: FfiConverterRustBuffer {
         case 1: return .Offline(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 2: return .LoginExpired
-        case 3: return .Rejected(
+        case 2: return .NetworkToValidate(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 3: return .LoginExpired
+        case 4: return .Rejected(
             code: try FfiConverterTypeErrorCode.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 4: return .Storage(
+        case 5: return .Storage(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .InvalidInput(
+        case 6: return .InvalidInput(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Internal(
+        case 7: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -2888,28 +3009,33 @@ public struct FfiConverterTypeCoreError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case .LoginExpired:
+        case let .NetworkToValidate(detail):
             writeInt(&buf, Int32(2))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case .LoginExpired:
+            writeInt(&buf, Int32(3))
         
         
         case let .Rejected(code,detail):
-            writeInt(&buf, Int32(3))
+            writeInt(&buf, Int32(4))
             FfiConverterTypeErrorCode.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Storage(detail):
-            writeInt(&buf, Int32(4))
-            FfiConverterString.write(detail, into: &buf)
-            
-        
-        case let .InvalidInput(detail):
             writeInt(&buf, Int32(5))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Internal(detail):
+        case let .InvalidInput(detail):
             writeInt(&buf, Int32(6))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Internal(detail):
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -3551,6 +3677,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_children() != 38792) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_clock() != 21095) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_dismiss_rejected() != 23989) {

@@ -381,6 +381,11 @@ uint64_t uniffi_famille_core_fn_method_core_capture_document(uint64_t ptr, RustB
 RustBuffer uniffi_famille_core_fn_method_core_children(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CLOCK
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CLOCK
+RustBuffer uniffi_famille_core_fn_method_core_clock(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_DISMISS_REJECTED
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_DISMISS_REJECTED
 int8_t uniffi_famille_core_fn_method_core_dismiss_rejected(uint64_t ptr, RustBuffer mutation_id, RustCallStatus *_Nonnull out_status
@@ -800,6 +805,12 @@ uint16_t uniffi_famille_core_checksum_method_core_capture_document(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CHILDREN
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CHILDREN
 uint16_t uniffi_famille_core_checksum_method_core_children(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CLOCK
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CLOCK
+uint16_t uniffi_famille_core_checksum_method_core_clock(void
     
 );
 #endif

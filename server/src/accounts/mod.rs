@@ -211,21 +211,17 @@ async fn rotate_refresh(
     let next = random_token();
     let next_hash = token_hash(&next);
     let expires_at = refresh_expiry(state, current.remember_me, now);
-    let rotation = accounts
-        .rotate(
-            &current,
-            &NewRefresh {
-                id: Uuid::now_v7(),
-                chain_id: current.chain_id,
-                account_id: account.id,
-                token_hash: &next_hash,
-                remember_me: current.remember_me,
-                now,
-                expires_at,
-            },
-            REFRESH_GRACE,
-        )
-        .await?;
+    let next_refresh = NewRefresh {
+        id: Uuid::now_v7(),
+        chain_id: current.chain_id,
+        account_id: account.id,
+        token_hash: &next_hash,
+        remember_me: current.remember_me,
+        now,
+        expires_at,
+    };
+    let rotation =
+        crate::store::retrying(|| accounts.rotate(&current, &next_refresh, REFRESH_GRACE)).await?;
     match rotation {
         Rotation::Rotated => token_response(state, &account, next, expires_at, now),
         Rotation::Reused => Err(AppError::RefreshReused),

@@ -186,6 +186,8 @@ pub fn notify_promotions(tx: &mut Tx, promotions: Vec<Promotion>) {
             Event::WaitlistPromoted {
                 booking: p.booking,
                 free_cancel_until: p.free_cancel_until,
+                awaiting_approval: p.status
+                    == famille_model::booking::ReservationStatus::PendingApproval,
             },
         ));
     }

@@ -31,6 +31,12 @@ pub async fn create_activity(state: &AppState, input: &ActivityInput) -> AppResu
         input.description.as_deref(),
         2000,
     ));
+    if let Err(errors) = validate::eligibility("eligibility", &input.eligibility) {
+        errors.into_iter().for_each(|f| e.push(f));
+    }
+    if let Err(errors) = validate::booking_rules("rules", &input.rules) {
+        errors.into_iter().for_each(|f| e.push(f));
+    }
     if input.options.is_empty() || input.options.len() > 20 {
         e.push(FieldError::new("options", "de 1 à 20 prestations"));
     }

@@ -24,7 +24,7 @@ use crate::accounts::auth::Parent;
 use crate::error::{AppError, AppResult};
 use crate::input::ApiPath;
 use crate::state::AppState;
-use crate::store::uploads::{NewUpload, StoredFile, UploadRow};
+use crate::store::uploads::{NewUpload, QuotaHit, StoredFile, UploadBounds, UploadRow};
 
 const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,checksum,termination";
@@ -58,15 +58,38 @@ fn check_version(headers: &HeaderMap) -> AppResult<()> {
     }
 }
 
-fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
-    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+/// A tus header holding a number of bytes: absent, given twice, or anything but
+/// digits (`-1`, `+5`, `1.5`) is a 400 naming it (tus 1.0.0 answers 400 there).
+fn header_u64(headers: &HeaderMap, name: &str, display: &str) -> AppResult<u64> {
+    let mut values = headers.get_all(name).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(if headers.contains_key(name) {
+            AppError::KeyTwice(display.to_owned())
+        } else {
+            refused(ErrorCode::InvalidBody, format!("{display} manquant."))
+        });
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    text.parse()
+        .ok()
+        .filter(|_| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            refused(
+                ErrorCode::InvalidBody,
+                format!("{display} doit être un nombre d'octets (chiffres seulement)."),
+            )
+        })
 }
 
 /// `Upload-Metadata`: comma-separated `key base64value` pairs.
 fn metadata(headers: &HeaderMap) -> AppResult<Vec<(String, String)>> {
-    let Some(raw) = headers.get("upload-metadata") else {
+    let mut all = headers.get_all("upload-metadata").iter();
+    let Some(raw) = all.next() else {
         return Ok(Vec::new());
     };
+    if all.next().is_some() {
+        return Err(AppError::KeyTwice("Upload-Metadata".to_owned()));
+    }
     let raw = raw
         .to_str()
         .map_err(|_| refused(ErrorCode::InvalidBody, "Upload-Metadata illisible."))?;
@@ -128,12 +151,7 @@ async fn create(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     check_version(&headers)?;
-    let length = header_u64(&headers, "upload-length").ok_or_else(|| {
-        refused(
-            ErrorCode::InvalidBody,
-            "Upload-Length manquant : la taille du document doit être annoncée.",
-        )
-    })?;
+    let length = header_u64(&headers, "upload-length", "Upload-Length")?;
     if length > state.config.max_upload_bytes {
         return Err(refused(
             ErrorCode::UploadTooLarge,
@@ -172,7 +190,9 @@ async fn create(
             })?;
     let child_id = match (get("child_id").filter(|c| !c.is_empty()), scope) {
         (Some(child), _) => {
-            let child: Uuid = child.parse().map_err(|_| AppError::NotFound)?;
+            let child: Uuid = child
+                .parse()
+                .map_err(|_| FieldError::new("child_id", "identifiant invalide"))?;
             // Another family's child is not found, and nothing is created.
             crate::families::child(&state, parent.family_id, child).await?;
             Some(child)
@@ -183,22 +203,26 @@ async fn create(
     let filename = get("filename").map(|f| f.chars().take(200).collect::<String>());
     let id = Uuid::now_v7();
     let now = state.clock.now();
-    within_quotas(&state, parent.family_id, length, now).await?;
     state
         .db
         .uploads()
-        .create(&NewUpload {
-            id,
-            family_id: parent.family_id,
-            account_id: parent.account_id,
-            child_id,
-            document_type_id,
-            filename: filename.as_deref(),
-            length: length as i64,
-            now,
-            expires_at: now + UPLOAD_LIFETIME,
-        })
-        .await?;
+        .create_within(
+            &NewUpload {
+                id,
+                family_id: parent.family_id,
+                account_id: parent.account_id,
+                child_id,
+                document_type_id,
+                filename: filename.as_deref(),
+                length: i64::try_from(length).unwrap_or(i64::MAX),
+                now,
+                expires_at: now + UPLOAD_LIFETIME,
+            },
+            &BOUNDS,
+            now - chrono::Duration::hours(24),
+        )
+        .await?
+        .map_err(quota_reached)?;
     tokio::fs::File::create(part_path(&state, id))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -214,50 +238,32 @@ async fn create(
     Ok(tus_headers(response))
 }
 
-/// Uploads one family may have in progress at once (a parent sends a few
-/// documents; a hundred at once is a loop or an attack on the disk).
-pub const MAX_UPLOADS_IN_FLIGHT: i64 = 10;
-/// Bytes those uploads may announce together.
-pub const MAX_BYTES_IN_FLIGHT: i64 = 100 * 1024 * 1024;
-/// Documents one family may send in 24 hours (the agents read each).
-pub const MAX_DOCUMENTS_PER_DAY: i64 = 30;
+/// What one family may hold: 10 uploads in progress (a parent sends a few
+/// documents; a hundred at once is a loop or an attack on the disk), 100 MiB
+/// announced by them together, 30 documents in 24 hours (the agents read each).
+pub const BOUNDS: UploadBounds = UploadBounds {
+    in_flight: 10,
+    bytes: 100 * 1024 * 1024,
+    documents_per_day: 30,
+};
 
-/// Refuses (429 `quota_reached`, in French) an upload past the family's bounds.
-/// Checked before the upload is created; uploads created at the same instant may
-/// pass it together, so a bound is exceeded by the concurrent requests at most.
-async fn within_quotas(
-    state: &AppState,
-    family_id: Uuid,
-    length: u64,
-    now: chrono::DateTime<chrono::Utc>,
-) -> AppResult<()> {
-    let load = state
-        .db
-        .uploads()
-        .family_load(family_id, now, now - chrono::Duration::hours(24))
-        .await?;
-    let quota = |detail: String| refused(ErrorCode::QuotaReached, detail);
-    if load.in_flight >= MAX_UPLOADS_IN_FLIGHT {
-        return Err(quota(format!(
-            "{MAX_UPLOADS_IN_FLIGHT} envois en cours au plus : terminez-en ou abandonnez-en un avant d'en commencer un autre."
-        )));
-    }
-    if load
-        .bytes
-        .saturating_add(i64::try_from(length).unwrap_or(i64::MAX))
-        > MAX_BYTES_IN_FLIGHT
-    {
-        return Err(quota(format!(
+/// The French words of a bound reached (429 `quota_reached`).
+fn quota_reached(hit: QuotaHit) -> AppError {
+    let detail = match hit {
+        QuotaHit::InFlight => format!(
+            "{} envois en cours au plus : terminez-en ou abandonnez-en un avant d'en commencer un autre.",
+            BOUNDS.in_flight
+        ),
+        QuotaHit::Bytes => format!(
             "Les envois en cours dépassent {} Mo : terminez-les avant d'en commencer un autre.",
-            MAX_BYTES_IN_FLIGHT / (1024 * 1024)
-        )));
-    }
-    if load.documents >= MAX_DOCUMENTS_PER_DAY {
-        return Err(quota(format!(
-            "{MAX_DOCUMENTS_PER_DAY} documents par jour au plus : réessayez demain, ou contactez les services."
-        )));
-    }
-    Ok(())
+            BOUNDS.bytes / (1024 * 1024)
+        ),
+        QuotaHit::DocumentsPerDay => format!(
+            "{} documents par jour au plus : réessayez demain, ou contactez les services.",
+            BOUNDS.documents_per_day
+        ),
+    };
+    refused(ErrorCode::QuotaReached, detail)
 }
 
 fn part_path(state: &AppState, id: Uuid) -> std::path::PathBuf {
@@ -358,9 +364,8 @@ async fn patch(
             "Les morceaux d'un document s'envoient en application/offset+octet-stream.",
         ));
     }
-    let offset = header_u64(&headers, "upload-offset")
-        .ok_or_else(|| refused(ErrorCode::InvalidBody, "Upload-Offset manquant."))?
-        as i64;
+    let offset =
+        i64::try_from(header_u64(&headers, "upload-offset", "Upload-Offset")?).unwrap_or(i64::MAX);
     if offset != upload.received || upload.document_id.is_some() {
         return Err(refused(
             ErrorCode::UploadOffsetMismatch,

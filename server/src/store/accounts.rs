@@ -236,7 +236,17 @@ impl Accounts<'_> {
         next: &NewRefresh<'_>,
         grace: chrono::Duration,
     ) -> StoreResult<Rotation> {
+        // Concurrent rotations of one token take its row in turn (PostgreSQL would
+        // otherwise lock the token and its successors in different orders).
+        let lock_first = dialect!(self.db,
+            sqlite: "SELECT id FROM refresh_tokens WHERE id = $1",
+            postgres: "SELECT id FROM refresh_tokens WHERE id = $1 FOR UPDATE",
+        );
         let rotation = in_tx!(self.db, |tx| {
+            sqlx::query(lock_first)
+                .bind(old.id)
+                .fetch_optional(&mut *tx)
+                .await?;
             let claimed = sqlx::query(
                 "UPDATE refresh_tokens SET used_at = $2, replaced_by = $3 \
                  WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",

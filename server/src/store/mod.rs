@@ -161,7 +161,21 @@ impl StoreError {
             StoreError::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
             )
-        )
+        ) || self.is_transient_conflict()
+    }
+
+    /// Whether the database gave up on this transaction for a concurrent one and
+    /// running it again may succeed: PostgreSQL's deadlock (`40P01`) and
+    /// serialization failure (`40001`), SQLite's busy and locked.
+    pub fn is_transient_conflict(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        e.as_database_error()
+            .and_then(|db| db.code())
+            .is_some_and(|code| {
+                matches!(code.as_ref(), "40P01" | "40001" | "5" | "6" | "517" | "262")
+            })
     }
 }
 
@@ -187,8 +201,9 @@ pub fn retry_on_unique(err: sqlx::Error) -> StoreError {
 }
 
 /// Runs `attempt` again, on fresh facts, when a concurrent transaction changed what
-/// it read ([`StoreError::Retry`]; PostgreSQL only, SQLite serialises writers), up to
-/// five times.
+/// it read ([`StoreError::Retry`]; PostgreSQL only, SQLite serialises writers) or the
+/// database gave up on it for another ([`StoreError::is_transient_conflict`]: a
+/// deadlock), up to five times. Past that, the error is a 503.
 pub async fn retrying<T, F, Fut>(mut attempt: F) -> StoreResult<T>
 where
     F: FnMut() -> Fut,
@@ -197,7 +212,9 @@ where
     let mut left = 5;
     loop {
         match attempt().await {
-            Err(StoreError::Retry) if left > 1 => left -= 1,
+            Err(e) if left > 1 && (matches!(e, StoreError::Retry) || e.is_transient_conflict()) => {
+                left -= 1
+            }
             other => return other,
         }
     }

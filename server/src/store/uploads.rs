@@ -5,7 +5,7 @@ use famille_model::api::DocumentScope;
 use uuid::Uuid;
 
 use super::feed::FeedEntry;
-use super::{Db, StoreResult, execute, in_tx, on_db, record_changes};
+use super::{Db, StoreResult, dialect, execute, in_tx, on_db, record_changes};
 
 pub struct Uploads<'a> {
     pub(super) db: &'a Db,
@@ -48,7 +48,40 @@ pub struct StoredFile<'a> {
 pub struct FamilyLoad {
     pub in_flight: i64,
     pub bytes: i64,
+    /// Documents sent in the last 24 hours.
     pub documents: i64,
+}
+
+/// How much one family may hold at once.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadBounds {
+    pub in_flight: i64,
+    pub bytes: i64,
+    /// Documents a day, counting the uploads in progress (each may become one).
+    pub documents_per_day: i64,
+}
+
+/// Which bound a new upload would cross.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaHit {
+    InFlight,
+    Bytes,
+    DocumentsPerDay,
+}
+
+impl UploadBounds {
+    /// Whether one more upload of `length` bytes fits.
+    pub fn check(&self, load: FamilyLoad, length: i64) -> Result<(), QuotaHit> {
+        if load.in_flight >= self.in_flight {
+            Err(QuotaHit::InFlight)
+        } else if load.bytes.saturating_add(length) > self.bytes {
+            Err(QuotaHit::Bytes)
+        } else if load.documents + load.in_flight >= self.documents_per_day {
+            Err(QuotaHit::DocumentsPerDay)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl Uploads<'_> {
@@ -63,24 +96,6 @@ impl Uploads<'_> {
         found
             .map(|(id, scope)| Ok((id, super::parse_stored(&scope)?)))
             .transpose()
-    }
-
-    pub async fn create(&self, u: &NewUpload<'_>) -> StoreResult<()> {
-        execute!(
-            self.db,
-            "INSERT INTO uploads (id, family_id, account_id, child_id, document_type_id, filename, length, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            u.id,
-            u.family_id,
-            u.account_id,
-            u.child_id,
-            u.document_type_id,
-            u.filename,
-            u.length,
-            u.now,
-            u.expires_at
-        )?;
-        Ok(())
     }
 
     /// The family's upload (another family's is not found).
@@ -108,27 +123,58 @@ impl Uploads<'_> {
         )? == 1)
     }
 
-    /// What a family holds: uploads in progress, the bytes they announced, and the
-    /// documents it sent since `since`.
-    pub async fn family_load(
+    /// Creates the upload if the family stays within `bounds`, counting in the same
+    /// transaction with the family's row locked (PostgreSQL; SQLite's writers take
+    /// turns): concurrent requests of one family are counted one after the other.
+    /// Otherwise nothing is created and the bound reached is returned.
+    pub async fn create_within(
         &self,
-        family_id: Uuid,
-        now: DateTime<Utc>,
+        u: &NewUpload<'_>,
+        bounds: &UploadBounds,
         since: DateTime<Utc>,
-    ) -> StoreResult<FamilyLoad> {
-        Ok(on_db!(self.db, |pool| {
-            sqlx::query_as(
+    ) -> StoreResult<Result<(), QuotaHit>> {
+        let lock = dialect!(self.db,
+            sqlite: "SELECT id FROM families WHERE id = $1",
+            postgres: "SELECT id FROM families WHERE id = $1 FOR UPDATE",
+        );
+        Ok(in_tx!(self.db, |tx| {
+            sqlx::query(lock)
+                .bind(u.family_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let load: FamilyLoad = sqlx::query_as(
                 "SELECT \
                    (SELECT COUNT(*) FROM uploads WHERE family_id = $1 AND document_id IS NULL AND expires_at >= $2) AS in_flight, \
                    (SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM uploads WHERE family_id = $1 AND document_id IS NULL AND expires_at >= $2) AS bytes, \
                    (SELECT COUNT(*) FROM documents WHERE family_id = $1 AND created_at >= $3) AS documents",
             )
-            .bind(family_id)
-            .bind(now)
+            .bind(u.family_id)
+            .bind(u.now)
             .bind(since)
-            .fetch_one(pool)
-            .await
-        })?)
+            .fetch_one(&mut *tx)
+            .await?;
+            match bounds.check(load, u.length) {
+                Err(hit) => Err(hit),
+                Ok(()) => {
+                    sqlx::query(
+                        "INSERT INTO uploads (id, family_id, account_id, child_id, document_type_id, filename, length, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(u.id)
+                    .bind(u.family_id)
+                    .bind(u.account_id)
+                    .bind(u.child_id)
+                    .bind(u.document_type_id)
+                    .bind(u.filename)
+                    .bind(u.length)
+                    .bind(u.now)
+                    .bind(u.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+            }
+        }))
     }
 
     pub async fn delete(&self, id: Uuid) -> StoreResult<()> {

@@ -184,6 +184,7 @@ backend_tests! {
 
     async fn concurrent_refreshes_of_one_token_leave_one_live_token(app) {
         let app = app.with_demo().await;
+        for _ in 0..4 {
         let tokens = app.parent().await;
         let mut tasks = Vec::new();
         for _ in 0..8 {
@@ -199,13 +200,15 @@ backend_tests! {
             }));
         }
         for task in tasks {
-            task.await.unwrap();
+            let status = task.await.unwrap();
+            assert!(status == StatusCode::OK || status == StatusCode::UNAUTHORIZED, "{status}: never a 5xx (a deadlock is retried)");
+        }
         }
         // Retries within the grace each replace the previous successor: whatever
         // the interleaving, the login ends with at most one token that works.
         let live: i64 = match &*app.state.db.pool {
-            famille_server::store::Pool::Sqlite(pool, _) => sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens WHERE used_at IS NULL AND revoked_at IS NULL").fetch_one(pool).await,
-            famille_server::store::Pool::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens WHERE used_at IS NULL AND revoked_at IS NULL").fetch_one(pool).await,
+            famille_server::store::Pool::Sqlite(pool, _) => sqlx::query_scalar("SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM refresh_tokens WHERE used_at IS NULL AND revoked_at IS NULL GROUP BY chain_id) AS live").fetch_one(pool).await,
+            famille_server::store::Pool::Postgres(pool) => sqlx::query_scalar("SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM refresh_tokens WHERE used_at IS NULL AND revoked_at IS NULL GROUP BY chain_id) AS live").fetch_one(pool).await,
         }
         .unwrap();
         assert!(live <= 1, "{live} live tokens in one login");

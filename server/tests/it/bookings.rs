@@ -461,11 +461,12 @@ backend_tests! {
         assert_eq!(cell(&app, &parent, elena, date, s).await["state"], "reserved");
         app.call(axum::http::Method::POST, &format!("/api/v1/staff/reservations/{elena_booking}/approve"), Some(&agent.access), None).await
             .problem(StatusCode::CONFLICT, "conflict");
-        // Refusing Valentine frees her place: Luc, first in line, gets it.
+        // Refusing Valentine frees her place: Luc, first in line, gets it, for the
+        // services to approve like any booking of this activity.
         let refuse = app.call(axum::http::Method::POST, &format!("/api/v1/staff/reservations/{valentine_booking}/refuse"), Some(&agent.access), None).await;
         assert_eq!(refuse.status, StatusCode::NO_CONTENT);
         assert_eq!(cell(&app, &parent, valentine, date, s).await["state"], "full");
-        assert_eq!(cell(&app, &parent, luc, date, s).await["state"], "reserved");
+        assert_eq!(cell(&app, &parent, luc, date, s).await["state"], "pending_approval");
 
         // The roster: booked children with their health flags, the read audited.
         app.put(&format!("/api/v1/children/{luc}/health"), &parent.access, json!({"allergies": "Arachides", "pai": true})).await;
@@ -566,6 +567,18 @@ backend_tests! {
             }))
             .await;
         bad_category.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        // Settings that admit nobody, or close every session for ever, are refused.
+        let mut forever = rules();
+        forever.booking_deadline = TimeRule::DaysBefore { days: 2_147_483_647, time: NaiveTime::from_hms_opt(12, 0, 0).unwrap(), skip: SkipDays::default() };
+        let nonsense = app
+            .post("/api/v1/staff/activities", Some(&agent.access), json!({
+                "category": "mercredis_vacances", "venue": "ALSH Cénac", "name": "Stage impossible",
+                "eligibility": {"min_age": 12, "max_age": 3, "min_level": "cm2", "max_level": "cp"}, "rules": forever, "options": ["Journée"]
+            }))
+            .await;
+        nonsense.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        let fields: Vec<&str> = nonsense.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["eligibility.min_age", "eligibility.min_level", "rules.booking_deadline.days"], "{}", nonsense.body);
 
         // The option ids come with the activity in the services' list (and in the feed).
         let listed = app.get("/api/v1/staff/activities", &agent.access).await.body;

@@ -59,7 +59,7 @@ backend_tests! {
         let app = app.restart_with(config).await.with_demo().await;
         let parent = app.parent().await;
         let child = luc(&app, &parent).await;
-        let limit = famille_server::documents::uploads::MAX_UPLOADS_IN_FLIGHT as usize;
+        let limit = famille_server::documents::uploads::BOUNDS.in_flight as usize;
         let mut started = Vec::new();
         for _ in 0..limit {
             let reply = start_upload(&app, &parent, &child, 1000).await;
@@ -88,19 +88,35 @@ backend_tests! {
         let detail = start_upload(&app, &other, &their_child, big).await.problem(StatusCode::TOO_MANY_REQUESTS, "quota_reached");
         assert!(detail.contains("Mo"), "{detail}");
 
-        // Documents a day: the agents read each.
+        // Documents a day: the agents read each (uploads in progress count too).
         let family_id: Uuid = app.get("/api/v1/family", &parent.access).await.body["id"].as_str().unwrap().parse().unwrap();
         let carnet = app.state.db.catalog().document_type_id("carnet_vaccination").await.unwrap().unwrap();
-        let sent_today = app.state.db.uploads().family_load(family_id, app.state.clock.now(), app.state.clock.now() - Duration::hours(24)).await.unwrap().documents;
-        for _ in sent_today..famille_server::documents::uploads::MAX_DOCUMENTS_PER_DAY {
+        let mut sent = 0;
+        let detail = loop {
+            let reply = start_upload(&app, &parent, &child, 1000).await;
+            if reply.status == StatusCode::TOO_MANY_REQUESTS {
+                break reply.problem(StatusCode::TOO_MANY_REQUESTS, "quota_reached");
+            }
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+            tus(&app, Method::DELETE, reply.headers["location"].to_str().unwrap(), &parent.access, &[], vec![]).await;
             app.state.db.documents().submit(family_id, Some(child.parse().unwrap()), carnet, app.state.clock.now()).await.unwrap();
-        }
-        // (the one upload still in progress does not count as a document yet)
-        let detail = start_upload(&app, &parent, &child, 1000).await.problem(StatusCode::TOO_MANY_REQUESTS, "quota_reached");
+            sent += 1;
+            assert!(sent <= 30, "no bound on documents a day");
+        };
         assert!(detail.contains("par jour"), "{detail}");
         app.state.clock.advance(Duration::hours(25));
         let parent = app.parent().await;
         assert_eq!(start_upload(&app, &parent, &child, 1000).await.status, StatusCode::CREATED, "the next day");
+    }
+
+    async fn a_familys_bounds_hold_under_concurrent_requests(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let child = luc(&app, &parent).await;
+        let started = start_at_once(&app, &parent, &child, 16).await;
+        let created = started.iter().filter(|s| **s == StatusCode::CREATED).count();
+        let refused = started.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        assert_eq!((created, refused), (10, 6), "{started:?}");
     }
 
     async fn intents_are_bounded_per_call_and_per_family(app) {
@@ -155,4 +171,28 @@ async fn parent_account(app: &TestApp) -> Uuid {
         .unwrap()
         .unwrap()
         .id
+}
+
+/// Starts `n` uploads at once, as one family's loop would.
+async fn start_at_once(app: &TestApp, parent: &Tokens, child: &str, n: usize) -> Vec<StatusCode> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let router = app.router.clone();
+        let token = parent.access.clone();
+        let metadata = meta(&[("document_type", "carnet_vaccination"), ("child_id", child)]);
+        set.spawn(async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/uploads")
+                .header("authorization", format!("Bearer {token}"))
+                .header("tus-resumable", "1.0.0")
+                .header("upload-length", "1000")
+                .header("upload-metadata", metadata)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            router.oneshot(req).await.unwrap().status()
+        });
+    }
+    set.join_all().await
 }

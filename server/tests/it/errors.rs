@@ -26,6 +26,20 @@ backend_tests! {
         assert_eq!(missing_field.body["errors"][0]["field"], "password");
         assert_eq!(missing_field.body["errors"][0]["detail"], "ce champ est obligatoire");
 
+        // An array is never an object, at any depth (serde would read it by position).
+        let positional = app.post("/api/v1/auth/login", None, json!(["parent@famille.example", "demo-parent-pw", true])).await;
+        positional.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        let tokens_for_arrays = app.parent().await;
+        let nested = app.put("/api/v1/family/household", &tokens_for_arrays.access,
+            json!({"address": ["2 place de la Mairie", "33360", "Latresne"]})).await;
+        nested.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(nested.body["errors"][0]["field"], "address");
+        let child = app.get("/api/v1/family", &tokens_for_arrays.access).await.body["children"][1]["id"].as_str().unwrap().to_owned();
+        let before = app.get(&format!("/api/v1/children/{child}/health"), &tokens_for_arrays.access).await.body;
+        app.put(&format!("/api/v1/children/{child}/health"), &tokens_for_arrays.access, json!([])).await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(app.get(&format!("/api/v1/children/{child}/health"), &tokens_for_arrays.access).await.body, before, "nothing erased");
+
         let wrong_kind = app.post("/api/v1/auth/login", None, json!({"email": 12, "password": ["x"]})).await;
         wrong_kind.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
         assert_eq!(wrong_kind.body["errors"][0]["field"], "email");
@@ -118,9 +132,12 @@ backend_tests! {
 
         // NUL and other control characters: refused the same on both databases,
         // in a query, a body (at any depth) or an upload's metadata.
-        let search = app.get("/api/v1/staff/families?q=TEST%00BO", &agent.access).await;
-        search.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
-        assert_eq!(search.body["errors"][0]["field"], "q");
+        for q in ["TEST%00BO", "%0d%0aSet-Cookie:x", "a%09b"] {
+            let search = app.get(&format!("/api/v1/staff/families?q={q}"), &agent.access).await;
+            search.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+            assert_eq!(search.body["errors"][0]["field"], "q", "{q}");
+        }
+        app.get("/api/v1/staff/families?q=%ff", &agent.access).await.problem(StatusCode::BAD_REQUEST, "invalid_body");
         let household = app.put("/api/v1/family/household", &parent.access, json!({
             "address": {"line1": "2 place de la Mairie\u{0}", "postal_code": "33360", "city": "Latresne"}})).await;
         household.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");

@@ -209,6 +209,26 @@ backend_tests! {
         assert_eq!(patch(&app, &stranger.access, &at, 0, b"x").await.status, StatusCode::NOT_FOUND);
         assert_eq!(tus(&app, Method::DELETE, &at, &parent.access, &[], vec![]).await.status, StatusCode::NO_CONTENT);
 
+        // A name that lies: a photo called an executable.
+        let exe = send_whole("photo.exe", photo()).await;
+        assert_eq!(problem(&exe), (StatusCode::UNPROCESSABLE_ENTITY, "file_type_mismatch".into()));
+        // tus headers read by one rule: given twice, not digits, a child id that is none.
+        let twice = app.send(Request::builder().method(Method::POST).uri("/api/v1/uploads")
+            .header("authorization", format!("Bearer {}", parent.access)).header("tus-resumable", "1.0.0")
+            .header("upload-length", "10").header("upload-length", "20")
+            .header("upload-metadata", meta(&[("document_type", "justificatif_domicile")])).body(Body::empty()).unwrap()).await;
+        assert_eq!(problem(&twice), (StatusCode::BAD_REQUEST, "invalid_body".into()));
+        assert!(twice.body["detail"].as_str().unwrap().contains("Upload-Length"), "{}", twice.body);
+        for length in ["-1", "+5", "1.5", "abc"] {
+            let bad = tus(&app, Method::POST, "/api/v1/uploads", &parent.access, &[("upload-length", length.into()),
+                ("upload-metadata", meta(&[("document_type", "justificatif_domicile")]))], vec![]).await;
+            assert_eq!(problem(&bad), (StatusCode::BAD_REQUEST, "invalid_body".into()), "{length}");
+            assert!(bad.body["detail"].as_str().unwrap().contains("chiffres"), "{length}: {}", bad.body);
+        }
+        let not_an_id = create(&app, &parent.access, 1000, meta(&[("document_type", "carnet_vaccination"), ("child_id", "luc")])).await;
+        assert_eq!(problem(&not_an_id), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field".into()));
+        assert_eq!(not_an_id.body["errors"][0]["field"], "child_id");
+
         // Broken files of every kind: only their headers, cut short, scrambled.
         for (name, bytes, whole) in famille_fixtures::documents() {
             if !whole {

@@ -63,19 +63,41 @@ backend_tests! {
         assert_eq!(cell(&app, &parent, &kids[0], date, s).await["state"], "pending_approval");
         let second = send(&app, &parent, json!([join(&kids[1], s)])).await[0]["reservation_id"].as_str().unwrap().to_owned();
         let third = send(&app, &parent, json!([join(&kids[2], s)])).await[0]["reservation_id"].as_str().unwrap().to_owned();
-        // The services refuse the first booking: the first in line gets the place.
+        // The services refuse the first booking: the first in line gets the place,
+        // under the same approval as any booking of this activity.
         let refused = app.post(&format!("/api/v1/staff/reservations/{}/refuse", first[0]["reservation_id"].as_str().unwrap()),
             Some(&agent.access), json!({})).await;
         assert_eq!(refused.status, StatusCode::NO_CONTENT, "{}", refused.body);
-        assert_eq!(cell(&app, &parent, &kids[1], date, s).await["state"], "reserved");
+        assert_eq!(cell(&app, &parent, &kids[1], date, s).await["state"], "pending_approval");
         assert_eq!(cell(&app, &parent, &kids[2], date, s).await["state"], "waitlisted");
         assert_eq!(promoted_notices(&app, &second).await, 1);
-        // The promoted child's family cancels: the next in line gets it.
+        // The promoted child's family cancels: the next in line gets it, pending too.
         let cancel = send(&app, &parent, json!([{"id": Uuid::now_v7(), "kind": "cancel", "reservation_id": second}])).await;
         assert_eq!(cancel[0]["status"], "applied");
-        assert_eq!(cell(&app, &parent, &kids[2], date, s).await["state"], "reserved");
+        assert_eq!(cell(&app, &parent, &kids[2], date, s).await["state"], "pending_approval");
         assert_eq!(promoted_notices(&app, &third).await, 1);
+        let approved = app.post(&format!("/api/v1/staff/reservations/{third}/approve"), Some(&agent.access), json!({})).await;
+        assert_eq!(approved.status, StatusCode::NO_CONTENT, "{}", approved.body);
+        assert_eq!(cell(&app, &parent, &kids[2], date, s).await["state"], "reserved");
         assert_eq!(app.state.db.bookings().overbooked_sessions().await.unwrap(), 0);
+    }
+
+    async fn a_raised_capacity_keeps_the_approval_of_the_activity(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let agent = app.agent().await;
+        let kids = children(&app, &parent).await;
+        let date = today(&app) + Duration::days(12);
+        let s = session(&app, date, 1, BookingRules { requires_approval: true, ..rules() }).await;
+        send(&app, &parent, json!([reserve(&kids[0], s)])).await;
+        let waiting = send(&app, &parent, json!([join(&kids[1], s)])).await[0]["reservation_id"].as_str().unwrap().to_owned();
+        let raised = app.put(&format!("/api/v1/staff/sessions/{s}"), &agent.access, json!({"capacity": 2, "status": "open"})).await;
+        assert_eq!(raised.status, StatusCode::NO_CONTENT, "{}", raised.body);
+        assert_eq!(cell(&app, &parent, &kids[1], date, s).await["state"], "pending_approval");
+        let notice = app.state.db.outbox().about(waiting.parse().unwrap()).await.unwrap();
+        assert_eq!(notice.len(), 1, "{notice:?}");
+        let mail = app.wait_for_mail_containing("validation des services").await;
+        assert!(mail.contains("Une place s'est lib"), "{mail}");
     }
 
     async fn a_place_left_free_while_children_wait_is_theirs_first(app) {

@@ -28,14 +28,21 @@ impl FileKind {
 
     /// The kind a file name claims, if it claims one we know.
     pub fn from_name(name: &str) -> Option<FileKind> {
-        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
-        match ext.as_str() {
-            "jpg" | "jpeg" => Some(FileKind::Jpeg),
+        match extension(name)?.as_str() {
+            "jpg" | "jpeg" | "jpe" | "jfif" => Some(FileKind::Jpeg),
             "png" => Some(FileKind::Png),
             "pdf" => Some(FileKind::Pdf),
             _ => None,
         }
     }
+}
+
+/// A file name's extension, lower case, when it has one (one to four letters or
+/// digits after the last dot: "scan.PDF", not "Carnet vacc. Luc").
+pub fn extension(name: &str) -> Option<String> {
+    let (_, ext) = name.trim().rsplit_once('.')?;
+    (!ext.is_empty() && ext.len() <= 4 && ext.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then(|| ext.to_ascii_lowercase())
 }
 
 /// The largest image the services accept, in pixels: a 12-megapixel photo is fine; a
@@ -49,7 +56,7 @@ pub enum FileRefusal {
     Unsupported,
     #[error("le contenu du fichier ({actual}) ne correspond pas à son nom ({claimed})")]
     Mismatch {
-        claimed: &'static str,
+        claimed: String,
         actual: &'static str,
     },
     #[error("l'image est trop grande ({width} x {height} pixels)")]
@@ -113,8 +120,15 @@ fn decodes_whole(kind: FileKind, bytes: &[u8], width: u32, height: u32) -> bool 
     match kind {
         FileKind::Jpeg => {
             let options = options.jpeg_set_out_colorspace(ColorSpace::Luma);
-            let mut decoder =
-                zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+            // Decoders, like browsers, fill what follows an early end-of-image
+            // marker with grey: a file cut short and given back its two last bytes
+            // decodes. A baseline picture (what cameras write) is decoded without
+            // its end marker instead, so that running out of data is an error.
+            let data = match entropy_end(bytes) {
+                Some(end) if is_baseline(bytes) => &bytes[..end],
+                _ => bytes,
+            };
+            let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(data), options);
             decoder.decode().is_ok()
         }
         FileKind::Png => {
@@ -164,6 +178,115 @@ pub fn declared_size(kind: FileKind, bytes: &[u8]) -> Option<(u32, u32)> {
     }
 }
 
+/// Where the picture data of a JPEG ends: the first end-of-image marker after the
+/// first start of scan (an EXIF thumbnail, before it, has its own).
+fn entropy_end(bytes: &[u8]) -> Option<usize> {
+    let scan = jpeg_segments(bytes).find(|(marker, _)| *marker == 0xDA)?.1;
+    bytes[scan..]
+        .windows(2)
+        .position(|w| w == [0xFF, 0xD9])
+        .map(|p| scan + p)
+}
+
+/// Whether a JPEG is baseline or extended sequential (one scan), not progressive.
+fn is_baseline(bytes: &[u8]) -> bool {
+    jpeg_segments(bytes).any(|(marker, _)| matches!(marker, 0xC0 | 0xC1))
+}
+
+/// The markers of a JPEG's header segments, with where each one's data starts,
+/// up to and including the first start of scan.
+fn jpeg_segments(bytes: &[u8]) -> impl Iterator<Item = (u8, usize)> + '_ {
+    let mut i = 2;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        while !done && i + 4 <= bytes.len() {
+            if bytes[i] != 0xFF {
+                return None;
+            }
+            let marker = bytes[i + 1];
+            if marker == 0xFF {
+                i += 1;
+                continue;
+            }
+            let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+            let start = i + 4;
+            i += 2 + len;
+            done = marker == 0xDA || len < 2;
+            return Some((marker, start));
+        }
+        None
+    })
+}
+
+/// Whether a PDF is whole as readers read it (ISO 32000-1 §7.5): it ends with
+/// `%%EOF`, its `startxref` gives the offset of its cross-reference (a table
+/// starting `xref`, or a stream object), and it has at least one page. A file cut
+/// short and given back an `%%EOF`, or a header with nothing behind it, is not.
+fn pdf_is_whole(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(1024)..];
+    let Some(at) = find_last(tail, b"startxref") else {
+        return false;
+    };
+    if !tail[at..].windows(5).any(|w| w == b"%%EOF") {
+        return false;
+    }
+    let digits: String = tail[at + 9..]
+        .iter()
+        .map(|b| *b as char)
+        .skip_while(|c| c.is_ascii_whitespace())
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    // Offsets count from the header, which may follow a few bytes (a BOM).
+    let header = bytes
+        .windows(5)
+        .take(PDF_HEADER_WITHIN)
+        .position(|w| w == b"%PDF-")
+        .unwrap_or(0);
+    let Some(xref) = digits.parse::<usize>().ok().map(|o| o + header) else {
+        return false;
+    };
+    let Some(there) = bytes.get(xref..) else {
+        return false;
+    };
+    (there.starts_with(b"xref") || starts_with_object(there)) && has_a_page(bytes)
+}
+
+/// `12 0 obj`: the start of an indirect object (an xref stream is one).
+fn starts_with_object(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    for _ in 0..2 {
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let spaces = rest[digits..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        if digits == 0 || spaces == 0 {
+            return false;
+        }
+        rest = &rest[digits + spaces..];
+    }
+    rest.starts_with(b"obj")
+}
+
+/// Whether a page object is declared: `/Type /Page` (not `/Pages`).
+fn has_a_page(bytes: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(found) = bytes[at..].windows(5).position(|w| w == b"/Type") {
+        let after = &bytes[at + found + 5..];
+        let spaces = after.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let name = &after[spaces..];
+        if name.starts_with(b"/Page") && !name.get(5).is_some_and(|b| b.is_ascii_alphanumeric()) {
+            return true;
+        }
+        at += found + 5;
+    }
+    false
+}
+
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
 /// Checks a complete file: its real kind, that its name does not lie about it, that
 /// an image is not a bomb (from its header, before any decoding) and decodes whole,
 /// that a PDF ends as PDFs end. Returns the kind. Decoding an image takes up to one
@@ -171,26 +294,28 @@ pub fn declared_size(kind: FileKind, bytes: &[u8]) -> Option<(u32, u32)> {
 /// milliseconds for a phone photo: the server runs it off its async threads.
 pub fn check_file(bytes: &[u8], name: Option<&str>) -> Result<FileKind, FileRefusal> {
     let kind = sniff(bytes).ok_or(FileRefusal::Unsupported)?;
-    if let Some(claimed) = name.and_then(FileKind::from_name)
-        && claimed != kind
+    // A name says what it is: another kind ("photo.pdf" holding a JPEG), or a kind
+    // the services do not take ("photo.exe"), is a lie about the content.
+    if let Some(ext) = name.and_then(extension)
+        && FileKind::from_name(&format!(".{ext}")) != Some(kind)
     {
         return Err(FileRefusal::Mismatch {
-            claimed: claimed.extension(),
+            claimed: ext,
             actual: kind.extension(),
         });
     }
     match kind {
         FileKind::Pdf => {
-            let tail = &bytes[bytes.len().saturating_sub(1024)..];
-            if !tail.windows(5).any(|w| w == b"%%EOF") {
+            if !pdf_is_whole(bytes) {
                 return Err(FileRefusal::Damaged);
             }
         }
         FileKind::Jpeg | FileKind::Png => {
             let (width, height) = declared_size(kind, bytes).ok_or(FileRefusal::Damaged)?;
-            if width == 0
-                || height == 0
-                || width > MAX_IMAGE_SIDE
+            if width == 0 || height == 0 {
+                return Err(FileRefusal::Damaged);
+            }
+            if width > MAX_IMAGE_SIDE
                 || height > MAX_IMAGE_SIDE
                 || u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS
             {
@@ -236,7 +361,7 @@ mod tests {
         assert_eq!(
             check_file(pdf, Some("scan.jpg")),
             Err(FileRefusal::Mismatch {
-                claimed: "jpg",
+                claimed: "jpg".into(),
                 actual: "pdf"
             })
         );
@@ -263,6 +388,30 @@ mod tests {
                 assert!(checked.is_err(), "{name} cut at {cut} of {}", bytes.len());
             }
         }
+    }
+
+    #[test]
+    fn a_name_tells_no_lie_and_a_picture_has_a_size() {
+        let photo = famille_fixtures::photo("gps_nikon_DSCN0010.jpg").unwrap();
+        for (name, ok) in [
+            ("photo.jpg", true),
+            ("photo.JPEG", true),
+            ("photo", true),
+            ("Carnet vacc. Luc", true),
+            ("photo.exe", false),
+            ("photo.pdf", false),
+            ("photo.heic", false),
+        ] {
+            assert_eq!(check_file(&photo, Some(name)).is_ok(), ok, "{name}");
+        }
+        assert_eq!(
+            check_file(&photo, Some("photo.exe")),
+            Err(FileRefusal::Mismatch {
+                claimed: "exe".into(),
+                actual: "jpg"
+            })
+        );
+        assert_eq!(check_file(&jpeg(0, 200), None), Err(FileRefusal::Damaged));
     }
 
     #[test]

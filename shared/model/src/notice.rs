@@ -41,6 +41,8 @@ pub enum Event {
     WaitlistPromoted {
         booking: BookingNames,
         free_cancel_until: Option<DateTime<Utc>>,
+        /// The place is held until the services approve it.
+        awaiting_approval: bool,
     },
     BookingApproved {
         booking: BookingNames,
@@ -116,7 +118,19 @@ impl Notice {
         match &self.event {
             Event::WaitlistPromoted {
                 booking: b,
+                awaiting_approval: true,
+                ..
+            } => format!(
+                "Une place s'est libérée pour {} à « {} — {} » le {} : elle lui est gardée en attendant la validation des services.",
+                b.child,
+                b.activity,
+                b.option,
+                fr::day(b.date)
+            ),
+            Event::WaitlistPromoted {
+                booking: b,
                 free_cancel_until,
+                ..
             } => {
                 let grace = free_cancel_until
                     .map(|until| {
@@ -212,6 +226,7 @@ mod tests {
             Event::WaitlistPromoted {
                 booking: booking(),
                 free_cancel_until: Some(until),
+                awaiting_approval: false,
             },
         );
         assert_eq!(n.kind(), PushKind::WaitlistPromoted);
@@ -225,9 +240,23 @@ mod tests {
             Event::WaitlistPromoted {
                 booking: booking(),
                 free_cancel_until: None,
+                awaiting_approval: false,
             },
         );
         assert!(!without.body().contains("sans frais"));
+        let held = Notice::new(
+            Uuid::nil(),
+            Event::WaitlistPromoted {
+                booking: booking(),
+                free_cancel_until: None,
+                awaiting_approval: true,
+            },
+        );
+        assert!(
+            held.body().contains("validation des services"),
+            "{}",
+            held.body()
+        );
     }
 
     #[test]

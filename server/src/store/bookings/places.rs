@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use famille_model::booking::{
     AgeGroup, BookingRules, Capacity, ReservationStatus, SessionStatus, Waiting, may_promote,
-    promote, promotion_grace,
+    promote, promoted_status, promotion_grace,
 };
 use famille_model::notice::BookingNames;
 use uuid::Uuid;
@@ -81,6 +81,8 @@ pub struct Promotion {
     /// How the family names it (for the notice).
     pub booking: BookingNames,
     pub free_cancel_until: Option<DateTime<Utc>>,
+    /// Reserved, or pending the services' approval ([`promoted_status`]).
+    pub status: ReservationStatus,
 }
 
 #[derive(sqlx::FromRow)]
@@ -145,6 +147,7 @@ pub async fn serve_waitlist(tx: &mut Tx, session_id: Uuid) -> StoreResult<Vec<Pr
         .collect();
     let (promoted, _) = promote(&line, Capacity::from(&session.places));
     let free_cancel_until = promotion_grace(&session.rules, session.date, now);
+    let status = promoted_status(&session.rules);
     let mut promotions = Vec::with_capacity(promoted.len());
     for id in promoted {
         let Some(w) = waiting.iter().find(|w| w.id == id) else {
@@ -162,7 +165,7 @@ pub async fn serve_waitlist(tx: &mut Tx, session_id: Uuid) -> StoreResult<Vec<Pr
         .bind(w.id)
         .bind(now)
         .bind(free_cancel_until)
-        .bind(ReservationStatus::Reserved.as_str())
+        .bind(status.as_str())
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected())
@@ -181,6 +184,7 @@ pub async fn serve_waitlist(tx: &mut Tx, session_id: Uuid) -> StoreResult<Vec<Pr
             session_id,
             booking,
             free_cancel_until,
+            status,
         });
     }
     Ok(promotions)

@@ -230,6 +230,17 @@ pub fn promote(waiting: &[Waiting], capacity: Capacity) -> (Vec<Uuid>, Capacity)
     (promoted, capacity)
 }
 
+/// The status a waiting child gets with a place: the same approval as a booking
+/// (an activity whose bookings the services approve has its promotions approved
+/// too: a place freed is not a way around them).
+pub fn promoted_status(rules: &BookingRules) -> ReservationStatus {
+    if rules.requires_approval {
+        ReservationStatus::PendingApproval
+    } else {
+        ReservationStatus::Reserved
+    }
+}
+
 /// Until when a child promoted `now` may be cancelled free: a promotion that comes
 /// after the cancellation deadline gives [`PROMOTION_GRACE`], so that the family is
 /// not billed for a day it could not decline in time.

@@ -205,3 +205,58 @@ pub fn quotient(q: &Quotient, today: NaiveDate) -> Form<Quotient> {
     e.take(past_date("date", q.date, today));
     e.finish(|| q.clone())
 }
+
+/// Days a deadline may lie before its session: a year (366). Beyond, the rule
+/// would close or open every session for ever.
+pub const MAX_RULE_DAYS: u32 = 366;
+
+/// An activity's eligibility: each bound possible, each minimum at most its
+/// maximum (an activity for 12 to 3 year olds admits nobody).
+pub fn eligibility(field: &str, e: &crate::booking::Eligibility) -> Form<()> {
+    let mut fields = Fields::default();
+    for age in [e.min_age, e.max_age].into_iter().flatten() {
+        if age > 25 {
+            fields.push(FieldError::new(field, "un âge de 0 à 25 ans"));
+        }
+    }
+    if let (Some(min), Some(max)) = (e.min_age, e.max_age)
+        && min > max
+    {
+        fields.push(FieldError::new(
+            &format!("{field}.min_age"),
+            "l'âge minimum dépasse l'âge maximum",
+        ));
+    }
+    if let (Some(min), Some(max)) = (e.min_level, e.max_level)
+        && min.rank() > max.rank()
+    {
+        fields.push(FieldError::new(
+            &format!("{field}.min_level"),
+            "le niveau minimum est après le niveau maximum",
+        ));
+    }
+    fields.finish(|| ())
+}
+
+/// An activity's booking rules: every deadline within [`MAX_RULE_DAYS`] of its
+/// session, a day of the month from 1 to 31.
+pub fn booking_rules(field: &str, r: &crate::booking::BookingRules) -> Form<()> {
+    use crate::booking::{Opening, TimeRule};
+    let mut fields = Fields::default();
+    let mut check = |name: &str, rule: &TimeRule| match rule {
+        TimeRule::DaysBefore { days, .. } if *days > MAX_RULE_DAYS => fields.push(FieldError::new(
+            &format!("{field}.{name}.days"),
+            format!("{MAX_RULE_DAYS} jours au plus"),
+        )),
+        TimeRule::DayOfPreviousMonth { day, .. } if !(1..=31).contains(day) => fields.push(
+            FieldError::new(&format!("{field}.{name}.day"), "un jour de 1 à 31"),
+        ),
+        _ => {}
+    };
+    check("booking_deadline", &r.booking_deadline);
+    check("cancellation_deadline", &r.cancellation_deadline);
+    if let Opening::Relative { rule } = &r.opening {
+        check("opening.rule", rule);
+    }
+    fields.finish(|| ())
+}

@@ -787,6 +787,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_children(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_clock(
+    ): Int
     external fun uniffi_famille_core_checksum_method_core_dismiss_rejected(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_documents(
@@ -881,6 +883,8 @@ internal object UniffiLib {
     external fun uniffi_famille_core_fn_method_core_capture_document(`ptr`: Long,`pages`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_famille_core_fn_method_core_children(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_clock(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_dismiss_rejected(`ptr`: Long,`mutationId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
@@ -1070,6 +1074,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_children() and 0xFFFF) != 38792) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_clock() and 0xFFFF) != 21095) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_dismiss_rejected() and 0xFFFF) != 23989) {
@@ -1688,6 +1695,12 @@ public interface CoreInterface {
     fun `children`(): List<ChildView>
     
     /**
+     * The time deadlines are judged on: the server's, learnt at each answer; and
+     * what to say when the phone's clock is off or the server's time unknown.
+     */
+    fun `clock`(): ClockView
+    
+    /**
      * The parent read a refusal, or the notice of a billed cancellation.
      */
     fun `dismissRejected`(`mutationId`: kotlin.String): kotlin.Boolean
@@ -1940,6 +1953,23 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     callWithHandle {
     uniffiRustCallWithError(CoreException) { _status ->
     UniffiLib.uniffi_famille_core_fn_method_core_children(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The time deadlines are judged on: the server's, learnt at each answer; and
+     * what to say when the phone's clock is off or the server's time unknown.
+     */override fun `clock`(): ClockView {
+            return FfiConverterTypeClockView.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_clock(
         it,
         _status)
 }
@@ -3272,6 +3302,12 @@ data class CellView (
      * changed): still shown and cancellable, and the services are told.
      */
     var `noLongerEligible`: kotlin.Boolean
+    , 
+    /**
+     * A deadline of this day is close and the server's time is not known yet
+     * (never synced): the state is the phone clock's guess.
+     */
+    var `timeUnsure`: kotlin.Boolean
     
 ){
     
@@ -3303,6 +3339,7 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -3321,7 +3358,8 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterString.allocationSize(value.`bookingDeadline`) +
             FfiConverterString.allocationSize(value.`cancellationDeadline`) +
             FfiConverterBoolean.allocationSize(value.`pending`) +
-            FfiConverterBoolean.allocationSize(value.`noLongerEligible`)
+            FfiConverterBoolean.allocationSize(value.`noLongerEligible`) +
+            FfiConverterBoolean.allocationSize(value.`timeUnsure`)
     )
 
     override fun write(value: CellView, buf: ByteBuffer) {
@@ -3340,6 +3378,7 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterString.write(value.`cancellationDeadline`, buf)
             FfiConverterBoolean.write(value.`pending`, buf)
             FfiConverterBoolean.write(value.`noLongerEligible`, buf)
+            FfiConverterBoolean.write(value.`timeUnsure`, buf)
     }
 }
 
@@ -3396,6 +3435,62 @@ public object FfiConverterTypeChildView: FfiConverterRustBuffer<ChildView> {
             FfiConverterString.write(value.`lastName`, buf)
             FfiConverterString.write(value.`birthDate`, buf)
             FfiConverterString.write(value.`schoolLevel`, buf)
+    }
+}
+
+
+
+/**
+ * What the app can say of the time it decides on.
+ */
+data class ClockView (
+    /**
+     * The server's time was learnt (at the first answer): deadlines are judged on it.
+     */
+    var `known`: kotlin.Boolean
+    , 
+    /**
+     * Server time minus phone time, in seconds (a phone 26 hours late: 93,600).
+     */
+    var `offsetSeconds`: kotlin.Long
+    , 
+    /**
+     * In French, when the phone's clock is off by more than five minutes (or not
+     * checked yet).
+     */
+    var `warning`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeClockView: FfiConverterRustBuffer<ClockView> {
+    override fun read(buf: ByteBuffer): ClockView {
+        return ClockView(
+            FfiConverterBoolean.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ClockView) = (
+            FfiConverterBoolean.allocationSize(value.`known`) +
+            FfiConverterLong.allocationSize(value.`offsetSeconds`) +
+            FfiConverterOptionalString.allocationSize(value.`warning`)
+    )
+
+    override fun write(value: ClockView, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`known`, buf)
+            FfiConverterLong.write(value.`offsetSeconds`, buf)
+            FfiConverterOptionalString.write(value.`warning`, buf)
     }
 }
 
@@ -3959,6 +4054,18 @@ sealed class CoreException: kotlin.Exception() {
     }
     
     /**
+     * The network answers, but not as the server (a Wi-Fi login page, a proxy):
+     * the app says "réseau Wi-Fi à valider"; the queue is kept and sent later.
+     */
+    class NetworkToValidate(
+        
+        val `detail`: kotlin.String
+        ) : CoreException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
      * The login ended (refresh token expired or revoked): log in again; the
      * queue is kept for after the login.
      */
@@ -4037,18 +4144,21 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
             1 -> CoreException.Offline(
                 FfiConverterString.read(buf),
                 )
-            2 -> CoreException.LoginExpired()
-            3 -> CoreException.Rejected(
+            2 -> CoreException.NetworkToValidate(
+                FfiConverterString.read(buf),
+                )
+            3 -> CoreException.LoginExpired()
+            4 -> CoreException.Rejected(
                 FfiConverterTypeErrorCode.read(buf),
                 FfiConverterString.read(buf),
                 )
-            4 -> CoreException.Storage(
+            5 -> CoreException.Storage(
                 FfiConverterString.read(buf),
                 )
-            5 -> CoreException.InvalidInput(
+            6 -> CoreException.InvalidInput(
                 FfiConverterString.read(buf),
                 )
-            6 -> CoreException.Internal(
+            7 -> CoreException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -4058,6 +4168,11 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
     override fun allocationSize(value: CoreException): ULong {
         return when(value) {
             is CoreException.Offline -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is CoreException.NetworkToValidate -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`detail`)
@@ -4097,28 +4212,33 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is CoreException.LoginExpired -> {
+            is CoreException.NetworkToValidate -> {
                 buf.putInt(2)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is CoreException.LoginExpired -> {
+                buf.putInt(3)
                 Unit
             }
             is CoreException.Rejected -> {
-                buf.putInt(3)
+                buf.putInt(4)
                 FfiConverterTypeErrorCode.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is CoreException.Storage -> {
-                buf.putInt(4)
-                FfiConverterString.write(value.`detail`, buf)
-                Unit
-            }
-            is CoreException.InvalidInput -> {
                 buf.putInt(5)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is CoreException.Internal -> {
+            is CoreException.InvalidInput -> {
                 buf.putInt(6)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is CoreException.Internal -> {
+                buf.putInt(7)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }

@@ -20,6 +20,9 @@ use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqA
 
 use crate::error::{AppError, AppResult};
 
+mod objects_only;
+use objects_only::ObjectsOnly;
+
 /// JSON body extractor whose rejections are problem+json, by one rule: a body that
 /// is not JSON (or not `application/json`) is `invalid_body` (400); JSON whose
 /// values do not fit is `invalid_field` (422), naming the field (its path, as
@@ -63,7 +66,7 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
         None => {}
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de)
+    let value = serde_path_to_error::deserialize(ObjectsOnly(&mut de))
         .map_err(|e| (e.path().to_string(), e.into_inner()))
         .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
     value.map_err(|(path, inner)| match inner.classify() {
@@ -109,6 +112,11 @@ fn french_data_error(path: &str, message: &str) -> (String, String) {
         )
     } else if message.starts_with("unknown variant") {
         (at(""), format!("valeur « {} » inconnue", quoted(message)))
+    } else if message.starts_with("invalid type: sequence, expected an object") {
+        (
+            at(""),
+            "un objet JSON est attendu ici, pas une liste".to_owned(),
+        )
     } else if message.starts_with("invalid type") {
         (at(""), "ce type de valeur n'est pas attendu ici".to_owned())
     } else if message.starts_with("valeur") || message.starts_with("la ") {
@@ -155,13 +163,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 /// Reads a query string by the rule of [`ApiQuery`].
 pub fn decode_query<T: DeserializeOwned>(query: &str) -> AppResult<T> {
+    // Percent-escapes that are not UTF-8 (`%ff`) would be replaced silently.
+    let unreadable = query
+        .split('&')
+        .flat_map(|pair| pair.split('='))
+        .any(|part| {
+            percent_encoding::percent_decode_str(&part.replace('+', " "))
+                .decode_utf8()
+                .is_err()
+        });
+    if unreadable {
+        return Err(AppError::BadBody(
+            "paramètres de l'adresse illisibles (UTF-8 attendu)".to_owned(),
+        ));
+    }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
         .map_err(|_| AppError::BadBody("paramètres de l'adresse illisibles".to_owned()))?;
     let mut seen = HashSet::new();
     if let Some((name, _)) = pairs.iter().find(|(name, _)| !seen.insert(name)) {
         return Err(given_twice(name));
     }
-    if let Some((name, _)) = pairs.iter().find(|(_, value)| has_control_character(value)) {
+    // A parameter is one line: no control character at all (not even a line break).
+    if let Some((name, _)) = pairs
+        .iter()
+        .find(|(_, value)| value.chars().any(char::is_control))
+    {
         return Err(control_character(name));
     }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
