@@ -716,6 +716,12 @@ public protocol CoreProtocol: AnyObject, Sendable {
      */
     func sync() async throws  -> SyncReport
     
+    /**
+     * The largest document the server takes, in bytes (learnt at sync; 10 MiB
+     * until then): captures are fitted under it, larger files refused at once.
+     */
+    func uploadLimit()  -> UInt64
+    
 }
 open class Core: CoreProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1076,6 +1082,19 @@ open func sync()async throws  -> SyncReport  {
             liftFunc: FfiConverterTypeSyncReport_lift,
             errorHandler: FfiConverterTypeCoreError_lift
         )
+}
+    
+    /**
+     * The largest document the server takes, in bytes (learnt at sync; 10 MiB
+     * until then): captures are fitted under it, larger files refused at once.
+     */
+open func uploadLimit() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_upload_limit(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
 
@@ -3731,6 +3750,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_sync() != 25588) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_upload_limit() != 36364) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_constructor_core_new() != 30970) {

@@ -471,6 +471,11 @@ RustBuffer uniffi_famille_core_fn_method_core_send_document(uint64_t ptr, RustBu
 uint64_t uniffi_famille_core_fn_method_core_sync(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_UPLOAD_LIMIT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_UPLOAD_LIMIT
+uint64_t uniffi_famille_core_fn_method_core_upload_limit(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_FUNC_FILE_TOKEN_STORE
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_FUNC_FILE_TOKEN_STORE
 uint64_t uniffi_famille_core_fn_func_file_token_store(RustBuffer path, RustCallStatus *_Nonnull out_status
@@ -913,6 +918,12 @@ uint16_t uniffi_famille_core_checksum_method_core_send_document(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SYNC
 uint16_t uniffi_famille_core_checksum_method_core_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_UPLOAD_LIMIT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_UPLOAD_LIMIT
+uint16_t uniffi_famille_core_checksum_method_core_upload_limit(void
     
 );
 #endif

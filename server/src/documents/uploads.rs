@@ -318,25 +318,40 @@ async fn head(
     ))
 }
 
-fn checksum_matches(header: &str, body: &[u8]) -> AppResult<bool> {
-    let (algorithm, expected) = header
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| refused(ErrorCode::InvalidBody, "Upload-Checksum illisible."))?;
-    let expected = STANDARD
-        .decode(expected.trim())
-        .map_err(|_| refused(ErrorCode::InvalidBody, "Upload-Checksum illisible."))?;
-    let actual = match algorithm {
-        "sha1" => sha1::Sha1::digest(body).to_vec(),
-        "sha256" => sha2::Sha256::digest(body).to_vec(),
-        _ => {
-            return Err(refused(
+/// A piece's checksum (tus checksum extension), computed as its bytes arrive.
+enum Checksum {
+    Sha1(sha1::Sha1, Vec<u8>),
+    Sha256(sha2::Sha256, Vec<u8>),
+}
+
+impl Checksum {
+    fn from_header(header: &str) -> AppResult<Checksum> {
+        let unreadable = || refused(ErrorCode::InvalidBody, "Upload-Checksum illisible.");
+        let (algorithm, expected) = header.trim().split_once(' ').ok_or_else(unreadable)?;
+        let expected = STANDARD.decode(expected.trim()).map_err(|_| unreadable())?;
+        match algorithm {
+            "sha1" => Ok(Checksum::Sha1(sha1::Sha1::new(), expected)),
+            "sha256" => Ok(Checksum::Sha256(sha2::Sha256::new(), expected)),
+            _ => Err(refused(
                 ErrorCode::InvalidBody,
                 format!("Somme de contrôle non prise en charge (acceptées : {CHECKSUMS})."),
-            ));
+            )),
         }
-    };
-    Ok(actual == expected)
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Checksum::Sha1(h, _) => h.update(bytes),
+            Checksum::Sha256(h, _) => h.update(bytes),
+        }
+    }
+
+    fn matches(self) -> bool {
+        match self {
+            Checksum::Sha1(h, expected) => h.finalize()[..] == expected[..],
+            Checksum::Sha256(h, expected) => h.finalize()[..] == expected[..],
+        }
+    }
 }
 
 /// Appends bytes at `Upload-Offset` (`application/offset+octet-stream`, optional
@@ -375,38 +390,66 @@ async fn patch(
             ),
         ));
     }
-    let remaining = (upload.length - upload.received) as usize;
-    let bytes = axum::body::to_bytes(body, remaining).await.map_err(|_| {
-        refused(
-            ErrorCode::UploadTooLarge,
-            "Plus d'octets que la taille annoncée.",
-        )
-    })?;
-    if let Some(checksum) = headers.get("upload-checksum").and_then(|v| v.to_str().ok())
-        && !checksum_matches(checksum, &bytes)?
-    {
-        return Err(refused(
-            ErrorCode::ChecksumMismatch,
-            "Le morceau reçu est abîmé (somme de contrôle différente) : renvoyez-le.",
-        ));
-    }
+    let remaining = u64::try_from(upload.length - upload.received).unwrap_or(0);
+    let mut checksum = headers
+        .get("upload-checksum")
+        .map(|v| Checksum::from_header(v.to_str().unwrap_or_default()))
+        .transpose()?;
+    // The piece goes to disk as it arrives (at its offset, so a piece received
+    // twice overwrites itself). Cut short (the phone lost its network), what
+    // arrived is kept when no checksum asks to judge the piece whole (tus 1.0.0).
     let path = part_path(&state, id);
-    {
-        use tokio::io::AsyncWriteExt;
+    let written = {
+        use http_body_util::BodyExt;
+        use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+        let io = |e: std::io::Error| AppError::Internal(e.to_string());
         let mut file = tokio::fs::OpenOptions::new()
             .write(true)
             .open(&path)
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        // Written at the offset, so a piece received twice overwrites itself.
-        use tokio::io::AsyncSeekExt;
+            .map_err(io)?;
         file.seek(std::io::SeekFrom::Start(offset as u64))
             .await
-            .and(file.write_all(&bytes).await)
-            .and(file.sync_data().await)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    let new_offset = offset + bytes.len() as i64;
+            .map_err(io)?;
+        let mut body = body;
+        let mut written: u64 = 0;
+        let mut cut = false;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                cut = true;
+                break;
+            };
+            let Ok(chunk) = frame.into_data() else {
+                continue;
+            };
+            written += chunk.len() as u64;
+            if written > remaining {
+                return Err(refused(
+                    ErrorCode::UploadTooLarge,
+                    "Plus d'octets que la taille annoncée.",
+                ));
+            }
+            if let Some(c) = checksum.as_mut() {
+                c.update(&chunk);
+            }
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.sync_data().await.map_err(io)?;
+        if cut && checksum.is_some() {
+            return Err(refused(
+                ErrorCode::ChecksumMismatch,
+                "Le morceau est arrivé incomplet : renvoyez-le.",
+            ));
+        }
+        if checksum.take().is_some_and(|c| !c.matches()) {
+            return Err(refused(
+                ErrorCode::ChecksumMismatch,
+                "Le morceau reçu est abîmé (somme de contrôle différente) : renvoyez-le.",
+            ));
+        }
+        written
+    };
+    let new_offset = offset + written as i64;
     if !state.db.uploads().advance(id, offset, new_offset).await? {
         return Err(refused(
             ErrorCode::UploadOffsetMismatch,

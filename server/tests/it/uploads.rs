@@ -46,6 +46,52 @@ async fn patch(app: &TestApp, token: &str, location: &str, offset: usize, bytes:
     .await
 }
 
+/// A request body that delivers `bytes`, then breaks: the phone lost its network.
+struct CutShort(Option<bytes::Bytes>);
+
+impl http_body::Body for CutShort {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(match self.0.take() {
+            Some(bytes) => Ok(http_body::Frame::data(bytes)),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "réseau perdu",
+            )),
+        }))
+    }
+}
+
+async fn patch_cut_short(
+    app: &TestApp,
+    token: &str,
+    at: &str,
+    bytes: &[u8],
+    checksum: Option<String>,
+) -> Reply {
+    let mut req = Request::builder()
+        .method(Method::PATCH)
+        .uri(at)
+        .header("authorization", format!("Bearer {token}"))
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", "0")
+        .header("content-type", "application/offset+octet-stream");
+    if let Some(c) = checksum {
+        req = req.header("upload-checksum", c);
+    }
+    app.send(
+        req.body(Body::new(CutShort(Some(bytes::Bytes::copy_from_slice(
+            bytes,
+        )))))
+        .unwrap(),
+    )
+    .await
+}
+
 fn location(reply: &Reply) -> String {
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     reply.headers["location"].to_str().unwrap().to_owned()
@@ -240,6 +286,29 @@ backend_tests! {
         let after: Value = app.get("/api/v1/documents", &parent.access).await.body;
         assert_eq!(after.as_array().unwrap().len(), before, "no document was created");
         assert_eq!(stored_files(&app), files_before, "no file was kept");
+    }
+
+    async fn a_piece_cut_short_keeps_what_arrived_unless_its_checksum_says_otherwise(app) {
+        let app = app.with_demo().await;
+        let parent = app.parent().await;
+        let luc = luc(&app, &parent.access).await;
+        let photo = photo();
+        let at = location(&create(&app, &parent.access, photo.len(),
+            meta(&[("document_type", "carnet_vaccination"), ("child_id", &luc), ("filename", "carnet.jpg")])).await);
+        // With a checksum over the whole piece, a part of it cannot be judged: none kept.
+        let whole = format!("sha256 {}", STANDARD.encode(sha2::Sha256::digest(&photo[..2000])));
+        let judged = patch_cut_short(&app, &parent.access, &at, &photo[..1000], Some(whole)).await;
+        assert_eq!(judged.status.as_u16(), 460, "{}", judged.body);
+        let head = tus(&app, Method::HEAD, &at, &parent.access, &[], vec![]).await;
+        assert_eq!(head.headers["upload-offset"], "0");
+        // Without one, the bytes that arrived are kept, and the phone goes on from there.
+        let kept = patch_cut_short(&app, &parent.access, &at, &photo[..1000], None).await;
+        assert_eq!(kept.headers["upload-offset"], "1000", "{}", kept.body);
+        let head = tus(&app, Method::HEAD, &at, &parent.access, &[], vec![]).await;
+        assert_eq!(head.headers["upload-offset"], "1000");
+        let rest = patch(&app, &parent.access, &at, 1000, &photo[1000..]).await;
+        assert_eq!(rest.status, StatusCode::NO_CONTENT, "{}", rest.body);
+        assert!(rest.headers.contains_key("famille-document-id"));
     }
 
     async fn whole_files_are_served_back_as_the_server_decided(app) {

@@ -156,7 +156,10 @@ impl Api {
     pub fn new(base: &str, clock: std::sync::Arc<crate::clock::Clock>) -> Api {
         Api {
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(20))
+                // On a slow link an answer takes long to come whole: what counts
+                // is that bytes keep coming (a sync page of 200 KB at 5 kB/s takes
+                // 40 s), not the whole request's time.
+                .read_timeout(Duration::from_secs(20))
                 .connect_timeout(Duration::from_secs(8))
                 // The server never redirects; a redirect is a Wi-Fi login page.
                 .redirect(reqwest::redirect::Policy::none())
@@ -186,6 +189,21 @@ impl Api {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<(u16, reqwest::header::HeaderMap, Value), CallError> {
+        self.raw_within(method, path, token, headers, body, None)
+            .await
+    }
+
+    /// [`Api::raw`], given up after `timeout` (sending a body has no inactivity
+    /// timeout of its own).
+    pub async fn raw_within(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Value), CallError> {
         let url = if path.starts_with("http") {
             path.to_owned()
         } else {
@@ -198,6 +216,9 @@ impl Api {
             .header("tus-resumable", "1.0.0");
         for (k, v) in headers {
             request = request.header(*k, v);
+        }
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
         }
         let answer = request
             .body(body)

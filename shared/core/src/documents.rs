@@ -18,8 +18,51 @@ use crate::error::{CoreResult, Error};
 use crate::store::{OutgoingDocument, UploadState};
 use crate::views::{CapturedDocument, OutgoingView, SyncReport};
 
-/// Bytes per upload request: small enough that a cut costs little.
-const UPLOAD_CHUNK: usize = 128 * 1024;
+/// Bytes per upload request at first: small enough that a cut costs little.
+pub const FIRST_PIECE: i64 = 128 * 1024;
+/// The smallest piece: halved down to this after requests that took too long.
+pub const SMALLEST_PIECE: i64 = 8 * 1024;
+/// How long one piece may take to go (its answer included). A piece that takes
+/// longer is sent again in halves: at 5 kB/s a 128 KiB piece never fits, a 64 KiB
+/// one does.
+pub const PIECE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// [`PIECE_TIMEOUT`]; in tests built with `fault-injection`,
+/// `FAMILLE_CORE_PIECE_TIMEOUT_MS` shortens it (a slow uplink in seconds, not minutes).
+fn piece_timeout() -> std::time::Duration {
+    #[cfg(feature = "fault-injection")]
+    if let Some(ms) = std::env::var("FAMILLE_CORE_PIECE_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return std::time::Duration::from_millis(ms);
+    }
+    PIECE_TIMEOUT
+}
+
+/// The server's limit until it said its own (`Tus-Max-Size`).
+pub const DEFAULT_UPLOAD_LIMIT: u64 = 10 * 1024 * 1024;
+
+/// Settings tried in turn when a capture is over the limit: JPEG quality and long
+/// side of each page (a page of text stays legible at 1,300 px and quality 45).
+const LIGHTER: [(u8, u32); 4] = [(65, 2000), (55, 1600), (45, 1600), (45, 1300)];
+
+/// The refusal of a document over the server's limit, in French, with the limit.
+fn too_heavy(size: Option<u64>, limit: u64, pages: Option<usize>) -> Error {
+    let mb = |b: u64| format!("{:.1}", b as f64 / (1024.0 * 1024.0)).replace('.', ",");
+    let what = match (size, pages) {
+        (Some(size), _) => format!("Ce document pèse {} Mo", mb(size)),
+        (None, Some(pages)) => format!("Ces {pages} pages pèsent trop, même allégées,"),
+        (None, None) => "Ce document est trop lourd".to_owned(),
+    };
+    Error::Rejected {
+        code: ErrorCode::UploadTooLarge,
+        detail: format!(
+            "{what} : le portail accepte {} Mo au plus. Envoyez-le en plusieurs documents (moins de pages chacun).",
+            mb(limit)
+        ),
+    }
+}
 
 fn header_i64(headers: &HeaderMap, name: &str) -> Option<i64> {
     headers.get(name)?.to_str().ok()?.parse().ok()
@@ -42,6 +85,8 @@ enum Step {
     Restart,
     /// The access token was refused: refresh and try again.
     Reauthenticate,
+    /// The piece took longer than [`PIECE_TIMEOUT`]: send smaller ones.
+    TooSlow(reqwest::Error),
     /// The server refused the file for good (`code`, `detail`).
     Refused(ErrorCode, Option<String>),
 }
@@ -53,20 +98,64 @@ impl Engine {
         pages: &[Vec<u8>],
         options: &CaptureOptions,
     ) -> CoreResult<CapturedDocument> {
-        let mut captured = Vec::with_capacity(pages.len());
-        for (i, page) in pages.iter().enumerate() {
-            captured.push(capture_page(page, options)?);
-            self.progress("capture", i as u64 + 1, pages.len() as u64);
+        let limit = self.upload_limit();
+        // Fitted under the server's limit: the parent's settings first, then
+        // lighter ones (quality, then size per page), as far as a page stays legible.
+        let mut attempt = *options;
+        for (step, (quality, side)) in std::iter::once((options.jpeg_quality, options.max_side))
+            .chain(LIGHTER.iter().copied())
+            .enumerate()
+        {
+            attempt.jpeg_quality = quality.min(options.jpeg_quality);
+            attempt.max_side = side.min(options.max_side);
+            if step > 0
+                && attempt.jpeg_quality == options.jpeg_quality
+                && attempt.max_side == options.max_side
+            {
+                continue;
+            }
+            let mut captured = Vec::with_capacity(pages.len());
+            for (i, page) in pages.iter().enumerate() {
+                captured.push(capture_page(page, &attempt)?);
+                self.progress("capture", i as u64 + 1, pages.len() as u64);
+            }
+            let (bytes, filename) = match captured.as_slice() {
+                [one] => (one.jpeg.clone(), "document.jpg".to_owned()),
+                _ => (assemble_pdf(&captured), "document.pdf".to_owned()),
+            };
+            if bytes.len() as u64 <= limit {
+                return Ok(CapturedDocument {
+                    bytes,
+                    filename,
+                    pages: captured,
+                });
+            }
         }
-        let (bytes, filename) = match captured.as_slice() {
-            [one] => (one.jpeg.clone(), "document.jpg".to_owned()),
-            _ => (assemble_pdf(&captured), "document.pdf".to_owned()),
-        };
-        Ok(CapturedDocument {
-            bytes,
-            filename,
-            pages: captured,
-        })
+        Err(too_heavy(None, limit, Some(pages.len())))
+    }
+
+    /// The largest document the server takes (its `Tus-Max-Size`, learnt at sync),
+    /// 10 MiB until learnt.
+    pub fn upload_limit(&self) -> u64 {
+        self.store()
+            .meta("max_upload_bytes")
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_UPLOAD_LIMIT)
+    }
+
+    /// Asks the server what it takes (tus OPTIONS), kept for captures offline.
+    pub(crate) async fn learn_upload_limit(&self) -> CoreResult<()> {
+        let (_, headers, _) = self
+            .api
+            .raw(Method::OPTIONS, "/api/v1/uploads", "", &[], Vec::new())
+            .await?;
+        if let Some(max) = header_i64(&headers, "tus-max-size").filter(|m| *m > 0) {
+            self.store()
+                .set_meta("max_upload_bytes", &max.to_string())?;
+        }
+        Ok(())
     }
 
     /// Queues a document to send (works offline): `sync()` uploads it. The bytes
@@ -78,6 +167,10 @@ impl Engine {
         bytes: &[u8],
         filename: &str,
     ) -> CoreResult<String> {
+        let limit = self.upload_limit();
+        if bytes.len() as u64 > limit {
+            return Err(too_heavy(Some(bytes.len() as u64), limit, None));
+        }
         let kind = famille_model::files::check_file(bytes, Some(filename)).map_err(|refusal| {
             Error::Rejected {
                 code: refusal.code(),
@@ -112,6 +205,7 @@ impl Engine {
                 code: None,
                 detail: None,
                 document_id: None,
+                piece: FIRST_PIECE,
             },
             &self.now().to_rfc3339(),
         )?;
@@ -183,6 +277,7 @@ impl Engine {
         let mut location = doc.location.clone();
         // Resuming: ask the server where it is before sending anything.
         let mut offset = None;
+        let mut piece = doc.piece.clamp(SMALLEST_PIECE, FIRST_PIECE);
         loop {
             let token = self.access_token(None).await?;
             let step = match (&location, offset) {
@@ -197,7 +292,7 @@ impl Engine {
                 (Some(at), None) => self.head_upload(at, &token).await?,
                 (Some(at), Some(from)) => {
                     #[allow(unused_mut)]
-                    let mut end = (from as usize + UPLOAD_CHUNK).min(bytes.len());
+                    let mut end = (from as usize + piece as usize).min(bytes.len());
                     #[cfg(feature = "fault-injection")]
                     if std::env::var("FAMILLE_CORE_FAULT").is_ok_and(|f| f == "cut_upload_midway") {
                         // However small the file, the cut falls in its middle.
@@ -238,6 +333,19 @@ impl Engine {
                 }
                 Step::Reauthenticate => {
                     self.access_token(Some(&token)).await?;
+                }
+                Step::TooSlow(cause) => {
+                    if piece <= SMALLEST_PIECE {
+                        return Err(Error::Offline {
+                            detail: "réseau trop lent pour envoyer le document".to_owned(),
+                            source: Some(cause),
+                        });
+                    }
+                    // Halved, kept for the next sync, and the server asked where
+                    // it stands (it keeps nothing of a piece cut short).
+                    piece = (piece / 2).max(SMALLEST_PIECE);
+                    self.store().set_upload_piece(&doc.id, piece)?;
+                    offset = None;
                 }
                 Step::Refused(code, detail) => return Ok(Err((code, detail))),
             }
@@ -308,9 +416,9 @@ impl Engine {
         piece: &[u8],
     ) -> CoreResult<Step> {
         let checksum = format!("sha256 {}", STANDARD.encode(sha2::Sha256::digest(piece)));
-        let (status, headers, body) = self
+        let answer = self
             .api
-            .raw(
+            .raw_within(
                 Method::PATCH,
                 at,
                 token,
@@ -320,8 +428,15 @@ impl Engine {
                     ("upload-checksum", checksum),
                 ],
                 piece.to_vec(),
+                Some(piece_timeout()),
             )
-            .await?;
+            .await;
+        let (status, headers, body) = match answer {
+            Err(crate::client::CallError::Network(e)) if e.is_timeout() => {
+                return Ok(Step::TooSlow(e));
+            }
+            other => other?,
+        };
         Ok(match status {
             204 => match document_id(&headers) {
                 Some(document) => Step::Done(document),

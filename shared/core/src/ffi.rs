@@ -118,6 +118,12 @@ impl Core {
         self.engine.clock()
     }
 
+    /// The largest document the server takes, in bytes (learnt at sync; 10 MiB
+    /// until then): captures are fitted under it, larger files refused at once.
+    pub fn upload_limit(&self) -> u64 {
+        self.engine.upload_limit()
+    }
+
     pub fn children(&self) -> FfiResult<Vec<ChildView>> {
         self.engine.children().map_err(Into::into)
     }

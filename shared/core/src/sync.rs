@@ -22,6 +22,12 @@ impl Engine {
         let _one = self.sync_lock.lock().await;
         let mut report = SyncReport::default();
         let outcome = async {
+            // What the server takes, for captures made offline (best effort).
+            if let Err(e) = self.learn_upload_limit().await
+                && matches!(e, Error::Offline { .. } | Error::NotOurServer { .. })
+            {
+                return Err(e);
+            }
             self.push_uploads(&mut report).await?;
             self.push_intents(&mut report).await?;
             self.pull(&mut report).await

@@ -63,6 +63,9 @@ const MIGRATIONS: &[&str] = &[
     // intent may leave a day billed (a late cancellation).
     "ALTER TABLE queue ADD COLUMN waits_for TEXT;
      ALTER TABLE queue ADD COLUMN billed INTEGER NOT NULL DEFAULT 0;",
+    // 4: the bytes an upload sends per request, halved when a request took too
+    // long (a slow uplink), so that it still moves.
+    "ALTER TABLE uploads ADD COLUMN piece INTEGER NOT NULL DEFAULT 131072;",
 ];
 
 /// Whether SQLite refused for a lock held by another connection.

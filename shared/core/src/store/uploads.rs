@@ -36,6 +36,8 @@ pub struct OutgoingDocument {
     pub code: Option<ErrorCode>,
     pub detail: Option<String>,
     pub document_id: Option<String>,
+    /// Bytes per request (smaller on a slow uplink).
+    pub piece: i64,
 }
 
 impl Store {
@@ -49,7 +51,7 @@ impl Store {
 
     pub fn outgoing(&self, only_pending: bool) -> CoreResult<Vec<OutgoingDocument>> {
         let sql = format!(
-            "SELECT id, document_type, child_id, filename, path, length, location, offset, state, code, detail, document_id \
+            "SELECT id, document_type, child_id, filename, path, length, location, offset, state, code, detail, document_id, piece \
              FROM uploads {} ORDER BY seq",
             if only_pending {
                 "WHERE state = 'pending'"
@@ -75,9 +77,19 @@ impl Store {
                 code: r.get::<_, Option<String>>(9)?.and_then(|c| c.parse().ok()),
                 detail: r.get(10)?,
                 document_id: r.get(11)?,
+                piece: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Keeps the piece size an upload goes on with.
+    pub fn set_upload_piece(&self, id: &str, piece: i64) -> CoreResult<()> {
+        self.conn.execute(
+            "UPDATE uploads SET piece = ?2 WHERE id = ?1",
+            params![id, piece],
+        )?;
+        Ok(())
     }
 
     /// Records where the server put the upload, and how far it got.

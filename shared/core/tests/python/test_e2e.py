@@ -43,11 +43,11 @@ def free_port():
 class Server:
     """famille-server serve --demo on a free port, in a temporary folder."""
 
-    def __init__(self):
+    def __init__(self, **settings):
         self.dir = tempfile.mkdtemp(prefix="famille-py-server-")
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, FAMILLE_DATA=self.dir, FAMILLE_LISTEN=f"127.0.0.1:{port}", RUST_LOG="warn")
+        env = dict(os.environ, FAMILLE_DATA=self.dir, FAMILLE_LISTEN=f"127.0.0.1:{port}", RUST_LOG="warn", **settings)
         env.pop("DATABASE_URL", None)
         self.process = subprocess.Popen([os.environ["FAMILLE_SERVER_BIN"], "serve", "--demo"], env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -126,6 +126,18 @@ class Progress(fc.ProgressListener):
 
 def open_core(folder, url, progress=None):
     return fc.Core(folder, url, fc.file_token_store(os.path.join(folder, "tokens.json")), progress)
+
+
+def left_in(folder):
+    """What the core keeps in its folder, beyond its database, the tokens and the
+    lock: the family's files that should not be there any more."""
+    kept = {"famille-core.db", "famille-core.db-wal", "famille-core.db-shm", "tokens.json", "auth.lock"}
+    found = []
+    for root, _, files in os.walk(folder):
+        for name in files:
+            if os.path.relpath(os.path.join(root, name), folder) not in kept:
+                found.append(os.path.relpath(os.path.join(root, name), folder))
+    return found
 
 
 def cells(days):
@@ -366,6 +378,7 @@ class Documents(unittest.TestCase):
         core.reserve(luc, blocked.session_id)
         report = asyncio.run(core.sync())
         self.assertEqual((report.sent, report.applied), (1, 1))
+        self.assertEqual(left_in(self.folder), [], "the sent file left the phone")
 
     def test_bad_files_are_refused_before_and_by_the_server(self):
         core = open_core(self.folder, self.server.url)
@@ -393,7 +406,9 @@ class Documents(unittest.TestCase):
         [refused] = core.outgoing_documents()
         self.assertEqual((refused.state, refused.code), (fc.UploadState.REJECTED, fm.ErrorCode.UNKNOWN_DOCUMENT_TYPE))
         self.assertIn("passeport", refused.detail)
+        self.assertEqual(left_in(self.folder), [], "a refused file is not kept")
         self.assertTrue(core.forget_outgoing(refused.id))
+        self.assertEqual(left_in(self.folder), [])
 
 
 class Portal:
@@ -440,12 +455,18 @@ def at_once(snippet, folders, url):
     start = time.time() + 0.7  # after the imports (about 0.2 s), the same instant
     procs = []
     for folder in folders:
+        # Each ends with os._exit: the core's threads must not meet an interpreter
+        # that is shutting down (CPython ends threads that wait for it abruptly).
         code = (
-            "import asyncio, os, sys, time; sys.path.insert(0, os.environ['FAMILLE_CORE_BINDINGS']); "
+            "import asyncio, os, sys, time, traceback; sys.path.insert(0, os.environ['FAMILLE_CORE_BINDINGS']); "
             "from famille_bindings import famille_core as fc; "
-            f"time.sleep(max(0, {start} - time.time())); "
-            f"core = fc.Core({folder!r}, {url!r}, fc.file_token_store({os.path.join(folder, 'tokens.json')!r}), None); "
-            + snippet
+            f"time.sleep(max(0, {start} - time.time()))\n"
+            "try:\n"
+            f"    core = fc.Core({folder!r}, {url!r}, fc.file_token_store({os.path.join(folder, 'tokens.json')!r}), None)\n"
+            f"    {snippet}\n"
+            "except BaseException:\n"
+            "    traceback.print_exc(); sys.stderr.flush(); os._exit(1)\n"
+            "sys.stderr.flush(); os._exit(0)\n"
         )
         procs.append(subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE))
     results = []
@@ -453,6 +474,52 @@ def at_once(snippet, folders, url):
         _, err = p.communicate(timeout=60)
         results.append((p.returncode, err.decode()))
     return results
+
+
+class SlowUplink:
+    """A TCP relay to the server whose upstream (phone to server) carries
+    `rate` bytes a second, as a weak mobile signal does; answers come at once."""
+
+    def __init__(self, target_port, rate):
+        self.rate = rate
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.target_port = target_port
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self.pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self.pipe, args=(upstream, client, False), daemon=True).start()
+
+    def pipe(self, source, sink, slow):
+        try:
+            while True:
+                data = source.recv(1024 if slow else 65536)
+                if not data:
+                    break
+                sink.sendall(data)
+                if slow:
+                    time.sleep(len(data) / self.rate)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def stop(self):
+        self.listener.close()
 
 
 class PhoneConditions(unittest.TestCase):
@@ -550,6 +617,66 @@ class PhoneConditions(unittest.TestCase):
         self.assertEqual([q.kind for q in core.queue()], [fm.IntentKind.RESERVE])
         report = asyncio.run(core.sync())
         self.assertEqual((report.sent, report.applied, report.rejected), (1, 1, 0))
+
+    def test_a_slow_uplink_still_makes_progress(self):
+        core = open_core(self.folder, self.server.url)
+        asyncio.run(core.login(*PARENT))
+        asyncio.run(core.sync())
+        luc = core.children()[2].id
+        # Three pages: more than a 2-second piece can carry at 20 kB/s.
+        captured = asyncio.run(core.capture_document([photo("gps_nikon_DSCN0010.jpg"), photo("orientation/portrait_6.jpg"),
+                                                      photo("orientation/landscape_1.jpg")], fc.default_capture_options()))
+        self.assertGreater(len(captured.bytes), 2 * 20_000)
+        core.send_document("carnet_vaccination", luc, captured.bytes, captured.filename)
+        del core
+        # 20 kB/s up, and a piece may take 2 s: the first pieces time out, then
+        # smaller ones go through, in the same sync.
+        port = int(self.server.url.rsplit(":", 1)[1])
+        slow = SlowUplink(port, 20_000)
+        os.environ["FAMILLE_CORE_PIECE_TIMEOUT_MS"] = "2000"
+        try:
+            behind = open_core(self.folder, slow.url)
+            report = asyncio.run(behind.sync())
+            self.assertEqual(report.documents_sent, 1, report)
+            [sent] = behind.outgoing_documents()
+            self.assertEqual(sent.state, fc.UploadState.SENT)
+        finally:
+            os.environ.pop("FAMILLE_CORE_PIECE_TIMEOUT_MS", None)
+            slow.stop()
+
+    def test_what_the_server_will_refuse_is_said_before_queuing(self):
+        small = Server(FAMILLE_MAX_UPLOAD_BYTES="122880")
+        try:
+            core = open_core(self.folder, small.url)
+            asyncio.run(core.login(*PARENT))
+            asyncio.run(core.sync())
+            self.assertEqual(core.upload_limit(), 122880, "learnt from Tus-Max-Size")
+            luc = core.children()[2].id
+            pages = [photo("gps_nikon_DSCN0010.jpg"), photo("orientation/portrait_6.jpg"), photo("orientation/landscape_1.jpg")] * 3
+            # Nine pages at the parent's settings are over the limit: made lighter to fit.
+            fitted = asyncio.run(core.capture_document(pages, fc.default_capture_options()))
+            self.assertLessEqual(len(fitted.bytes), 122880)
+            # The document look is not heavier than colour.
+            look = fc.default_capture_options()
+            look.document_look = True
+            grey = asyncio.run(core.capture_document(pages[:3], look))
+            colour = asyncio.run(core.capture_document(pages[:3], fc.default_capture_options()))
+            self.assertLessEqual(len(grey.bytes), len(colour.bytes))
+            # Too many pages even at the lightest: said at once, with the limit.
+            with self.assertRaises(fc.CoreError.Rejected) as heavy:
+                asyncio.run(core.capture_document(pages * 4, fc.default_capture_options()))
+            self.assertEqual(heavy.exception.code, fm.ErrorCode.UPLOAD_TOO_LARGE)
+            self.assertIn("0,1 Mo au plus", heavy.exception.detail)
+            # A file over the limit is not queued.
+            with self.assertRaises(fc.CoreError.Rejected) as refused:
+                core.send_document("carnet_vaccination", luc, bytes(130_000), "carnet.pdf")
+            self.assertEqual(refused.exception.code, fm.ErrorCode.UPLOAD_TOO_LARGE)
+            self.assertEqual(core.outgoing_documents(), [])
+            # What fits goes.
+            core.send_document("carnet_vaccination", luc, fitted.bytes, fitted.filename)
+            self.assertEqual(asyncio.run(core.sync()).documents_sent, 1)
+        finally:
+            small.stop()
 
     def test_deadlines_are_judged_on_the_servers_time(self):
         # Booking closed at midnight (less than a day ago); free cancellation too.

@@ -823,6 +823,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_sync(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_upload_limit(
+    ): Int
     external fun uniffi_famille_core_checksum_constructor_core_new(
     ): Int
     external fun ffi_famille_core_uniffi_contract_version(
@@ -919,6 +921,8 @@ internal object UniffiLib {
     external fun uniffi_famille_core_fn_method_core_send_document(`ptr`: Long,`documentType`: RustBuffer.ByValue,`childId`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,`filename`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_sync(`ptr`: Long,
+    ): Long
+    external fun uniffi_famille_core_fn_method_core_upload_limit(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_famille_core_fn_func_file_token_store(`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1128,6 +1132,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_sync() and 0xFFFF) != 25588) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_upload_limit() and 0xFFFF) != 36364) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_constructor_core_new() and 0xFFFF) != 30970) {
@@ -1752,6 +1759,12 @@ public interface CoreInterface {
      */
     suspend fun `sync`(): SyncReport
     
+    /**
+     * The largest document the server takes, in bytes (learnt at sync; 10 MiB
+     * until then): captures are fitted under it, larger files refused at once.
+     */
+    fun `uploadLimit`(): kotlin.ULong
+    
     companion object
 }
 
@@ -2288,6 +2301,23 @@ open class Core: Disposable, AutoCloseable, CoreInterface
         CoreException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * The largest document the server takes, in bytes (learnt at sync; 10 MiB
+     * until then): captures are fitted under it, larger files refused at once.
+     */override fun `uploadLimit`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_upload_limit(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
 
