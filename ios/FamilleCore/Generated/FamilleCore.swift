@@ -1866,10 +1866,12 @@ public func FfiConverterTypeCapturedDocument_lower(_ value: CapturedDocument) ->
 
 
 public struct CapturedPage: Equatable, Hashable {
+    public var pageSearch: PageSearch
     /**
-     * A sheet was found and straightened.
+     * Where the sheet was found in the photo (top-left, top-right, bottom-right,
+     * bottom-left) when it was straightened; empty otherwise.
      */
-    public var pageFound: Bool
+    public var sheetCorners: [PhotoPoint]
     public var jpeg: Data
     public var width: UInt32
     public var height: UInt32
@@ -1877,11 +1879,13 @@ public struct CapturedPage: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(
+    public init(pageSearch: PageSearch, 
         /**
-         * A sheet was found and straightened.
-         */pageFound: Bool, jpeg: Data, width: UInt32, height: UInt32, quality: QualityReport) {
-        self.pageFound = pageFound
+         * Where the sheet was found in the photo (top-left, top-right, bottom-right,
+         * bottom-left) when it was straightened; empty otherwise.
+         */sheetCorners: [PhotoPoint], jpeg: Data, width: UInt32, height: UInt32, quality: QualityReport) {
+        self.pageSearch = pageSearch
+        self.sheetCorners = sheetCorners
         self.jpeg = jpeg
         self.width = width
         self.height = height
@@ -1904,7 +1908,8 @@ public struct FfiConverterTypeCapturedPage: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CapturedPage {
         return
             try CapturedPage(
-                pageFound: FfiConverterBool.read(from: &buf), 
+                pageSearch: FfiConverterTypePageSearch.read(from: &buf), 
+                sheetCorners: FfiConverterSequenceTypePhotoPoint.read(from: &buf), 
                 jpeg: FfiConverterData.read(from: &buf), 
                 width: FfiConverterUInt32.read(from: &buf), 
                 height: FfiConverterUInt32.read(from: &buf), 
@@ -1913,7 +1918,8 @@ public struct FfiConverterTypeCapturedPage: FfiConverterRustBuffer {
     }
 
     public static func write(_ value: CapturedPage, into buf: inout [UInt8]) {
-        FfiConverterBool.write(value.pageFound, into: &buf)
+        FfiConverterTypePageSearch.write(value.pageSearch, into: &buf)
+        FfiConverterSequenceTypePhotoPoint.write(value.sheetCorners, into: &buf)
         FfiConverterData.write(value.jpeg, into: &buf)
         FfiConverterUInt32.write(value.width, into: &buf)
         FfiConverterUInt32.write(value.height, into: &buf)
@@ -2539,6 +2545,64 @@ public func FfiConverterTypeOutgoingView_lower(_ value: OutgoingView) -> RustBuf
 
 
 /**
+ * A point of the photo as taken (upright), in fractions of its width and height
+ * (0 to 1 from the top-left corner): what a preview draws over the photo.
+ */
+public struct PhotoPoint: Equatable, Hashable {
+    public var x: Double
+    public var y: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(x: Double, y: Double) {
+        self.x = x
+        self.y = y
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PhotoPoint: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhotoPoint: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhotoPoint {
+        return
+            try PhotoPoint(
+                x: FfiConverterDouble.read(from: &buf), 
+                y: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PhotoPoint, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.x, into: &buf)
+        FfiConverterDouble.write(value.y, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoPoint_lift(_ buf: RustBuffer) throws -> PhotoPoint {
+    return try FfiConverterTypePhotoPoint.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoPoint_lower(_ value: PhotoPoint) -> RustBuffer {
+    return FfiConverterTypePhotoPoint.lower(value)
+}
+
+
+/**
  * What to show for a push once its subject is synced.
  */
 public struct PushDisplay: Equatable, Hashable {
@@ -3078,6 +3142,104 @@ public func FfiConverterTypeCoreError_lower(_ value: CoreError) -> RustBuffer {
 
 
 /**
+ * What came of looking for the sheet (`CaptureOptions::detect_page`).
+ */
+
+public enum PageSearch: Equatable, Hashable {
+    
+    /**
+     * Not asked for: the photo as taken.
+     */
+    case notAsked
+    /**
+     * The sheet's four edges were found: the page is the sheet, straightened.
+     */
+    case straightened
+    /**
+     * No sheet stood out: the photo as taken.
+     */
+    case notFound
+    /**
+     * A shape was seen but did not convince as a whole sheet (an edge lost in a
+     * background as bright as the paper, a side along the frame): the photo is kept
+     * as taken rather than risk cutting the document. The app may suggest a darker
+     * surface.
+     */
+    case keptWhole
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PageSearch: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePageSearch: FfiConverterRustBuffer {
+    typealias SwiftType = PageSearch
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PageSearch {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .notAsked
+        
+        case 2: return .straightened
+        
+        case 3: return .notFound
+        
+        case 4: return .keptWhole
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PageSearch, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .notAsked:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .straightened:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .notFound:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .keptWhole:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePageSearch_lift(_ buf: RustBuffer) throws -> PageSearch {
+    return try FfiConverterTypePageSearch.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePageSearch_lower(_ value: PageSearch) -> RustBuffer {
+    return FfiConverterTypePageSearch.lower(value)
+}
+
+
+
+/**
  * Where a document the parent sent from the phone stands.
  */
 
@@ -3525,6 +3687,31 @@ fileprivate struct FfiConverterSequenceTypeOutgoingView: FfiConverterRustBuffer 
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeOutgoingView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePhotoPoint: FfiConverterRustBuffer {
+    typealias SwiftType = [PhotoPoint]
+
+    public static func write(_ value: [PhotoPoint], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePhotoPoint.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PhotoPoint] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PhotoPoint]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePhotoPoint.read(from: &buf))
         }
         return seq
     }

@@ -5,7 +5,10 @@
 //! one PDF whose pages are those JPEGs as they are (no second encoding).
 //!
 //! Decoding has explicit limits: the size the header declares is checked before a
-//! single pixel is decoded.
+//! single pixel is decoded, and a photo over [`MAX_IMAGE_PIXELS`] (108 MP phones
+//! exist) is decoded at a reduced scale in the DCT rather than whole. Colours are
+//! made sRGB (an iPhone's Display P3, a camera's Adobe RGB), since the page keeps no
+//! profile; a CMYK file is decoded to RGB.
 
 use famille_model::files::{FileKind, MAX_IMAGE_PIXELS, declared_size, sniff};
 use zune_jpeg::JpegDecoder;
@@ -53,10 +56,36 @@ pub struct QualityReport {
     pub too_small: bool,
 }
 
+/// What came of looking for the sheet (`CaptureOptions::detect_page`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PageSearch {
+    /// Not asked for: the photo as taken.
+    NotAsked,
+    /// The sheet's four edges were found: the page is the sheet, straightened.
+    Straightened,
+    /// No sheet stood out: the photo as taken.
+    NotFound,
+    /// A shape was seen but did not convince as a whole sheet (an edge lost in a
+    /// background as bright as the paper, a side along the frame): the photo is kept
+    /// as taken rather than risk cutting the document. The app may suggest a darker
+    /// surface.
+    KeptWhole,
+}
+
+/// A point of the photo as taken (upright), in fractions of its width and height
+/// (0 to 1 from the top-left corner): what a preview draws over the photo.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct PhotoPoint {
+    pub x: f64,
+    pub y: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CapturedPage {
-    /// A sheet was found and straightened.
-    pub page_found: bool,
+    pub page_search: PageSearch,
+    /// Where the sheet was found in the photo (top-left, top-right, bottom-right,
+    /// bottom-left) when it was straightened; empty otherwise.
+    pub sheet_corners: Vec<PhotoPoint>,
     pub jpeg: Vec<u8>,
     pub width: u32,
     pub height: u32,
@@ -140,6 +169,26 @@ struct Picture {
     width: usize,
     height: usize,
     channels: usize,
+}
+
+impl Picture {
+    /// The decoded pixels, refused when a decoder gave fewer or more than the size.
+    fn checked(
+        pixels: Vec<u8>,
+        width: usize,
+        height: usize,
+        channels: usize,
+    ) -> CoreResult<Picture> {
+        if pixels.len() != width * height * channels {
+            return Err(refuse("Photo illisible ou incomplète."));
+        }
+        Ok(Picture {
+            pixels,
+            width,
+            height,
+            channels,
+        })
+    }
 }
 
 /// Averages each output pixel over its source area (good quality when shrinking).
@@ -303,6 +352,119 @@ fn measure(grey: &[u8], width: usize, height: usize) -> (f64, f64) {
     (sum_sq / n - mean * mean, brightness)
 }
 
+/// Decodes the whole picture (zune-jpeg), grey when the document look will make it
+/// grey anyway and the file allows it (a CMYK file is decoded to RGB first), with
+/// its ICC profile when it carries one.
+fn decode_whole(
+    bytes: &[u8],
+    (w, h): (u32, u32),
+    document_look: bool,
+) -> CoreResult<(Picture, Option<Vec<u8>>)> {
+    let unreadable = || refuse("Photo illisible ou incomplète.");
+    let limits = DecoderOptions::default()
+        .set_max_width(w as usize)
+        .set_max_height(h as usize);
+    let mut headers = JpegDecoder::new_with_options(ZCursor::new(bytes), limits);
+    headers.decode_headers().map_err(|_| unreadable())?;
+    let four_colours = matches!(
+        headers.input_colorspace(),
+        Some(ColorSpace::CMYK | ColorSpace::YCCK)
+    );
+    let icc = headers.icc_profile();
+    let colorspace = if document_look && !four_colours {
+        ColorSpace::Luma
+    } else {
+        ColorSpace::RGB
+    };
+    let mut decoder = JpegDecoder::new_with_options(
+        ZCursor::new(bytes),
+        limits.jpeg_set_out_colorspace(colorspace),
+    );
+    let pixels = decoder.decode().map_err(|_| unreadable())?;
+    let (width, height) = decoder.dimensions().ok_or_else(unreadable)?;
+    let channels = if colorspace == ColorSpace::Luma { 1 } else { 3 };
+    let picture = Picture::checked(pixels, width, height, channels)?;
+    // A CMYK profile describes inks, not the RGB the decoder made of them.
+    Ok((picture, icc.filter(|_| channels == 3 && !four_colours)))
+}
+
+/// The pixels a photo over [`MAX_IMAGE_PIXELS`] may still be decoded to: a JPEG
+/// decodes at 1/2, 1/4 or 1/8 of its size directly from its frequencies (DCT
+/// scaling), without the full-size picture ever being in memory.
+fn decode_reduced(
+    bytes: &[u8],
+    (w, h): (u32, u32),
+    max_side: usize,
+) -> CoreResult<(Picture, Option<Vec<u8>>)> {
+    let unreadable = || refuse("Photo illisible ou incomplète.");
+    let too_large = || refuse("Photo trop grande pour être traitée.");
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    decoder.read_info().map_err(|_| unreadable())?;
+    let info = decoder.info().ok_or_else(unreadable)?;
+    // A progressive file keeps every coefficient of the full picture until its
+    // last scan: no saving to be had, and a phone's memory is not ours to spend.
+    if info.coding_process != jpeg_decoder::CodingProcess::DctSequential {
+        return Err(too_large());
+    }
+    let long = w.max(h) as usize;
+    let wanted = |side: u32| (side as usize * max_side).div_ceil(long).clamp(1, 65_535) as u16;
+    let (sw, sh) = decoder
+        .scale(wanted(w), wanted(h))
+        .map_err(|_| unreadable())?;
+    if u64::from(sw) * u64::from(sh) > MAX_IMAGE_PIXELS {
+        return Err(too_large());
+    }
+    let pixels = decoder.decode().map_err(|_| unreadable())?;
+    let icc = decoder.icc_profile();
+    let (width, height) = (usize::from(sw), usize::from(sh));
+    let (pixels, channels, icc) = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => (pixels, 1, None),
+        jpeg_decoder::PixelFormat::RGB24 => (pixels, 3, icc),
+        jpeg_decoder::PixelFormat::CMYK32 => (
+            pixels
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let k = 255 - u32::from(p[3]);
+                    [0, 1, 2].map(|i| ((255 - u32::from(p[i])) * k / 255) as u8)
+                })
+                .collect(),
+            3,
+            None,
+        ),
+        jpeg_decoder::PixelFormat::L16 => return Err(unreadable()),
+    };
+    Ok((Picture::checked(pixels, width, height, channels)?, icc))
+}
+
+/// Converts an RGB picture described by an ICC profile (Display P3 from iPhones,
+/// Adobe RGB from cameras) to sRGB, what the page's JPEG is read as once its
+/// metadata are dropped (moxcms). A profile that cannot be read leaves the pixels
+/// as they are (taken for sRGB, as every reader would).
+fn to_srgb(picture: &mut Picture, icc: &[u8]) {
+    use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+    if picture.channels != 3 {
+        return;
+    }
+    let Ok(source) = ColorProfile::new_from_slice(icc) else {
+        return;
+    };
+    if source.color_space != DataColorSpace::Rgb {
+        return;
+    }
+    let Ok(transform) = source.create_transform_8bit(
+        Layout::Rgb,
+        &ColorProfile::new_srgb(),
+        Layout::Rgb,
+        TransformOptions::default(),
+    ) else {
+        return;
+    };
+    let mut converted = vec![0u8; picture.pixels.len()];
+    if transform.transform(&picture.pixels, &mut converted).is_ok() {
+        picture.pixels = converted;
+    }
+}
+
 /// Prepares one page from the camera's JPEG.
 pub fn capture_page(bytes: &[u8], options: &CaptureOptions) -> CoreResult<CapturedPage> {
     if is_heic(bytes) {
@@ -315,37 +477,17 @@ pub fn capture_page(bytes: &[u8], options: &CaptureOptions) -> CoreResult<Captur
     }
     let (w, h) = declared_size(FileKind::Jpeg, bytes)
         .ok_or_else(|| refuse("Photo illisible ou incomplète."))?;
-    if w == 0 || h == 0 || u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS {
-        return Err(refuse("Photo trop grande pour être traitée."));
-    }
-    let colorspace = if options.document_look {
-        ColorSpace::Luma
-    } else {
-        ColorSpace::RGB
-    };
-    let decoder_options = DecoderOptions::default()
-        .set_max_width(w as usize)
-        .set_max_height(h as usize)
-        .jpeg_set_out_colorspace(colorspace);
-    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), decoder_options);
-    let pixels = decoder
-        .decode()
-        .map_err(|_| refuse("Photo illisible ou incomplète."))?;
-    let (width, height) = decoder
-        .dimensions()
-        .ok_or_else(|| refuse("Photo illisible ou incomplète."))?;
-    let channels = if options.document_look { 1 } else { 3 };
-    if pixels.len() != width * height * channels {
+    if w == 0 || h == 0 {
         return Err(refuse("Photo illisible ou incomplète."));
     }
-    let picture = Picture {
-        pixels,
-        width,
-        height,
-        channels,
-    };
-    let long = width.max(height);
     let max_side = options.max_side.clamp(200, 10_000) as usize;
+    let (picture, icc) = if u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS {
+        decode_reduced(bytes, (w, h), max_side)?
+    } else {
+        decode_whole(bytes, (w, h), options.document_look)?
+    };
+    let (width, height) = (picture.width, picture.height);
+    let long = width.max(height);
     let (tw, th) = if long > max_side {
         (
             (width * max_side).div_ceil(long).max(1),
@@ -354,8 +496,21 @@ pub fn capture_page(bytes: &[u8], options: &CaptureOptions) -> CoreResult<Captur
     } else {
         (width, height)
     };
-    let mut picture = orient(shrink(&picture, tw, th), exif_orientation(bytes));
-    let mut page_found = false;
+    let mut picture = shrink(&picture, tw, th);
+    if let Some(icc) = icc {
+        // After shrinking: the same colours, a fraction of the pixels to convert.
+        to_srgb(&mut picture, &icc);
+    }
+    if options.document_look && picture.channels == 3 {
+        picture = Picture {
+            pixels: grey(&picture),
+            channels: 1,
+            ..picture
+        };
+    }
+    let mut picture = orient(picture, exif_orientation(bytes));
+    let mut page_search = PageSearch::NotAsked;
+    let mut sheet_corners = Vec::new();
     if options.detect_page {
         // Found on a small grey copy, applied to the full picture.
         let long = picture.width.max(picture.height);
@@ -375,13 +530,22 @@ pub fn capture_page(bytes: &[u8], options: &CaptureOptions) -> CoreResult<Captur
             sw.max(1),
             sh.max(1),
         );
-        if let Some(corners) = crate::page::find_page(&small.pixels, small.width, small.height) {
+        page_search = PageSearch::NotFound;
+        let found = crate::page::find_sheet(&small.pixels, small.width, small.height);
+        if found == crate::page::Sheet::Unconvincing {
+            page_search = PageSearch::KeptWhole;
+        }
+        if let crate::page::Sheet::Found(corners) = found {
             let (fx, fy) = (
                 picture.width as f64 / small.width as f64,
                 picture.height as f64 / small.height as f64,
             );
             let corners = corners.map(|(x, y)| ((x + 0.5) * fx, (y + 0.5) * fy));
             let (w, h) = crate::page::page_size(&corners);
+            let found_at = corners.map(|(x, y)| PhotoPoint {
+                x: x / picture.width as f64,
+                y: y / picture.height as f64,
+            });
             if let Some(pixels) = crate::page::warp(
                 &picture.pixels,
                 picture.width,
@@ -397,7 +561,8 @@ pub fn capture_page(bytes: &[u8], options: &CaptureOptions) -> CoreResult<Captur
                     height: h,
                     channels: picture.channels,
                 };
-                page_found = true;
+                page_search = PageSearch::Straightened;
+                sheet_corners = found_at.to_vec();
             }
         }
     }
@@ -451,7 +616,8 @@ pub fn capture_page(bytes: &[u8], options: &CaptureOptions) -> CoreResult<Captur
         )
         .map_err(|e| Error::Crashed(format!("encodage JPEG : {e}")))?;
     Ok(CapturedPage {
-        page_found,
+        page_search,
+        sheet_corners,
         jpeg,
         width: picture.width as u32,
         height: picture.height as u32,

@@ -294,6 +294,8 @@ class EndToEnd(unittest.TestCase):
 
 # The photos famille-fixtures made (scripts/test), or a corpus of real ones.
 PHOTOS = os.environ["FAMILLE_PHOTOS"]
+# Photos only famille-fixtures makes (no real counterpart): wide gamut, CMYK, 108 MP.
+MADE = os.environ.get("FAMILLE_MADE", os.path.join(PHOTOS, "made"))
 
 
 def photo(name):
@@ -379,6 +381,45 @@ class Documents(unittest.TestCase):
         report = asyncio.run(core.sync())
         self.assertEqual((report.sent, report.applied), (1, 1))
         self.assertEqual(left_in(self.folder), [], "the sent file left the phone")
+
+    def test_what_phones_really_write_makes_a_page(self):
+        core = open_core(self.folder, self.server.url)
+
+        def one_page(data, **settings):
+            options = fc.default_capture_options()
+            for key, value in settings.items():
+                setattr(options, key, value)
+            [page] = asyncio.run(core.capture_document([data], options)).pages
+            return page
+
+        # Sheets on desks: straightened whole, or kept as taken and said so.
+        straightened = 0
+        for n in range(3, 9):
+            name = f"documents/test{n}.jpg"
+            page = one_page(photo(name), detect_page=True)
+            self.assertIn(page.page_search, (fc.PageSearch.STRAIGHTENED, fc.PageSearch.KEPT_WHOLE, fc.PageSearch.NOT_FOUND), name)
+            if page.page_search == fc.PageSearch.STRAIGHTENED:
+                straightened += 1
+                self.assertEqual(len(page.sheet_corners), 4, name)
+                self.assertTrue(all(0 <= c.x <= 1 and 0 <= c.y <= 1 for c in page.sheet_corners), name)
+            else:
+                self.assertEqual(page.sheet_corners, [], name)
+                plain = one_page(photo(name))
+                self.assertEqual((page.width, page.height), (plain.width, plain.height), f"{name} kept as taken")
+        self.assertGreaterEqual(straightened, 2)
+        # An iPhone's Display P3 photo: converted, its profile not carried over.
+        with open(os.path.join(MADE, "display_p3.jpg"), "rb") as f:
+            wide = f.read()
+        self.assertIn(b"ICC_PROFILE", wide)
+        self.assertNotIn(b"ICC_PROFILE", one_page(wide).jpeg)
+        # A CMYK JPEG takes the document look.
+        with open(os.path.join(MADE, "cmyk.jpg"), "rb") as f:
+            page = one_page(f.read(), document_look=True)
+        self.assertEqual((page.width, page.height), (400, 300))
+        # 108 MP: decoded at a reduced scale into the 2,000 px page.
+        with open(os.path.join(MADE, "108mp.jpg"), "rb") as f:
+            page = one_page(f.read())
+        self.assertEqual((page.width, page.height), (2000, 1500))
 
     def test_bad_files_are_refused_before_and_by_the_server(self):
         core = open_core(self.folder, self.server.url)

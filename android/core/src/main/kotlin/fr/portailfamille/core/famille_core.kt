@@ -3231,10 +3231,13 @@ public object FfiConverterTypeCapturedDocument: FfiConverterRustBuffer<CapturedD
 
 
 data class CapturedPage (
+    var `pageSearch`: PageSearch
+    , 
     /**
-     * A sheet was found and straightened.
+     * Where the sheet was found in the photo (top-left, top-right, bottom-right,
+     * bottom-left) when it was straightened; empty otherwise.
      */
-    var `pageFound`: kotlin.Boolean
+    var `sheetCorners`: List<PhotoPoint>
     , 
     var `jpeg`: kotlin.ByteArray
     , 
@@ -3259,7 +3262,8 @@ data class CapturedPage (
 public object FfiConverterTypeCapturedPage: FfiConverterRustBuffer<CapturedPage> {
     override fun read(buf: ByteBuffer): CapturedPage {
         return CapturedPage(
-            FfiConverterBoolean.read(buf),
+            FfiConverterTypePageSearch.read(buf),
+            FfiConverterSequenceTypePhotoPoint.read(buf),
             FfiConverterByteArray.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
@@ -3268,7 +3272,8 @@ public object FfiConverterTypeCapturedPage: FfiConverterRustBuffer<CapturedPage>
     }
 
     override fun allocationSize(value: CapturedPage) = (
-            FfiConverterBoolean.allocationSize(value.`pageFound`) +
+            FfiConverterTypePageSearch.allocationSize(value.`pageSearch`) +
+            FfiConverterSequenceTypePhotoPoint.allocationSize(value.`sheetCorners`) +
             FfiConverterByteArray.allocationSize(value.`jpeg`) +
             FfiConverterUInt.allocationSize(value.`width`) +
             FfiConverterUInt.allocationSize(value.`height`) +
@@ -3276,7 +3281,8 @@ public object FfiConverterTypeCapturedPage: FfiConverterRustBuffer<CapturedPage>
     )
 
     override fun write(value: CapturedPage, buf: ByteBuffer) {
-            FfiConverterBoolean.write(value.`pageFound`, buf)
+            FfiConverterTypePageSearch.write(value.`pageSearch`, buf)
+            FfiConverterSequenceTypePhotoPoint.write(value.`sheetCorners`, buf)
             FfiConverterByteArray.write(value.`jpeg`, buf)
             FfiConverterUInt.write(value.`width`, buf)
             FfiConverterUInt.write(value.`height`, buf)
@@ -3759,6 +3765,48 @@ public object FfiConverterTypeOutgoingView: FfiConverterRustBuffer<OutgoingView>
             FfiConverterOptionalTypeErrorCode.write(value.`code`, buf)
             FfiConverterOptionalString.write(value.`detail`, buf)
             FfiConverterOptionalString.write(value.`documentId`, buf)
+    }
+}
+
+
+
+/**
+ * A point of the photo as taken (upright), in fractions of its width and height
+ * (0 to 1 from the top-left corner): what a preview draws over the photo.
+ */
+data class PhotoPoint (
+    var `x`: kotlin.Double
+    , 
+    var `y`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePhotoPoint: FfiConverterRustBuffer<PhotoPoint> {
+    override fun read(buf: ByteBuffer): PhotoPoint {
+        return PhotoPoint(
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PhotoPoint) = (
+            FfiConverterDouble.allocationSize(value.`x`) +
+            FfiConverterDouble.allocationSize(value.`y`)
+    )
+
+    override fun write(value: PhotoPoint, buf: ByteBuffer) {
+            FfiConverterDouble.write(value.`x`, buf)
+            FfiConverterDouble.write(value.`y`, buf)
     }
 }
 
@@ -4280,6 +4328,60 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
 
 
 /**
+ * What came of looking for the sheet (`CaptureOptions::detect_page`).
+ */
+
+enum class PageSearch {
+    
+    /**
+     * Not asked for: the photo as taken.
+     */
+    NOT_ASKED,
+    /**
+     * The sheet's four edges were found: the page is the sheet, straightened.
+     */
+    STRAIGHTENED,
+    /**
+     * No sheet stood out: the photo as taken.
+     */
+    NOT_FOUND,
+    /**
+     * A shape was seen but did not convince as a whole sheet (an edge lost in a
+     * background as bright as the paper, a side along the frame): the photo is kept
+     * as taken rather than risk cutting the document. The app may suggest a darker
+     * surface.
+     */
+    KEPT_WHOLE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePageSearch: FfiConverterRustBuffer<PageSearch> {
+    override fun read(buf: ByteBuffer) = try {
+        PageSearch.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: PageSearch) = 4UL
+
+    override fun write(value: PageSearch, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Where a document the parent sent from the phone stands.
  */
 
@@ -4764,6 +4866,34 @@ public object FfiConverterSequenceTypeOutgoingView: FfiConverterRustBuffer<List<
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeOutgoingView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePhotoPoint: FfiConverterRustBuffer<List<PhotoPoint>> {
+    override fun read(buf: ByteBuffer): List<PhotoPoint> {
+        val len = buf.getInt()
+        return List<PhotoPoint>(len) {
+            FfiConverterTypePhotoPoint.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PhotoPoint>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePhotoPoint.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PhotoPoint>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePhotoPoint.write(it, buf)
         }
     }
 }
