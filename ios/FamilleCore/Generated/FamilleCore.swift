@@ -1872,7 +1872,13 @@ public struct CapturedPage: Equatable, Hashable {
      * bottom-left) when it was straightened; empty otherwise.
      */
     public var sheetCorners: [PhotoPoint]
+    /**
+     * The page as a baseline JPEG, without any metadata, in sRGB.
+     */
     public var jpeg: Data
+    /**
+     * The page's size in pixels (upright).
+     */
     public var width: UInt32
     public var height: UInt32
     public var quality: QualityReport
@@ -1883,7 +1889,13 @@ public struct CapturedPage: Equatable, Hashable {
         /**
          * Where the sheet was found in the photo (top-left, top-right, bottom-right,
          * bottom-left) when it was straightened; empty otherwise.
-         */sheetCorners: [PhotoPoint], jpeg: Data, width: UInt32, height: UInt32, quality: QualityReport) {
+         */sheetCorners: [PhotoPoint], 
+        /**
+         * The page as a baseline JPEG, without any metadata, in sRGB.
+         */jpeg: Data, 
+        /**
+         * The page's size in pixels (upright).
+         */width: UInt32, height: UInt32, quality: QualityReport) {
         self.pageSearch = pageSearch
         self.sheetCorners = sheetCorners
         self.jpeg = jpeg

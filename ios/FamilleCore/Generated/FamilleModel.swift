@@ -2128,6 +2128,83 @@ public func FfiConverterTypeIntentKind_lower(_ value: IntentKind) -> RustBuffer 
 
 
 /**
+ * The kind of an invoice line. Meals and surcharges have their own lines: the
+ * tax certificate for childcare (CGI art. 200 quater B) leaves them out.
+ */
+
+public enum LineKind: Equatable, Hashable {
+    
+    case activity
+    case meal
+    case surcharge
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LineKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLineKind: FfiConverterRustBuffer {
+    typealias SwiftType = LineKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LineKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .activity
+        
+        case 2: return .meal
+        
+        case 3: return .surcharge
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LineKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .activity:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .meal:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .surcharge:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLineKind_lift(_ buf: RustBuffer) throws -> LineKind {
+    return try FfiConverterTypeLineKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLineKind_lower(_ value: LineKind) -> RustBuffer {
+    return FfiConverterTypeLineKind.lower(value)
+}
+
+
+
+/**
  * A phone's system.
  */
 
@@ -2920,6 +2997,82 @@ public func FfiConverterTypeSessionStatus_lift(_ buf: RustBuffer) throws -> Sess
 #endif
 public func FfiConverterTypeSessionStatus_lower(_ value: SessionStatus) -> RustBuffer {
     return FfiConverterTypeSessionStatus.lower(value)
+}
+
+
+
+/**
+ * How a tariff sets the price of a day.
+ */
+
+public enum TariffMode: Equatable, Hashable {
+    
+    case flat
+    case brackets
+    case effortRate
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TariffMode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTariffMode: FfiConverterRustBuffer {
+    typealias SwiftType = TariffMode
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TariffMode {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .flat
+        
+        case 2: return .brackets
+        
+        case 3: return .effortRate
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TariffMode, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .flat:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .brackets:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .effortRate:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTariffMode_lift(_ buf: RustBuffer) throws -> TariffMode {
+    return try FfiConverterTypeTariffMode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTariffMode_lower(_ value: TariffMode) -> RustBuffer {
+    return FfiConverterTypeTariffMode.lower(value)
 }
 
 

@@ -70,6 +70,11 @@ impl Files {
         Ok(())
     }
 
+    pub async fn delete(&self, key: &str) -> Result<(), FilesError> {
+        self.store.delete(&StorePath::from(key)).await?;
+        Ok(())
+    }
+
     pub async fn get(&self, key: &str) -> Result<bytes::Bytes, FilesError> {
         Ok(self.store.get(&StorePath::from(key)).await?.bytes().await?)
     }

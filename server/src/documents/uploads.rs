@@ -495,9 +495,20 @@ async fn check_off_thread(
 /// refused file is removed with its upload.
 async fn finish(state: &AppState, upload: &UploadRow) -> AppResult<Uuid> {
     let path = part_path(state, upload.id);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(bytes) => bytes,
+        // Another request finished this upload meanwhile (and removed its part).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let finished = state
+                .db
+                .uploads()
+                .get(upload.id, upload.family_id)
+                .await?
+                .and_then(|u| u.document_id);
+            return finished.ok_or_else(|| AppError::Internal(e.to_string()));
+        }
+        Err(e) => return Err(AppError::Internal(e.to_string())),
+    };
     let (checked, bytes) = check_off_thread(bytes, upload.filename.clone()).await?;
     let kind = match checked {
         Ok(kind) => kind,
@@ -537,6 +548,14 @@ async fn finish(state: &AppState, upload: &UploadRow) -> AppResult<Uuid> {
             state.clock.now(),
         )
         .await?;
+    let document = match document {
+        Ok(document) => document,
+        Err(first) => {
+            // Finished twice at once: the first document stands, this copy goes.
+            let _ = state.files.delete(&key).await;
+            return Ok(first);
+        }
+    };
     let _ = tokio::fs::remove_file(&path).await;
     Ok(document)
 }

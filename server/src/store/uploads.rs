@@ -201,15 +201,17 @@ impl Uploads<'_> {
     }
 
     /// The finished upload becomes a document waiting for the services, in the
-    /// family's feed.
+    /// family's feed: `Ok(Ok(id))`. Once only: when another request finished the
+    /// same upload first (a phone that resent its last piece while the first was
+    /// being checked), nothing is created and `Ok(Err(id))` names that document.
     pub async fn complete(
         &self,
         upload: &UploadRow,
         file: &StoredFile<'_>,
         now: DateTime<Utc>,
-    ) -> StoreResult<Uuid> {
+    ) -> StoreResult<Result<Uuid, Uuid>> {
         let document_id = Uuid::now_v7();
-        in_tx!(self.db, |tx| {
+        let claimed = in_tx!(self.db, |tx| {
             sqlx::query(
                 "INSERT INTO documents (id, family_id, child_id, document_type_id, status, created_at, updated_at, \
                  file_key, content_type, size_bytes, sha256) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $6, $7, $8, $9)",
@@ -225,18 +227,38 @@ impl Uploads<'_> {
             .bind(file.sha256)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE uploads SET document_id = $2 WHERE id = $1")
-                .bind(upload.id)
-                .bind(document_id)
-                .execute(&mut *tx)
-                .await?;
-            record_changes!(
-                tx,
-                &[FeedEntry::document(upload.family_id, document_id)],
-                now
-            );
+            // The claim: concurrent finishes of one upload wait on its row here.
+            let claimed = sqlx::query(
+                "UPDATE uploads SET document_id = $2 WHERE id = $1 AND document_id IS NULL",
+            )
+            .bind(upload.id)
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if claimed {
+                record_changes!(
+                    tx,
+                    &[FeedEntry::document(upload.family_id, document_id)],
+                    now
+                );
+            } else {
+                sqlx::query("DELETE FROM documents WHERE id = $1")
+                    .bind(document_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            claimed
         });
-        Ok(document_id)
+        if claimed {
+            return Ok(Ok(document_id));
+        }
+        let first = self
+            .get(upload.id, upload.family_id)
+            .await?
+            .and_then(|u| u.document_id);
+        Ok(Err(first.unwrap_or(document_id)))
     }
 
     /// A document's stored file: (family, child, key, content type).

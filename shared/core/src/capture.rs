@@ -86,14 +86,19 @@ pub struct CapturedPage {
     /// Where the sheet was found in the photo (top-left, top-right, bottom-right,
     /// bottom-left) when it was straightened; empty otherwise.
     pub sheet_corners: Vec<PhotoPoint>,
+    /// The page as a baseline JPEG, without any metadata, in sRGB.
     pub jpeg: Vec<u8>,
+    /// The page's size in pixels (upright).
     pub width: u32,
     pub height: u32,
     pub quality: QualityReport,
 }
 
+/// Variance of the Laplacian of the 600 px grey copy under which a page is blurry.
 pub const BLUR_THRESHOLD: f64 = 60.0;
+/// Mean grey level (0 to 255) under which a page is too dark.
 pub const DARK_THRESHOLD: f64 = 55.0;
+/// Long side, in pixels, under which a photo is too small to be read.
 pub const SMALL_SIDE: u32 = 1000;
 
 fn refuse(detail: &str) -> Error {
@@ -287,10 +292,11 @@ fn grey(p: &Picture) -> Vec<u8> {
         .collect()
 }
 
-/// Stretches the grey levels between the 2nd and 98th percentiles to the full range.
-/// Grey levels from which a stretched scan is paper.
+/// Grey levels (0 to 255) from which a stretched scan is paper.
 const PAPER_WHITE: i32 = 215;
 
+/// Stretches the grey levels between the 2nd and 98th percentiles to the full
+/// range, and makes paper (from [`PAPER_WHITE`]) plain white.
 fn stretch_contrast(pixels: &mut [u8]) {
     let mut histogram = [0usize; 256];
     for &v in pixels.iter() {
@@ -366,12 +372,13 @@ fn decode_whole(
         .set_max_height(h as usize);
     let mut headers = JpegDecoder::new_with_options(ZCursor::new(bytes), limits);
     headers.decode_headers().map_err(|_| unreadable())?;
-    let four_colours = matches!(
-        headers.input_colorspace(),
-        Some(ColorSpace::CMYK | ColorSpace::YCCK)
-    );
+    let input = headers.input_colorspace();
+    let four_colours = matches!(input, Some(ColorSpace::CMYK | ColorSpace::YCCK));
     let icc = headers.icc_profile();
-    let colorspace = if document_look && !four_colours {
+    // The decoder makes grey only from grey or YCbCr: other files are decoded to
+    // RGB and made grey after.
+    let colorspace = if document_look && matches!(input, Some(ColorSpace::YCbCr | ColorSpace::Luma))
+    {
         ColorSpace::Luma
     } else {
         ColorSpace::RGB
@@ -404,10 +411,21 @@ fn decode_reduced(
     // A progressive file keeps every coefficient of the full picture until its
     // last scan: no saving to be had, and a phone's memory is not ours to spend.
     if info.coding_process != jpeg_decoder::CodingProcess::DctSequential {
-        return Err(too_large());
+        return Err(refuse(
+            "Photo trop grande pour être traitée sur le téléphone (enregistrée en JPEG progressif) : réduisez-la avant de l'envoyer.",
+        ));
     }
-    let long = w.max(h) as usize;
-    let wanted = |side: u32| (side as usize * max_side).div_ceil(long).clamp(1, 65_535) as u16;
+    // The reduction (1/1, 1/2, 1/4 or 1/8): the strongest that still gives the
+    // long side wanted, then stronger while the result does not fit the limit.
+    let reduced = |d: u32| u64::from(w.div_ceil(d)) * u64::from(h.div_ceil(d));
+    let mut d = [8u32, 4, 2, 1]
+        .into_iter()
+        .find(|&d| w.max(h).div_ceil(d) as usize >= max_side)
+        .unwrap_or(1);
+    while d < 8 && reduced(d) > MAX_IMAGE_PIXELS {
+        d *= 2;
+    }
+    let wanted = |side: u32| side.div_ceil(d).clamp(1, 65_535) as u16;
     let (sw, sh) = decoder
         .scale(wanted(w), wanted(h))
         .map_err(|_| unreadable())?;
@@ -563,6 +581,8 @@ pub fn capture_page(bytes: &[u8], options: &CaptureOptions) -> CoreResult<Captur
                 };
                 page_search = PageSearch::Straightened;
                 sheet_corners = found_at.to_vec();
+            } else {
+                page_search = PageSearch::KeptWhole;
             }
         }
     }

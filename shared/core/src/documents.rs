@@ -27,6 +27,10 @@ pub const SMALLEST_PIECE: i64 = 8 * 1024;
 /// one does.
 pub const PIECE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// How long the answer to the last piece may take: the server checks the whole file
+/// (decodes a picture, reads a PDF's structure) before it answers.
+pub const FINISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// [`PIECE_TIMEOUT`]; in tests built with `fault-injection`,
 /// `FAMILLE_CORE_PIECE_TIMEOUT_MS` shortens it (a slow uplink in seconds, not minutes).
 fn piece_timeout() -> std::time::Duration {
@@ -40,7 +44,7 @@ fn piece_timeout() -> std::time::Duration {
     PIECE_TIMEOUT
 }
 
-/// The server's limit until it said its own (`Tus-Max-Size`).
+/// The server's limit, in bytes, until it said its own (`Tus-Max-Size`).
 pub const DEFAULT_UPLOAD_LIMIT: u64 = 10 * 1024 * 1024;
 
 /// Settings tried in turn when a capture is over the limit: JPEG quality and long
@@ -50,15 +54,28 @@ const LIGHTER: [(u8, u32); 4] = [(65, 2000), (55, 1600), (45, 1600), (45, 1300)]
 /// The refusal of a document over the server's limit, in French, with the limit.
 fn too_heavy(size: Option<u64>, limit: u64, pages: Option<usize>) -> Error {
     let mb = |b: u64| format!("{:.1}", b as f64 / (1024.0 * 1024.0)).replace('.', ",");
-    let what = match (size, pages) {
-        (Some(size), _) => format!("Ce document pèse {} Mo", mb(size)),
-        (None, Some(pages)) => format!("Ces {pages} pages pèsent trop, même allégées,"),
-        (None, None) => "Ce document est trop lourd".to_owned(),
+    let (what, advice) = match (size, pages) {
+        (Some(size), _) => (
+            format!("Ce document pèse {} Mo", mb(size)),
+            "Réduisez-le (moins de pages, une résolution plus basse) avant de l'envoyer.",
+        ),
+        (None, Some(1)) => (
+            "Cette page pèse trop, même allégée".to_owned(),
+            "Reprenez la photo avec l'aspect « document ».",
+        ),
+        (None, Some(pages)) => (
+            format!("Ces {pages} pages pèsent trop, même allégées"),
+            "Envoyez-les en plusieurs documents (moins de pages chacun).",
+        ),
+        (None, None) => (
+            "Ce document est trop lourd".to_owned(),
+            "Réduisez-le avant de l'envoyer.",
+        ),
     };
     Error::Rejected {
         code: ErrorCode::UploadTooLarge,
         detail: format!(
-            "{what} : le portail accepte {} Mo au plus. Envoyez-le en plusieurs documents (moins de pages chacun).",
+            "{what} : le portail accepte {} Mo au plus. {advice}",
             mb(limit)
         ),
     }
@@ -290,6 +307,8 @@ impl Engine {
                     Err(step) => step,
                 },
                 (Some(at), None) => self.head_upload(at, &token).await?,
+                // An offset outside the file is no answer to resume from.
+                (Some(_), Some(from)) if from < 0 || from as usize > bytes.len() => Step::Restart,
                 (Some(at), Some(from)) => {
                     #[allow(unused_mut)]
                     let mut end = (from as usize + piece as usize).min(bytes.len());
@@ -298,9 +317,19 @@ impl Engine {
                         // However small the file, the cut falls in its middle.
                         end = end.min(from as usize + bytes.len().div_ceil(2));
                     }
+                    let started = std::time::Instant::now();
+                    let last = end == bytes.len();
                     let step = self
-                        .patch_upload(at, &token, from, &bytes[from as usize..end])
+                        .patch_upload(at, &token, from, &bytes[from as usize..end], last)
                         .await?;
+                    // Quick again (the train left the tunnel): pieces grow back.
+                    if matches!(step, Step::At(_))
+                        && piece < FIRST_PIECE
+                        && started.elapsed() < piece_timeout() / 4
+                    {
+                        piece = (piece * 2).min(FIRST_PIECE);
+                        self.store().set_upload_piece(&doc.id, piece)?;
+                    }
                     #[cfg(feature = "fault-injection")]
                     if matches!(step, Step::At(_))
                         && std::env::var("FAMILLE_CORE_FAULT")
@@ -414,6 +443,7 @@ impl Engine {
         token: &str,
         from: i64,
         piece: &[u8],
+        last: bool,
     ) -> CoreResult<Step> {
         let checksum = format!("sha256 {}", STANDARD.encode(sha2::Sha256::digest(piece)));
         let answer = self
@@ -428,11 +458,18 @@ impl Engine {
                     ("upload-checksum", checksum),
                 ],
                 piece.to_vec(),
-                Some(piece_timeout()),
+                // The last piece's answer waits for the server to check the whole
+                // file: silence then is not a slow uplink.
+                Some(if last {
+                    FINISH_TIMEOUT
+                } else {
+                    piece_timeout()
+                }),
             )
             .await;
         let (status, headers, body) = match answer {
-            Err(crate::client::CallError::Network(e)) if e.is_timeout() => {
+            // Silence while sending (not a failed connection: that is offline).
+            Err(crate::client::CallError::Network(e)) if e.is_timeout() && !e.is_connect() => {
                 return Ok(Step::TooSlow(e));
             }
             other => other?,

@@ -40,8 +40,9 @@ fn otsu(grey: &[u8]) -> u8 {
 /// What the search for a sheet concluded.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Sheet {
-    /// The corners (top-left, top-right, bottom-right, bottom-left) of a sheet whose
-    /// four edges stand out against what surrounds it.
+    /// The corners (top-left, top-right, bottom-right, bottom-left), in pixels of
+    /// the picture searched, of a sheet whose four edges stand out against what
+    /// surrounds it.
     Found([(f64, f64); 4]),
     /// Nothing bright enough and large enough stands out.
     NotFound,
@@ -333,7 +334,8 @@ fn distance(a: (f64, f64), b: (f64, f64)) -> f64 {
     ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
 }
 
-/// The straightened sheet's size for these corners.
+/// The straightened sheet's (width, height) in pixels for these corners: its
+/// longer opposite sides.
 pub fn page_size(c: &[(f64, f64); 4]) -> (usize, usize) {
     let w = distance(c[0], c[1]).max(distance(c[3], c[2]));
     let h = distance(c[0], c[3]).max(distance(c[1], c[2]));

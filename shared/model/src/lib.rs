@@ -136,6 +136,7 @@ macro_rules! vocabulary {
 }
 
 pub mod api;
+pub mod billing;
 pub mod booking;
 pub mod calendar;
 pub mod calendar_view;

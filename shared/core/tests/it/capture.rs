@@ -460,6 +460,17 @@ fn a_photo_over_the_pixel_limit_is_decoded_at_a_reduced_scale() {
     assert_eq!(grey.len(), w * h);
     let (paper, band) = (grey[h / 4 * w + w / 2], grey[(h / 2) * w + w / 2]);
     assert!(paper > 200 && band < 60, "paper {paper}, band {band}");
+    // Asked for a page larger than the limit allows whole: the largest reduction
+    // that fits, never a refusal.
+    let large = capture_page(
+        &photo,
+        &CaptureOptions {
+            max_side: 10_000,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((large.width, large.height), (6000, 4500));
     // A progressive file that large keeps the full picture's coefficients in
     // memory until its last scan: refused, with the reason.
     let mut progressive = Vec::new();

@@ -3239,8 +3239,14 @@ data class CapturedPage (
      */
     var `sheetCorners`: List<PhotoPoint>
     , 
+    /**
+     * The page as a baseline JPEG, without any metadata, in sRGB.
+     */
     var `jpeg`: kotlin.ByteArray
     , 
+    /**
+     * The page's size in pixels (upright).
+     */
     var `width`: kotlin.UInt
     , 
     var `height`: kotlin.UInt

@@ -1629,6 +1629,45 @@ public object FfiConverterTypeIntentKind: FfiConverterRustBuffer<IntentKind> {
 
 
 /**
+ * The kind of an invoice line. Meals and surcharges have their own lines: the
+ * tax certificate for childcare (CGI art. 200 quater B) leaves them out.
+ */
+
+enum class LineKind {
+    
+    ACTIVITY,
+    MEAL,
+    SURCHARGE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLineKind: FfiConverterRustBuffer<LineKind> {
+    override fun read(buf: ByteBuffer) = try {
+        LineKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LineKind) = 4UL
+
+    override fun write(value: LineKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * A phone's system.
  */
 
@@ -1969,6 +2008,44 @@ public object FfiConverterTypeSessionStatus: FfiConverterRustBuffer<SessionStatu
     override fun allocationSize(value: SessionStatus) = 4UL
 
     override fun write(value: SessionStatus, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How a tariff sets the price of a day.
+ */
+
+enum class TariffMode {
+    
+    FLAT,
+    BRACKETS,
+    EFFORT_RATE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTariffMode: FfiConverterRustBuffer<TariffMode> {
+    override fun read(buf: ByteBuffer) = try {
+        TariffMode.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: TariffMode) = 4UL
+
+    override fun write(value: TariffMode, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
