@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod billing;
 pub mod bookings;
 pub mod catalog;
 pub mod clock;

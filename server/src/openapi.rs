@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "Portail Famille",
-        description = "API du Portail Famille : comptes, dossier famille, réservations, documents. \
+        description = "API du Portail Famille : comptes, dossier famille, réservations, documents, factures. \
                        Les erreurs sont au format application/problem+json avec un `code` stable et un `detail` en français."
     ),
     modifiers(&BearerAuth),
@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "famille", description = "Le dossier de la famille connectée"),
         (name = "réservations", description = "Calendrier et réservations (file d'actions du téléphone)"),
         (name = "documents", description = "Justificatifs de la famille et leur validation"),
+        (name = "factures", description = "Tarifs et factures de la famille"),
         (name = "services", description = "Routes des agents et administrateurs"),
         (name = "système", description = "Santé et documentation"),
     )

@@ -678,6 +678,16 @@ public protocol CoreProtocol: AnyObject, Sendable {
      */
     func handlePush(data: [String: String]) async throws  -> PushDisplay
     
+    /**
+     * An invoice with its lines, offline.
+     */
+    func invoice(invoiceId: String) throws  -> InvoiceDetailView
+    
+    /**
+     * « Mes factures », newest first, offline.
+     */
+    func invoices() throws  -> [InvoiceView]
+    
     func isLoggedIn()  -> Bool
     
     func joinWaitlist(childId: String, sessionId: String) throws  -> String
@@ -916,6 +926,31 @@ open func handlePush(data: [String: String])async throws  -> PushDisplay  {
             liftFunc: FfiConverterTypePushDisplay_lift,
             errorHandler: FfiConverterTypeCoreError_lift
         )
+}
+    
+    /**
+     * An invoice with its lines, offline.
+     */
+open func invoice(invoiceId: String)throws  -> InvoiceDetailView  {
+    return try  FfiConverterTypeInvoiceDetailView_lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_invoice(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(invoiceId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * « Mes factures », newest first, offline.
+     */
+open func invoices()throws  -> [InvoiceView]  {
+    return try  FfiConverterSequenceTypeInvoiceView.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_invoices(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
 open func isLoggedIn() -> Bool  {
@@ -2393,6 +2428,337 @@ public func FfiConverterTypeDocumentView_lower(_ value: DocumentView) -> RustBuf
 
 
 /**
+ * An invoice with its lines (empty while they are not on the phone).
+ */
+public struct InvoiceDetailView: Equatable, Hashable {
+    public var invoice: InvoiceView
+    public var lines: [InvoiceLineView]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(invoice: InvoiceView, lines: [InvoiceLineView]) {
+        self.invoice = invoice
+        self.lines = lines
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension InvoiceDetailView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInvoiceDetailView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InvoiceDetailView {
+        return
+            try InvoiceDetailView(
+                invoice: FfiConverterTypeInvoiceView.read(from: &buf), 
+                lines: FfiConverterSequenceTypeInvoiceLineView.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: InvoiceDetailView, into buf: inout [UInt8]) {
+        FfiConverterTypeInvoiceView.write(value.invoice, into: &buf)
+        FfiConverterSequenceTypeInvoiceLineView.write(value.lines, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvoiceDetailView_lift(_ buf: RustBuffer) throws -> InvoiceDetailView {
+    return try FfiConverterTypeInvoiceDetailView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvoiceDetailView_lower(_ value: InvoiceDetailView) -> RustBuffer {
+    return FfiConverterTypeInvoiceDetailView.lower(value)
+}
+
+
+/**
+ * One line of an invoice: a child's day, its meal or its surcharge.
+ */
+public struct InvoiceLineView: Equatable, Hashable {
+    public var childId: String
+    public var child: String
+    /**
+     * ISO, and « mercredi 7 octobre ».
+     */
+    public var date: String
+    public var dayLabel: String
+    public var activity: String
+    public var option: String
+    public var kind: LineKind
+    public var kindLabel: String
+    public var quantity: UInt32
+    public var unitCents: Int64
+    public var amountCents: Int64
+    public var amountLabel: String
+    /**
+     * « QF 800 à 1 099 € », when the day was priced by bracket.
+     */
+    public var bracketLabel: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(childId: String, child: String, 
+        /**
+         * ISO, and « mercredi 7 octobre ».
+         */date: String, dayLabel: String, activity: String, option: String, kind: LineKind, kindLabel: String, quantity: UInt32, unitCents: Int64, amountCents: Int64, amountLabel: String, 
+        /**
+         * « QF 800 à 1 099 € », when the day was priced by bracket.
+         */bracketLabel: String?) {
+        self.childId = childId
+        self.child = child
+        self.date = date
+        self.dayLabel = dayLabel
+        self.activity = activity
+        self.option = option
+        self.kind = kind
+        self.kindLabel = kindLabel
+        self.quantity = quantity
+        self.unitCents = unitCents
+        self.amountCents = amountCents
+        self.amountLabel = amountLabel
+        self.bracketLabel = bracketLabel
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension InvoiceLineView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInvoiceLineView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InvoiceLineView {
+        return
+            try InvoiceLineView(
+                childId: FfiConverterString.read(from: &buf), 
+                child: FfiConverterString.read(from: &buf), 
+                date: FfiConverterString.read(from: &buf), 
+                dayLabel: FfiConverterString.read(from: &buf), 
+                activity: FfiConverterString.read(from: &buf), 
+                option: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeLineKind.read(from: &buf), 
+                kindLabel: FfiConverterString.read(from: &buf), 
+                quantity: FfiConverterUInt32.read(from: &buf), 
+                unitCents: FfiConverterInt64.read(from: &buf), 
+                amountCents: FfiConverterInt64.read(from: &buf), 
+                amountLabel: FfiConverterString.read(from: &buf), 
+                bracketLabel: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: InvoiceLineView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.childId, into: &buf)
+        FfiConverterString.write(value.child, into: &buf)
+        FfiConverterString.write(value.date, into: &buf)
+        FfiConverterString.write(value.dayLabel, into: &buf)
+        FfiConverterString.write(value.activity, into: &buf)
+        FfiConverterString.write(value.option, into: &buf)
+        FfiConverterTypeLineKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.kindLabel, into: &buf)
+        FfiConverterUInt32.write(value.quantity, into: &buf)
+        FfiConverterInt64.write(value.unitCents, into: &buf)
+        FfiConverterInt64.write(value.amountCents, into: &buf)
+        FfiConverterString.write(value.amountLabel, into: &buf)
+        FfiConverterOptionString.write(value.bracketLabel, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvoiceLineView_lift(_ buf: RustBuffer) throws -> InvoiceLineView {
+    return try FfiConverterTypeInvoiceLineView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvoiceLineView_lower(_ value: InvoiceLineView) -> RustBuffer {
+    return FfiConverterTypeInvoiceLineView.lower(value)
+}
+
+
+/**
+ * An invoice or credit note as « Mes factures » lists it.
+ */
+public struct InvoiceView: Equatable, Hashable {
+    public var id: String
+    public var kind: InvoiceKind
+    public var number: String
+    /**
+     * « Facture d'octobre 2026 », « Avoir sur la facture ENF-2026-000001 ».
+     */
+    public var label: String
+    public var regie: String
+    /**
+     * `YYYY-MM`.
+     */
+    public var period: String
+    /**
+     * ISO dates, and in French (« 30 novembre 2026 »).
+     */
+    public var issuedOn: String
+    public var issuedOnLabel: String
+    public var dueOn: String
+    public var dueOnLabel: String
+    /**
+     * Cents (negative for a credit note), and in French (« 103,84 € »).
+     */
+    public var totalCents: Int64
+    public var totalLabel: String
+    public var creditedCents: Int64
+    public var paidCents: Int64
+    /**
+     * What is left to pay (never below zero).
+     */
+    public var leftToPayCents: Int64
+    public var status: InvoiceStatus
+    public var statusLabel: String
+    public var creditsInvoiceId: String?
+    /**
+     * Whether its lines are on the phone (read offline).
+     */
+    public var linesOnPhone: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, kind: InvoiceKind, number: String, 
+        /**
+         * « Facture d'octobre 2026 », « Avoir sur la facture ENF-2026-000001 ».
+         */label: String, regie: String, 
+        /**
+         * `YYYY-MM`.
+         */period: String, 
+        /**
+         * ISO dates, and in French (« 30 novembre 2026 »).
+         */issuedOn: String, issuedOnLabel: String, dueOn: String, dueOnLabel: String, 
+        /**
+         * Cents (negative for a credit note), and in French (« 103,84 € »).
+         */totalCents: Int64, totalLabel: String, creditedCents: Int64, paidCents: Int64, 
+        /**
+         * What is left to pay (never below zero).
+         */leftToPayCents: Int64, status: InvoiceStatus, statusLabel: String, creditsInvoiceId: String?, 
+        /**
+         * Whether its lines are on the phone (read offline).
+         */linesOnPhone: Bool) {
+        self.id = id
+        self.kind = kind
+        self.number = number
+        self.label = label
+        self.regie = regie
+        self.period = period
+        self.issuedOn = issuedOn
+        self.issuedOnLabel = issuedOnLabel
+        self.dueOn = dueOn
+        self.dueOnLabel = dueOnLabel
+        self.totalCents = totalCents
+        self.totalLabel = totalLabel
+        self.creditedCents = creditedCents
+        self.paidCents = paidCents
+        self.leftToPayCents = leftToPayCents
+        self.status = status
+        self.statusLabel = statusLabel
+        self.creditsInvoiceId = creditsInvoiceId
+        self.linesOnPhone = linesOnPhone
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension InvoiceView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInvoiceView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InvoiceView {
+        return
+            try InvoiceView(
+                id: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeInvoiceKind.read(from: &buf), 
+                number: FfiConverterString.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                regie: FfiConverterString.read(from: &buf), 
+                period: FfiConverterString.read(from: &buf), 
+                issuedOn: FfiConverterString.read(from: &buf), 
+                issuedOnLabel: FfiConverterString.read(from: &buf), 
+                dueOn: FfiConverterString.read(from: &buf), 
+                dueOnLabel: FfiConverterString.read(from: &buf), 
+                totalCents: FfiConverterInt64.read(from: &buf), 
+                totalLabel: FfiConverterString.read(from: &buf), 
+                creditedCents: FfiConverterInt64.read(from: &buf), 
+                paidCents: FfiConverterInt64.read(from: &buf), 
+                leftToPayCents: FfiConverterInt64.read(from: &buf), 
+                status: FfiConverterTypeInvoiceStatus.read(from: &buf), 
+                statusLabel: FfiConverterString.read(from: &buf), 
+                creditsInvoiceId: FfiConverterOptionString.read(from: &buf), 
+                linesOnPhone: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: InvoiceView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterTypeInvoiceKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.number, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterString.write(value.regie, into: &buf)
+        FfiConverterString.write(value.period, into: &buf)
+        FfiConverterString.write(value.issuedOn, into: &buf)
+        FfiConverterString.write(value.issuedOnLabel, into: &buf)
+        FfiConverterString.write(value.dueOn, into: &buf)
+        FfiConverterString.write(value.dueOnLabel, into: &buf)
+        FfiConverterInt64.write(value.totalCents, into: &buf)
+        FfiConverterString.write(value.totalLabel, into: &buf)
+        FfiConverterInt64.write(value.creditedCents, into: &buf)
+        FfiConverterInt64.write(value.paidCents, into: &buf)
+        FfiConverterInt64.write(value.leftToPayCents, into: &buf)
+        FfiConverterTypeInvoiceStatus.write(value.status, into: &buf)
+        FfiConverterString.write(value.statusLabel, into: &buf)
+        FfiConverterOptionString.write(value.creditsInvoiceId, into: &buf)
+        FfiConverterBool.write(value.linesOnPhone, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvoiceView_lift(_ buf: RustBuffer) throws -> InvoiceView {
+    return try FfiConverterTypeInvoiceView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvoiceView_lower(_ value: InvoiceView) -> RustBuffer {
+    return FfiConverterTypeInvoiceView.lower(value)
+}
+
+
+/**
  * The login's tokens, as the platform keeps them (Keychain, Keystore).
  */
 public struct LoginTokens: Equatable, Hashable {
@@ -3682,6 +4048,56 @@ fileprivate struct FfiConverterSequenceTypeDocumentView: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeInvoiceLineView: FfiConverterRustBuffer {
+    typealias SwiftType = [InvoiceLineView]
+
+    public static func write(_ value: [InvoiceLineView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeInvoiceLineView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [InvoiceLineView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [InvoiceLineView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeInvoiceLineView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeInvoiceView: FfiConverterRustBuffer {
+    typealias SwiftType = [InvoiceView]
+
+    public static func write(_ value: [InvoiceView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeInvoiceView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [InvoiceView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [InvoiceView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeInvoiceView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeOutgoingView: FfiConverterRustBuffer {
     typealias SwiftType = [OutgoingView]
 
@@ -3910,6 +4326,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_handle_push() != 4278) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_invoice() != 3092) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_invoices() != 40782) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_is_logged_in() != 25604) {

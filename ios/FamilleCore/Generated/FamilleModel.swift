@@ -579,6 +579,90 @@ public func FfiConverterTypeAlertKind_lower(_ value: AlertKind) -> RustBuffer {
 
 
 /**
+ * Why a billing run priced a day otherwise than the family's own bracket, or
+ * could not price it.
+ */
+
+public enum AnomalyKind: Equatable, Hashable {
+    
+    case noQuotient
+    case outsideBrackets
+    case noTariff
+    case belowMinimum
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AnomalyKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAnomalyKind: FfiConverterRustBuffer {
+    typealias SwiftType = AnomalyKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AnomalyKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .noQuotient
+        
+        case 2: return .outsideBrackets
+        
+        case 3: return .noTariff
+        
+        case 4: return .belowMinimum
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AnomalyKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .noQuotient:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .outsideBrackets:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .noTariff:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .belowMinimum:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnomalyKind_lift(_ buf: RustBuffer) throws -> AnomalyKind {
+    return try FfiConverterTypeAnomalyKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAnomalyKind_lower(_ value: AnomalyKind) -> RustBuffer {
+    return FfiConverterTypeAnomalyKind.lower(value)
+}
+
+
+
+/**
  * The services' answer to a booking awaiting approval.
  */
 
@@ -1425,6 +1509,11 @@ public enum EntityKind: Equatable, Hashable {
     case session
     case reservation
     case document
+    case invoice
+    /**
+     * The family's quotient familial records (the entity's id is the family's).
+     */
+    case quotient
 
 
 
@@ -1454,6 +1543,10 @@ public struct FfiConverterTypeEntityKind: FfiConverterRustBuffer {
         
         case 4: return .document
         
+        case 5: return .invoice
+        
+        case 6: return .quotient
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -1476,6 +1569,14 @@ public struct FfiConverterTypeEntityKind: FfiConverterRustBuffer {
         
         case .document:
             writeInt(&buf, Int32(4))
+        
+        
+        case .invoice:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .quotient:
+            writeInt(&buf, Int32(6))
         
         }
     }
@@ -1546,6 +1647,9 @@ public enum ErrorCode: Equatable, Hashable {
     case uploadOffsetMismatch
     case checksumMismatch
     case tusVersionUnsupported
+    case billingRunOutdated
+    case billingRunClosed
+    case nothingToCredit
     case `internal`
     case unavailable
     /**
@@ -1657,11 +1761,17 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case 42: return .tusVersionUnsupported
         
-        case 43: return .`internal`
+        case 43: return .billingRunOutdated
         
-        case 44: return .unavailable
+        case 44: return .billingRunClosed
         
-        case 45: return .unknown
+        case 45: return .nothingToCredit
+        
+        case 46: return .`internal`
+        
+        case 47: return .unavailable
+        
+        case 48: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -1839,16 +1949,28 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(42))
         
         
-        case .`internal`:
+        case .billingRunOutdated:
             writeInt(&buf, Int32(43))
         
         
-        case .unavailable:
+        case .billingRunClosed:
             writeInt(&buf, Int32(44))
         
         
-        case .unknown:
+        case .nothingToCredit:
             writeInt(&buf, Int32(45))
+        
+        
+        case .`internal`:
+            writeInt(&buf, Int32(46))
+        
+        
+        case .unavailable:
+            writeInt(&buf, Int32(47))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(48))
         
         }
     }
@@ -2123,6 +2245,158 @@ public func FfiConverterTypeIntentKind_lift(_ buf: RustBuffer) throws -> IntentK
 #endif
 public func FfiConverterTypeIntentKind_lower(_ value: IntentKind) -> RustBuffer {
     return FfiConverterTypeIntentKind.lower(value)
+}
+
+
+
+/**
+ * An invoice, or a credit note (avoir) that reduces one.
+ */
+
+public enum InvoiceKind: Equatable, Hashable {
+    
+    case invoice
+    case creditNote
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension InvoiceKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInvoiceKind: FfiConverterRustBuffer {
+    typealias SwiftType = InvoiceKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InvoiceKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .invoice
+        
+        case 2: return .creditNote
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: InvoiceKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .invoice:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .creditNote:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvoiceKind_lift(_ buf: RustBuffer) throws -> InvoiceKind {
+    return try FfiConverterTypeInvoiceKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvoiceKind_lower(_ value: InvoiceKind) -> RustBuffer {
+    return FfiConverterTypeInvoiceKind.lower(value)
+}
+
+
+
+/**
+ * Where an invoice stands for the family (the contract's `status`).
+ */
+
+public enum InvoiceStatus: Equatable, Hashable {
+    
+    case issued
+    case partiallyPaid
+    case paid
+    case cancelled
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension InvoiceStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInvoiceStatus: FfiConverterRustBuffer {
+    typealias SwiftType = InvoiceStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InvoiceStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .issued
+        
+        case 2: return .partiallyPaid
+        
+        case 3: return .paid
+        
+        case 4: return .cancelled
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: InvoiceStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .issued:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .partiallyPaid:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .paid:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .cancelled:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvoiceStatus_lift(_ buf: RustBuffer) throws -> InvoiceStatus {
+    return try FfiConverterTypeInvoiceStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvoiceStatus_lower(_ value: InvoiceStatus) -> RustBuffer {
+    return FfiConverterTypeInvoiceStatus.lower(value)
 }
 
 
@@ -2486,6 +2760,8 @@ public enum QuotientSource: Equatable, Hashable {
     case msa
     case taxNotice
     case declared
+    case apiParticulier
+    case manual
 
 
 
@@ -2515,6 +2791,10 @@ public struct FfiConverterTypeQuotientSource: FfiConverterRustBuffer {
         
         case 4: return .declared
         
+        case 5: return .apiParticulier
+        
+        case 6: return .manual
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -2537,6 +2817,14 @@ public struct FfiConverterTypeQuotientSource: FfiConverterRustBuffer {
         
         case .declared:
             writeInt(&buf, Int32(4))
+        
+        
+        case .apiParticulier:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .manual:
+            writeInt(&buf, Int32(6))
         
         }
     }
@@ -2741,6 +3029,83 @@ public func FfiConverterTypeRole_lift(_ buf: RustBuffer) throws -> Role {
 #endif
 public func FfiConverterTypeRole_lower(_ value: Role) -> RustBuffer {
     return FfiConverterTypeRole.lower(value)
+}
+
+
+
+/**
+ * A billing run: a preview until an agent issues it; a newer preview of the
+ * same month and régie supersedes an older one.
+ */
+
+public enum RunStatus: Equatable, Hashable {
+    
+    case draft
+    case issued
+    case superseded
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RunStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunStatus: FfiConverterRustBuffer {
+    typealias SwiftType = RunStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .draft
+        
+        case 2: return .issued
+        
+        case 3: return .superseded
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RunStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .draft:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .issued:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .superseded:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunStatus_lift(_ buf: RustBuffer) throws -> RunStatus {
+    return try FfiConverterTypeRunStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunStatus_lower(_ value: RunStatus) -> RustBuffer {
+    return FfiConverterTypeRunStatus.lower(value)
 }
 
 

@@ -406,6 +406,16 @@ int8_t uniffi_famille_core_fn_method_core_forget_outgoing(uint64_t ptr, RustBuff
 uint64_t uniffi_famille_core_fn_method_core_handle_push(uint64_t ptr, RustBuffer data
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_INVOICE
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_INVOICE
+RustBuffer uniffi_famille_core_fn_method_core_invoice(uint64_t ptr, RustBuffer invoice_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_INVOICES
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_INVOICES
+RustBuffer uniffi_famille_core_fn_method_core_invoices(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_IS_LOGGED_IN
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_IS_LOGGED_IN
 int8_t uniffi_famille_core_fn_method_core_is_logged_in(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -840,6 +850,18 @@ uint16_t uniffi_famille_core_checksum_method_core_forget_outgoing(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_HANDLE_PUSH
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_HANDLE_PUSH
 uint16_t uniffi_famille_core_checksum_method_core_handle_push(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_INVOICE
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_INVOICE
+uint16_t uniffi_famille_core_checksum_method_core_invoice(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_INVOICES
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_INVOICES
+uint16_t uniffi_famille_core_checksum_method_core_invoices(void
     
 );
 #endif

@@ -199,7 +199,8 @@ pub async fn load(state: &AppState) -> AppResult<Loaded> {
         family_id,
         Some(&Quotient {
             value: 850,
-            date: today - Duration::days(60),
+            // Covers last month's days, which the demo bills.
+            date: today - Duration::days(100),
             source: QuotientSource::Caf,
         }),
     )
@@ -225,7 +226,8 @@ pub async fn load(state: &AppState) -> AppResult<Loaded> {
     state.db.accounts().insert_parent(&imported).await?;
     families::validate_family(state, agent.id, imported.family_id).await?;
 
-    load_catalog(state, family_id, &child_ids).await?;
+    let options = load_catalog(state, family_id, &child_ids).await?;
+    super::demo_billing::load(state, family_id, &child_ids, agent.id, &options).await?;
     Ok(Loaded::Created)
 }
 
@@ -275,7 +277,18 @@ fn in_school_holidays(date: NaiveDate) -> bool {
 /// The organisation's catalog from the guide: its categories, the ALSH Latresne with
 /// its three options, Wednesdays and school holidays for the coming eight weeks, and
 /// the carnet de vaccination that Luc has not sent.
-async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> AppResult<()> {
+/// The options the demo created: each ALSH activity with its three options, and the
+/// Saturday multisports' one.
+pub struct DemoOptions {
+    pub alsh: Vec<(Uuid, Vec<Uuid>)>,
+    pub sports: Uuid,
+}
+
+async fn load_catalog(
+    state: &AppState,
+    family_id: Uuid,
+    child_ids: &[Uuid],
+) -> AppResult<DemoOptions> {
     use famille_model::booking::{BookingRules, Day, LateBooking, SkipDays, TimeRule};
     let catalog = state.db.catalog();
     let now = state.clock.now();
@@ -393,6 +406,7 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
         },
     ];
     let today = famille_model::calendar::paris_date(now);
+    let mut alsh = Vec::new();
     for a in activities {
         let activity_id = Uuid::now_v7();
         catalog
@@ -414,6 +428,7 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
                 .await?;
         }
         let options = insert_alsh_options(state, activity_id, now).await?;
+        alsh.push((activity_id, options.clone()));
         for offset in 1..=56 {
             let date = today + Duration::days(offset);
             let wednesday = date.weekday() == chrono::Weekday::Wed && !in_school_holidays(date);
@@ -473,7 +488,10 @@ async fn load_catalog(state: &AppState, family_id: Uuid, child_ids: &[Uuid]) -> 
                 .await?;
         }
     }
-    Ok(())
+    Ok(DemoOptions {
+        alsh,
+        sports: morning,
+    })
 }
 
 pub fn logins_banner() -> String {
@@ -593,7 +611,7 @@ async fn insert_alsh_options(
 }
 
 /// One session per option on `date`, with (capacity, under-split, from-split) places.
-async fn insert_day(
+pub(super) async fn insert_day(
     state: &AppState,
     activity_id: Uuid,
     options: &[Uuid],

@@ -4,4 +4,5 @@
 //! the real protocol, errors included.
 
 pub mod demo;
+pub mod demo_billing;
 pub mod fcm_standin;

@@ -400,20 +400,18 @@ pub async fn validate_family(state: &AppState, staff: Uuid, family_id: Uuid) -> 
     family(state, family_id).await
 }
 
+/// Sets the dossier's quotient: a QF record from its date, open-ended (the
+/// previous one ends the day before), or `None`: the open records end yesterday.
+/// The records are the billing's truth (`crate::billing`); the dossier shows the
+/// latest.
 pub async fn set_quotient(
     state: &AppState,
     family_id: Uuid,
     q: Option<&Quotient>,
 ) -> AppResult<Family> {
     let q = q.map(|q| validate::quotient(q, today(state))).transpose()?;
-    if !state
-        .db
-        .families()
-        .update_quotient(family_id, q.as_ref(), state.clock.now())
-        .await?
-    {
-        return Err(AppError::NotFound);
-    }
+    family_row(state, family_id).await?;
+    crate::billing::replace_quotient(state, family_id, q.as_ref()).await?;
     family(state, family_id).await
 }
 

@@ -52,6 +52,23 @@ impl FeedEntry {
         }
     }
 
+    pub fn invoice(family_id: Uuid, id: Uuid) -> FeedEntry {
+        FeedEntry {
+            family_id: Some(family_id),
+            entity: EntityKind::Invoice,
+            id,
+        }
+    }
+
+    /// The family's QF records changed (one entity per family).
+    pub fn quotient(family_id: Uuid) -> FeedEntry {
+        FeedEntry {
+            family_id: Some(family_id),
+            entity: EntityKind::Quotient,
+            id: family_id,
+        }
+    }
+
     pub fn document(family_id: Uuid, id: Uuid) -> FeedEntry {
         FeedEntry {
             family_id: Some(family_id),
@@ -349,6 +366,8 @@ impl ChangeFeed<'_> {
                 session: None,
                 reservation: None,
                 document: None,
+                invoice: None,
+                quotients: None,
             };
             match e.entity {
                 EntityKind::Session => change.session = sessions.get(&e.entity_id).cloned(),
@@ -361,11 +380,26 @@ impl ChangeFeed<'_> {
                 EntityKind::Document => {
                     change.document = documents_by_id.get(&e.entity_id).cloned();
                 }
+                // Few per family and page: read one by one.
+                EntityKind::Invoice => {
+                    change.invoice = self
+                        .db
+                        .billing()
+                        .invoice(e.entity_id, Some(family_id))
+                        .await?
+                        .map(|(invoice, _, _)| invoice);
+                }
+                EntityKind::Quotient if e.entity_id == family_id => {
+                    change.quotients = Some(self.db.billing().quotients(family_id).await?);
+                }
+                EntityKind::Quotient => {}
             }
             change.deleted = change.session.is_none()
                 && change.activity.is_none()
                 && change.reservation.is_none()
-                && change.document.is_none();
+                && change.document.is_none()
+                && change.invoice.is_none()
+                && change.quotients.is_none();
             changes.push(change);
         }
         Ok(Page {

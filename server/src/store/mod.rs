@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod billing;
 pub mod bookings;
 pub mod catalog;
 pub mod devices;
@@ -434,6 +435,7 @@ macro_rules! areas {
 areas! {
     accounts => accounts::Accounts,
     audit => audit::Audit,
+    billing => billing::Billing,
     bookings => bookings::Bookings,
     catalog => catalog::Catalog,
     devices => devices::Devices,

@@ -90,7 +90,16 @@ backend_tests! {
             &[("upload-length", "100".into()), ("upload-metadata", crate::support::meta(&[("document_type", "justificatif_domicile")]))], vec![]).await;
         assert_eq!(upload.status, StatusCode::CREATED, "{}", upload.body);
         let upload_id = upload.headers["location"].to_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        // The family's invoice of last month (the demo's bookings).
+        let agent = app.agent().await;
+        let today = famille_model::calendar::paris_date(app.state.clock.now());
+        let last_month = today.checked_sub_months(chrono::Months::new(1)).unwrap().format("%Y-%m").to_string();
+        let run = app.post("/api/v1/staff/billing/runs", Some(&agent.access), serde_json::json!({"month": last_month})).await;
+        let run_id = run.body["id"].as_str().unwrap().to_owned();
+        let issued = app.call(Method::POST, &format!("/api/v1/staff/billing/runs/{run_id}/issue"), Some(&agent.access), None).await;
+        let invoice_id = issued.body["invoices"][0]["id"].as_str().expect("the demo's invoice").to_owned();
         let ids: HashMap<&str, String> = HashMap::from([
+            ("invoice_id", invoice_id.clone()),
             ("upload_id", upload_id),
             ("child_id", luc.clone()),
             ("person_id", berte.clone()),
@@ -101,6 +110,7 @@ backend_tests! {
             .chain(ids.values().cloned())
             .chain(app.get("/api/v1/documents", &owner.access).await.body.as_array().unwrap().iter()
                 .map(|d| d["id"].as_str().unwrap().to_owned()))
+            .chain(std::iter::once(invoice_id))
             .collect();
         assert!(owner_ids.len() > 8, "the demo family's documents are among the ids that must not leak");
 

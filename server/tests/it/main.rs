@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts;
+mod billing;
 mod bookings;
 mod bounds;
 mod errors;

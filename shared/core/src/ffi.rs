@@ -175,6 +175,16 @@ impl Core {
         self.engine.documents().map_err(Into::into)
     }
 
+    /// « Mes factures », newest first, offline.
+    pub fn invoices(&self) -> FfiResult<Vec<crate::views::InvoiceView>> {
+        self.engine.invoices().map_err(Into::into)
+    }
+
+    /// An invoice with its lines, offline.
+    pub fn invoice(&self, invoice_id: String) -> FfiResult<crate::views::InvoiceDetailView> {
+        self.engine.invoice(&invoice_id).map_err(Into::into)
+    }
+
     /// Prepares the camera's JPEG pages (upright, no metadata, resized, checked) and,
     /// for several pages, one PDF. Runs off the caller's thread; progress per page.
     pub async fn capture_document(

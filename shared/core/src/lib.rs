@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod ffi;
 pub mod intents;
+pub mod invoices;
 pub mod login;
 pub mod overlay;
 pub mod page;

@@ -55,7 +55,13 @@ impl Engine {
                     }
                 }
             }
-            PushKind::Alert | PushKind::InvoiceIssued | PushKind::Message => {}
+            PushKind::InvoiceIssued => {
+                if let Some((i, _)) = store.invoice(push.id)? {
+                    display.body =
+                        format!("{} : {}", i.label, famille_model::fr::euros(i.total_cents));
+                }
+            }
+            PushKind::Alert | PushKind::Message => {}
         }
         Ok(display)
     }

@@ -128,6 +128,7 @@ impl Engine {
                 break;
             }
         }
+        self.fetch_invoice_lines().await?;
         let family: Family = self.fetch("/api/v1/family").await?;
         let alerts: Vec<Alert> = self.fetch("/api/v1/alerts").await?;
         let mut store = self.store();

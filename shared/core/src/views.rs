@@ -256,3 +256,113 @@ pub struct PushDisplay {
     /// Whether the sync succeeded (otherwise the data shown may be older).
     pub synced: bool,
 }
+
+/// An invoice or credit note as « Mes factures » lists it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct InvoiceView {
+    pub id: String,
+    pub kind: famille_model::billing::InvoiceKind,
+    pub number: String,
+    /// « Facture d'octobre 2026 », « Avoir sur la facture ENF-2026-000001 ».
+    pub label: String,
+    pub regie: String,
+    /// `YYYY-MM`.
+    pub period: String,
+    /// ISO dates, and in French (« 30 novembre 2026 »).
+    pub issued_on: String,
+    pub issued_on_label: String,
+    pub due_on: String,
+    pub due_on_label: String,
+    /// Cents (negative for a credit note), and in French (« 103,84 € »).
+    pub total_cents: i64,
+    pub total_label: String,
+    pub credited_cents: i64,
+    pub paid_cents: i64,
+    /// What is left to pay (never below zero).
+    pub left_to_pay_cents: i64,
+    pub status: famille_model::billing::InvoiceStatus,
+    pub status_label: String,
+    pub credits_invoice_id: Option<String>,
+    /// Whether its lines are on the phone (read offline).
+    pub lines_on_phone: bool,
+}
+
+impl InvoiceView {
+    pub fn new(i: &famille_model::api::Invoice, lines_on_phone: bool) -> InvoiceView {
+        use famille_model::fr;
+        let left = (i.total_cents - i.credited_cents - i.paid_cents).max(0);
+        InvoiceView {
+            id: i.id.to_string(),
+            kind: i.kind,
+            number: i.number.clone(),
+            label: i.label.clone(),
+            regie: i.regie.clone(),
+            period: i.period.clone(),
+            issued_on: i.issued_on.to_string(),
+            issued_on_label: fr::date(i.issued_on),
+            due_on: i.due_on.to_string(),
+            due_on_label: fr::date(i.due_on),
+            total_cents: i.total_cents,
+            total_label: fr::euros(i.total_cents),
+            credited_cents: i.credited_cents,
+            paid_cents: i.paid_cents,
+            left_to_pay_cents: if i.kind == famille_model::billing::InvoiceKind::Invoice {
+                left
+            } else {
+                0
+            },
+            status: i.status,
+            status_label: i.status.label_fr().to_owned(),
+            credits_invoice_id: i.credits_invoice_id.map(|c| c.to_string()),
+            lines_on_phone,
+        }
+    }
+}
+
+/// One line of an invoice: a child's day, its meal or its surcharge.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct InvoiceLineView {
+    pub child_id: String,
+    pub child: String,
+    /// ISO, and « mercredi 7 octobre ».
+    pub date: String,
+    pub day_label: String,
+    pub activity: String,
+    pub option: String,
+    pub kind: famille_model::billing::LineKind,
+    pub kind_label: String,
+    pub quantity: u32,
+    pub unit_cents: i64,
+    pub amount_cents: i64,
+    pub amount_label: String,
+    /// « QF 800 à 1 099 € », when the day was priced by bracket.
+    pub bracket_label: Option<String>,
+}
+
+impl From<&famille_model::api::InvoiceLine> for InvoiceLineView {
+    fn from(l: &famille_model::api::InvoiceLine) -> InvoiceLineView {
+        use famille_model::fr;
+        InvoiceLineView {
+            child_id: l.child_id.to_string(),
+            child: l.child.clone(),
+            date: l.date.to_string(),
+            day_label: fr::day(l.date),
+            activity: l.activity.clone(),
+            option: l.option.clone(),
+            kind: l.kind,
+            kind_label: l.kind.label_fr().to_owned(),
+            quantity: l.quantity,
+            unit_cents: l.unit_cents,
+            amount_cents: l.amount_cents,
+            amount_label: fr::euros(l.amount_cents),
+            bracket_label: l.bracket.map(|b| fr::bracket(b.qf_min, b.qf_max)),
+        }
+    }
+}
+
+/// An invoice with its lines (empty while they are not on the phone).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct InvoiceDetailView {
+    pub invoice: InvoiceView,
+    pub lines: Vec<InvoiceLineView>,
+}

@@ -67,6 +67,7 @@ pub fn quotient_on(records: &[QuotientRecord], day: NaiveDate) -> Option<&Quotie
 /// A bracket of QF (`qf_min` to `qf_max` euros included, open at the top when
 /// `None`) and the price of a day in it, in cents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bracket {
     pub qf_min: u32,
     pub qf_max: Option<u32>,
@@ -79,13 +80,16 @@ impl Bracket {
     }
 }
 
-/// How the price of a day is set.
+/// How the price of a day is set. On the wire, tagged by `mode` (`flat`,
+/// `brackets`, `effort_rate`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Pricing {
     /// The same price for every family.
     Flat { cents: i64 },
     /// A price per QF bracket.
-    Brackets(Vec<Bracket>),
+    Brackets { brackets: Vec<Bracket> },
     /// Taux d'effort: QF x `rate_ppm` (millionths: 8,000 ppm is 0.8 % of the QF, so
     /// a QF of 850 EUR pays 6.80 EUR), kept between `floor_cents` and
     /// `ceiling_cents`, as crèches bill (the CNAF's barème).
@@ -100,7 +104,7 @@ impl Pricing {
     pub fn mode(&self) -> TariffMode {
         match self {
             Pricing::Flat { .. } => TariffMode::Flat,
-            Pricing::Brackets(_) => TariffMode::Brackets,
+            Pricing::Brackets { .. } => TariffMode::Brackets,
             Pricing::EffortRate { .. } => TariffMode::EffortRate,
         }
     }
@@ -109,7 +113,7 @@ impl Pricing {
     pub fn highest_cents(&self) -> i64 {
         match self {
             Pricing::Flat { cents } => *cents,
-            Pricing::Brackets(brackets) => brackets.iter().map(|b| b.cents).max().unwrap_or(0),
+            Pricing::Brackets { brackets } => brackets.iter().map(|b| b.cents).max().unwrap_or(0),
             Pricing::EffortRate {
                 floor_cents,
                 ceiling_cents,
@@ -124,6 +128,8 @@ impl Pricing {
 /// differs, the sibling reduction, and the surcharge (majoration) of a late
 /// booking or of a child present without booking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Tariff {
     pub pricing: Pricing,
     /// For families not resident in the territory; the resident pricing otherwise.
@@ -186,7 +192,7 @@ pub fn price_day(tariff: &Tariff, qf: Option<u32>, resident: bool, rank: u32) ->
             None,
             Some(PriceAnomaly::NoQuotient),
         ),
-        (Pricing::Brackets(brackets), Some(qf)) => match brackets.iter().find(|b| b.holds(qf)) {
+        (Pricing::Brackets { brackets }, Some(qf)) => match brackets.iter().find(|b| b.holds(qf)) {
             Some(b) => (b.cents, Some(*b), None),
             None => (
                 pricing.highest_cents(),
@@ -329,6 +335,81 @@ pub fn day_lines(
     (lines, price.anomaly)
 }
 
+vocabulary! {
+    /// An invoice, or a credit note (avoir) that reduces one.
+    InvoiceKind {
+        Invoice => "invoice", "Facture";
+        CreditNote => "credit_note", "Avoir";
+    }
+}
+
+vocabulary! {
+    /// Where an invoice stands for the family (the contract's `status`).
+    InvoiceStatus {
+        Issued => "issued", "À payer";
+        PartiallyPaid => "partially_paid", "Partiellement payée";
+        Paid => "paid", "Payée";
+        Cancelled => "cancelled", "Annulée";
+    }
+}
+
+vocabulary! {
+    /// A billing run: a preview until an agent issues it; a newer preview of the
+    /// same month and régie supersedes an older one.
+    RunStatus {
+        Draft => "draft", "Brouillon";
+        Issued => "issued", "Émise";
+        Superseded => "superseded", "Remplacée";
+    }
+}
+
+/// The status of an issued invoice of `total_cents`, reduced by its credit notes
+/// (`credited_cents`, positive) and paid for `paid_cents`: cancelled when the credit
+/// notes leave nothing to pay and nothing was paid, paid when the rest is paid.
+pub fn invoice_status(total_cents: i64, credited_cents: i64, paid_cents: i64) -> InvoiceStatus {
+    let due = total_cents - credited_cents;
+    if due <= 0 && paid_cents == 0 {
+        InvoiceStatus::Cancelled
+    } else if paid_cents >= due {
+        InvoiceStatus::Paid
+    } else if paid_cents > 0 {
+        InvoiceStatus::PartiallyPaid
+    } else {
+        InvoiceStatus::Issued
+    }
+}
+
+/// What a billing run does with one fact (a child's day on one line kind), from
+/// what the facts say it costs now and what issued invoices already billed for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconcile {
+    /// Credit what was billed (a credit note on each invoice that billed it).
+    pub credit: bool,
+    /// Bill the amount the facts give now.
+    pub bill: bool,
+}
+
+/// Each billable fact is billed exactly once (issue 12): `desired_cents` is what the
+/// facts give now (`None`: not billed, or a zero amount), `billed_net_cents` the sum
+/// of the issued lines for the fact (credit notes negative), `waived` whether an
+/// agent credited it by hand (then it is never billed again). A fact already billed
+/// at the right amount does nothing; one billed at another amount, or no longer
+/// billable (an absence excused after the invoice), is credited, and billed again
+/// at the new amount when there is one.
+pub fn reconcile(desired_cents: Option<i64>, billed_net_cents: i64, waived: bool) -> Reconcile {
+    let desired = desired_cents.filter(|&c| c != 0);
+    if waived || desired.unwrap_or(0) == billed_net_cents {
+        return Reconcile {
+            credit: false,
+            bill: false,
+        };
+    }
+    Reconcile {
+        credit: billed_net_cents != 0,
+        bill: desired.is_some(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,15 +429,16 @@ mod tests {
             (1500, None, 1800),
         ];
         Tariff {
-            pricing: Pricing::Brackets(
-                grid.iter()
+            pricing: Pricing::Brackets {
+                brackets: grid
+                    .iter()
                     .map(|&(qf_min, qf_max, cents)| Bracket {
                         qf_min,
                         qf_max,
                         cents,
                     })
                     .collect(),
-            ),
+            },
             non_resident: None,
             meal_cents: Some(380),
             sibling_percent: vec![0, 10, 20],
@@ -410,7 +492,7 @@ mod tests {
         );
         // A gap in the grid: the highest tariff, said.
         let mut gap = alsh();
-        if let Pricing::Brackets(b) = &mut gap.pricing {
+        if let Pricing::Brackets { brackets: b } = &mut gap.pricing {
             b.retain(|b| b.qf_min != 400);
         }
         let p = price_day(&gap, Some(450), true, 1);
@@ -419,18 +501,20 @@ mod tests {
             (1800, Some(PriceAnomaly::OutsideBrackets { qf: 450 }))
         );
         // The highest is the dearest bracket, wherever it sits in the list.
-        let reversed = Pricing::Brackets(vec![
-            Bracket {
-                qf_min: 0,
-                qf_max: Some(500),
-                cents: 900,
-            },
-            Bracket {
-                qf_min: 501,
-                qf_max: None,
-                cents: 300,
-            },
-        ]);
+        let reversed = Pricing::Brackets {
+            brackets: vec![
+                Bracket {
+                    qf_min: 0,
+                    qf_max: Some(500),
+                    cents: 900,
+                },
+                Bracket {
+                    qf_min: 501,
+                    qf_max: None,
+                    cents: 300,
+                },
+            ],
+        };
         assert_eq!(reversed.highest_cents(), 900);
     }
 
@@ -584,5 +668,61 @@ mod tests {
                 .all(|l| l.amount_cents == l.unit_cents * i64::from(l.quantity))
         );
         assert_eq!(day_lines(&t, Billing::No, Some(850), true, 1).0, []);
+    }
+
+    #[test]
+    fn a_fact_is_billed_once_and_corrected_by_credit() {
+        let nothing = Reconcile {
+            credit: false,
+            bill: false,
+        };
+        // New fact: billed.
+        assert_eq!(
+            reconcile(Some(1250), 0, false),
+            Reconcile {
+                credit: false,
+                bill: true
+            }
+        );
+        // Already billed at that amount: nothing, however often the run is made.
+        assert_eq!(reconcile(Some(1250), 1250, false), nothing);
+        // No longer billable (excused after the invoice): credited only.
+        assert_eq!(
+            reconcile(None, 1250, false),
+            Reconcile {
+                credit: true,
+                bill: false
+            }
+        );
+        // Another amount (a QF entered late): credited and billed again.
+        assert_eq!(
+            reconcile(Some(950), 1250, false),
+            Reconcile {
+                credit: true,
+                bill: true
+            }
+        );
+        // Credited, then billable again: billed anew.
+        assert_eq!(
+            reconcile(Some(950), 0, false),
+            Reconcile {
+                credit: false,
+                bill: true
+            }
+        );
+        // Waived by an agent, or free: never billed.
+        assert_eq!(reconcile(Some(950), 0, true), nothing);
+        assert_eq!(reconcile(Some(0), 0, false), nothing);
+        assert_eq!(reconcile(None, 0, false), nothing);
+    }
+
+    #[test]
+    fn invoice_status_from_credits_and_payments() {
+        assert_eq!(invoice_status(4583, 0, 0), InvoiceStatus::Issued);
+        assert_eq!(invoice_status(4583, 0, 1000), InvoiceStatus::PartiallyPaid);
+        assert_eq!(invoice_status(4583, 583, 4000), InvoiceStatus::Paid);
+        assert_eq!(invoice_status(4583, 4583, 0), InvoiceStatus::Cancelled);
+        // Paid, then credited: the money is the family's, the invoice is paid.
+        assert_eq!(invoice_status(4583, 4583, 4583), InvoiceStatus::Paid);
     }
 }

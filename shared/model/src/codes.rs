@@ -54,6 +54,10 @@ vocabulary! {
         UploadOffsetMismatch => "upload_offset_mismatch", "Reprise de l'envoi au mauvais endroit.";
         ChecksumMismatch => "checksum_mismatch", "Le morceau reçu est abîmé (somme de contrôle différente) : renvoyez-le.";
         TusVersionUnsupported => "tus_version_unsupported", "Envoi refusé : l'application doit utiliser le protocole tus 1.0.0.";
+        // Billing
+        BillingRunOutdated => "billing_run_outdated", "Les réservations ou les pointages ont changé depuis l'aperçu : il a été recalculé, vérifiez-le avant d'émettre les factures.";
+        BillingRunClosed => "billing_run_closed", "Cette facturation a déjà été émise, ou remplacée par un aperçu plus récent.";
+        NothingToCredit => "nothing_to_credit", "Ces lignes ont déjà fait l'objet d'un avoir.";
         // Server side
         Internal => "internal", "Une erreur inattendue est survenue. Réessayez plus tard.";
         Unavailable => "unavailable", "Le service est momentanément surchargé. Réessayez dans quelques instants.";

@@ -46,6 +46,8 @@ vocabulary! {
         Msa => "msa", "MSA";
         TaxNotice => "avis_imposition", "Avis d'imposition";
         Declared => "declare", "Déclaré par la famille";
+        ApiParticulier => "api_particulier", "API Particulier (CAF ou MSA)";
+        Manual => "manual", "Saisi par les services";
     }
 }
 

@@ -31,6 +31,26 @@ pub fn month(date: NaiveDate) -> &'static str {
     MONTHS[date.month0() as usize]
 }
 
+/// A QF bracket: "QF de 800 à 1 099 €", "QF à partir de 1 500 €".
+pub fn bracket(min: u32, max: Option<u32>) -> String {
+    let n = |v: u32| euros(i64::from(v) * 100).replace(",00\u{A0}€", "");
+    match max {
+        Some(max) => format!("QF de {} à {}\u{A0}€", n(min), n(max)),
+        None => format!("QF à partir de {}\u{A0}€", n(min)),
+    }
+}
+
+/// "de mars", "d'avril", "d'août", "d'octobre": the preposition elided before a
+/// vowel, as French writes it.
+pub fn of_month(date: NaiveDate) -> String {
+    let name = month(date);
+    if name.starts_with(['a', 'e', 'i', 'o', 'u', 'é']) {
+        format!("d'{name}")
+    } else {
+        format!("de {name}")
+    }
+}
+
 /// "mercredi 9 décembre".
 pub fn day(date: NaiveDate) -> String {
     format!("{} {} {}", weekday(date), date.day(), month(date))

@@ -63,6 +63,18 @@ pub enum Event {
     DocumentExpired {
         document: DocumentNames,
     },
+    /// An invoice was issued (never its lines: only its month and total).
+    InvoiceIssued {
+        invoice_id: Uuid,
+        /// The first day of the invoice's month.
+        period: NaiveDate,
+        total_cents: i64,
+    },
+    /// The family's QF runs out soon: the services ask for a new attestation.
+    QuotientExpiring {
+        family_id: Uuid,
+        valid_until: NaiveDate,
+    },
 }
 
 /// An event, for one family.
@@ -85,7 +97,8 @@ impl Notice {
             Event::SessionCancelled { .. } => PushKind::SessionCancelled,
             Event::DocumentValidated { .. } => PushKind::DocumentValidated,
             Event::DocumentRefused { .. } => PushKind::DocumentRefused,
-            Event::DocumentExpired { .. } => PushKind::Alert,
+            Event::DocumentExpired { .. } | Event::QuotientExpiring { .. } => PushKind::Alert,
+            Event::InvoiceIssued { .. } => PushKind::InvoiceIssued,
         }
     }
 
@@ -99,6 +112,8 @@ impl Notice {
             Event::DocumentValidated { document }
             | Event::DocumentRefused { document }
             | Event::DocumentExpired { document } => document.document_id,
+            Event::InvoiceIssued { invoice_id, .. } => *invoice_id,
+            Event::QuotientExpiring { family_id, .. } => *family_id,
         }
     }
 
@@ -111,6 +126,8 @@ impl Notice {
             Event::DocumentValidated { .. } => "Document validé",
             Event::DocumentRefused { .. } => "Document refusé",
             Event::DocumentExpired { .. } => "Document à renouveler",
+            Event::InvoiceIssued { .. } => "Nouvelle facture",
+            Event::QuotientExpiring { .. } => "Quotient familial à mettre à jour",
         }
     }
 
@@ -180,6 +197,19 @@ impl Notice {
                 d.label,
                 whose(d)
             ),
+            Event::InvoiceIssued {
+                period,
+                total_cents,
+                ..
+            } => format!(
+                "Votre facture {} est disponible : {}",
+                fr::of_month(*period),
+                fr::euros(*total_cents)
+            ),
+            Event::QuotientExpiring { valid_until, .. } => format!(
+                "Votre quotient familial n'est plus valable après le {} : envoyez votre nouvelle attestation CAF ou MSA, sinon le tarif maximum s'appliquera.",
+                fr::date(*valid_until)
+            ),
         }
     }
 }
@@ -207,6 +237,33 @@ pub fn mail(title: &str, body: &str, organisation: &str) -> (String, String) {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_invoice_notice_says_the_month_and_the_total_only() {
+        let notice = |m| {
+            Notice::new(
+                Uuid::nil(),
+                Event::InvoiceIssued {
+                    invoice_id: Uuid::nil(),
+                    period: NaiveDate::from_ymd_opt(2027, m, 1).unwrap(),
+                    total_cents: 4583,
+                },
+            )
+        };
+        assert_eq!(
+            notice(3).body(),
+            "Votre facture de mars est disponible : 45,83\u{A0}€"
+        );
+        assert_eq!(
+            notice(4).body(),
+            "Votre facture d'avril est disponible : 45,83\u{A0}€"
+        );
+        assert_eq!(
+            notice(8).body(),
+            "Votre facture d'août est disponible : 45,83\u{A0}€"
+        );
+        assert_eq!(notice(3).kind(), PushKind::InvoiceIssued);
+    }
 
     fn booking() -> BookingNames {
         BookingNames {

@@ -181,23 +181,6 @@ impl Families<'_> {
         )? == 1)
     }
 
-    pub async fn update_quotient(
-        &self,
-        family_id: Uuid,
-        q: Option<&Quotient>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        Ok(execute!(
-            self.db,
-            "UPDATE families SET qf_value = $2, qf_date = $3, qf_source = $4, updated_at = $5 WHERE id = $1",
-            family_id,
-            q.map(|q| i32::try_from(q.value).unwrap_or(i32::MAX)),
-            q.map(|q| q.date),
-            q.map(|q| q.source.as_str()),
-            now
-        )? == 1)
-    }
-
     /// Pending -> active. `false` if the dossier was not pending.
     pub async fn validate(
         &self,

@@ -1,5 +1,5 @@
 //! The phone's local store: the last server state (family, children, activities,
-//! sessions, reservations, documents, alerts) and the sync cursor ([`state`]), the
+//! sessions, reservations, documents, alerts, invoices, QF records) and the sync cursor ([`state`]), the
 //! queue of intents not yet answered ([`queue`]), and the documents waiting to be
 //! sent ([`uploads`]). SQLite in WAL mode; versioned migrations; every change the
 //! sync applies lands with its cursor in one transaction.
@@ -66,6 +66,16 @@ const MIGRATIONS: &[&str] = &[
     // 4: the bytes an upload sends per request, halved when a request took too
     // long (a slow uplink), so that it still moves.
     "ALTER TABLE uploads ADD COLUMN piece INTEGER NOT NULL DEFAULT 131072;",
+    // 5: invoices and credit notes (their lines fetched once: an issued invoice
+    // never changes), the family's quotient familial records.
+    "CREATE TABLE invoices (
+         id         TEXT PRIMARY KEY,
+         issued_on  TEXT NOT NULL,
+         number     TEXT NOT NULL,
+         json       TEXT NOT NULL,
+         lines      TEXT
+     );
+     CREATE TABLE quotients (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);",
 ];
 
 /// Whether SQLite refused for a lock held by another connection.

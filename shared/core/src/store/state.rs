@@ -2,8 +2,8 @@
 //! update it.
 
 use famille_model::api::{
-    ActivitySnapshot, Alert, Change, DocumentSnapshot, EntityKind, Family, ReservationSnapshot,
-    SessionSnapshot,
+    ActivitySnapshot, Alert, Change, DocumentSnapshot, EntityKind, Family, Invoice, InvoiceLine,
+    QuotientRecordView, ReservationSnapshot, SessionSnapshot,
 };
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
@@ -31,6 +31,11 @@ impl Store {
             let mut upsert_document = tx.prepare_cached(
                 "INSERT INTO documents (id, json) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
             )?;
+            // An invoice's lines never change: a new status keeps them.
+            let mut upsert_invoice = tx.prepare_cached(
+                "INSERT INTO invoices (id, issued_on, number, json) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (id) DO UPDATE SET issued_on = excluded.issued_on, number = excluded.number, json = excluded.json",
+            )?;
             for change in changes {
                 let id = change.id.to_string();
                 let table = match change.entity {
@@ -38,6 +43,19 @@ impl Store {
                     EntityKind::Session => "sessions",
                     EntityKind::Reservation => "reservations",
                     EntityKind::Document => "documents",
+                    EntityKind::Invoice => "invoices",
+                    // One row: the family's records.
+                    EntityKind::Quotient => {
+                        match &change.quotients {
+                            Some(records) if !change.deleted => tx.execute(
+                                "INSERT INTO quotients (id, json) VALUES (1, ?1) \
+                                 ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+                                [serde_json::to_string(records)?],
+                            )?,
+                            _ => tx.execute("DELETE FROM quotients", [])?,
+                        };
+                        continue;
+                    }
                 };
                 if change.deleted {
                     tx.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [&id])?;
@@ -61,6 +79,13 @@ impl Store {
                     ])?;
                 } else if let Some(d) = &change.document {
                     upsert_document.execute(params![id, serde_json::to_string(d)?])?;
+                } else if let Some(i) = &change.invoice {
+                    upsert_invoice.execute(params![
+                        id,
+                        i.issued_on.to_string(),
+                        i.number,
+                        serde_json::to_string(i)?
+                    ])?;
                 }
             }
         }
@@ -120,6 +145,68 @@ impl Store {
             out.push(serde_json::from_str(&json?)?);
         }
         Ok(out)
+    }
+
+    /// Invoices and credit notes, newest first.
+    pub fn invoices(&self) -> CoreResult<Vec<Invoice>> {
+        self.all_json(
+            "SELECT json FROM invoices ORDER BY issued_on DESC, number DESC",
+            [],
+        )
+    }
+
+    /// An invoice and its lines (`None` until they were fetched).
+    pub fn invoice(&self, id: Uuid) -> CoreResult<Option<(Invoice, Option<Vec<InvoiceLine>>)>> {
+        let row: Option<(String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT json, lines FROM invoices WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        row.map(|(json, lines)| {
+            Ok((
+                serde_json::from_str(&json)?,
+                lines.map(|l| serde_json::from_str(&l)).transpose()?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Invoices whose lines the phone has not fetched yet.
+    pub fn invoices_without_lines(&self) -> CoreResult<Vec<Uuid>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM invoices WHERE lines IS NULL ORDER BY issued_on DESC",
+        )?;
+        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Ok(id) = Uuid::parse_str(&id?) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn save_invoice_lines(&self, id: Uuid, lines: &[InvoiceLine]) -> CoreResult<()> {
+        self.conn.execute(
+            "UPDATE invoices SET lines = ?2 WHERE id = ?1",
+            params![id.to_string(), serde_json::to_string(lines)?],
+        )?;
+        Ok(())
+    }
+
+    /// The family's QF records, as last synced.
+    pub fn quotients(&self) -> CoreResult<Vec<QuotientRecordView>> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT json FROM quotients WHERE id = 1", [], |r| r.get(0))
+            .optional()?;
+        Ok(json
+            .map(|j| serde_json::from_str(&j))
+            .transpose()?
+            .unwrap_or_default())
     }
 
     pub fn activities(&self) -> CoreResult<Vec<ActivitySnapshot>> {

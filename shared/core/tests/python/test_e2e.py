@@ -279,6 +279,41 @@ class EndToEnd(unittest.TestCase):
         self.assertTrue(core.dismiss_rejected(notice.id), "the parent read it")
         self.assertEqual(core.queue(), [])
 
+    def test_an_issued_invoice_reaches_the_phone_and_reads_offline(self):
+        core = open_core(self.folder, self.server.url)
+        asyncio.run(core.login(*PARENT))
+        asyncio.run(core.sync())
+        self.assertEqual(core.invoices(), [])
+        # The agent bills last month (the demo's Wednesdays) and issues it.
+        agent = self.server.token(AGENT)
+        first = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+        run = self.server.call("POST", "/api/v1/staff/billing/runs", agent, {"month": first.strftime("%Y-%m")})
+        issued = self.server.call("POST", f"/api/v1/staff/billing/runs/{run['id']}/issue", agent)
+        [invoice] = [i for i in issued["invoices"] if i["kind"] == "invoice"]
+        # The push names only the kind and the id; the core syncs and says the rest.
+        shown = asyncio.run(core.handle_push({"kind": "invoice_issued", "id": invoice["id"]}))
+        self.assertTrue(shown.synced)
+        self.assertEqual(shown.target_id, invoice["id"])
+        [listed] = [i for i in core.invoices() if i.id == invoice["id"]]
+        self.assertEqual((listed.number, listed.total_cents, listed.status, listed.lines_on_phone),
+                         (invoice["number"], invoice["total_cents"], fm.InvoiceStatus.ISSUED, True))
+        self.assertEqual(listed.left_to_pay_cents, invoice["total_cents"])
+        self.assertTrue(listed.total_label.endswith("€"), listed.total_label)
+        self.assertEqual(shown.body, f"{listed.label} : {listed.total_label}")
+        self.assertTrue(listed.label.startswith("Facture d"), listed.label)
+        del core
+
+        # Offline, from the folder: the lines add up to the total.
+        offline = open_core(self.folder, OFFLINE)
+        detail = offline.invoice(invoice["id"])
+        self.assertEqual(sum(l.amount_cents for l in detail.lines), invoice["total_cents"])
+        self.assertEqual(len(detail.lines), invoice["lines"])
+        kinds = {l.kind for l in detail.lines}
+        self.assertEqual(kinds, {fm.LineKind.ACTIVITY, fm.LineKind.MEAL, fm.LineKind.SURCHARGE})
+        self.assertTrue(all(l.bracket_label for l in detail.lines if l.kind == fm.LineKind.ACTIVITY))
+        with self.assertRaises(fc.CoreError.InvalidInput):
+            offline.invoice("pas-une-facture")
+
     def test_push_registration_and_handling(self):
         core = open_core(self.folder, self.server.url)
         asyncio.run(core.login(*PARENT))

@@ -13,6 +13,7 @@ macro_rules! wire {
 }
 
 mod accounts;
+mod billing;
 mod bookings;
 mod catalog;
 mod documents;
@@ -22,6 +23,7 @@ mod sync;
 
 pub use crate::queue::{Mutation, MutationBatch, MutationResult, MutationResults, MutationStatus};
 pub use accounts::*;
+pub use billing::*;
 pub use bookings::*;
 pub use catalog::*;
 pub use documents::*;

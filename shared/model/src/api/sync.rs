@@ -14,6 +14,9 @@ vocabulary! {
         Session => "session", "Séance";
         Reservation => "reservation", "Réservation";
         Document => "document", "Document";
+        Invoice => "invoice", "Facture";
+        /// The family's quotient familial records (the entity's id is the family's).
+        Quotient => "quotient", "Quotient familial";
     }
 }
 
@@ -41,6 +44,10 @@ wire! {
         pub reservation: Option<ReservationSnapshot>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub document: Option<DocumentSnapshot>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub invoice: Option<super::Invoice>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub quotients: Option<Vec<super::QuotientRecordView>>,
     }
 
     pub struct SyncPage {

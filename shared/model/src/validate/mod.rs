@@ -28,6 +28,7 @@ pub type Checked<T> = Result<T, FieldError>;
 /// A form's answer: the normalised value, or every field to fix.
 pub type Form<T> = Result<T, Vec<FieldError>>;
 
+pub mod billing;
 mod forms;
 pub use forms::*;
 

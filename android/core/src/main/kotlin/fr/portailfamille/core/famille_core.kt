@@ -41,10 +41,16 @@ import fr.portailfamille.model.FfiConverterTypeCellState
 import fr.portailfamille.model.FfiConverterTypeDocumentStatus
 import fr.portailfamille.model.FfiConverterTypeErrorCode
 import fr.portailfamille.model.FfiConverterTypeIntentKind
+import fr.portailfamille.model.FfiConverterTypeInvoiceKind
+import fr.portailfamille.model.FfiConverterTypeInvoiceStatus
+import fr.portailfamille.model.FfiConverterTypeLineKind
 import fr.portailfamille.model.FfiConverterTypePlatform
 import fr.portailfamille.model.FfiConverterTypePushKind
 import fr.portailfamille.model.FfiConverterTypeQueueState
 import fr.portailfamille.model.IntentKind
+import fr.portailfamille.model.InvoiceKind
+import fr.portailfamille.model.InvoiceStatus
+import fr.portailfamille.model.LineKind
 import fr.portailfamille.model.Platform
 import fr.portailfamille.model.PushKind
 import fr.portailfamille.model.QueueState
@@ -62,6 +68,9 @@ import fr.portailfamille.model.RustBuffer as RustBufferCellState
 import fr.portailfamille.model.RustBuffer as RustBufferDocumentStatus
 import fr.portailfamille.model.RustBuffer as RustBufferErrorCode
 import fr.portailfamille.model.RustBuffer as RustBufferIntentKind
+import fr.portailfamille.model.RustBuffer as RustBufferInvoiceKind
+import fr.portailfamille.model.RustBuffer as RustBufferInvoiceStatus
+import fr.portailfamille.model.RustBuffer as RustBufferLineKind
 import fr.portailfamille.model.RustBuffer as RustBufferPlatform
 import fr.portailfamille.model.RustBuffer as RustBufferPushKind
 import fr.portailfamille.model.RustBuffer as RustBufferQueueState
@@ -797,6 +806,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_handle_push(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_invoice(
+    ): Int
+    external fun uniffi_famille_core_checksum_method_core_invoices(
+    ): Int
     external fun uniffi_famille_core_checksum_method_core_is_logged_in(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_join_waitlist(
@@ -896,6 +909,10 @@ internal object UniffiLib {
     ): Byte
     external fun uniffi_famille_core_fn_method_core_handle_push(`ptr`: Long,`data`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_famille_core_fn_method_core_invoice(`ptr`: Long,`invoiceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_invoices(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_is_logged_in(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_famille_core_fn_method_core_join_waitlist(`ptr`: Long,`childId`: RustBuffer.ByValue,`sessionId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1093,6 +1110,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_handle_push() and 0xFFFF) != 4278) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_invoice() and 0xFFFF) != 3092) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_invoices() and 0xFFFF) != 40782) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_is_logged_in() and 0xFFFF) != 25604) {
@@ -1721,6 +1744,16 @@ public interface CoreInterface {
      */
     suspend fun `handlePush`(`data`: Map<kotlin.String, kotlin.String>): PushDisplay
     
+    /**
+     * An invoice with its lines, offline.
+     */
+    fun `invoice`(`invoiceId`: kotlin.String): InvoiceDetailView
+    
+    /**
+     * « Mes factures », newest first, offline.
+     */
+    fun `invoices`(): List<InvoiceView>
+    
     fun `isLoggedIn`(): kotlin.Boolean
     
     fun `joinWaitlist`(`childId`: kotlin.String, `sessionId`: kotlin.String): kotlin.String
@@ -2062,6 +2095,41 @@ open class Core: Disposable, AutoCloseable, CoreInterface
         CoreException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * An invoice with its lines, offline.
+     */
+    @Throws(CoreException::class)override fun `invoice`(`invoiceId`: kotlin.String): InvoiceDetailView {
+            return FfiConverterTypeInvoiceDetailView.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_invoice(
+        it,
+        
+        FfiConverterString.lower(`invoiceId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * « Mes factures », newest first, offline.
+     */
+    @Throws(CoreException::class)override fun `invoices`(): List<InvoiceView> {
+            return FfiConverterSequenceTypeInvoiceView.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_invoices(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     override fun `isLoggedIn`(): kotlin.Boolean {
             return FfiConverterBoolean.lift(
@@ -3646,6 +3714,293 @@ public object FfiConverterTypeDocumentView: FfiConverterRustBuffer<DocumentView>
 
 
 /**
+ * An invoice with its lines (empty while they are not on the phone).
+ */
+data class InvoiceDetailView (
+    var `invoice`: InvoiceView
+    , 
+    var `lines`: List<InvoiceLineView>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInvoiceDetailView: FfiConverterRustBuffer<InvoiceDetailView> {
+    override fun read(buf: ByteBuffer): InvoiceDetailView {
+        return InvoiceDetailView(
+            FfiConverterTypeInvoiceView.read(buf),
+            FfiConverterSequenceTypeInvoiceLineView.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: InvoiceDetailView) = (
+            FfiConverterTypeInvoiceView.allocationSize(value.`invoice`) +
+            FfiConverterSequenceTypeInvoiceLineView.allocationSize(value.`lines`)
+    )
+
+    override fun write(value: InvoiceDetailView, buf: ByteBuffer) {
+            FfiConverterTypeInvoiceView.write(value.`invoice`, buf)
+            FfiConverterSequenceTypeInvoiceLineView.write(value.`lines`, buf)
+    }
+}
+
+
+
+/**
+ * One line of an invoice: a child's day, its meal or its surcharge.
+ */
+data class InvoiceLineView (
+    var `childId`: kotlin.String
+    , 
+    var `child`: kotlin.String
+    , 
+    /**
+     * ISO, and « mercredi 7 octobre ».
+     */
+    var `date`: kotlin.String
+    , 
+    var `dayLabel`: kotlin.String
+    , 
+    var `activity`: kotlin.String
+    , 
+    var `option`: kotlin.String
+    , 
+    var `kind`: LineKind
+    , 
+    var `kindLabel`: kotlin.String
+    , 
+    var `quantity`: kotlin.UInt
+    , 
+    var `unitCents`: kotlin.Long
+    , 
+    var `amountCents`: kotlin.Long
+    , 
+    var `amountLabel`: kotlin.String
+    , 
+    /**
+     * « QF 800 à 1 099 € », when the day was priced by bracket.
+     */
+    var `bracketLabel`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInvoiceLineView: FfiConverterRustBuffer<InvoiceLineView> {
+    override fun read(buf: ByteBuffer): InvoiceLineView {
+        return InvoiceLineView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeLineKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: InvoiceLineView) = (
+            FfiConverterString.allocationSize(value.`childId`) +
+            FfiConverterString.allocationSize(value.`child`) +
+            FfiConverterString.allocationSize(value.`date`) +
+            FfiConverterString.allocationSize(value.`dayLabel`) +
+            FfiConverterString.allocationSize(value.`activity`) +
+            FfiConverterString.allocationSize(value.`option`) +
+            FfiConverterTypeLineKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`kindLabel`) +
+            FfiConverterUInt.allocationSize(value.`quantity`) +
+            FfiConverterLong.allocationSize(value.`unitCents`) +
+            FfiConverterLong.allocationSize(value.`amountCents`) +
+            FfiConverterString.allocationSize(value.`amountLabel`) +
+            FfiConverterOptionalString.allocationSize(value.`bracketLabel`)
+    )
+
+    override fun write(value: InvoiceLineView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`childId`, buf)
+            FfiConverterString.write(value.`child`, buf)
+            FfiConverterString.write(value.`date`, buf)
+            FfiConverterString.write(value.`dayLabel`, buf)
+            FfiConverterString.write(value.`activity`, buf)
+            FfiConverterString.write(value.`option`, buf)
+            FfiConverterTypeLineKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`kindLabel`, buf)
+            FfiConverterUInt.write(value.`quantity`, buf)
+            FfiConverterLong.write(value.`unitCents`, buf)
+            FfiConverterLong.write(value.`amountCents`, buf)
+            FfiConverterString.write(value.`amountLabel`, buf)
+            FfiConverterOptionalString.write(value.`bracketLabel`, buf)
+    }
+}
+
+
+
+/**
+ * An invoice or credit note as « Mes factures » lists it.
+ */
+data class InvoiceView (
+    var `id`: kotlin.String
+    , 
+    var `kind`: InvoiceKind
+    , 
+    var `number`: kotlin.String
+    , 
+    /**
+     * « Facture d'octobre 2026 », « Avoir sur la facture ENF-2026-000001 ».
+     */
+    var `label`: kotlin.String
+    , 
+    var `regie`: kotlin.String
+    , 
+    /**
+     * `YYYY-MM`.
+     */
+    var `period`: kotlin.String
+    , 
+    /**
+     * ISO dates, and in French (« 30 novembre 2026 »).
+     */
+    var `issuedOn`: kotlin.String
+    , 
+    var `issuedOnLabel`: kotlin.String
+    , 
+    var `dueOn`: kotlin.String
+    , 
+    var `dueOnLabel`: kotlin.String
+    , 
+    /**
+     * Cents (negative for a credit note), and in French (« 103,84 € »).
+     */
+    var `totalCents`: kotlin.Long
+    , 
+    var `totalLabel`: kotlin.String
+    , 
+    var `creditedCents`: kotlin.Long
+    , 
+    var `paidCents`: kotlin.Long
+    , 
+    /**
+     * What is left to pay (never below zero).
+     */
+    var `leftToPayCents`: kotlin.Long
+    , 
+    var `status`: InvoiceStatus
+    , 
+    var `statusLabel`: kotlin.String
+    , 
+    var `creditsInvoiceId`: kotlin.String?
+    , 
+    /**
+     * Whether its lines are on the phone (read offline).
+     */
+    var `linesOnPhone`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInvoiceView: FfiConverterRustBuffer<InvoiceView> {
+    override fun read(buf: ByteBuffer): InvoiceView {
+        return InvoiceView(
+            FfiConverterString.read(buf),
+            FfiConverterTypeInvoiceKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterTypeInvoiceStatus.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: InvoiceView) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterTypeInvoiceKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`number`) +
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterString.allocationSize(value.`regie`) +
+            FfiConverterString.allocationSize(value.`period`) +
+            FfiConverterString.allocationSize(value.`issuedOn`) +
+            FfiConverterString.allocationSize(value.`issuedOnLabel`) +
+            FfiConverterString.allocationSize(value.`dueOn`) +
+            FfiConverterString.allocationSize(value.`dueOnLabel`) +
+            FfiConverterLong.allocationSize(value.`totalCents`) +
+            FfiConverterString.allocationSize(value.`totalLabel`) +
+            FfiConverterLong.allocationSize(value.`creditedCents`) +
+            FfiConverterLong.allocationSize(value.`paidCents`) +
+            FfiConverterLong.allocationSize(value.`leftToPayCents`) +
+            FfiConverterTypeInvoiceStatus.allocationSize(value.`status`) +
+            FfiConverterString.allocationSize(value.`statusLabel`) +
+            FfiConverterOptionalString.allocationSize(value.`creditsInvoiceId`) +
+            FfiConverterBoolean.allocationSize(value.`linesOnPhone`)
+    )
+
+    override fun write(value: InvoiceView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterTypeInvoiceKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`number`, buf)
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterString.write(value.`regie`, buf)
+            FfiConverterString.write(value.`period`, buf)
+            FfiConverterString.write(value.`issuedOn`, buf)
+            FfiConverterString.write(value.`issuedOnLabel`, buf)
+            FfiConverterString.write(value.`dueOn`, buf)
+            FfiConverterString.write(value.`dueOnLabel`, buf)
+            FfiConverterLong.write(value.`totalCents`, buf)
+            FfiConverterString.write(value.`totalLabel`, buf)
+            FfiConverterLong.write(value.`creditedCents`, buf)
+            FfiConverterLong.write(value.`paidCents`, buf)
+            FfiConverterLong.write(value.`leftToPayCents`, buf)
+            FfiConverterTypeInvoiceStatus.write(value.`status`, buf)
+            FfiConverterString.write(value.`statusLabel`, buf)
+            FfiConverterOptionalString.write(value.`creditsInvoiceId`, buf)
+            FfiConverterBoolean.write(value.`linesOnPhone`, buf)
+    }
+}
+
+
+
+/**
  * The login's tokens, as the platform keeps them (Keychain, Keystore).
  */
 data class LoginTokens (
@@ -4854,6 +5209,62 @@ public object FfiConverterSequenceTypeDocumentView: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeInvoiceLineView: FfiConverterRustBuffer<List<InvoiceLineView>> {
+    override fun read(buf: ByteBuffer): List<InvoiceLineView> {
+        val len = buf.getInt()
+        return List<InvoiceLineView>(len) {
+            FfiConverterTypeInvoiceLineView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<InvoiceLineView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeInvoiceLineView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<InvoiceLineView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeInvoiceLineView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeInvoiceView: FfiConverterRustBuffer<List<InvoiceView>> {
+    override fun read(buf: ByteBuffer): List<InvoiceView> {
+        val len = buf.getInt()
+        return List<InvoiceView>(len) {
+            FfiConverterTypeInvoiceView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<InvoiceView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeInvoiceView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<InvoiceView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeInvoiceView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeOutgoingView: FfiConverterRustBuffer<List<OutgoingView>> {
     override fun read(buf: ByteBuffer): List<OutgoingView> {
         val len = buf.getInt()
@@ -4970,6 +5381,12 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         }
     }
 }
+
+
+
+
+
+
 
 
 

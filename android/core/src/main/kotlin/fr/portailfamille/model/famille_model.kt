@@ -998,6 +998,46 @@ public object FfiConverterTypeAlertKind: FfiConverterRustBuffer<AlertKind> {
 
 
 /**
+ * Why a billing run priced a day otherwise than the family's own bracket, or
+ * could not price it.
+ */
+
+enum class AnomalyKind {
+    
+    NO_QUOTIENT,
+    OUTSIDE_BRACKETS,
+    NO_TARIFF,
+    BELOW_MINIMUM;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAnomalyKind: FfiConverterRustBuffer<AnomalyKind> {
+    override fun read(buf: ByteBuffer) = try {
+        AnomalyKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AnomalyKind) = 4UL
+
+    override fun write(value: AnomalyKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * The services' answer to a booking awaiting approval.
  */
 
@@ -1397,7 +1437,12 @@ enum class EntityKind {
     ACTIVITY,
     SESSION,
     RESERVATION,
-    DOCUMENT;
+    DOCUMENT,
+    INVOICE,
+    /**
+     * The family's quotient familial records (the entity's id is the family's).
+     */
+    QUOTIENT;
 
     
 
@@ -1475,6 +1520,9 @@ enum class ErrorCode {
     UPLOAD_OFFSET_MISMATCH,
     CHECKSUM_MISMATCH,
     TUS_VERSION_UNSUPPORTED,
+    BILLING_RUN_OUTDATED,
+    BILLING_RUN_CLOSED,
+    NOTHING_TO_CREDIT,
     INTERNAL,
     UNAVAILABLE,
     /**
@@ -1620,6 +1668,82 @@ public object FfiConverterTypeIntentKind: FfiConverterRustBuffer<IntentKind> {
     override fun allocationSize(value: IntentKind) = 4UL
 
     override fun write(value: IntentKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * An invoice, or a credit note (avoir) that reduces one.
+ */
+
+enum class InvoiceKind {
+    
+    INVOICE,
+    CREDIT_NOTE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInvoiceKind: FfiConverterRustBuffer<InvoiceKind> {
+    override fun read(buf: ByteBuffer) = try {
+        InvoiceKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: InvoiceKind) = 4UL
+
+    override fun write(value: InvoiceKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where an invoice stands for the family (the contract's `status`).
+ */
+
+enum class InvoiceStatus {
+    
+    ISSUED,
+    PARTIALLY_PAID,
+    PAID,
+    CANCELLED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInvoiceStatus: FfiConverterRustBuffer<InvoiceStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        InvoiceStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: InvoiceStatus) = 4UL
+
+    override fun write(value: InvoiceStatus, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -1804,7 +1928,9 @@ enum class QuotientSource {
     CAF,
     MSA,
     TAX_NOTICE,
-    DECLARED;
+    DECLARED,
+    API_PARTICULIER,
+    MANUAL;
 
     
 
@@ -1912,6 +2038,45 @@ public object FfiConverterTypeRole: FfiConverterRustBuffer<Role> {
     override fun allocationSize(value: Role) = 4UL
 
     override fun write(value: Role, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * A billing run: a preview until an agent issues it; a newer preview of the
+ * same month and régie supersedes an older one.
+ */
+
+enum class RunStatus {
+    
+    DRAFT,
+    ISSUED,
+    SUPERSEDED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRunStatus: FfiConverterRustBuffer<RunStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        RunStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: RunStatus) = 4UL
+
+    override fun write(value: RunStatus, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
