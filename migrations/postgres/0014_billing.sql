@@ -39,6 +39,8 @@ CREATE TABLE quotients (
     source             TEXT NOT NULL,
     proof_document_id  UUID REFERENCES documents (id) ON DELETE SET NULL,
     recorded_by        UUID,
+    -- when the family was told it runs out (once per record)
+    expiry_notified_at TIMESTAMPTZ,
     created_at         TIMESTAMPTZ NOT NULL,
     CHECK (valid_until IS NULL OR valid_until >= valid_from)
 );
@@ -80,6 +82,7 @@ CREATE TABLE invoices (
     issued_on           DATE,
     due_on              DATE,
     total_cents         BIGINT NOT NULL,
+    line_count          INTEGER NOT NULL,
     paid_cents          BIGINT NOT NULL DEFAULT 0,
     credits_invoice_id  UUID REFERENCES invoices (id),
     reason              TEXT,

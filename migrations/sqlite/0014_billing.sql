@@ -40,6 +40,8 @@ CREATE TABLE quotients (
     source             TEXT NOT NULL,
     proof_document_id  BLOB REFERENCES documents (id) ON DELETE SET NULL,
     recorded_by        BLOB,
+    -- when the family was told it runs out (once per record)
+    expiry_notified_at TEXT,
     created_at         TEXT NOT NULL,
     CHECK (valid_until IS NULL OR valid_until >= valid_from)
 );
@@ -81,6 +83,7 @@ CREATE TABLE invoices (
     issued_on           TEXT,
     due_on              TEXT,
     total_cents         INTEGER NOT NULL,
+    line_count          INTEGER NOT NULL,
     paid_cents          INTEGER NOT NULL DEFAULT 0,
     credits_invoice_id  BLOB REFERENCES invoices (id),
     reason              TEXT,

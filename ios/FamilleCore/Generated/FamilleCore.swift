@@ -684,6 +684,12 @@ public protocol CoreProtocol: AnyObject, Sendable {
     func invoice(invoiceId: String) throws  -> InvoiceDetailView
     
     /**
+     * The PDF of an invoice (fetched once, then offline): the bytes to hand to
+     * the system's viewer.
+     */
+    func invoicePdf(invoiceId: String) async throws  -> Data
+    
+    /**
      * « Mes factures », newest first, offline.
      */
     func invoices() throws  -> [InvoiceView]
@@ -939,6 +945,26 @@ open func invoice(invoiceId: String)throws  -> InvoiceDetailView  {
         FfiConverterString.lower(invoiceId),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The PDF of an invoice (fetched once, then offline): the bytes to hand to
+     * the system's viewer.
+     */
+open func invoicePdf(invoiceId: String)async throws  -> Data  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_famille_core_fn_method_core_invoice_pdf(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(invoiceId)
+                )
+            },
+            pollFunc: ffi_famille_core_rust_future_poll_rust_buffer,
+            completeFunc: ffi_famille_core_rust_future_complete_rust_buffer,
+            freeFunc: ffi_famille_core_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterData.lift,
+            errorHandler: FfiConverterTypeCoreError_lift
+        )
 }
     
     /**
@@ -4329,6 +4355,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_invoice() != 3092) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_invoice_pdf() != 21675) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_invoices() != 40782) {

@@ -517,6 +517,7 @@ public enum AlertKind: Equatable, Hashable {
     
     case documentRequired
     case dossierPending
+    case quotientExpiring
 
 
 
@@ -542,6 +543,8 @@ public struct FfiConverterTypeAlertKind: FfiConverterRustBuffer {
         
         case 2: return .dossierPending
         
+        case 3: return .quotientExpiring
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -556,6 +559,10 @@ public struct FfiConverterTypeAlertKind: FfiConverterRustBuffer {
         
         case .dossierPending:
             writeInt(&buf, Int32(2))
+        
+        
+        case .quotientExpiring:
+            writeInt(&buf, Int32(3))
         
         }
     }

@@ -411,6 +411,11 @@ uint64_t uniffi_famille_core_fn_method_core_handle_push(uint64_t ptr, RustBuffer
 RustBuffer uniffi_famille_core_fn_method_core_invoice(uint64_t ptr, RustBuffer invoice_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_INVOICE_PDF
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_INVOICE_PDF
+uint64_t uniffi_famille_core_fn_method_core_invoice_pdf(uint64_t ptr, RustBuffer invoice_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_INVOICES
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_INVOICES
 RustBuffer uniffi_famille_core_fn_method_core_invoices(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -856,6 +861,12 @@ uint16_t uniffi_famille_core_checksum_method_core_handle_push(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_INVOICE
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_INVOICE
 uint16_t uniffi_famille_core_checksum_method_core_invoice(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_INVOICE_PDF
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_INVOICE_PDF
+uint16_t uniffi_famille_core_checksum_method_core_invoice_pdf(void
     
 );
 #endif

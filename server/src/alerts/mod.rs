@@ -42,6 +42,27 @@ pub async fn for_family(state: &AppState, family_id: Uuid) -> AppResult<Vec<Aler
         });
     }
     let today = paris_date(state.clock.now());
+    let records: Vec<famille_model::billing::QuotientRecord> = state
+        .db
+        .billing()
+        .quotients(family_id)
+        .await?
+        .iter()
+        .map(crate::store::billing::record_of)
+        .collect();
+    if let Some(until) = famille_model::billing::quotient_expiring(&records, today) {
+        alerts.push(Alert {
+            id: format!("{}:{until}", AlertKind::QuotientExpiring.as_str()),
+            kind: AlertKind::QuotientExpiring,
+            child_id: None,
+            document_type_id: None,
+            message: format!(
+                "Votre quotient familial n'est plus valable après le {} : envoyez votre nouvelle attestation CAF ou MSA, sinon le tarif maximum s'appliquera.",
+                famille_model::fr::date(until)
+            ),
+            blocks: Vec::new(),
+        });
+    }
     let catalog = state.db.catalog();
     let children = state.db.families().children(family_id, today).await?;
     let activities = catalog.activities().await?;

@@ -27,6 +27,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tariffs))
         .routes(routes!(invoices))
         .routes(routes!(invoice))
+        .routes(routes!(invoice_pdf))
+        .routes(routes!(staff_invoice_pdf))
         .routes(routes!(regies, create_regie))
         .routes(routes!(update_regie))
         .routes(routes!(option_tariff, set_tariff))
@@ -72,6 +74,47 @@ async fn invoice(
     Ok(Json(
         super::invoice_detail(&state, id, Some(parent.family_id)).await?,
     ))
+}
+
+fn pdf_answer(number: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{number}.pdf\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The PDF of one of the family's invoices or credit notes.
+#[utoipa::path(get, path = "/api/v1/invoices/{invoice_id}/pdf", tag = "factures", security(("bearer" = [])),
+    params(("invoice_id" = Uuid, Path)),
+    responses((status = 200, description = "application/pdf", content_type = "application/pdf"), (status = 404, body = Problem)))]
+async fn invoice_pdf(
+    State(state): State<AppState>,
+    parent: Parent,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    let bytes = super::invoice_pdf(&state, id, Some(parent.family_id)).await?;
+    Ok(pdf_answer(&id.to_string(), bytes))
+}
+
+/// The PDF of any issued invoice or credit note.
+#[utoipa::path(get, path = "/api/v1/staff/invoices/{invoice_id}/pdf", tag = "services",
+    security(("bearer" = [])), params(("invoice_id" = Uuid, Path)),
+    responses((status = 200, description = "application/pdf", content_type = "application/pdf"), (status = 404, body = Problem)))]
+async fn staff_invoice_pdf(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    let bytes = super::invoice_pdf(&state, id, None).await?;
+    Ok(pdf_answer(&id.to_string(), bytes))
 }
 
 /// The régies.

@@ -7,6 +7,7 @@
 //! Every amount is integer cents of euro; dates are days of Europe/Paris.
 
 pub mod http;
+pub mod pdf;
 pub mod plan;
 
 use std::collections::BTreeMap;
@@ -203,6 +204,26 @@ pub async fn replace_quotient(
         }
     }
     Ok(())
+}
+
+/// Tells each family whose QF runs out within 30 days, with nothing after it, to
+/// send its new attestation (once per record; the banner says it meanwhile).
+/// Returns how many.
+pub async fn notify_quotients_expiring(state: &AppState) -> AppResult<usize> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_at(now).await?;
+    let expiring = store::take_expiring(&mut tx, paris_date(now)).await?;
+    for (family_id, valid_until) in &expiring {
+        tx.notify(Notice::new(
+            *family_id,
+            Event::QuotientExpiring {
+                family_id: *family_id,
+                valid_until: *valid_until,
+            },
+        ));
+    }
+    tx.commit().await?;
+    Ok(expiring.len())
 }
 
 // ---- the families' « Tarifs » page --------------------------------------------------------
@@ -459,13 +480,18 @@ async fn number_and_issue(
         let due_on = issued_on
             .checked_add_days(chrono::Days::new(u64::from(regie.due_days)))
             .unwrap_or(issued_on);
+        let mut numbered = Vec::with_capacity(list.len());
         for (offset, store::Draft { id, family_id, .. }) in list.into_iter().enumerate() {
             let sequence = first + offset as i64;
-            let number = invoice_number(&regie.code, kind, year, sequence);
-            store::issue_invoice(
-                tx, *id, *family_id, year, sequence, &number, issued_on, due_on,
-            )
-            .await?;
+            numbered.push(store::Numbered {
+                id: *id,
+                family_id: *family_id,
+                year,
+                sequence,
+                number: invoice_number(&regie.code, kind, year, sequence),
+                issued_on,
+                due_on,
+            });
             let total = totals.get(id).copied().unwrap_or(0);
             if kind == InvoiceKind::Invoice {
                 tx.notify(Notice::new(
@@ -478,6 +504,7 @@ async fn number_and_issue(
                 ));
             }
         }
+        store::issue_invoices(tx, &numbered).await?;
     }
     Ok(())
 }
@@ -611,6 +638,50 @@ pub async fn invoice_detail(
         family_number,
         lines,
     })
+}
+
+/// The PDF of an invoice or credit note; `family_id` restricts it to the family.
+/// Rendered off the async threads (a few milliseconds).
+pub async fn invoice_pdf(
+    state: &AppState,
+    id: Uuid,
+    family_id: Option<Uuid>,
+) -> AppResult<Vec<u8>> {
+    let detail = invoice_detail(state, id, family_id).await?;
+    let billing = state.db.billing();
+    let regie = billing.invoice_regie(id).await?.ok_or(AppError::NotFound)?;
+    let (_, family, _) = billing.invoice(id, None).await?.ok_or(AppError::NotFound)?;
+    let families = state.db.families();
+    let guardians = families.guardians(family).await?;
+    let names = guardians
+        .iter()
+        .map(|g| format!("{} {}", g.last_name, g.first_name))
+        .collect::<Vec<_>>()
+        .join(" et ");
+    let address: Vec<String> = families
+        .family(family)
+        .await?
+        .and_then(|f| f.address())
+        .map(|a| {
+            std::iter::once(a.line1)
+                .chain(a.line2)
+                .chain(std::iter::once(format!("{} {}", a.postal_code, a.city)))
+                .collect()
+        })
+        .unwrap_or_default();
+    tokio::task::spawn_blocking(move || {
+        pdf::render(&pdf::InvoicePdf {
+            regie: &regie,
+            credits_number: detail.invoice.credits_number.as_deref(),
+            reason: detail.invoice.reason.as_deref(),
+            detail: &detail,
+            family: &names,
+            address: &address,
+        })
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(AppError::Internal)
 }
 
 /// The services' list: issued invoices of a month and régie, by words (names,

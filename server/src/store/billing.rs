@@ -180,26 +180,6 @@ impl Billing<'_> {
         rows.into_iter().map(QuotientRow::into_view).collect()
     }
 
-    /// Families whose every QF record ends between `from` and `to` (none covers
-    /// the day after): the alert asking for an update.
-    pub async fn quotients_ending(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> StoreResult<Vec<(Uuid, NaiveDate)>> {
-        Ok(on_db!(self.db, |pool| sqlx::query_as(
-            "SELECT family_id, MAX(valid_until) FROM quotients q \
-             WHERE valid_until BETWEEN $1 AND $2 \
-               AND NOT EXISTS (SELECT 1 FROM quotients o WHERE o.family_id = q.family_id \
-                               AND (o.valid_until IS NULL OR o.valid_until > $2)) \
-             GROUP BY family_id"
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await)?)
-    }
-
     /// The QF that applies on `day` (the model's [`famille_model::billing::quotient_on`]).
     pub async fn quotient_on(
         &self,
@@ -212,7 +192,8 @@ impl Billing<'_> {
     }
 }
 
-fn record_of(v: &QuotientRecordView) -> QuotientRecord {
+/// The model's record of a stored one.
+pub fn record_of(v: &QuotientRecordView) -> QuotientRecord {
     QuotientRecord {
         value: v.value,
         valid_from: v.valid_from,
@@ -764,8 +745,18 @@ pub async fn refresh_run(
     Ok(())
 }
 
-/// Rows of one multi-row INSERT: SQLite binds at most 32,766 parameters.
-const CHUNK: usize = 1000;
+/// Parameters of one multi-row statement. SQLite allows 32,766, but sqlx looks each
+/// one up by position in a list (`sqlite3_bind_parameter_name`), which makes a
+/// statement's binding quadratic in its parameters: a few hundred keeps it linear
+/// (measured: 16,000 parameters a statement made a 5,000-family run 25 times slower).
+const PARAMS: usize = 240;
+/// Ids of one `IN (…)` list.
+const CHUNK: usize = PARAMS;
+
+/// Rows of `columns` parameters per statement.
+fn rows_per_statement(columns: usize) -> usize {
+    (PARAMS / columns).max(1)
+}
 
 /// Writes planned invoices as drafts of `run_id` (no number yet). Returns their ids
 /// in the order given.
@@ -778,11 +769,11 @@ pub async fn insert_drafts(
     let now = tx.now();
     let ids: Vec<Uuid> = invoices.iter().map(|_| Uuid::now_v7()).collect();
     let rows: Vec<(Uuid, &PlannedInvoice)> = ids.iter().copied().zip(invoices).collect();
-    for chunk in rows.chunks(CHUNK) {
+    for chunk in rows.chunks(rows_per_statement(11)) {
         let sql = values_sql(
             "INSERT INTO invoices (id, run_id, regie_id, family_id, kind, status, period, total_cents, \
-             credits_invoice_id, reason, created_at) VALUES ",
-            10,
+             line_count, credits_invoice_id, reason, created_at) VALUES ",
+            11,
             chunk.len(),
             "'draft'",
             5,
@@ -798,6 +789,7 @@ pub async fn insert_drafts(
                     .bind(inv.kind.as_str())
                     .bind(period)
                     .bind(inv.total_cents())
+                    .bind(i32::try_from(inv.lines.len()).unwrap_or(i32::MAX))
                     .bind(inv.credits_invoice_id)
                     .bind(inv.reason.as_deref())
                     .bind(now);
@@ -805,51 +797,86 @@ pub async fn insert_drafts(
             q.execute(&mut *c).await?;
         });
     }
-    let lines: Vec<(Uuid, bool, usize, &PlannedLine)> = rows
+    // Lines go as JSON arrays that the database expands (SQLite's json_each,
+    // PostgreSQL's jsonb_to_recordset): hundreds of thousands of rows in a few
+    // statements, instead of binding each value.
+    let families: HashMap<Uuid, Uuid> = rows.iter().map(|(id, inv)| (*id, inv.family_id)).collect();
+    let records: Vec<LineRecord<'_>> = rows
         .iter()
         .flat_map(|(id, inv)| {
             inv.lines
                 .iter()
                 .enumerate()
-                .map(move |(i, l)| (*id, inv.waived, i, l))
+                .map(move |(position, l)| (*id, inv.waived, position, l))
+        })
+        .map(|(invoice, waived, position, l)| LineRecord {
+            id: Uuid::now_v7().simple().to_string(),
+            invoice_id: invoice.simple().to_string(),
+            family_id: families[&invoice].simple().to_string(),
+            child_id: l.child_id.simple().to_string(),
+            child: &l.child,
+            session_id: l.session_id.simple().to_string(),
+            date: l.date,
+            activity: &l.activity,
+            option: &l.option,
+            kind: l.kind.as_str(),
+            quantity: l.quantity,
+            unit_cents: l.unit_cents,
+            amount_cents: l.amount_cents,
+            bracket: l.bracket.as_ref().map(to_json),
+            waived,
+            position,
         })
         .collect();
-    for chunk in lines.chunks(CHUNK) {
-        let sql = values_sql(
-            "INSERT INTO invoice_lines (id, invoice_id, family_id, child_id, child, session_id, date, activity, \
-             option, kind, quantity, unit_cents, amount_cents, bracket, waived, position) VALUES ",
-            16,
-            chunk.len(),
-            "",
-            usize::MAX,
-        );
-        let families: HashMap<Uuid, Uuid> =
-            rows.iter().map(|(id, inv)| (*id, inv.family_id)).collect();
-        on_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (invoice, waived, position, l) in chunk {
-                q = q
-                    .bind(Uuid::now_v7())
-                    .bind(*invoice)
-                    .bind(families[invoice])
-                    .bind(l.child_id)
-                    .bind(&l.child)
-                    .bind(l.session_id)
-                    .bind(l.date)
-                    .bind(&l.activity)
-                    .bind(&l.option)
-                    .bind(l.kind.as_str())
-                    .bind(i32::try_from(l.quantity).unwrap_or(i32::MAX))
-                    .bind(l.unit_cents)
-                    .bind(l.amount_cents)
-                    .bind(l.bracket.as_ref().map(to_json))
-                    .bind(*waived)
-                    .bind(*position as i32);
-            }
-            q.execute(&mut *c).await?;
-        });
+    let sql = if tx.is_sqlite() {
+        "INSERT INTO invoice_lines (id, invoice_id, family_id, child_id, child, session_id, date, activity, \
+         option, kind, quantity, unit_cents, amount_cents, bracket, waived, position) \
+         SELECT unhex(j.value ->> 'id'), unhex(j.value ->> 'invoice_id'), unhex(j.value ->> 'family_id'), \
+                unhex(j.value ->> 'child_id'), j.value ->> 'child', unhex(j.value ->> 'session_id'), j.value ->> 'date', \
+                j.value ->> 'activity', j.value ->> 'option', j.value ->> 'kind', j.value ->> 'quantity', \
+                j.value ->> 'unit_cents', j.value ->> 'amount_cents', j.value ->> 'bracket', j.value ->> 'waived', \
+                j.value ->> 'position' \
+         FROM json_each($1) AS j"
+    } else {
+        "INSERT INTO invoice_lines (id, invoice_id, family_id, child_id, child, session_id, date, activity, \
+         option, kind, quantity, unit_cents, amount_cents, bracket, waived, position) \
+         SELECT id, invoice_id, family_id, child_id, child, session_id, date, activity, option, kind, quantity, \
+                unit_cents, amount_cents, bracket, waived, position \
+         FROM jsonb_to_recordset($1::jsonb) AS j(id uuid, invoice_id uuid, family_id uuid, child_id uuid, \
+              child text, session_id uuid, date date, activity text, option text, kind text, quantity integer, \
+              unit_cents bigint, amount_cents bigint, bracket text, waived boolean, position integer)"
+    };
+    for chunk in records.chunks(5000) {
+        let json = serde_json::to_string(chunk).expect("lines serialise");
+        on_tx!(tx, |c| sqlx::query(sql)
+            .bind(json)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))?;
     }
     Ok(ids)
+}
+
+/// A line as the database expands it from JSON (ids as 32 hex digits, which both
+/// SQLite's `unhex` and PostgreSQL's `uuid` read; the bracket as JSON text).
+#[derive(serde::Serialize)]
+struct LineRecord<'a> {
+    id: String,
+    invoice_id: String,
+    family_id: String,
+    child_id: String,
+    child: &'a str,
+    session_id: String,
+    date: NaiveDate,
+    activity: &'a str,
+    option: &'a str,
+    kind: &'static str,
+    quantity: u32,
+    unit_cents: i64,
+    amount_cents: i64,
+    bracket: Option<String>,
+    waived: bool,
+    position: usize,
 }
 
 /// `prefix (…), (…)` with `columns` numbered parameters per row; `literal` is put
@@ -931,37 +958,54 @@ pub async fn take_numbers(
     Ok(last - count + 1)
 }
 
-/// Issues a draft: its number, dates and status. Adds its feed entry.
-#[allow(clippy::too_many_arguments)]
-pub async fn issue_invoice(
-    tx: &mut Tx,
-    id: Uuid,
-    family_id: Uuid,
-    year: i32,
-    sequence: i64,
-    number: &str,
-    issued_on: NaiveDate,
-    due_on: NaiveDate,
-) -> StoreResult<()> {
-    let changed = on_tx!(tx, |c| {
-        sqlx::query(
-        "UPDATE invoices SET status = 'issued', year = $2, sequence = $3, number = $4, issued_on = $5, due_on = $6 \
-         WHERE id = $1 AND status = 'draft'"
-    )
-    .bind(id)
-    .bind(year)
-    .bind(sequence)
-    .bind(number)
-    .bind(issued_on)
-    .bind(due_on)
-    .execute(&mut *c)
-    .await?
-    .rows_affected()
-    });
-    if changed != 1 {
-        return Err(StoreError::Retry);
+/// A draft to issue: its number and dates.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Numbered {
+    /// 32 hex digits (read by SQLite's `unhex` and PostgreSQL's `uuid`).
+    #[serde(serialize_with = "simple_uuid")]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub family_id: Uuid,
+    pub year: i32,
+    pub sequence: i64,
+    pub number: String,
+    pub issued_on: NaiveDate,
+    pub due_on: NaiveDate,
+}
+
+fn simple_uuid<S: serde::Serializer>(id: &Uuid, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&id.simple().to_string())
+}
+
+/// Issues drafts: their numbers, dates and status, a few thousand per statement
+/// (JSON expanded by the database); adds their feed entries. A draft that is not
+/// one any more (issued meanwhile) makes the whole step run again.
+pub async fn issue_invoices(tx: &mut Tx, drafts: &[Numbered]) -> StoreResult<()> {
+    let sql = if tx.is_sqlite() {
+        "UPDATE invoices SET status = 'issued', year = j.value ->> 'year', sequence = j.value ->> 'sequence', \
+         number = j.value ->> 'number', issued_on = j.value ->> 'issued_on', due_on = j.value ->> 'due_on' \
+         FROM json_each($1) AS j WHERE invoices.id = unhex(j.value ->> 'id') AND invoices.status = 'draft'"
+    } else {
+        "UPDATE invoices AS i SET status = 'issued', year = j.year, sequence = j.sequence, number = j.number, \
+         issued_on = j.issued_on, due_on = j.due_on \
+         FROM jsonb_to_recordset($1::jsonb) AS j(id uuid, year integer, sequence bigint, number text, \
+              issued_on date, due_on date) \
+         WHERE i.id = j.id AND i.status = 'draft'"
+    };
+    for chunk in drafts.chunks(5000) {
+        let json = serde_json::to_string(chunk).expect("numbers serialise");
+        let changed = on_tx!(tx, |c| sqlx::query(sql)
+            .bind(json)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if changed != chunk.len() as u64 {
+            return Err(StoreError::Retry);
+        }
     }
-    tx.changed(FeedEntry::invoice(family_id, id));
+    for d in drafts {
+        tx.changed(FeedEntry::invoice(d.family_id, d.id));
+    }
     Ok(())
 }
 
@@ -987,7 +1031,7 @@ pub async fn run_invoices(tx: &mut Tx, run_id: Uuid) -> StoreResult<Vec<RunInvoi
     let rows: Vec<RunInvoiceRow> = on_tx!(tx, |c| {
         sqlx::query_as(
         "SELECT i.id, i.kind, i.number, i.family_id, f.number AS family_number, r.name AS regie, i.total_cents, \
-                (SELECT COUNT(*) FROM invoice_lines l WHERE l.invoice_id = i.id) AS lines, i.credits_invoice_id \
+                i.line_count AS lines, i.credits_invoice_id \
          FROM invoices i JOIN families f ON f.id = i.family_id JOIN regies r ON r.id = i.regie_id \
          WHERE i.run_id = $1 ORDER BY r.name, i.kind, f.number"
     )
@@ -1021,7 +1065,7 @@ struct RunInvoiceRow {
     family_number: i64,
     regie: String,
     total_cents: i64,
-    lines: i64,
+    lines: i32,
     credits_invoice_id: Option<Uuid>,
 }
 
@@ -1041,6 +1085,7 @@ struct InvoiceRow {
     due_on: Option<NaiveDate>,
     credits_invoice_id: Option<Uuid>,
     credits_number: Option<String>,
+    reason: Option<String>,
     family_id: Uuid,
     family_number: i64,
 }
@@ -1082,6 +1127,8 @@ impl InvoiceRow {
                 status,
                 due_on,
                 credits_invoice_id: self.credits_invoice_id,
+                credits_number: self.credits_number,
+                reason: self.reason,
             },
             self.family_id,
             self.family_number,
@@ -1130,7 +1177,8 @@ impl LineRow {
 const INVOICE_SELECT: &str = "SELECT i.id, i.kind, i.number, r.name AS regie, i.issued_on, i.period, i.total_cents, \
      CAST(COALESCE((SELECT -SUM(cn.total_cents) FROM invoices cn WHERE cn.credits_invoice_id = i.id \
                     AND cn.status = 'issued'), 0) AS BIGINT) AS credited_cents, \
-     i.paid_cents, i.due_on, i.credits_invoice_id, o.number AS credits_number, i.family_id, f.number AS family_number \
+     i.paid_cents, i.due_on, i.credits_invoice_id, o.number AS credits_number, i.reason, i.family_id, \
+     f.number AS family_number \
      FROM invoices i JOIN regies r ON r.id = i.regie_id JOIN families f ON f.id = i.family_id \
      LEFT JOIN invoices o ON o.id = i.credits_invoice_id";
 
@@ -1491,4 +1539,58 @@ pub async fn regie_of(tx: &mut Tx, invoice_id: Uuid) -> StoreResult<Uuid> {
     .bind(invoice_id)
     .fetch_one(&mut *c)
     .await)?)
+}
+
+impl Billing<'_> {
+    /// The régie of an issued invoice.
+    pub async fn invoice_regie(&self, invoice_id: Uuid) -> StoreResult<Option<Regie>> {
+        let id: Option<Uuid> = scalar!(
+            optional,
+            self.db,
+            "SELECT regie_id FROM invoices WHERE id = $1",
+            invoice_id
+        )?;
+        match id {
+            Some(id) => self.regie(id).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// QF records that end within the warning days and that no later record follows,
+/// not told yet: marked told, and returned (family, end). The model's
+/// `quotient_expiring` says the same for the banner.
+pub async fn take_expiring(tx: &mut Tx, today: NaiveDate) -> StoreResult<Vec<(Uuid, NaiveDate)>> {
+    let now = tx.now();
+    let last = today
+        .checked_add_signed(chrono::Duration::days(
+            famille_model::billing::QUOTIENT_WARNING_DAYS,
+        ))
+        .unwrap_or(today);
+    let rows: Vec<(Uuid, Uuid, NaiveDate)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT q.id, q.family_id, q.valid_until FROM quotients q \
+         WHERE q.valid_until BETWEEN $1 AND $2 AND q.valid_from <= $1 AND q.expiry_notified_at IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM quotients o WHERE o.family_id = q.family_id AND o.id <> q.id \
+                           AND o.valid_from > q.valid_from AND (o.valid_until IS NULL OR o.valid_until > q.valid_until))"
+    )
+    .bind(today)
+    .bind(last)
+    .fetch_all(&mut *c)
+    .await
+    })?;
+    for (id, ..) in &rows {
+        on_tx!(tx, |c| sqlx::query(
+            "UPDATE quotients SET expiry_notified_at = $2 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))?;
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(_, family, until)| (family, until))
+        .collect())
 }

@@ -80,8 +80,9 @@ impl FeedEntry {
 
 /// Appends entries to the feed inside the open transaction whose connection is
 /// `$conn` (either backend). The counter row is taken last so that sequence order is
-/// commit order; rows are inserted many at a time, in chunks that stay under
-/// SQLite's limit on bound parameters.
+/// commit order; rows are inserted many at a time, 100 (500 parameters) a statement:
+/// SQLite binds each parameter by a lookup along the statement's list, so much
+/// larger statements bind in quadratic time.
 macro_rules! record {
     ($conn:expr, $entries:expr, $now:expr) => {{
         let entries: &[$crate::store::feed::FeedEntry] = $entries;
@@ -93,7 +94,7 @@ macro_rules! record {
             .fetch_one(&mut *$conn)
             .await?;
             let first = last - entries.len() as i64 + 1;
-            for (chunk_index, chunk) in entries.chunks(1000).enumerate() {
+            for (chunk_index, chunk) in entries.chunks(100).enumerate() {
                 let rows: Vec<String> = (0..chunk.len())
                     .map(|i| {
                         let p = 5 * i;
@@ -113,7 +114,7 @@ macro_rules! record {
                 );
                 let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (offset, e) in chunk.iter().enumerate() {
-                    let seq = first + (chunk_index * 1000 + offset) as i64;
+                    let seq = first + (chunk_index * 100 + offset) as i64;
                     insert = insert
                         .bind(seq)
                         .bind(e.family_id)

@@ -254,6 +254,12 @@ impl Tx {
         self.now
     }
 
+    /// Whether the transaction runs on SQLite (for the few statements whose SQL
+    /// differs by dialect).
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.conn, TxConn::Sqlite(..))
+    }
+
     /// Records that an entity changed: a change-feed entry, written at commit.
     pub fn changed(&mut self, entry: feed::FeedEntry) {
         self.changes.push(entry);

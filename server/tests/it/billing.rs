@@ -389,3 +389,164 @@ backend_tests! {
         assert_eq!(dup.body["errors"][0]["field"], "code", "{}", dup.body);
     }
 }
+
+/// The text of a PDF, as poppler reads it (`pdftotext -layout`).
+pub fn pdf_text(bytes: &[u8]) -> String {
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    let path = std::env::temp_dir().join(format!("famille-{}.pdf", uuid::Uuid::now_v7()));
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    plain(&String::from_utf8(out.stdout).unwrap())
+}
+
+/// Non-breaking spaces as plain ones (pdftotext gives either, by version).
+pub fn plain(text: &str) -> String {
+    text.replace(['\u{A0}', '\u{202F}'], " ")
+}
+
+backend_tests! {
+    async fn the_invoice_pdf_holds_its_number_lines_and_total(app) {
+        let app = app.with_demo().await;
+        let agent = app.agent().await;
+        let parent = app.parent().await;
+        let issued = issue(&app, &agent, &preview(&app, &agent, &last_month(&app)).await).await;
+        let invoice = &issued["invoices"][0];
+        let id = invoice["id"].as_str().unwrap();
+        let number = invoice["number"].as_str().unwrap();
+        let get = |path: String, token: String| {
+            let app = &app;
+            async move {
+                app.send(axum::http::Request::builder().uri(path).header("authorization", format!("Bearer {token}"))
+                    .body(axum::body::Body::empty()).unwrap()).await
+            }
+        };
+        let reply = get(format!("/api/v1/invoices/{id}/pdf"), parent.access.clone()).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.headers["content-type"], "application/pdf");
+        let bytes = reply.raw.clone();
+        let text = pdf_text(&bytes);
+        let total = famille_model::fr::euros(invoice["total_cents"].as_i64().unwrap());
+        for needle in [number, "FACTURE", "Régie Enfance", "Famille TESTBO", "Dossier n° 1", "Elena", "Valentine", "Luc",
+                       "Journée complète — repas", "majoration", "QF de 800 à 1\u{202F}099\u{A0}€", total.as_str(),
+                       "Reste à payer", "Page 1/1"] {
+            assert!(text.contains(&plain(needle)), "{needle:?} not in:\n{text}");
+        }
+        assert!(!text.contains("Chloé"), "{text}");
+        // The staff's copy is the same document; another family's is not found.
+        assert_eq!(get(format!("/api/v1/staff/invoices/{id}/pdf"), agent.access.clone()).await.status, StatusCode::OK);
+        let stranger = app.new_parent("voisin@example.fr").await;
+        get(format!("/api/v1/invoices/{id}/pdf"), stranger.access.clone()).await.problem(StatusCode::NOT_FOUND, "not_found");
+    }
+}
+
+#[test]
+fn a_long_invoice_runs_over_pages_and_keeps_every_line() {
+    use famille_model::api::{Invoice, InvoiceDetail, InvoiceLine, Regie};
+    use famille_model::billing::{InvoiceKind, InvoiceStatus, LineKind};
+    let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+    let lines: Vec<InvoiceLine> = (0..150)
+        .map(|i| InvoiceLine {
+            id: uuid::Uuid::now_v7(),
+            child_id: uuid::Uuid::from_u128(1 + i / 60),
+            child: format!("Enfant{}", i / 60),
+            session_id: uuid::Uuid::now_v7(),
+            date: day + chrono::Days::new((i % 28) as u64),
+            activity: "Accueil périscolaire".into(),
+            option: "Soir".into(),
+            kind: LineKind::Activity,
+            quantity: 1,
+            unit_cents: 100 + i as i64,
+            amount_cents: 100 + i as i64,
+            bracket: None,
+        })
+        .collect();
+    let total: i64 = lines.iter().map(|l| l.amount_cents).sum();
+    let detail = InvoiceDetail {
+        invoice: Invoice {
+            id: uuid::Uuid::now_v7(),
+            kind: InvoiceKind::Invoice,
+            number: "PERI-2027-000042".into(),
+            regie: "Régie Périscolaire".into(),
+            issued_on: day,
+            period: "2027-02".into(),
+            label: "Facture de février 2027".into(),
+            total_cents: total,
+            credited_cents: 0,
+            paid_cents: 0,
+            status: InvoiceStatus::Issued,
+            due_on: day + chrono::Days::new(30),
+            credits_invoice_id: None,
+            credits_number: None,
+            reason: None,
+        },
+        family_number: 42,
+        lines,
+    };
+    let regie = Regie {
+        id: uuid::Uuid::now_v7(),
+        code: "PERI".into(),
+        name: "Régie Périscolaire".into(),
+        address: "Mairie\n33360 Latresne".into(),
+        due_days: 30,
+        min_amount_cents: 0,
+        payment_note: "Par carte bancaire en ligne.".into(),
+        territory: vec![],
+    };
+    let bytes = famille_server::billing::pdf::render(&famille_server::billing::pdf::InvoicePdf {
+        regie: &regie,
+        detail: &detail,
+        family: "DURAND Zoé",
+        address: &["1 rue de l'Église".into(), "33360 LATRESNE".into()],
+        credits_number: None,
+        reason: None,
+    })
+    .unwrap();
+    let text = pdf_text(&bytes);
+    let pages = text.matches("Page ").count();
+    assert!(pages >= 3, "{pages} pages:\n{text}");
+    assert!(text.contains(&format!("Page {pages}/{pages}")), "{text}");
+    for i in 0..150 {
+        let amount = plain(&famille_model::fr::euros(100 + i));
+        assert!(text.contains(&amount), "line {i} ({amount}) missing");
+    }
+    assert!(text.contains(&plain(&famille_model::fr::euros(total))));
+    assert!(text.contains("Enfant2"));
+    assert!(text.contains("DURAND Zoé"));
+}
+
+backend_tests! {
+    async fn a_quotient_running_out_asks_the_family_once(app) {
+        let app = app.with_demo().await;
+        let agent = app.agent().await;
+        let parent = app.parent().await;
+        let family_id = app.get("/api/v1/family", &parent.access).await.body["id"].as_str().unwrap().to_owned();
+        let today = famille_model::calendar::paris_date(app.state.clock.now());
+        let until = today + chrono::Days::new(20);
+        let path = format!("/api/v1/staff/families/{family_id}/quotients");
+        let record = app.get(&path, &agent.access).await.body[0]["id"].as_str().unwrap().to_owned();
+        let ended = app.post(&format!("{path}/{record}/end"), Some(&agent.access), json!({"valid_until": until})).await;
+        assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.body);
+        let alerts = app.get("/api/v1/alerts", &parent.access).await.body;
+        let alert = alerts.as_array().unwrap().iter().find(|a| a["kind"] == "quotient_expiring").expect("the banner").clone();
+        assert!(alert["message"].as_str().unwrap().contains(&famille_model::fr::date(until)), "{alert}");
+        // Told once, by the housekeeping.
+        assert_eq!(famille_server::billing::notify_quotients_expiring(&app.state).await.unwrap(), 1);
+        assert_eq!(famille_server::billing::notify_quotients_expiring(&app.state).await.unwrap(), 0);
+        let mail = crate::support::decode_quoted_printable(&app.wait_for_mail_containing("Quotient familial").await);
+        assert!(mail.contains("tarif maximum"), "{mail}");
+        // The new attestation entered: no banner.
+        let next = app.post(&path, Some(&agent.access), json!({"value": 700, "valid_from": until + chrono::Days::new(1), "source": "caf"})).await;
+        assert_eq!(next.status, StatusCode::CREATED, "{}", next.body);
+        let alerts = app.get("/api/v1/alerts", &parent.access).await.body;
+        assert!(!alerts.as_array().unwrap().iter().any(|a| a["kind"] == "quotient_expiring"), "{alerts}");
+    }
+}

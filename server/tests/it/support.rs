@@ -156,6 +156,7 @@ impl TestApp {
             status,
             headers,
             body,
+            raw: bytes.to_vec(),
         }
     }
 
@@ -360,6 +361,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Value,
+    /// The body's bytes (a PDF, a CSV).
+    pub raw: Vec<u8>,
 }
 
 impl Reply {

@@ -290,17 +290,64 @@ impl Api {
                 detail: format!("réponse du serveur inattendue : {e}"),
             });
         }
-        let problem: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Err(CallError::Status {
-            status,
-            code: problem["code"]
-                .as_str()
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(ErrorCode::Unknown),
-            detail: problem["detail"]
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("le serveur a répondu {status}")),
-        })
+        Err(refusal(status, &bytes))
+    }
+
+    /// A GET whose success is a file of `media` type (a PDF): its bytes. Anything
+    /// else with a 2xx (a Wi-Fi login page) is not our server's answer.
+    pub async fn download(
+        &self,
+        path: &str,
+        token: &str,
+        media: &str,
+    ) -> Result<Vec<u8>, CallError> {
+        let answer = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(CallError::Network)?;
+        let status = answer.status().as_u16();
+        let headers = answer.headers().clone();
+        let bytes = answer.bytes().await.map_err(CallError::Network)?;
+        let ours = if (200..300).contains(&status) {
+            media_type(&headers) == media
+        } else {
+            is_ours(status, &headers, &bytes)
+        };
+        if !ours {
+            return Err(if status == 429 || status >= 500 {
+                CallError::Status {
+                    status,
+                    code: ErrorCode::Unavailable,
+                    detail: format!("le serveur a répondu {status}"),
+                }
+            } else {
+                CallError::NotOurServer { status }
+            });
+        }
+        self.learn_time(&headers);
+        if (200..300).contains(&status) {
+            Ok(bytes.to_vec())
+        } else {
+            Err(refusal(status, &bytes))
+        }
+    }
+}
+
+/// The server's refusal (problem+json): its code and French detail.
+fn refusal(status: u16, bytes: &[u8]) -> CallError {
+    let problem: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    CallError::Status {
+        status,
+        code: problem["code"]
+            .as_str()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(ErrorCode::Unknown),
+        detail: problem["detail"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("le serveur a répondu {status}")),
     }
 }

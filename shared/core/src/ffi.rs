@@ -180,6 +180,13 @@ impl Core {
         self.engine.invoices().map_err(Into::into)
     }
 
+    /// The PDF of an invoice (fetched once, then offline): the bytes to hand to
+    /// the system's viewer.
+    pub async fn invoice_pdf(&self, invoice_id: String) -> FfiResult<Vec<u8>> {
+        self.run(move |e| async move { e.invoice_pdf(&invoice_id).await })
+            .await
+    }
+
     /// An invoice with its lines, offline.
     pub fn invoice(&self, invoice_id: String) -> FfiResult<crate::views::InvoiceDetailView> {
         self.engine.invoice(&invoice_id).map_err(Into::into)

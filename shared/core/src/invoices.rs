@@ -39,6 +39,27 @@ impl Engine {
         })
     }
 
+    /// The PDF of an invoice or credit note: fetched once, then kept on the phone
+    /// and opened offline.
+    pub async fn invoice_pdf(&self, id: &str) -> CoreResult<Vec<u8>> {
+        let id =
+            Uuid::parse_str(id).map_err(|_| Error::invalid("identifiant de facture invalide"))?;
+        if self.store().invoice(id)?.is_none() {
+            return Err(Error::invalid("facture inconnue sur ce téléphone"));
+        }
+        if let Some(pdf) = self.store().invoice_pdf(id)? {
+            return Ok(pdf);
+        }
+        let pdf = self
+            .download(&format!("/api/v1/invoices/{id}/pdf"), "application/pdf")
+            .await?;
+        if !pdf.starts_with(b"%PDF-") {
+            return Err(Error::invalid("le serveur n'a pas envoyé un PDF"));
+        }
+        self.store().save_invoice_pdf(id, &pdf)?;
+        Ok(pdf)
+    }
+
     /// Fetches the lines of the invoices the feed brought (once each).
     pub(crate) async fn fetch_invoice_lines(&self) -> CoreResult<()> {
         let missing = self.store().invoices_without_lines()?;

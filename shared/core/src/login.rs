@@ -158,6 +158,18 @@ impl Engine {
         }
     }
 
+    /// A file (a PDF) as the logged-in parent; a 401 refreshes the token once.
+    pub(crate) async fn download(&self, path: &str, media: &str) -> CoreResult<Vec<u8>> {
+        let token = self.access_token(None).await?;
+        match self.api.download(path, &token, media).await {
+            Err(CallError::Status { status: 401, .. }) => {
+                let token = self.access_token(Some(&token)).await?;
+                Ok(self.api.download(path, &token, media).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
     /// A GET as the logged-in parent.
     pub(crate) async fn fetch<T: DeserializeOwned>(&self, path: &str) -> CoreResult<T> {
         self.authed::<T, ()>(Method::GET, path, None).await

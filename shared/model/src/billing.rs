@@ -64,6 +64,19 @@ pub fn quotient_on(records: &[QuotientRecord], day: NaiveDate) -> Option<&Quotie
         .max_by_key(|q| q.valid_from)
 }
 
+/// Days before its end that a QF asks the family for an update (issue 12).
+pub const QUOTIENT_WARNING_DAYS: i64 = 30;
+
+/// The end of the QF that applies `today` when it comes within
+/// [`QUOTIENT_WARNING_DAYS`] and no other record takes over the day after: the
+/// family should send its new attestation, or pay the highest tariff.
+pub fn quotient_expiring(records: &[QuotientRecord], today: NaiveDate) -> Option<NaiveDate> {
+    let until = quotient_on(records, today)?.valid_until?;
+    let next = until.succ_opt()?;
+    let soon = (until - today).num_days() <= QUOTIENT_WARNING_DAYS;
+    (soon && quotient_on(records, next).is_none()).then_some(until)
+}
+
 /// A bracket of QF (`qf_min` to `qf_max` euros included, open at the top when
 /// `None`) and the price of a day in it, in cents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -714,6 +727,55 @@ mod tests {
         assert_eq!(reconcile(Some(950), 0, true), nothing);
         assert_eq!(reconcile(Some(0), 0, false), nothing);
         assert_eq!(reconcile(None, 0, false), nothing);
+    }
+
+    #[test]
+    fn a_quotient_ending_soon_asks_for_an_update_unless_one_follows() {
+        let ending = |until| QuotientRecord {
+            value: 700,
+            valid_from: day(2026, 1, 1),
+            valid_until: Some(until),
+            source: QuotientSource::Caf,
+        };
+        let today = day(2026, 12, 1);
+        assert_eq!(
+            quotient_expiring(&[ending(day(2026, 12, 31))], today),
+            Some(day(2026, 12, 31))
+        );
+        assert_eq!(
+            quotient_expiring(&[ending(day(2027, 1, 1))], today),
+            None,
+            "31 days ahead"
+        );
+        assert_eq!(
+            quotient_expiring(&[ending(day(2026, 11, 30))], today),
+            None,
+            "over: no QF today"
+        );
+        let next = QuotientRecord {
+            value: 650,
+            valid_from: day(2027, 1, 1),
+            valid_until: None,
+            source: QuotientSource::ApiParticulier,
+        };
+        assert_eq!(
+            quotient_expiring(&[ending(day(2026, 12, 31)), next], today),
+            None
+        );
+        let open = QuotientRecord {
+            valid_until: None,
+            ..next
+        };
+        assert_eq!(
+            quotient_expiring(
+                &[QuotientRecord {
+                    valid_from: day(2026, 1, 1),
+                    ..open
+                }],
+                today
+            ),
+            None
+        );
     }
 
     #[test]

@@ -73,7 +73,8 @@ const MIGRATIONS: &[&str] = &[
          issued_on  TEXT NOT NULL,
          number     TEXT NOT NULL,
          json       TEXT NOT NULL,
-         lines      TEXT
+         lines      TEXT,
+         pdf        BLOB
      );
      CREATE TABLE quotients (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);",
 ];

@@ -197,6 +197,27 @@ impl Store {
         Ok(())
     }
 
+    /// An invoice's PDF, once fetched.
+    pub fn invoice_pdf(&self, id: Uuid) -> CoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT pdf FROM invoices WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    pub fn save_invoice_pdf(&self, id: Uuid, pdf: &[u8]) -> CoreResult<()> {
+        self.conn.execute(
+            "UPDATE invoices SET pdf = ?2 WHERE id = ?1",
+            params![id.to_string(), pdf],
+        )?;
+        Ok(())
+    }
+
     /// The family's QF records, as last synced.
     pub fn quotients(&self) -> CoreResult<Vec<QuotientRecordView>> {
         let json: Option<String> = self

@@ -185,6 +185,32 @@ fun main() = runBlocking {
             check(cells(core.calendar(elena, from, to)).first { it.sessionId == late }.state == CellState.LATE) { "late" }
             check(core.dismissRejected(notice.id) && core.queue().isEmpty()) { "dismissed" }
         }
+        // The agent bills last month (the demo's Wednesdays): the push routes to the
+        // invoice, its lines and its PDF open offline.
+        val agent = server.agentToken()
+        val month = LocalDate.now().withDayOfMonth(1).minusMonths(1).toString().substring(0, 7)
+        val run = field(server.call("POST", "/api/v1/staff/billing/runs", agent, """{"month":"$month"}"""), "id")
+        val issued = server.call("POST", "/api/v1/staff/billing/runs/$run/issue", agent, null)
+        val invoiceId = issued.let {
+            Regex(""""invoices":\[\{"id":"([0-9a-f-]{36})"""").find(it)?.groupValues?.get(1) ?: throw AssertionError("no invoice in $it")
+        }
+        val number = field(issued, "number")
+        var pdf = ByteArray(0)
+        openCore(folder, server.url).use { core ->
+            val shown = core.handlePush(mapOf("kind" to "invoice_issued", "id" to invoiceId))
+            check(shown.synced && shown.kind == PushKind.INVOICE_ISSUED && shown.targetId == invoiceId) { "$shown" }
+            val listed = core.invoices().single { it.id == invoiceId }
+            check(listed.number == number && listed.status == InvoiceStatus.ISSUED && listed.linesOnPhone) { "$listed" }
+            check(shown.body == "${listed.label} : ${listed.totalLabel}") { shown.body }
+            pdf = core.invoicePdf(invoiceId)
+            check(String(pdf.copyOfRange(0, 5)) == "%PDF-") { "not a PDF" }
+        }
+        openCore(folder, "http://127.0.0.1:9").use { offline ->
+            val detail = offline.invoice(invoiceId)
+            check(detail.lines.sumOf { it.amountCents } == detail.invoice.totalCents) { "$detail" }
+            check(detail.lines.any { it.kind == LineKind.SURCHARGE }) { "the surcharge line" }
+            check(offline.invoicePdf(invoiceId).contentEquals(pdf)) { "the PDF kept on the phone" }
+        }
         folder.deleteRecursively()
         println("Kotlin end-to-end: OK")
     }

@@ -140,6 +140,12 @@ def left_in(folder):
     return found
 
 
+def pdf_text(pdf):
+    """The text of a PDF as poppler reads it, non-breaking spaces as plain ones."""
+    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return out.stdout.decode().replace("\u00a0", " ").replace("\u202f", " ")
+
+
 def cells(days):
     return [c for d in days for c in d.cells]
 
@@ -301,6 +307,7 @@ class EndToEnd(unittest.TestCase):
         self.assertTrue(listed.total_label.endswith("€"), listed.total_label)
         self.assertEqual(shown.body, f"{listed.label} : {listed.total_label}")
         self.assertTrue(listed.label.startswith("Facture d"), listed.label)
+        pdf = asyncio.run(core.invoice_pdf(invoice["id"]))
         del core
 
         # Offline, from the folder: the lines add up to the total.
@@ -313,6 +320,11 @@ class EndToEnd(unittest.TestCase):
         self.assertTrue(all(l.bracket_label for l in detail.lines if l.kind == fm.LineKind.ACTIVITY))
         with self.assertRaises(fc.CoreError.InvalidInput):
             offline.invoice("pas-une-facture")
+        # The PDF was kept: it opens offline, and its text holds the number and total.
+        self.assertEqual(asyncio.run(offline.invoice_pdf(invoice["id"])), pdf)
+        text = pdf_text(pdf)
+        self.assertIn(invoice["number"], text)
+        self.assertIn(listed.total_label.replace("\u00a0", " ").replace("\u202f", " "), text)
 
     def test_push_registration_and_handling(self):
         core = open_core(self.folder, self.server.url)

@@ -218,6 +218,9 @@ wire! {
         pub status: InvoiceStatus,
         pub due_on: NaiveDate,
         pub credits_invoice_id: Option<Uuid>,
+        /// For a credit note: the number of the invoice it reduces, and why.
+        pub credits_number: Option<String>,
+        pub reason: Option<String>,
     }
 
     /// One line: a child's day of an activity, its meal or its surcharge.

@@ -7,6 +7,7 @@ vocabulary! {
     AlertKind {
         DocumentRequired => "document_required", "Document obligatoire à fournir";
         DossierPending => "dossier_pending", "Dossier en attente de validation";
+        QuotientExpiring => "quotient_expiring", "Quotient familial à mettre à jour";
     }
 }
 

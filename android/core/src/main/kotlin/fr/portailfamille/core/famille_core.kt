@@ -808,6 +808,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_invoice(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_invoice_pdf(
+    ): Int
     external fun uniffi_famille_core_checksum_method_core_invoices(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_is_logged_in(
@@ -911,6 +913,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_famille_core_fn_method_core_invoice(`ptr`: Long,`invoiceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_invoice_pdf(`ptr`: Long,`invoiceId`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_famille_core_fn_method_core_invoices(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_is_logged_in(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1113,6 +1117,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_invoice() and 0xFFFF) != 3092) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_invoice_pdf() and 0xFFFF) != 21675) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_invoices() and 0xFFFF) != 40782) {
@@ -1750,6 +1757,12 @@ public interface CoreInterface {
     fun `invoice`(`invoiceId`: kotlin.String): InvoiceDetailView
     
     /**
+     * The PDF of an invoice (fetched once, then offline): the bytes to hand to
+     * the system's viewer.
+     */
+    suspend fun `invoicePdf`(`invoiceId`: kotlin.String): kotlin.ByteArray
+    
+    /**
      * « Mes factures », newest first, offline.
      */
     fun `invoices`(): List<InvoiceView>
@@ -2113,6 +2126,32 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     )
     }
     
+
+    
+    /**
+     * The PDF of an invoice (fetched once, then offline): the bytes to hand to
+     * the system's viewer.
+     */
+    @Throws(CoreException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `invoicePdf`(`invoiceId`: kotlin.String) : kotlin.ByteArray {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_famille_core_fn_method_core_invoice_pdf(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`invoiceId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_famille_core_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_famille_core_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_famille_core_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterByteArray.lift(it) },
+        // Error FFI converter
+        CoreException.ErrorHandler,
+    )
+    }
 
     
     /**

@@ -967,7 +967,8 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
 enum class AlertKind {
     
     DOCUMENT_REQUIRED,
-    DOSSIER_PENDING;
+    DOSSIER_PENDING,
+    QUOTIENT_EXPIRING;
 
     
 
