@@ -158,6 +158,20 @@ pub async fn end_quotient(
     until: NaiveDate,
 ) -> AppResult<()> {
     validate::service_date("valid_until", until)?;
+    let record = state
+        .db
+        .billing()
+        .quotients(family_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(AppError::NotFound)?;
+    if until < record.valid_from {
+        return Err(AppError::Invalid(vec![validate::FieldError::new(
+            "valid_until",
+            "la fin de validité précède son début",
+        )]));
+    }
     let mut tx = state.db.begin_at(state.clock.now()).await?;
     if !store::end_quotient(&mut tx, family_id, id, until).await? {
         return Err(AppError::NotFound);
@@ -363,6 +377,14 @@ pub async fn preview(
         )]));
     }
     let (from, to) = window(month)?;
+    // Days are billed once lived: a month not over would bill in advance, and
+    // every cancellation in time would then need a credit note.
+    if to >= today(state) {
+        return Err(AppError::Invalid(vec![validate::FieldError::new(
+            "month",
+            "seul un mois terminé peut être facturé",
+        )]));
+    }
     let period = check::month_of(month);
     let run = retrying(|| async {
         let mut tx = state.db.begin_at(state.clock.now()).await?;
@@ -545,6 +567,12 @@ pub async fn credit_note(
         let chosen: Vec<_> = match &input.lines {
             None => open.into_iter().map(|(_, l)| l).collect(),
             Some(ids) => {
+                if ids.is_empty() {
+                    return Ok(Err(AppError::Invalid(vec![validate::FieldError::new(
+                        "lines",
+                        "au moins une ligne, ou aucune liste pour toutes",
+                    )])));
+                }
                 if let Some(unknown) = ids.iter().find(|id| !open.iter().any(|(l, _)| l == *id)) {
                     return Ok(Err(AppError::Refused {
                         code: ErrorCode::NothingToCredit,

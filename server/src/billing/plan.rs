@@ -5,11 +5,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use famille_model::api::{AnomalyKind, RunAnomaly};
 use famille_model::billing::{
-    Billing, InvoiceKind, LineKind, PriceAnomaly, billing, day_lines, quotient_on, reconcile,
-    sibling_rank,
+    Billed, Billing, InvoiceKind, LineKind, PriceAnomaly, billing, day_lines, quotient_on,
+    reconcile, sibling_rank,
 };
 use famille_model::fr;
 use sha2::{Digest, Sha256};
@@ -19,6 +19,9 @@ use crate::store::billing::{Facts, PlannedInvoice, PlannedLine};
 
 /// One fact: which child, which session, which line kind.
 type FactKey = (Uuid, Uuid, LineKind);
+
+/// The children a régie bills a family in one month: (family, régie, (year, month)).
+type SiblingsKey = (Uuid, Uuid, (i32, u32));
 
 /// What a run will write, and what the services should look at.
 #[derive(Debug, Default)]
@@ -145,10 +148,17 @@ pub fn plan(facts: &Facts, regie: Option<Uuid>, from: NaiveDate, to: NaiveDate) 
         });
     }
 
-    // 2. Sibling ranks among the children a régie bills that month, eldest first.
-    let mut siblings: HashMap<(Uuid, Uuid), Vec<(Uuid, NaiveDate)>> = HashMap::new();
+    // 2. Sibling ranks among the children a régie bills in the fact's month, eldest
+    // first (the month, not the run's window: a later run ranks the same day alike).
+    let month_of = |session: Uuid| {
+        let d = facts.sessions[&session].date;
+        (d.year(), d.month())
+    };
+    let mut siblings: HashMap<SiblingsKey, Vec<(Uuid, NaiveDate)>> = HashMap::new();
     for b in &billable {
-        let list = siblings.entry((b.family_id, b.regie_id)).or_default();
+        let list = siblings
+            .entry((b.family_id, b.regie_id, month_of(b.session_id)))
+            .or_default();
         if !list.iter().any(|(id, _)| *id == b.child_id) {
             let born = facts
                 .children
@@ -162,7 +172,9 @@ pub fn plan(facts: &Facts, regie: Option<Uuid>, from: NaiveDate, to: NaiveDate) 
     // 3. The lines the facts give now.
     let no_records = Vec::new();
     let mut desired: HashMap<FactKey, (Uuid, Uuid, PlannedLine)> = HashMap::new();
+    let mut decisions: HashMap<(Uuid, Uuid), Billing> = HashMap::new();
     for b in &billable {
+        decisions.insert((b.child_id, b.session_id), b.decision);
         let session = &facts.sessions[&b.session_id];
         let records = facts.quotients.get(&b.family_id).unwrap_or(&no_records);
         let qf = quotient_on(records, session.date).map(|q| q.value);
@@ -174,7 +186,10 @@ pub fn plan(facts: &Facts, regie: Option<Uuid>, from: NaiveDate, to: NaiveDate) 
                     .and_then(|f| f.postal_code.as_ref())
                     .is_some_and(|code| r.territory.contains(code))
         });
-        let rank = sibling_rank(&siblings[&(b.family_id, b.regie_id)], b.child_id);
+        let rank = sibling_rank(
+            &siblings[&(b.family_id, b.regie_id, month_of(b.session_id))],
+            b.child_id,
+        );
         let (lines, anomaly) = day_lines(b.tariff, b.decision, qf, resident, rank);
         if let Some(anomaly) = anomaly {
             let (kind, figure) = match anomaly {
@@ -222,7 +237,9 @@ pub fn plan(facts: &Facts, regie: Option<Uuid>, from: NaiveDate, to: NaiveDate) 
         }
     }
 
-    // 4. What issued invoices already billed, per fact and per invoice.
+    // 4. What issued invoices already billed, per fact and per invoice, in every
+    // régie (an option moved to another régie is not billed twice); only the
+    // régies in scope are credited.
     struct Issued<'f> {
         net: i64,
         waived: bool,
@@ -230,7 +247,7 @@ pub fn plan(facts: &Facts, regie: Option<Uuid>, from: NaiveDate, to: NaiveDate) 
     }
     let mut issued: HashMap<FactKey, Issued> = HashMap::new();
     for l in &facts.issued {
-        if !in_scope(l.regie_id) || l.line.date < from || l.line.date > to {
+        if l.line.date < from || l.line.date > to {
             continue;
         }
         let entry = issued
@@ -253,23 +270,43 @@ pub fn plan(facts: &Facts, regie: Option<Uuid>, from: NaiveDate, to: NaiveDate) 
         }
     }
 
-    // 5. Reconcile each fact: bill what is new, credit what changed.
+    // 5. Reconcile each day: bill what is new, credit what no longer is.
     let mut bills: BTreeMap<(Uuid, Uuid), Vec<PlannedLine>> = BTreeMap::new();
     let mut credits: BTreeMap<(Uuid, Uuid, Uuid), Vec<PlannedLine>> = BTreeMap::new();
-    let all_keys: HashSet<FactKey> = desired.keys().chain(issued.keys()).copied().collect();
-    for key in all_keys {
-        let want = desired.get(&key);
-        let had = issued.get(&key);
-        let decision = reconcile(
-            want.map(|(_, _, l)| l.amount_cents),
-            had.map_or(0, |h| h.net),
-            had.is_some_and(|h| h.waived),
-        );
-        if decision.credit {
-            for (invoice, (net, regie_id, family_id, line)) in
-                &had.expect("credit has lines").per_invoice
-            {
-                if *net == 0 {
+    let days: HashSet<(Uuid, Uuid)> = decisions
+        .keys()
+        .copied()
+        .chain(issued.keys().map(|(child, session, _)| (*child, *session)))
+        .collect();
+    const KINDS: [LineKind; 3] = [LineKind::Activity, LineKind::Meal, LineKind::Surcharge];
+    for (child, session) in days {
+        let decision = decisions
+            .get(&(child, session))
+            .copied()
+            .unwrap_or(Billing::No);
+        let now: Vec<LineKind> = KINDS
+            .into_iter()
+            .filter(|k| {
+                desired
+                    .get(&(child, session, *k))
+                    .is_some_and(|(_, _, l)| l.amount_cents != 0)
+            })
+            .collect();
+        let billed: Vec<Billed> = KINDS
+            .into_iter()
+            .filter_map(|kind| {
+                issued.get(&(child, session, kind)).map(|h| Billed {
+                    kind,
+                    net_cents: h.net,
+                    waived: h.waived,
+                })
+            })
+            .collect();
+        let decision = reconcile(decision, &now, &billed);
+        for kind in decision.credit {
+            let had = &issued[&(child, session, kind)];
+            for (invoice, (net, regie_id, family_id, line)) in &had.per_invoice {
+                if *net == 0 || !in_scope(*regie_id) {
                     continue;
                 }
                 credits
@@ -282,8 +319,8 @@ pub fn plan(facts: &Facts, regie: Option<Uuid>, from: NaiveDate, to: NaiveDate) 
                     });
             }
         }
-        if decision.bill {
-            let (family_id, regie_id, line) = want.expect("bill has a line");
+        for kind in decision.bill {
+            let (family_id, regie_id, line) = &desired[&(child, session, kind)];
             bills
                 .entry((*regie_id, *family_id))
                 .or_default()
@@ -310,7 +347,12 @@ pub fn plan(facts: &Facts, regie: Option<Uuid>, from: NaiveDate, to: NaiveDate) 
             .get(&regie_id)
             .map_or(0, |r| r.min_amount_cents);
         let total = inv.total_cents();
-        if total > 0 && total < minimum {
+        // Carried to the next run, unless a day would leave the window by then.
+        let leaving = from
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(from);
+        let carried = inv.lines.iter().all(|l| l.date >= leaving);
+        if total > 0 && total < minimum && carried {
             *anomalies
                 .entry(AnomalyKey {
                     kind: AnomalyKind::BelowMinimum,
@@ -401,13 +443,23 @@ pub fn plan(facts: &Facts, regie: Option<Uuid>, from: NaiveDate, to: NaiveDate) 
 /// surcharge): the order of the PDF and of the app.
 fn sort_lines(lines: &mut [PlannedLine]) {
     lines.sort_by(|a, b| {
-        (&a.child, a.child_id, a.date, &a.activity, &a.option, a.kind).cmp(&(
-            &b.child,
-            b.child_id,
-            b.date,
-            &b.activity,
-            &b.option,
-            b.kind,
-        ))
+        (
+            &a.child,
+            a.child_id,
+            a.date,
+            &a.activity,
+            &a.option,
+            a.session_id,
+            a.kind,
+        )
+            .cmp(&(
+                &b.child,
+                b.child_id,
+                b.date,
+                &b.activity,
+                &b.option,
+                b.session_id,
+                b.kind,
+            ))
     });
 }

@@ -197,6 +197,37 @@ backend_tests! {
 
         // And a third run finds nothing left to do.
         assert_eq!(preview(&app, &agent, &month).await["invoices"], json!([]));
+
+        // An issued price stands: a new grid does not re-price billed days.
+        let admin = app.admin().await;
+        let option_id = {
+            let tariffs = app.get("/api/v1/tariffs", &parent.access).await.body;
+            tariffs["activities"].as_array().unwrap().iter()
+                .find(|a| a["activity"].as_str().unwrap().contains("6-11")).unwrap()["options"][0]["option_id"]
+                .as_str().unwrap().to_owned()
+        };
+        let flat = |regie: &str| json!({"regie_id": regie, "tariff": {"pricing": {"mode": "flat", "cents": 2000},
+            "non_resident": null, "meal_cents": 400, "sibling_percent": [], "surcharge_cents": null}});
+        let regie = app.get("/api/v1/staff/regies", &agent.access).await.body[0]["id"].as_str().unwrap().to_owned();
+        let set = app.put(&format!("/api/v1/staff/options/{option_id}/tariff"), &admin.access, flat(&regie)).await;
+        assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.body);
+        assert_eq!(preview(&app, &agent, &month).await["invoices"], json!([]));
+        // Nor does moving the option to another régie bill its days twice.
+        let other = app.post("/api/v1/staff/regies", Some(&admin.access), json!({
+            "code": "PERI", "name": "Régie Périscolaire", "address": "Mairie", "due_days": 15})).await;
+        assert_eq!(other.status, StatusCode::CREATED, "{}", other.body);
+        let other = other.body["id"].as_str().unwrap().to_owned();
+        app.put(&format!("/api/v1/staff/options/{option_id}/tariff"), &admin.access, flat(&other)).await;
+        for scope in [json!({"month": month}), json!({"month": month, "regie_id": other})] {
+            let run = app.post("/api/v1/staff/billing/runs", Some(&agent.access), scope).await;
+            assert_eq!(run.body["invoices"], json!([]), "{}", run.body);
+        }
+
+        // Only a month that is over is billed.
+        let this_month = famille_model::calendar::paris_date(app.state.clock.now()).format("%Y-%m").to_string();
+        let early = app.post("/api/v1/staff/billing/runs", Some(&agent.access), json!({"month": this_month})).await;
+        early.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(early.body["errors"][0]["field"], "month");
     }
 
     async fn two_agents_issue_at_once_and_one_wins(app) {
@@ -272,6 +303,9 @@ backend_tests! {
             .problem(StatusCode::CONFLICT, "nothing_to_credit");
         app.post(&path, Some(&agent.access), json!({"reason": "  "})).await
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        let empty = app.post(&path, Some(&agent.access), json!({"reason": "rien", "lines": []})).await;
+        empty.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(empty.body["errors"][0]["field"], "lines");
         // What an agent waived is not billed again by a later run.
         assert_eq!(preview(&app, &agent, &month).await["invoices"], json!([]));
         // The whole rest cancels the invoice.

@@ -64,8 +64,18 @@ impl Engine {
     pub(crate) async fn fetch_invoice_lines(&self) -> CoreResult<()> {
         let missing = self.store().invoices_without_lines()?;
         for id in missing {
-            let detail: InvoiceDetail = self.fetch(&format!("/api/v1/invoices/{id}")).await?;
-            self.store().save_invoice_lines(id, &detail.lines)?;
+            match self
+                .fetch::<InvoiceDetail>(&format!("/api/v1/invoices/{id}"))
+                .await
+            {
+                Ok(detail) => self.store().save_invoice_lines(id, &detail.lines)?,
+                // Not this family's any more (the feed will say): the rest goes on.
+                Err(Error::Rejected {
+                    code: famille_model::ErrorCode::NotFound,
+                    ..
+                }) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }

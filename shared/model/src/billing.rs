@@ -392,35 +392,68 @@ pub fn invoice_status(total_cents: i64, credited_cents: i64, paid_cents: i64) ->
     }
 }
 
-/// What a billing run does with one fact (a child's day on one line kind), from
-/// what the facts say it costs now and what issued invoices already billed for it.
+/// What issued invoices billed for one line kind of a day: the sum of its lines
+/// in every régie (credit notes negative), and whether an agent waived it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reconcile {
-    /// Credit what was billed (a credit note on each invoice that billed it).
-    pub credit: bool,
-    /// Bill the amount the facts give now.
-    pub bill: bool,
+pub struct Billed {
+    pub kind: LineKind,
+    pub net_cents: i64,
+    pub waived: bool,
 }
 
-/// Each billable fact is billed exactly once (issue 12): `desired_cents` is what the
-/// facts give now (`None`: not billed, or a zero amount), `billed_net_cents` the sum
-/// of the issued lines for the fact (credit notes negative), `waived` whether an
-/// agent credited it by hand (then it is never billed again). A fact already billed
-/// at the right amount does nothing; one billed at another amount, or no longer
-/// billable (an absence excused after the invoice), is credited, and billed again
-/// at the new amount when there is one.
-pub fn reconcile(desired_cents: Option<i64>, billed_net_cents: i64, waived: bool) -> Reconcile {
-    let desired = desired_cents.filter(|&c| c != 0);
-    if waived || desired.unwrap_or(0) == billed_net_cents {
-        return Reconcile {
-            credit: false,
-            bill: false,
-        };
+/// What a billing run does with one day of one child: the kinds to credit (each
+/// issued line of that kind, negated) and the kinds to bill (at today's price).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reconcile {
+    pub credit: Vec<LineKind>,
+    pub bill: Vec<LineKind>,
+}
+
+/// Each billable fact is billed exactly once (issue 12), and an issued price is
+/// never re-priced. `decision` is what the day's status and attendance say now,
+/// `now` the kinds (with a non-zero amount) today's tariff gives for it, `billed`
+/// what issued invoices billed for it.
+///
+/// - A day never billed (or fully credited since) and billable: its lines are
+///   billed at today's price.
+/// - A day billed and still billable keeps its lines as billed, whatever the
+///   tariff, the QF, the residence or the siblings say now (a correction of price
+///   is an agent's credit note); only a surcharge follows the facts (added when the
+///   day becomes late or unbooked presence, credited when it no longer is).
+/// - A day billed and no longer billable (an absence excused after the invoice, a
+///   session cancelled) is credited.
+/// - What an agent waived is never billed nor credited again.
+pub fn reconcile(decision: Billing, now: &[LineKind], billed: &[Billed]) -> Reconcile {
+    let mut out = Reconcile::default();
+    let had = |kind: LineKind| billed.iter().find(|b| b.kind == kind);
+    let waived = |kind: LineKind| had(kind).is_some_and(|b| b.waived);
+    let live: Vec<&Billed> = billed
+        .iter()
+        .filter(|b| b.net_cents != 0 && !b.waived)
+        .collect();
+    if billed.iter().all(|b| b.net_cents == 0) {
+        if decision != Billing::No {
+            out.bill = now.iter().copied().filter(|k| !waived(*k)).collect();
+        }
+        return out;
     }
-    Reconcile {
-        credit: billed_net_cents != 0,
-        bill: desired.is_some(),
+    match decision {
+        Billing::No => out.credit = live.iter().map(|b| b.kind).collect(),
+        Billing::Yes { surcharge } => {
+            let surcharged = had(LineKind::Surcharge).is_some_and(|b| b.net_cents != 0);
+            if !surcharge && surcharged && !waived(LineKind::Surcharge) {
+                out.credit.push(LineKind::Surcharge);
+            }
+            if surcharge
+                && !surcharged
+                && !waived(LineKind::Surcharge)
+                && now.contains(&LineKind::Surcharge)
+            {
+                out.bill.push(LineKind::Surcharge);
+            }
+        }
     }
+    out
 }
 
 #[cfg(test)]
@@ -684,49 +717,56 @@ mod tests {
     }
 
     #[test]
-    fn a_fact_is_billed_once_and_corrected_by_credit() {
-        let nothing = Reconcile {
-            credit: false,
-            bill: false,
+    fn a_day_is_billed_once_and_its_price_stands() {
+        use LineKind::{Activity as A, Meal as M, Surcharge as S};
+        let yes = Billing::Yes { surcharge: false };
+        let late = Billing::Yes { surcharge: true };
+        let billed = |kinds: &[(LineKind, i64)]| -> Vec<Billed> {
+            kinds
+                .iter()
+                .map(|&(kind, net_cents)| Billed {
+                    kind,
+                    net_cents,
+                    waived: false,
+                })
+                .collect()
         };
-        // New fact: billed.
+        let r = |credit: &[LineKind], bill: &[LineKind]| Reconcile {
+            credit: credit.to_vec(),
+            bill: bill.to_vec(),
+        };
+        // New: billed at today's price.
+        assert_eq!(reconcile(yes, &[A, M], &[]), r(&[], &[A, M]));
+        // Billed already: nothing, whatever the tariff says now (a meal added, or gone).
+        assert_eq!(reconcile(yes, &[A, M], &billed(&[(A, 1250)])), r(&[], &[]));
         assert_eq!(
-            reconcile(Some(1250), 0, false),
-            Reconcile {
-                credit: false,
-                bill: true
-            }
+            reconcile(yes, &[A], &billed(&[(A, 1250), (M, 380)])),
+            r(&[], &[])
         );
-        // Already billed at that amount: nothing, however often the run is made.
-        assert_eq!(reconcile(Some(1250), 1250, false), nothing);
-        // No longer billable (excused after the invoice): credited only.
+        // No longer billable: every billed kind credited.
         assert_eq!(
-            reconcile(None, 1250, false),
-            Reconcile {
-                credit: true,
-                bill: false
-            }
+            reconcile(Billing::No, &[], &billed(&[(A, 1250), (M, 380)])),
+            r(&[A, M], &[])
         );
-        // Another amount (a QF entered late): credited and billed again.
+        // The surcharge follows the facts.
         assert_eq!(
-            reconcile(Some(950), 1250, false),
-            Reconcile {
-                credit: true,
-                bill: true
-            }
+            reconcile(late, &[A, M, S], &billed(&[(A, 1250)])),
+            r(&[], &[S])
         );
-        // Credited, then billable again: billed anew.
         assert_eq!(
-            reconcile(Some(950), 0, false),
-            Reconcile {
-                credit: false,
-                bill: true
-            }
+            reconcile(yes, &[A], &billed(&[(A, 1250), (S, 500)])),
+            r(&[S], &[])
         );
-        // Waived by an agent, or free: never billed.
-        assert_eq!(reconcile(Some(950), 0, true), nothing);
-        assert_eq!(reconcile(Some(0), 0, false), nothing);
-        assert_eq!(reconcile(None, 0, false), nothing);
+        // Credited since, billable again: billed anew.
+        assert_eq!(reconcile(yes, &[A], &billed(&[(A, 0)])), r(&[], &[A]));
+        // Waived by an agent: never again.
+        let waived = [Billed {
+            kind: A,
+            net_cents: 0,
+            waived: true,
+        }];
+        assert_eq!(reconcile(yes, &[A], &waived), r(&[], &[]));
+        assert_eq!(reconcile(Billing::No, &[], &[]), r(&[], &[]));
     }
 
     #[test]

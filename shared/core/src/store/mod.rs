@@ -184,7 +184,8 @@ impl Store {
     pub fn clear_server_state(&mut self) -> CoreResult<()> {
         self.conn.execute_batch(
             "DELETE FROM family; DELETE FROM activities; DELETE FROM sessions; DELETE FROM reservations; \
-             DELETE FROM documents; DELETE FROM alerts; DELETE FROM meta WHERE key = 'cursor';",
+             DELETE FROM documents; DELETE FROM alerts; DELETE FROM invoices; DELETE FROM quotients; \
+             DELETE FROM meta WHERE key = 'cursor';",
         )?;
         Ok(())
     }

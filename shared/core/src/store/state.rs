@@ -31,10 +31,12 @@ impl Store {
             let mut upsert_document = tx.prepare_cached(
                 "INSERT INTO documents (id, json) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
             )?;
-            // An invoice's lines never change: a new status keeps them.
+            // An invoice's lines never change: a new status keeps them; its PDF
+            // shows what is left to pay, so a change makes it fetched again.
             let mut upsert_invoice = tx.prepare_cached(
                 "INSERT INTO invoices (id, issued_on, number, json) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (id) DO UPDATE SET issued_on = excluded.issued_on, number = excluded.number, json = excluded.json",
+                 ON CONFLICT (id) DO UPDATE SET issued_on = excluded.issued_on, number = excluded.number, \
+                 pdf = CASE WHEN invoices.json = excluded.json THEN invoices.pdf END, json = excluded.json",
             )?;
             for change in changes {
                 let id = change.id.to_string();

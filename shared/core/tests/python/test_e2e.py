@@ -325,6 +325,11 @@ class EndToEnd(unittest.TestCase):
         text = pdf_text(pdf)
         self.assertIn(invoice["number"], text)
         self.assertIn(listed.total_label.replace("\u00a0", " ").replace("\u202f", " "), text)
+        del offline
+        # Logged out: nothing of the family's money stays on the phone.
+        core = open_core(self.folder, self.server.url)
+        asyncio.run(core.logout(None))
+        self.assertEqual(core.invoices(), [])
 
     def test_push_registration_and_handling(self):
         core = open_core(self.folder, self.server.url)
