@@ -2053,6 +2053,12 @@ public struct CellView: Equatable, Hashable {
      * (never synced): the state is the phone clock's guess.
      */
     public var timeUnsure: Bool
+    /**
+     * What the day costs, in cents and in French (« 16,30 € »), before a sibling
+     * reduction; absent when the option is not billed.
+     */
+    public var priceCents: Int64?
+    public var priceLabel: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2073,7 +2079,11 @@ public struct CellView: Equatable, Hashable {
         /**
          * A deadline of this day is close and the server's time is not known yet
          * (never synced): the state is the phone clock's guess.
-         */timeUnsure: Bool) {
+         */timeUnsure: Bool, 
+        /**
+         * What the day costs, in cents and in French (« 16,30 € »), before a sibling
+         * reduction; absent when the option is not billed.
+         */priceCents: Int64?, priceLabel: String?) {
         self.sessionId = sessionId
         self.activityId = activityId
         self.activity = activity
@@ -2090,6 +2100,8 @@ public struct CellView: Equatable, Hashable {
         self.pending = pending
         self.noLongerEligible = noLongerEligible
         self.timeUnsure = timeUnsure
+        self.priceCents = priceCents
+        self.priceLabel = priceLabel
     }
 
     
@@ -2123,7 +2135,9 @@ public struct FfiConverterTypeCellView: FfiConverterRustBuffer {
                 cancellationDeadline: FfiConverterString.read(from: &buf), 
                 pending: FfiConverterBool.read(from: &buf), 
                 noLongerEligible: FfiConverterBool.read(from: &buf), 
-                timeUnsure: FfiConverterBool.read(from: &buf)
+                timeUnsure: FfiConverterBool.read(from: &buf), 
+                priceCents: FfiConverterOptionInt64.read(from: &buf), 
+                priceLabel: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2144,6 +2158,8 @@ public struct FfiConverterTypeCellView: FfiConverterRustBuffer {
         FfiConverterBool.write(value.pending, into: &buf)
         FfiConverterBool.write(value.noLongerEligible, into: &buf)
         FfiConverterBool.write(value.timeUnsure, into: &buf)
+        FfiConverterOptionInt64.write(value.priceCents, into: &buf)
+        FfiConverterOptionString.write(value.priceLabel, into: &buf)
     }
 }
 
@@ -3746,6 +3762,30 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

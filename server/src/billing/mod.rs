@@ -73,7 +73,11 @@ pub async fn update_regie(state: &AppState, id: Uuid, input: &RegieInput) -> App
             "le code d'une régie ne change pas : ses factures le portent",
         )]));
     }
-    state.db.billing().update_regie(id, &r).await?;
+    state
+        .db
+        .billing()
+        .update_regie(id, &r, state.clock.now())
+        .await?;
     Ok(())
 }
 

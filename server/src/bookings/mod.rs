@@ -251,6 +251,14 @@ pub async fn calendar(
     let catalog = state.db.catalog();
     let activities = catalog.activity_snapshots().await?;
     let on_file = catalog.valid_documents(family_id).await?;
+    let quotients: Vec<famille_model::billing::QuotientRecord> = state
+        .db
+        .billing()
+        .quotients(family_id)
+        .await?
+        .iter()
+        .map(crate::store::billing::record_of)
+        .collect();
     let sessions = catalog.sessions_between(from, to).await?;
     let reservations = state
         .db
@@ -265,6 +273,10 @@ pub async fn calendar(
             activities: &activities,
             sessions: &sessions,
             on_file: &on_file,
+            rates: famille_model::calendar_view::FamilyRates {
+                quotients: &quotients,
+                postal_code: family.postal_code.as_deref(),
+            },
             dossier_pending: family.status != FamilyStatus::Active,
             now,
         },

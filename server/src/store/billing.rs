@@ -20,7 +20,8 @@ use uuid::Uuid;
 
 use super::feed::FeedEntry;
 use super::{
-    Db, StoreError, StoreResult, Tx, execute, on_db, on_tx, parse_stored, scalar, unique_violation,
+    Db, StoreError, StoreResult, Tx, execute, in_tx, on_db, on_tx, parse_stored, record_changes,
+    scalar, unique_violation,
 };
 
 pub struct Billing<'a> {
@@ -114,19 +115,40 @@ impl Billing<'_> {
 
     /// Changes a régie's settings (its code stays: issued numbers carry it).
     /// `false` if unknown.
-    pub async fn update_regie(&self, id: Uuid, r: &RegieInput) -> StoreResult<bool> {
-        Ok(execute!(
-            self.db,
-            "UPDATE regies SET name = $2, address = $3, due_days = $4, min_amount_cents = $5, \
-             payment_note = $6, territory = $7 WHERE id = $1",
-            id,
-            &r.name,
-            &r.address,
-            i32::from(r.due_days),
-            r.min_amount_cents,
-            &r.payment_note,
-            to_json(&r.territory)
-        )? == 1)
+    pub async fn update_regie(
+        &self,
+        id: Uuid,
+        r: &RegieInput,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let territory = to_json(&r.territory);
+        Ok(in_tx!(self.db, |tx| {
+            let changed = sqlx::query(
+                "UPDATE regies SET name = $2, address = $3, due_days = $4, min_amount_cents = $5, \
+                 payment_note = $6, territory = $7 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(&r.name)
+            .bind(&r.address)
+            .bind(i32::from(r.due_days))
+            .bind(r.min_amount_cents)
+            .bind(&r.payment_note)
+            .bind(&territory)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            // Its name and territory are in the activities' options.
+            let activities: Vec<Uuid> = sqlx::query_scalar(
+                "SELECT DISTINCT o.activity_id FROM tariffs t JOIN activity_options o ON o.id = t.option_id \
+                 WHERE t.regie_id = $1",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let entries: Vec<FeedEntry> = activities.into_iter().map(FeedEntry::activity).collect();
+            record_changes!(tx, &entries, now);
+            changed == 1
+        }))
     }
 
     /// Sets an option's tariff (replacing the one it had). Issued invoices keep the
@@ -138,15 +160,26 @@ impl Billing<'_> {
         tariff: &Tariff,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        execute!(
-            self.db,
-            "INSERT INTO tariffs (option_id, regie_id, rule, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (option_id) DO UPDATE SET regie_id = $2, rule = $3, updated_at = $4",
-            option_id,
-            regie_id,
-            to_json(tariff),
-            now
-        )?;
+        let rule = to_json(tariff);
+        in_tx!(self.db, |tx| {
+            sqlx::query(
+                "INSERT INTO tariffs (option_id, regie_id, rule, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (option_id) DO UPDATE SET regie_id = $2, rule = $3, updated_at = $4",
+            )
+            .bind(option_id)
+            .bind(regie_id)
+            .bind(&rule)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            // The phones price days from the activity's options: it changed.
+            let activity: Uuid =
+                sqlx::query_scalar("SELECT activity_id FROM activity_options WHERE id = $1")
+                    .bind(option_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            record_changes!(tx, &[FeedEntry::activity(activity)], now);
+        });
         Ok(())
     }
 

@@ -605,7 +605,24 @@ pub(super) struct ActivityListRow {
 }
 
 /// (activity, option id, name, position)
-pub(super) type OptionRow = (Uuid, Uuid, String, i32);
+/// An option with its tariff and régie, when it has one.
+#[derive(sqlx::FromRow)]
+pub(super) struct OptionRow {
+    pub activity_id: Uuid,
+    pub id: Uuid,
+    pub name: String,
+    pub position: i32,
+    pub rule: Option<String>,
+    pub regie: Option<String>,
+    pub territory: Option<String>,
+}
+
+/// The option columns of [`OptionRow`], `o` the options, joined to `t` tariffs and
+/// `r` régies.
+pub(super) const OPTION_COLUMNS: &str =
+    "o.activity_id, o.id, o.name, o.position, t.rule, r.name AS regie, r.territory";
+pub(super) const OPTION_JOINS: &str =
+    "LEFT JOIN tariffs t ON t.option_id = o.id LEFT JOIN regies r ON r.id = t.regie_id";
 
 /// One activity with its options (by position) and required documents: the shape
 /// both the staff list and the sync feed answer with.
@@ -615,15 +632,28 @@ pub(super) fn activity_snapshot(
     requirements: &[Requirement],
 ) -> famille_model::api::ActivitySnapshot {
     use famille_model::api::{ActivityOption, ActivitySnapshot, RequiredDocument};
-    let mut activity_options: Vec<ActivityOption> = options
-        .iter()
-        .filter(|o| o.0 == row.id)
-        .map(|(_, id, name, position)| ActivityOption {
-            id: *id,
-            name: name.clone(),
-            position: *position,
-        })
-        .collect();
+    let mut activity_options: Vec<ActivityOption> =
+        options
+            .iter()
+            .filter(|o| o.activity_id == row.id)
+            .map(|o| ActivityOption {
+                id: o.id,
+                name: o.name.clone(),
+                position: o.position,
+                // A stored rule this version cannot read prices nothing, rather than
+                // hiding the activity.
+                price: match (&o.rule, &o.regie, &o.territory) {
+                    (Some(rule), Some(regie), Some(territory)) => serde_json::from_str(rule)
+                        .ok()
+                        .map(|tariff| famille_model::api::OptionPrice {
+                            regie: regie.clone(),
+                            tariff,
+                            territory: serde_json::from_str(territory).unwrap_or_default(),
+                        }),
+                    _ => None,
+                },
+            })
+            .collect();
     activity_options.sort_by_key(|o| o.position);
     ActivitySnapshot {
         eligibility: row.eligibility,
@@ -663,10 +693,11 @@ impl Catalog<'_> {
                 )
                 .fetch_all(pool)
                 .await?;
-            let options =
-                sqlx::query_as("SELECT activity_id, id, name, position FROM activity_options")
-                    .fetch_all(pool)
-                    .await?;
+            let options = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {OPTION_COLUMNS} FROM activity_options o {OPTION_JOINS}"
+            )))
+            .fetch_all(pool)
+            .await?;
             let requirements = sqlx::query_as(
                     "SELECT r.activity_id, r.document_type_id, t.label, t.scope \
                      FROM activity_required_documents r JOIN document_types t ON t.id = r.document_type_id",

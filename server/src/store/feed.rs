@@ -12,7 +12,10 @@ use famille_model::api::{
 use famille_model::booking::{AgeGroup, Capacity, ReservationStatus, SessionStatus};
 use uuid::Uuid;
 
-use super::catalog::{ActivityListRow, CapacityRow, OptionRow, Requirement, activity_snapshot};
+use super::catalog::{
+    ActivityListRow, CapacityRow, OPTION_COLUMNS, OPTION_JOINS, OptionRow, Requirement,
+    activity_snapshot,
+};
 use super::documents::{SNAPSHOT_COLUMNS as DOCUMENT_COLUMNS, SnapshotRow as DocumentRow};
 use super::{Db, StoreResult, on_db, scalar};
 
@@ -251,10 +254,10 @@ impl ChangeFeed<'_> {
             .bind(last)
             .fetch_all(pool)
             .await?;
-            let options: Vec<OptionRow> = sqlx::query_as(
-                "SELECT DISTINCT o.activity_id, o.id, o.name, o.position FROM changes c JOIN activity_options o ON o.activity_id = c.entity_id \
-                 WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'activity' AND c.family_id IS NULL",
-            )
+            let options: Vec<OptionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT DISTINCT {OPTION_COLUMNS} FROM changes c JOIN activity_options o ON o.activity_id = c.entity_id {OPTION_JOINS} \
+                 WHERE c.seq > $1 AND c.seq <= $2 AND c.entity = 'activity' AND c.family_id IS NULL"
+            )))
             .bind(cursor)
             .bind(last)
             .fetch_all(pool)

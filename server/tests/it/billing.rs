@@ -351,6 +351,21 @@ backend_tests! {
         assert_eq!(option["brackets"].as_array().unwrap().len(), 6);
         assert_eq!(option["meal_cents"], 380);
 
+        // The calendar prices each day for the family: its QF's day and the meal.
+        let elena = app.get("/api/v1/family", &parent.access).await.body["children"][0]["id"].as_str().unwrap().to_owned();
+        let price_of_full_day = |body: &Value| -> Vec<Option<i64>> {
+            body["days"].as_array().unwrap().iter()
+                .flat_map(|d| d["sessions"].as_array().unwrap().clone())
+                .filter(|s| s["option"] == "Journée complète" && s["activity"].as_str().unwrap().contains("6-11"))
+                .map(|s| s["price_cents"].as_i64())
+                .collect()
+        };
+        let from = famille_model::calendar::paris_date(app.state.clock.now());
+        let calendar_path = format!("/api/v1/children/{elena}/calendar?from={from}&to={}", from + chrono::Days::new(40));
+        let prices = price_of_full_day(&app.get(&calendar_path, &parent.access).await.body);
+        assert!(!prices.is_empty());
+        assert!(prices.iter().all(|p| *p == Some(1250 + 380)), "{prices:?}");
+
         // A new attestation from today: the tariff follows; the old record ends.
         let family_id = app.get("/api/v1/family", &parent.access).await.body["id"].as_str().unwrap().to_owned();
         let today = famille_model::calendar::paris_date(app.state.clock.now());
@@ -358,6 +373,8 @@ backend_tests! {
         let added = app.post(&path, Some(&agent.access), json!({"value": 450, "valid_from": today, "source": "msa"})).await;
         assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
         assert_eq!(full_day(&app.get("/api/v1/tariffs", &parent.access).await.body)["applicable_cents"], 700);
+        let prices = price_of_full_day(&app.get(&calendar_path, &parent.access).await.body);
+        assert!(prices.iter().all(|p| *p == Some(700 + 380)), "{prices:?}");
         let records = app.get(&path, &agent.access).await.body;
         assert_eq!(records.as_array().unwrap().len(), 2);
         assert_eq!(records[0]["valid_until"], json!(today.pred_opt().unwrap()));

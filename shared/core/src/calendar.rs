@@ -74,12 +74,26 @@ impl Engine {
                     e.message
                 ))
             })?;
-        let (known, activities, sessions) = {
+        let (known, activities, sessions, quotients, postal_code) = {
             let store = self.store();
             (
                 ChildState::load(&store, child_id)?,
                 store.activities()?,
                 store.sessions_between(&from.to_string(), &to.to_string())?,
+                store
+                    .quotients()?
+                    .iter()
+                    .map(|q| famille_model::billing::QuotientRecord {
+                        value: q.value,
+                        valid_from: q.valid_from,
+                        valid_until: q.valid_until,
+                        source: q.source,
+                    })
+                    .collect::<Vec<_>>(),
+                store
+                    .family()?
+                    .and_then(|f| f.address)
+                    .map(|a| a.postal_code),
             )
         };
         let by_session = known.intents_by_session();
@@ -91,6 +105,10 @@ impl Engine {
                 activities: &activities,
                 sessions: &sessions,
                 on_file: &known.on_file,
+                rates: famille_model::calendar_view::FamilyRates {
+                    quotients: &quotients,
+                    postal_code: postal_code.as_deref(),
+                },
                 dossier_pending: !known.dossier_active(),
                 now,
             },

@@ -69,6 +69,10 @@ pub struct CellView {
     /// A deadline of this day is close and the server's time is not known yet
     /// (never synced): the state is the phone clock's guess.
     pub time_unsure: bool,
+    /// What the day costs, in cents and in French (« 16,30 € »), before a sibling
+    /// reduction; absent when the option is not billed.
+    pub price_cents: Option<i64>,
+    pub price_label: Option<String>,
 }
 
 impl CellView {
@@ -90,6 +94,8 @@ impl CellView {
             pending,
             no_longer_eligible: c.no_longer_eligible,
             time_unsure: false,
+            price_cents: c.price_cents,
+            price_label: c.price_cents.map(famille_model::fr::euros),
         }
     }
 }

@@ -191,6 +191,13 @@ pub fn round_half_away(numerator: i128, denominator: i128) -> i64 {
     rounded.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
+/// The price of a day shown before booking (calendar cells, offline on the phone):
+/// the day at this QF and residence, as for the eldest child, with its meal. The
+/// sibling reduction and a late surcharge are the invoice's.
+pub fn shown_price(tariff: &Tariff, qf: Option<u32>, resident: bool) -> i64 {
+    price_day(tariff, qf, resident, 1).cents + tariff.meal_cents.unwrap_or(0)
+}
+
 /// The price of a day for a child of this rank (1 the eldest) in a family with this
 /// QF (`None`: none known for that day), resident or not.
 pub fn price_day(tariff: &Tariff, qf: Option<u32>, resident: bool, rank: u32) -> DayPrice {

@@ -108,6 +108,8 @@ pub struct CellFacts<'a> {
     /// Whether the child fits the activity's age and levels on that day.
     pub eligible: bool,
     pub now: DateTime<Utc>,
+    /// What the day costs the family (`billing::shown_price`), when billed.
+    pub price_cents: Option<i64>,
 }
 
 /// The booking window of a session: closed whatever the rules once the services
@@ -163,6 +165,7 @@ pub fn calendar_session(f: CellFacts<'_>) -> CalendarSession {
         booking_deadline: f.rules.booking_deadline(f.date),
         cancellation_deadline: f.rules.cancellation_deadline(f.date),
         no_longer_eligible: !f.eligible && status.is_some_and(ReservationStatus::is_live),
+        price_cents: f.price_cents,
     }
 }
 
@@ -219,6 +222,25 @@ pub struct GridDay {
     pub cells: Vec<GridCell>,
 }
 
+/// What prices a family's days: its QF records and where it lives.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FamilyRates<'a> {
+    pub quotients: &'a [crate::billing::QuotientRecord],
+    pub postal_code: Option<&'a str>,
+}
+
+impl FamilyRates<'_> {
+    /// The price shown for a day of this option ([`crate::billing::shown_price`]).
+    pub fn price(&self, price: &crate::api::OptionPrice, date: NaiveDate) -> i64 {
+        let qf = crate::billing::quotient_on(self.quotients, date).map(|q| q.value);
+        let resident = price.territory.is_empty()
+            || self
+                .postal_code
+                .is_some_and(|code| price.territory.iter().any(|t| t == code));
+        crate::billing::shown_price(&price.tariff, qf, resident)
+    }
+}
+
 /// What the grid is built from.
 pub struct ChildCalendar<'a, S, D> {
     pub child: &'a Child,
@@ -229,6 +251,8 @@ pub struct ChildCalendar<'a, S, D> {
     pub sessions: &'a [S],
     /// The family's validated documents.
     pub on_file: &'a [D],
+    /// The family's QF records and postal code, to price each day.
+    pub rates: FamilyRates<'a>,
     pub dossier_pending: bool,
     pub now: DateTime<Utc>,
 }
@@ -300,6 +324,12 @@ pub fn child_days<S: OfferedSession, D: OnFile>(
             ),
             eligible,
             now: c.now,
+            price_cents: activity
+                .options
+                .iter()
+                .find(|o| o.name == session.option())
+                .and_then(|o| o.price.as_ref())
+                .map(|price| c.rates.price(price, date)),
         });
         day.cells.push(GridCell {
             session: cell,

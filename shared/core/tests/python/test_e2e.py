@@ -220,6 +220,16 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual((shown[free[0].session_id].state, shown[free[0].session_id].pending), (fm.CellState.RESERVED, False))
         self.assertTrue(core.dismiss_rejected(rejected.id))
         self.assertEqual(core.queue(), [])
+        # Prices shown offline are the server's (its QF's day and the meal).
+        token = self.server.token(PARENT)
+        served = self.server.call("GET", f"/api/v1/children/{elena}/calendar?from={start}&to={end}", token)
+        server_prices = {s["session_id"]: s["price_cents"] for d in served["days"] for s in d["sessions"]}
+        shown = cells(core.calendar(elena, start, end))
+        self.assertTrue(any(c.price_cents for c in shown))
+        for c in shown:
+            self.assertEqual(c.price_cents, server_prices[c.session_id], c.option)
+            if c.price_cents:
+                self.assertTrue(c.price_label.endswith("€"), c.price_label)
 
         with self.assertRaises(fc.CoreError.InvalidInput):
             core.calendar(elena, "2026-13-01", end)

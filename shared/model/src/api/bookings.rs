@@ -39,6 +39,11 @@ wire! {
         /// and the services see the same flag on their list.
         #[serde(default)]
         pub no_longer_eligible: bool,
+        /// What the day costs this family, in cents: the price of its QF and
+        /// residence with the meal, before a sibling reduction (the invoice applies
+        /// it) and without a late surcharge; absent when the option is not billed.
+        #[serde(default)]
+        pub price_cents: Option<i64>,
     }
 
     pub struct CalendarDay {

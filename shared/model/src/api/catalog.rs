@@ -32,6 +32,17 @@ wire! {
         pub id: Uuid,
         pub name: String,
         pub position: i32,
+        /// Its tariff and régie, when it is billed: the phone prices days offline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub price: Option<OptionPrice>,
+    }
+
+    /// The tariff of an option as everyone may read it, with its régie's name and
+    /// territory (families elsewhere pay the non-resident price, if any).
+    pub struct OptionPrice {
+        pub regie: String,
+        pub tariff: crate::billing::Tariff,
+        pub territory: Vec<String>,
     }
 
     pub struct RequiredDocument {

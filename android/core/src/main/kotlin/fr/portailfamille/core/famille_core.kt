@@ -3457,6 +3457,14 @@ data class CellView (
      * (never synced): the state is the phone clock's guess.
      */
     var `timeUnsure`: kotlin.Boolean
+    , 
+    /**
+     * What the day costs, in cents and in French (« 16,30 € »), before a sibling
+     * reduction; absent when the option is not billed.
+     */
+    var `priceCents`: kotlin.Long?
+    , 
+    var `priceLabel`: kotlin.String?
     
 ){
     
@@ -3489,6 +3497,8 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -3508,7 +3518,9 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterString.allocationSize(value.`cancellationDeadline`) +
             FfiConverterBoolean.allocationSize(value.`pending`) +
             FfiConverterBoolean.allocationSize(value.`noLongerEligible`) +
-            FfiConverterBoolean.allocationSize(value.`timeUnsure`)
+            FfiConverterBoolean.allocationSize(value.`timeUnsure`) +
+            FfiConverterOptionalLong.allocationSize(value.`priceCents`) +
+            FfiConverterOptionalString.allocationSize(value.`priceLabel`)
     )
 
     override fun write(value: CellView, buf: ByteBuffer) {
@@ -3528,6 +3540,8 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterBoolean.write(value.`pending`, buf)
             FfiConverterBoolean.write(value.`noLongerEligible`, buf)
             FfiConverterBoolean.write(value.`timeUnsure`, buf)
+            FfiConverterOptionalLong.write(value.`priceCents`, buf)
+            FfiConverterOptionalString.write(value.`priceLabel`, buf)
     }
 }
 
@@ -4854,6 +4868,38 @@ public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
         } else {
             buf.put(1)
             FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
+    override fun read(buf: ByteBuffer): kotlin.Long? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterLong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Long?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterLong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Long?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterLong.write(value, buf)
         }
     }
 }
