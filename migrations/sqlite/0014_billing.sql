@@ -47,6 +47,9 @@ CREATE TABLE quotients (
 );
 CREATE INDEX quotients_family ON quotients (family_id, valid_from);
 
+-- The sources' names of issue 12 (a tax notice was `avis_imposition`).
+UPDATE families SET qf_source = 'tax_notice' WHERE qf_source = 'avis_imposition';
+
 INSERT INTO quotients (id, family_id, value, valid_from, valid_until, source, created_at)
 SELECT randomblob(16), id, qf_value, qf_date, NULL, qf_source, updated_at
 FROM families WHERE qf_value IS NOT NULL AND qf_date IS NOT NULL AND qf_source IS NOT NULL;

@@ -44,7 +44,7 @@ vocabulary! {
     QuotientSource {
         Caf => "caf", "CAF";
         Msa => "msa", "MSA";
-        TaxNotice => "avis_imposition", "Avis d'imposition";
+        TaxNotice => "tax_notice", "Avis d'imposition";
         Declared => "declare", "Déclaré par la famille";
         ApiParticulier => "api_particulier", "API Particulier (CAF ou MSA)";
         Manual => "manual", "Saisi par les services";
