@@ -42,14 +42,7 @@ pub async fn for_family(state: &AppState, family_id: Uuid) -> AppResult<Vec<Aler
         });
     }
     let today = paris_date(state.clock.now());
-    let records: Vec<famille_model::billing::QuotientRecord> = state
-        .db
-        .billing()
-        .quotients(family_id)
-        .await?
-        .iter()
-        .map(crate::store::billing::record_of)
-        .collect();
+    let records = state.db.billing().quotient_records(family_id).await?;
     if let Some(until) = famille_model::billing::quotient_expiring(&records, today) {
         alerts.push(Alert {
             id: format!("{}:{until}", AlertKind::QuotientExpiring.as_str()),

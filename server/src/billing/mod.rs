@@ -252,17 +252,7 @@ pub async fn notify_quotients_expiring(state: &AppState) -> AppResult<usize> {
 pub async fn family_tariffs(state: &AppState, family_id: Uuid) -> AppResult<Tariffs> {
     let today = today(state);
     let billing = state.db.billing();
-    let records: Vec<_> = billing
-        .quotients(family_id)
-        .await?
-        .iter()
-        .map(|v| famille_model::billing::QuotientRecord {
-            value: v.value,
-            valid_from: v.valid_from,
-            valid_until: v.valid_until,
-            source: v.source,
-        })
-        .collect();
+    let records = billing.quotient_records(family_id).await?;
     let quotient = quotient_on(&records, today);
     let children = state.db.families().children(family_id, today).await?;
     let postal_code = state
@@ -659,17 +649,29 @@ pub async fn invoice_detail(
     id: Uuid,
     family_id: Option<Uuid>,
 ) -> AppResult<InvoiceDetail> {
+    Ok(detail_and_family(state, id, family_id).await?.0)
+}
+
+/// The invoice with its lines, and the family it belongs to.
+async fn detail_and_family(
+    state: &AppState,
+    id: Uuid,
+    family_id: Option<Uuid>,
+) -> AppResult<(InvoiceDetail, Uuid)> {
     let billing = state.db.billing();
-    let (invoice, _, family_number) = billing
+    let (invoice, family, family_number) = billing
         .invoice(id, family_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let lines = billing.lines(id).await?;
-    Ok(InvoiceDetail {
-        invoice,
-        family_number,
-        lines,
-    })
+    Ok((
+        InvoiceDetail {
+            invoice,
+            family_number,
+            lines,
+        },
+        family,
+    ))
 }
 
 /// The PDF of an invoice or credit note; `family_id` restricts it to the family.
@@ -679,10 +681,13 @@ pub async fn invoice_pdf(
     id: Uuid,
     family_id: Option<Uuid>,
 ) -> AppResult<Vec<u8>> {
-    let detail = invoice_detail(state, id, family_id).await?;
-    let billing = state.db.billing();
-    let regie = billing.invoice_regie(id).await?.ok_or(AppError::NotFound)?;
-    let (_, family, _) = billing.invoice(id, None).await?.ok_or(AppError::NotFound)?;
+    let (detail, family) = detail_and_family(state, id, family_id).await?;
+    let regie = state
+        .db
+        .billing()
+        .invoice_regie(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let families = state.db.families();
     let guardians = families.guardians(family).await?;
     let names = guardians

@@ -251,14 +251,7 @@ pub async fn calendar(
     let catalog = state.db.catalog();
     let activities = catalog.activity_snapshots().await?;
     let on_file = catalog.valid_documents(family_id).await?;
-    let quotients: Vec<famille_model::billing::QuotientRecord> = state
-        .db
-        .billing()
-        .quotients(family_id)
-        .await?
-        .iter()
-        .map(crate::store::billing::record_of)
-        .collect();
+    let quotients = state.db.billing().quotient_records(family_id).await?;
     let sessions = catalog.sessions_between(from, to).await?;
     let reservations = state
         .db

@@ -83,12 +83,7 @@ impl Engine {
                 store
                     .quotients()?
                     .iter()
-                    .map(|q| famille_model::billing::QuotientRecord {
-                        value: q.value,
-                        valid_from: q.valid_from,
-                        valid_until: q.valid_until,
-                        source: q.source,
-                    })
+                    .map(famille_model::billing::QuotientRecord::from)
                     .collect::<Vec<_>>(),
                 store
                     .family()?

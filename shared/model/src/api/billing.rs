@@ -280,6 +280,17 @@ wire! {
     }
 }
 
+impl From<&QuotientRecordView> for crate::billing::QuotientRecord {
+    fn from(v: &QuotientRecordView) -> Self {
+        crate::billing::QuotientRecord {
+            value: v.value,
+            valid_from: v.valid_from,
+            valid_until: v.valid_until,
+            source: v.source,
+        }
+    }
+}
+
 impl Pricing {
     /// The brackets a grid shows (none unless priced by brackets).
     pub fn brackets(&self) -> Vec<Bracket> {
