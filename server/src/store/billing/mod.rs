@@ -4,8 +4,7 @@
 //! `famille_model::billing`'s, applied by `crate::billing`.
 //!
 //! Here: régies, tariffs, QF records and the shared helpers; a run's facts in
-//! [`facts`], its drafts and numbering in [`runs`], reading invoices in
-//! [`invoices`].
+//! `facts`, its drafts and numbering in `runs`, reading invoices in `invoices`.
 
 use std::collections::HashMap;
 

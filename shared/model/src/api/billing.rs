@@ -90,14 +90,6 @@ wire! {
         pub valid_until: NaiveDate,
     }
 
-    /// Asks API Particulier for a family's QF (CAF or MSA).
-    #[serde(deny_unknown_fields)]
-    pub struct QuotientFetch {
-        /// The CAF allocataire (or MSA) number.
-        pub allocataire: String,
-        pub postal_code: String,
-    }
-
     /// A régie: the collecting unit whose invoices are numbered together.
     pub struct Regie {
         pub id: Uuid,
