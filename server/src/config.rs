@@ -23,6 +23,9 @@
 //! | `fcm_endpoint` | `FAMILLE_FCM_ENDPOINT` | `https://fcm.googleapis.com` | FCM HTTP v1 base URL |
 //! | `documents_url` | `FAMILLE_DOCUMENTS_URL` | `<data_dir>/documents` | where documents are stored: a folder, or `s3://bucket/prefix` (S3-compatible; credentials and endpoint from the usual `AWS_*` variables) |
 //! | `max_upload_bytes` | `FAMILLE_MAX_UPLOAD_BYTES` | `10485760` (10 MiB) | largest document a family may send |
+//! | `api_particulier_url` | `FAMILLE_API_PARTICULIER_URL` | `https://particulier.api.gouv.fr` | API Particulier base URL (the CAF/MSA quotient familial) |
+//! | `api_particulier_token` | `FAMILLE_API_PARTICULIER_TOKEN` | none: agents enter QF by hand | the organisation's API Particulier key (`X-Api-Key`) |
+//! | `api_particulier_timeout_secs` | `FAMILLE_API_PARTICULIER_TIMEOUT_SECS` | `10` | how long an agent waits for API Particulier before being told to retry |
 //!
 //! The file is read from `FAMILLE_CONFIG` if set, else `<data_dir>/famille.toml` if it
 //! exists.
@@ -80,10 +83,13 @@ struct FileSettings {
     fcm_endpoint: Option<String>,
     documents_url: Option<String>,
     max_upload_bytes: Option<u64>,
+    api_particulier_url: Option<String>,
+    api_particulier_token: Option<String>,
+    api_particulier_timeout_secs: Option<u64>,
 }
 
 /// Every setting, read. Its `Debug` output (logs, panics) never shows the JWT
-/// secret nor a password inside the database or SMTP URL.
+/// secret, the API Particulier key, nor a password inside the database or SMTP URL.
 #[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -107,6 +113,10 @@ pub struct Config {
     pub fcm_endpoint: String,
     pub documents_url: Option<String>,
     pub max_upload_bytes: u64,
+    pub api_particulier_url: String,
+    /// Without it, fetching a QF answers `provider_unavailable`.
+    pub api_particulier_token: Option<String>,
+    pub api_particulier_timeout: std::time::Duration,
 }
 
 /// A URL with its password, if any, replaced (`smtps://user:***@host`).
@@ -151,6 +161,12 @@ impl std::fmt::Debug for Config {
             .field("fcm_endpoint", &self.fcm_endpoint)
             .field("documents_url", &self.documents_url)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("api_particulier_url", &self.api_particulier_url)
+            .field(
+                "api_particulier_token",
+                &self.api_particulier_token.as_ref().map(|_| "***"),
+            )
+            .field("api_particulier_timeout", &self.api_particulier_timeout)
             .finish()
     }
 }
@@ -325,6 +341,19 @@ impl Config {
                 file.max_upload_bytes,
                 10 * 1024 * 1024,
             )?,
+            api_particulier_url: getenv("FAMILLE_API_PARTICULIER_URL")
+                .or(file.api_particulier_url)
+                .unwrap_or_else(|| "https://particulier.api.gouv.fr".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            api_particulier_token: getenv("FAMILLE_API_PARTICULIER_TOKEN")
+                .or(file.api_particulier_token),
+            api_particulier_timeout: std::time::Duration::from_secs(pick(
+                getenv,
+                "FAMILLE_API_PARTICULIER_TIMEOUT_SECS",
+                file.api_particulier_timeout_secs,
+                10,
+            )?),
             data_dir,
         })
     }
@@ -386,11 +415,13 @@ mod tests {
             Some("postgres://famille:motdepasse-base@db.example/famille".into()),
         );
         config.smtp_url = Some("smtps://mairie:motdepasse-smtp@smtp.example:465".into());
+        config.api_particulier_token = Some("cle-api-particulier".into());
         let shown = format!("{config:?}");
         for secret in [
             "test-secret-test-secret",
             "motdepasse-base",
             "motdepasse-smtp",
+            "cle-api-particulier",
         ] {
             assert!(!shown.contains(secret), "{secret} shown in {shown}");
         }

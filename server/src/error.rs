@@ -168,7 +168,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         // tus's checksum extension: "460 Checksum Mismatch".
         ChecksumMismatch => StatusCode::from_u16(460).expect("460 is a valid status"),
         RateLimited | QuotaReached => StatusCode::TOO_MANY_REQUESTS,
-        Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Unavailable | ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal | Unknown => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -1,6 +1,6 @@
 //! `famille-server`: `serve [--demo]` (default), `migrate`, `demo`, `staff add`,
-//! `fcm-standin` (`--demo`, `demo` and `fcm-standin` come with the `dev-tools`
-//! feature, on by default).
+//! `fcm-standin`, `api-particulier-standin` (`--demo`, `demo` and the stand-ins
+//! come with the `dev-tools` feature, on by default).
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -48,6 +48,13 @@ enum Command {
         #[arg(long, default_value = "./data/fcm-standin.json")]
         credentials: std::path::PathBuf,
     },
+    /// Runs a local stand-in for API Particulier (the CAF/MSA quotient familial)
+    /// with a few known allocataire files, and prints the settings that use it.
+    #[cfg(feature = "dev-tools")]
+    ApiParticulierStandin {
+        #[arg(long, default_value = "127.0.0.1:9098")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Subcommand)]
@@ -94,6 +101,10 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     }) = &cli.command
     {
         return run_standin(*listen, credentials).await;
+    }
+    #[cfg(feature = "dev-tools")]
+    if let Some(Command::ApiParticulierStandin { listen }) = &cli.command {
+        return run_api_particulier_standin(*listen).await;
     }
     let config = Config::load()?;
     let command = cli.command.unwrap_or(Command::Serve {
@@ -150,7 +161,9 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             load_demo(&state).await?;
         }
         #[cfg(feature = "dev-tools")]
-        Command::FcmStandin { .. } => unreachable!("handled before the configuration is read"),
+        Command::FcmStandin { .. } | Command::ApiParticulierStandin { .. } => {
+            unreachable!("handled before the configuration is read")
+        }
         Command::Staff {
             command:
                 StaffCommand::Add {
@@ -217,6 +230,34 @@ async fn run_standin(
         standin.url
     );
     println!("Messages reçus : GET {}/_standin/messages", standin.url);
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
+}
+
+#[cfg(feature = "dev-tools")]
+async fn run_api_particulier_standin(listen: std::net::SocketAddr) -> Result<(), StartError> {
+    use famille_server::dev::api_particulier_standin::{DEMO_FILES, StandIn};
+    let standin = StandIn::start(listen)
+        .await
+        .map_err(|e| famille_server::error::AppError::Internal(e.to_string()))?;
+    println!(
+        "Remplaçant local d'API Particulier à l'écoute sur {}",
+        standin.url
+    );
+    println!("Lancez le serveur avec :");
+    println!(
+        "  FAMILLE_API_PARTICULIER_URL={} FAMILLE_API_PARTICULIER_TOKEN={} famille-server serve --demo",
+        standin.url,
+        standin.key()
+    );
+    println!("Dossiers connus (numéro d'allocataire, code postal, QF) :");
+    for (number, postal_code, quotient) in DEMO_FILES {
+        println!("  {number}  {postal_code}  {quotient}");
+    }
+    println!(
+        "Pannes à la demande : POST {}/_standin/next {{\"answers\": [\"unavailable\"]}}",
+        standin.url
+    );
     let _ = tokio::signal::ctrl_c().await;
     Ok(())
 }

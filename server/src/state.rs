@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::accounts::password::PasswordHasher;
 use crate::accounts::tokens::JwtKeys;
+use crate::billing::api_particulier::{ApiParticulier, QuotientProvider};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::documents::files::Files;
@@ -28,6 +29,9 @@ pub struct Shared {
     pub push: Option<Arc<FcmClient>>,
     /// Documents' files.
     pub files: Files,
+    /// Where agents fetch a family's QF (API Particulier; without a key it answers
+    /// that it is not configured).
+    pub quotient_provider: Arc<dyn QuotientProvider>,
 }
 
 impl Deref for AppState {
@@ -52,6 +56,7 @@ impl AppState {
             limits: Limits::new(config.rate_limit_per_address),
             jwt: JwtKeys::new(&config.jwt_secret),
             clock: Clock::default(),
+            quotient_provider: Arc::new(ApiParticulier::from_config(&config)),
             config,
             db,
             mailer,

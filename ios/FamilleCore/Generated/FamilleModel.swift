@@ -1659,6 +1659,7 @@ public enum ErrorCode: Equatable, Hashable {
     case nothingToCredit
     case `internal`
     case unavailable
+    case providerUnavailable
     /**
      * A value this version does not know (sent by a newer server).
      */
@@ -1778,7 +1779,9 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case 47: return .unavailable
         
-        case 48: return .unknown
+        case 48: return .providerUnavailable
+        
+        case 49: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -1976,8 +1979,12 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(47))
         
         
-        case .unknown:
+        case .providerUnavailable:
             writeInt(&buf, Int32(48))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(49))
         
         }
     }

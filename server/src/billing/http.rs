@@ -7,8 +7,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use famille_model::api::{
     BillingRun, BillingRunInput, BillingTotal, Created, CreditNoteInput, Invoice, InvoiceDetail,
-    InvoiceLine, OptionTariff, Problem, QuotientEnd, QuotientRecordInput, QuotientRecordView,
-    Regie, RegieInput, StaffInvoice, TariffInput, Tariffs,
+    InvoiceLine, OptionTariff, Problem, QuotientEnd, QuotientFetch, QuotientRecordInput,
+    QuotientRecordView, Regie, RegieInput, StaffInvoice, TariffInput, Tariffs,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(option_tariff, set_tariff))
         .routes(routes!(quotients, add_quotient))
         .routes(routes!(end_quotient))
+        .routes(routes!(fetch_quotient))
         .routes(routes!(preview_run))
         .routes(routes!(run))
         .routes(routes!(issue_run))
@@ -200,6 +201,23 @@ async fn add_quotient(
     ApiJson(input): ApiJson<QuotientRecordInput>,
 ) -> CreatedAnswer {
     created(super::add_quotient(&state, family_id, &input, Some(staff.account_id)).await?)
+}
+
+/// Fetches the family's QF from API Particulier (CAF or MSA) with the allocataire
+/// number and postal code, and records it (source `api_particulier`, a year from
+/// today). 422 naming `allocataire` when no file matches; 503
+/// `provider_unavailable` when the API is unreachable, too slow or not configured.
+#[utoipa::path(post, path = "/api/v1/staff/families/{family_id}/quotients/fetch", tag = "services",
+    params(("family_id" = Uuid, Path)), request_body = QuotientFetch, security(("bearer" = [])),
+    responses((status = 201, body = Created), (status = 404, body = Problem),
+        (status = 422, body = Problem), (status = 503, body = Problem)))]
+async fn fetch_quotient(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiPath(family_id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<QuotientFetch>,
+) -> CreatedAnswer {
+    created(super::fetch_quotient(&state, family_id, &input, staff.account_id).await?)
 }
 
 /// Ends a QF record on a day (included).

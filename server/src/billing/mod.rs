@@ -6,6 +6,7 @@
 //!
 //! Every amount is integer cents of euro; dates are days of Europe/Paris.
 
+pub mod api_particulier;
 pub mod http;
 pub mod pdf;
 pub mod plan;
@@ -19,8 +20,8 @@ use chrono::{Datelike, Months, NaiveDate};
 use famille_model::ErrorCode;
 use famille_model::api::{
     BillingRun, BillingRunInput, CreditNoteInput, Invoice, InvoiceDetail, OptionTariff,
-    QuotientNow, QuotientRecordInput, QuotientRecordView, Regie, RegieInput, StaffInvoice,
-    TariffActivity, TariffInput, TariffOption, Tariffs,
+    QuotientFetch, QuotientNow, QuotientRecordInput, QuotientRecordView, Regie, RegieInput,
+    StaffInvoice, TariffActivity, TariffInput, TariffOption, Tariffs,
 };
 use famille_model::billing::{InvoiceKind, RunStatus, price_day, quotient_on};
 use famille_model::calendar::paris_date;
@@ -155,6 +156,79 @@ pub async fn add_quotient(
         })?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Fetches a family's QF from API Particulier (CAF or MSA) and records it, source
+/// `api_particulier`, valid from today (Europe/Paris) for a year less a day (the
+/// CAF recomputes it monthly; an agent may end it sooner or fetch again at any
+/// time). The call is written in the audit log. Errors: 422 naming `allocataire`
+/// when no file matches the number and postal code; 503 `provider_unavailable`
+/// when the API is not configured, refuses the key, is down or too slow.
+pub async fn fetch_quotient(
+    state: &AppState,
+    family_id: Uuid,
+    input: &QuotientFetch,
+    agent: Uuid,
+) -> AppResult<Uuid> {
+    use api_particulier::FetchError;
+    let q = check::quotient_fetch(input).map_err(AppError::Invalid)?;
+    family_exists(state, family_id).await?;
+    let now = state.clock.now();
+    state
+        .db
+        .audit()
+        .record(
+            agent,
+            crate::store::audit::AuditAction::QuotientFetched,
+            Some(family_id),
+            None,
+            now,
+        )
+        .await?;
+    let fetched = match state
+        .quotient_provider
+        .fetch(&q.allocataire, &q.postal_code)
+        .await
+    {
+        Ok(fetched) => fetched,
+        Err(FetchError::NotFound) => {
+            return Err(AppError::Invalid(vec![validate::FieldError::new(
+                "allocataire",
+                "aucun dossier CAF ou MSA ne correspond à ce numéro d'allocataire et à ce code postal",
+            )]));
+        }
+        Err(e) => {
+            // The reason names a status or a code, never the allocataire.
+            tracing::warn!(error = %e, "API Particulier gave no QF");
+            let detail = match e {
+                FetchError::NotConfigured => {
+                    "API Particulier n'est pas configurée sur ce serveur : saisissez le quotient familial à la main."
+                }
+                FetchError::Unauthorized(_) => {
+                    "API Particulier refuse la clé de la collectivité : prévenez l'administrateur, et saisissez le quotient familial à la main."
+                }
+                FetchError::Timeout => {
+                    "API Particulier n'a pas répondu à temps : réessayez dans quelques minutes, ou saisissez le quotient familial à la main."
+                }
+                _ => ErrorCode::ProviderUnavailable.label_fr(),
+            };
+            return Err(AppError::refused_with(
+                ErrorCode::ProviderUnavailable,
+                detail,
+            ));
+        }
+    };
+    let valid_from = paris_date(now);
+    let record = QuotientRecordInput {
+        value: fetched.value,
+        valid_from,
+        valid_until: valid_from
+            .checked_add_months(Months::new(12))
+            .and_then(|d| d.pred_opt()),
+        source: famille_model::dossier::QuotientSource::ApiParticulier,
+        proof_document_id: None,
+    };
+    add_quotient(state, family_id, &record, Some(agent)).await
 }
 
 /// Ends a QF record on a day (included).

@@ -29,6 +29,9 @@ pub enum AuditAction {
     RosterRead,
     /// An agent opened a document's file.
     DocumentRead,
+    /// An agent asked API Particulier for the family's QF (the State's API keeps
+    /// its own trace; this one says who at the organisation asked).
+    QuotientFetched,
 }
 
 impl AuditAction {
@@ -38,6 +41,7 @@ impl AuditAction {
             AuditAction::HealthRecordUpdated => "health_record.updated",
             AuditAction::RosterRead => "roster.read",
             AuditAction::DocumentRead => "document.read",
+            AuditAction::QuotientFetched => "quotient.fetched",
         }
     }
 }

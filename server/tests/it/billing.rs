@@ -601,3 +601,88 @@ backend_tests! {
         assert!(!alerts.as_array().unwrap().iter().any(|a| a["kind"] == "quotient_expiring"), "{alerts}");
     }
 }
+
+backend_tests! {
+    async fn an_agent_fetches_the_quotient_from_api_particulier(app) {
+        use famille_server::dev::api_particulier_standin::Scripted;
+        let app = app.with_demo().await;
+        let agent = app.agent().await;
+        let parent = app.parent().await;
+        let family_id = app.get("/api/v1/family", &parent.access).await.body["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/staff/families/{family_id}/quotients");
+        let fetch = format!("{path}/fetch");
+        let known = json!({"allocataire": "1234567", "postal_code": "33360"});
+        // Without a key, the agent is told to enter the QF by hand.
+        let off = app.post(&fetch, Some(&agent.access), known.clone()).await;
+        off.problem(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable");
+        assert!(off.body["detail"].as_str().unwrap().contains("pas configurée"), "{}", off.body);
+
+        let (app, standin) = app.with_api_particulier().await;
+        let agent = app.agent().await;
+        let parent = app.parent().await;
+        let today = famille_model::calendar::paris_date(app.state.clock.now());
+        // Digits typed on a full-width keyboard, with spaces, are the same number.
+        let fetched = app.post(&fetch, Some(&agent.access), json!({"allocataire": "１２３ ４５６７", "postal_code": " 33360 "})).await;
+        assert_eq!(fetched.status, StatusCode::CREATED, "{}", fetched.body);
+        let records = app.get(&path, &agent.access).await.body;
+        let latest = records.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(latest["id"], fetched.body["id"]);
+        assert_eq!(latest["value"], 612);
+        assert_eq!(latest["source"], "api_particulier");
+        assert_eq!(latest["valid_from"], json!(today));
+        let until = today.checked_add_months(Months::new(12)).unwrap().pred_opt().unwrap();
+        assert_eq!(latest["valid_until"], json!(until));
+        assert_eq!(records[0]["valid_until"], json!(today.pred_opt().unwrap()), "the previous record ends yesterday");
+        assert_eq!(app.get("/api/v1/family", &parent.access).await.body["quotient"]["value"], 612);
+        // Who asked the State about the family is in the family's audit trail.
+        let audit = app.get("/api/v1/family/audit", &parent.access).await.body;
+        assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "quotient.fetched"), "{audit}");
+        let count = |records: &Value| records.as_array().unwrap().len();
+        let before = count(&app.get(&path, &agent.access).await.body);
+
+        // No file for this number and postal code: the field is named.
+        let unknown = app.post(&fetch, Some(&agent.access), json!({"allocataire": "9999999", "postal_code": "33360"})).await;
+        unknown.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(unknown.body["errors"][0]["field"], "allocataire", "{}", unknown.body);
+        // Malformed input never reaches the State's API.
+        let calls = standin.calls();
+        let bad = app.post(&fetch, Some(&agent.access), json!({"allocataire": "12a", "postal_code": "3336"})).await;
+        bad.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(bad.body["errors"].as_array().unwrap().len(), 2, "{}", bad.body);
+        assert_eq!(standin.calls(), calls);
+
+        // The provider down, throttled, slow or hanging: a 503 that says what to do,
+        // and nothing recorded.
+        for (answer, words) in [
+            (Scripted::Unavailable, "ne répond pas"),
+            (Scripted::ProviderError, "ne répond pas"),
+            (Scripted::TooManyRequests, "ne répond pas"),
+            (Scripted::ProviderTimeout, "à temps"),
+            (Scripted::Hang, "à temps"),
+        ] {
+            standin.script_next([answer]);
+            let r = app.post(&fetch, Some(&agent.access), known.clone()).await;
+            r.problem(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable");
+            assert!(r.body["detail"].as_str().unwrap().contains(words), "{answer:?}: {}", r.body);
+        }
+        assert_eq!(count(&app.get(&path, &agent.access).await.body), before);
+
+        // A key the API refuses: the administrator must be told.
+        let mut config = app.state.config.clone();
+        config.api_particulier_token = Some("cle-revoquee".into());
+        let app = app.restart_with(config).await;
+        let agent = app.agent().await;
+        let parent = app.parent().await;
+        let refused = app.post(&fetch, Some(&agent.access), known.clone()).await;
+        refused.problem(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable");
+        assert!(refused.body["detail"].as_str().unwrap().contains("refuse la clé"), "{}", refused.body);
+
+        // Another family's id that does not exist, and a parent: refused before any call.
+        let calls = standin.calls();
+        app.post(&format!("/api/v1/staff/families/{}/quotients/fetch", uuid::Uuid::now_v7()), Some(&agent.access), known.clone()).await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        app.post(&fetch, Some(&parent.access), known).await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+        assert_eq!(standin.calls(), calls);
+    }
+}

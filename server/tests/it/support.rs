@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use base64::Engine as _;
 use famille_server::config::Config;
+use famille_server::dev::api_particulier_standin::StandIn as ApiParticulierStandIn;
 use famille_server::dev::fcm_standin::StandIn;
 use famille_server::state::AppState;
 use http_body_util::BodyExt;
@@ -319,6 +320,19 @@ impl TestApp {
         let mut config = self.state.config.clone();
         config.fcm_credentials = Some(path);
         config.fcm_endpoint = standin.url.clone();
+        (self.restart_with(config).await, standin)
+    }
+
+    /// Restarts pointed at a fresh local API Particulier stand-in, with a client
+    /// timeout short enough for a test to see it fire.
+    pub async fn with_api_particulier(self) -> (TestApp, ApiParticulierStandIn) {
+        let standin = ApiParticulierStandIn::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let mut config = self.state.config.clone();
+        config.api_particulier_url = standin.url.clone();
+        config.api_particulier_token = Some(standin.key().to_owned());
+        config.api_particulier_timeout = std::time::Duration::from_millis(500);
         (self.restart_with(config).await, standin)
     }
 

@@ -61,6 +61,7 @@ vocabulary! {
         // Server side
         Internal => "internal", "Une erreur inattendue est survenue. Réessayez plus tard.";
         Unavailable => "unavailable", "Le service est momentanément surchargé. Réessayez dans quelques instants.";
+        ProviderUnavailable => "provider_unavailable", "Le service de l'État (API Particulier) ne répond pas pour le moment : réessayez plus tard, ou saisissez le quotient familial à la main.";
         @other Unknown => "unknown", "Le serveur a refusé cette action.";
     }
 }

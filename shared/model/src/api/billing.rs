@@ -84,6 +84,15 @@ wire! {
         pub proof_document_id: Option<Uuid>,
     }
 
+    /// What an agent gives to fetch a family's QF from API Particulier (CAF or MSA):
+    /// the allocataire number and the postal code the allocataire's file is under.
+    /// Digits typed on any keyboard (full-width, spaced) are read as digits.
+    #[serde(deny_unknown_fields)]
+    pub struct QuotientFetch {
+        pub allocataire: String,
+        pub postal_code: String,
+    }
+
     /// Ends a QF record on a day (included).
     #[serde(deny_unknown_fields)]
     pub struct QuotientEnd {

@@ -4,7 +4,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::{Checked, FieldError, Fields, Form, service_date, text};
-use crate::api::{QuotientRecordInput, RegieInput};
+use crate::api::{QuotientFetch, QuotientRecordInput, RegieInput};
 use crate::billing::{Bracket, Pricing, Tariff};
 
 /// The highest amount of one day or one surcharge: 1,000 € (a slip of the keyboard
@@ -34,6 +34,34 @@ pub fn quotient_record(q: &QuotientRecordInput) -> Form<QuotientRecordInput> {
         ));
     }
     e.finish(|| q.clone())
+}
+
+/// The longest allocataire number we send: CAF numbers have 7 digits, MSA ones up
+/// to 13 (a NIR); more is a slip of the keyboard.
+pub const MAX_ALLOCATAIRE_DIGITS: usize = 13;
+
+/// What is fetched from API Particulier: an allocataire number of digits and a
+/// postal code, both read in NFKC with the spaces taken out (`１２３ ４５６７` typed
+/// on a phone's full-width keyboard is `1234567`).
+pub fn quotient_fetch(q: &QuotientFetch) -> Form<QuotientFetch> {
+    use unicode_normalization::UnicodeNormalization;
+    let digits = |raw: &str| -> String { raw.nfkc().filter(|c| !c.is_whitespace()).collect() };
+    let mut e = Fields::default();
+    let allocataire = digits(&q.allocataire);
+    if allocataire.is_empty()
+        || allocataire.len() > MAX_ALLOCATAIRE_DIGITS
+        || !allocataire.chars().all(|c| c.is_ascii_digit())
+    {
+        e.push(FieldError::new(
+            "allocataire",
+            format!("le numéro d'allocataire compte de 1 à {MAX_ALLOCATAIRE_DIGITS} chiffres"),
+        ));
+    }
+    let postal_code = e.take(super::postal_code("postal_code", &digits(&q.postal_code)));
+    e.finish(|| QuotientFetch {
+        allocataire,
+        postal_code: postal_code.unwrap_or_default(),
+    })
 }
 
 /// A régie: a short upper-case code (in invoice numbers), a name and an address,
@@ -225,6 +253,26 @@ mod tests {
         };
         let errors = tariff(&t).unwrap_err();
         assert_eq!(errors[0].field, "tariff.pricing.ceiling_cents");
+    }
+
+    #[test]
+    fn allocataire_numbers_typed_on_any_keyboard() {
+        let fetch = |a: &str, p: &str| {
+            quotient_fetch(&QuotientFetch {
+                allocataire: a.into(),
+                postal_code: p.into(),
+            })
+        };
+        let read = fetch("１２３ ４５６７", "33\u{a0}360").unwrap();
+        assert_eq!(read.allocataire, "1234567");
+        assert_eq!(read.postal_code, "33360");
+        for bad in ["", "12a4567", "12345678901234", "-1234567"] {
+            let errors = fetch(bad, "33360").unwrap_err();
+            assert_eq!(errors[0].field, "allocataire", "{bad:?}");
+        }
+        let errors = fetch("1234567", "3336").unwrap_err();
+        assert_eq!(errors[0].field, "postal_code");
+        assert_eq!(fetch("x", "y").unwrap_err().len(), 2, "both fields named");
     }
 
     #[test]

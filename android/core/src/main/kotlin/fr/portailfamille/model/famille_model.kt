@@ -1526,6 +1526,7 @@ enum class ErrorCode {
     NOTHING_TO_CREDIT,
     INTERNAL,
     UNAVAILABLE,
+    PROVIDER_UNAVAILABLE,
     /**
      * A value this version does not know (sent by a newer server).
      */
