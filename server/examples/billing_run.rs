@@ -179,6 +179,8 @@ async fn main() {
                 min_amount_cents: 0,
                 payment_note: "Par carte bancaire en ligne (PayFiP).".into(),
                 territory: vec![],
+                payfip_numcli: Some("123456".into()),
+                payfip_mode: None,
             },
             now,
         )

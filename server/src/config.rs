@@ -23,6 +23,8 @@
 //! | `fcm_endpoint` | `FAMILLE_FCM_ENDPOINT` | `https://fcm.googleapis.com` | FCM HTTP v1 base URL |
 //! | `documents_url` | `FAMILLE_DOCUMENTS_URL` | `<data_dir>/documents` | where documents are stored: a folder, or `s3://bucket/prefix` (S3-compatible; credentials and endpoint from the usual `AWS_*` variables) |
 //! | `max_upload_bytes` | `FAMILLE_MAX_UPLOAD_BYTES` | `10485760` (10 MiB) | largest document a family may send |
+//! | `payfip_endpoint` | `FAMILLE_PAYFIP_ENDPOINT` | `https://www.payfip.gouv.fr/tpa/services/securite` | PayFiP's SOAP web service (each régie's client number and mode are in its settings) |
+//! | `payfip_page_url` | `FAMILLE_PAYFIP_PAGE_URL` | `https://www.payfip.gouv.fr/tpa/paiementws.web` | the PayFiP page parents are sent to; PayFiP notifies `<public_url>/api/v1/payfip/notifications` and returns to `<public_url>/api/v1/payfip/return` |
 //! | `api_particulier_url` | `FAMILLE_API_PARTICULIER_URL` | `https://particulier.api.gouv.fr` | API Particulier base URL (the CAF/MSA quotient familial) |
 //! | `api_particulier_token` | `FAMILLE_API_PARTICULIER_TOKEN` | none: agents enter QF by hand | the organisation's API Particulier key (`X-Api-Key`) |
 //! | `api_particulier_timeout_secs` | `FAMILLE_API_PARTICULIER_TIMEOUT_SECS` | `10` | how long an agent waits for API Particulier before being told to retry |
@@ -83,6 +85,8 @@ struct FileSettings {
     fcm_endpoint: Option<String>,
     documents_url: Option<String>,
     max_upload_bytes: Option<u64>,
+    payfip_endpoint: Option<String>,
+    payfip_page_url: Option<String>,
     api_particulier_url: Option<String>,
     api_particulier_token: Option<String>,
     api_particulier_timeout_secs: Option<u64>,
@@ -113,6 +117,8 @@ pub struct Config {
     pub fcm_endpoint: String,
     pub documents_url: Option<String>,
     pub max_upload_bytes: u64,
+    pub payfip_endpoint: String,
+    pub payfip_page_url: String,
     pub api_particulier_url: String,
     /// Without it, fetching a QF answers `provider_unavailable`.
     pub api_particulier_token: Option<String>,
@@ -161,6 +167,8 @@ impl std::fmt::Debug for Config {
             .field("fcm_endpoint", &self.fcm_endpoint)
             .field("documents_url", &self.documents_url)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("payfip_endpoint", &self.payfip_endpoint)
+            .field("payfip_page_url", &self.payfip_page_url)
             .field("api_particulier_url", &self.api_particulier_url)
             .field(
                 "api_particulier_token",
@@ -341,6 +349,12 @@ impl Config {
                 file.max_upload_bytes,
                 10 * 1024 * 1024,
             )?,
+            payfip_endpoint: getenv("FAMILLE_PAYFIP_ENDPOINT")
+                .or(file.payfip_endpoint)
+                .unwrap_or_else(|| "https://www.payfip.gouv.fr/tpa/services/securite".to_owned()),
+            payfip_page_url: getenv("FAMILLE_PAYFIP_PAGE_URL")
+                .or(file.payfip_page_url)
+                .unwrap_or_else(|| "https://www.payfip.gouv.fr/tpa/paiementws.web".to_owned()),
             api_particulier_url: getenv("FAMILLE_API_PARTICULIER_URL")
                 .or(file.api_particulier_url)
                 .unwrap_or_else(|| "https://particulier.api.gouv.fr".to_owned())

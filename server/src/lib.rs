@@ -24,6 +24,7 @@ pub mod input;
 pub mod mail;
 pub mod notifications;
 pub mod openapi;
+pub mod payments;
 pub mod queue;
 pub mod ratelimit;
 pub mod state;

@@ -55,6 +55,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9098")]
         listen: std::net::SocketAddr,
     },
+    /// Runs a local stand-in for PayFiP (its SOAP service and a payment page where
+    /// you choose paid, refused or abandoned), and prints the settings that use it.
+    #[cfg(feature = "dev-tools")]
+    PayfipStandin {
+        #[arg(long, default_value = "127.0.0.1:9097")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,6 +113,10 @@ async fn run(cli: Cli) -> Result<(), StartError> {
     if let Some(Command::ApiParticulierStandin { listen }) = &cli.command {
         return run_api_particulier_standin(*listen).await;
     }
+    #[cfg(feature = "dev-tools")]
+    if let Some(Command::PayfipStandin { listen }) = &cli.command {
+        return run_payfip_standin(*listen).await;
+    }
     let config = Config::load()?;
     let command = cli.command.unwrap_or(Command::Serve {
         #[cfg(feature = "dev-tools")]
@@ -131,6 +142,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
                 ),
             }
             let dispatcher = famille_server::notifications::dispatcher::spawn(state.clone());
+            let payments = famille_server::payments::spawn_checker(state.clone());
             tracing::info!(database = state.db.backend_name(), mail = %state.mailer.describe(), "ready");
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -149,6 +161,7 @@ async fn run(cli: Cli) -> Result<(), StartError> {
                 })?;
             // What is not sent yet stays in the outbox for the next start.
             dispatcher.abort();
+            payments.abort();
             state.db.close().await;
         }
         Command::Migrate => {
@@ -161,7 +174,9 @@ async fn run(cli: Cli) -> Result<(), StartError> {
             load_demo(&state).await?;
         }
         #[cfg(feature = "dev-tools")]
-        Command::FcmStandin { .. } | Command::ApiParticulierStandin { .. } => {
+        Command::FcmStandin { .. }
+        | Command::ApiParticulierStandin { .. }
+        | Command::PayfipStandin { .. } => {
             unreachable!("handled before the configuration is read")
         }
         Command::Staff {
@@ -256,6 +271,27 @@ async fn run_api_particulier_standin(listen: std::net::SocketAddr) -> Result<(),
     }
     println!(
         "Pannes à la demande : POST {}/_standin/next {{\"answers\": [\"unavailable\"]}}",
+        standin.url
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
+}
+
+#[cfg(feature = "dev-tools")]
+async fn run_payfip_standin(listen: std::net::SocketAddr) -> Result<(), StartError> {
+    use famille_server::dev::payfip_standin::StandIn;
+    let standin = StandIn::start(listen)
+        .await
+        .map_err(|e| famille_server::error::AppError::Internal(e.to_string()))?;
+    println!("Remplaçant local de PayFiP à l'écoute sur {}", standin.url);
+    println!("Lancez le serveur avec :");
+    println!(
+        "  FAMILLE_PAYFIP_ENDPOINT={} FAMILLE_PAYFIP_PAGE_URL={} famille-server serve --demo",
+        standin.endpoint(),
+        standin.page_url()
+    );
+    println!(
+        "Scénarios : POST {}/_standin/script {{\"notify\": [\"twice\"], \"calls\": [\"unavailable\"], \"paid_amount\": 100}}",
         standin.url
     );
     let _ = tokio::signal::ctrl_c().await;

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::documents::files::Files;
 use crate::mail::Mailer;
 use crate::notifications::fcm::FcmClient;
+use crate::payments::payfip::PayfipClient;
 use crate::ratelimit::Limits;
 use crate::store::Db;
 
@@ -32,6 +33,8 @@ pub struct Shared {
     /// Where agents fetch a family's QF (API Particulier; without a key it answers
     /// that it is not configured).
     pub quotient_provider: Arc<dyn QuotientProvider>,
+    /// The DGFiP's PayFiP (or its stand-in), for online payments.
+    pub payfip: PayfipClient,
 }
 
 impl Deref for AppState {
@@ -57,6 +60,7 @@ impl AppState {
             jwt: JwtKeys::new(&config.jwt_secret),
             clock: Clock::default(),
             quotient_provider: Arc::new(ApiParticulier::from_config(&config)),
+            payfip: PayfipClient::new(&config.payfip_endpoint, &config.payfip_page_url),
             config,
             db,
             mailer,

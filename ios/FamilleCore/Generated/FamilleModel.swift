@@ -1657,6 +1657,9 @@ public enum ErrorCode: Equatable, Hashable {
     case billingRunOutdated
     case billingRunClosed
     case nothingToCredit
+    case invoiceSettled
+    case amountTooSmall
+    case onlinePaymentUnavailable
     case `internal`
     case unavailable
     case providerUnavailable
@@ -1775,13 +1778,19 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case 45: return .nothingToCredit
         
-        case 46: return .`internal`
+        case 46: return .invoiceSettled
         
-        case 47: return .unavailable
+        case 47: return .amountTooSmall
         
-        case 48: return .providerUnavailable
+        case 48: return .onlinePaymentUnavailable
         
-        case 49: return .unknown
+        case 49: return .`internal`
+        
+        case 50: return .unavailable
+        
+        case 51: return .providerUnavailable
+        
+        case 52: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -1971,20 +1980,32 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(45))
         
         
-        case .`internal`:
+        case .invoiceSettled:
             writeInt(&buf, Int32(46))
         
         
-        case .unavailable:
+        case .amountTooSmall:
             writeInt(&buf, Int32(47))
         
         
-        case .providerUnavailable:
+        case .onlinePaymentUnavailable:
             writeInt(&buf, Int32(48))
         
         
-        case .unknown:
+        case .`internal`:
             writeInt(&buf, Int32(49))
+        
+        
+        case .unavailable:
+            writeInt(&buf, Int32(50))
+        
+        
+        case .providerUnavailable:
+            writeInt(&buf, Int32(51))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(52))
         
         }
     }
@@ -2493,6 +2514,295 @@ public func FfiConverterTypeLineKind_lower(_ value: LineKind) -> RustBuffer {
 
 
 /**
+ * A régie's PayFiP mode (PayFiP's `saisie`): a test payment takes no money;
+ * activation is the DGFiP's acceptance test; production takes it.
+ */
+
+public enum PayfipMode: Equatable, Hashable {
+    
+    case test
+    case activation
+    case production
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PayfipMode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePayfipMode: FfiConverterRustBuffer {
+    typealias SwiftType = PayfipMode
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PayfipMode {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .test
+        
+        case 2: return .activation
+        
+        case 3: return .production
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PayfipMode, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .test:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .activation:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .production:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePayfipMode_lift(_ buf: RustBuffer) throws -> PayfipMode {
+    return try FfiConverterTypePayfipMode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePayfipMode_lower(_ value: PayfipMode) -> RustBuffer {
+    return FfiConverterTypePayfipMode.lower(value)
+}
+
+
+
+/**
+ * How a payment was made. `payfip` is started by the family from the app; the
+ * others are recorded by an agent at the desk.
+ */
+
+public enum PaymentMethod: Equatable, Hashable {
+    
+    case payfip
+    case cheque
+    case cash
+    case cesu
+    case ancv
+    case transfer
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PaymentMethod: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePaymentMethod: FfiConverterRustBuffer {
+    typealias SwiftType = PaymentMethod
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PaymentMethod {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .payfip
+        
+        case 2: return .cheque
+        
+        case 3: return .cash
+        
+        case 4: return .cesu
+        
+        case 5: return .ancv
+        
+        case 6: return .transfer
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PaymentMethod, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .payfip:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .cheque:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .cash:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .cesu:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .ancv:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .transfer:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaymentMethod_lift(_ buf: RustBuffer) throws -> PaymentMethod {
+    return try FfiConverterTypePaymentMethod.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaymentMethod_lower(_ value: PaymentMethod) -> RustBuffer {
+    return FfiConverterTypePaymentMethod.lower(value)
+}
+
+
+
+/**
+ * Where a payment stands. A desk payment is `paid` when recorded; an online one
+ * is `pending` until PayFiP says how it ended.
+ */
+
+public enum PaymentStatus: Equatable, Hashable {
+    
+    case pending
+    case paid
+    case refused
+    case abandoned
+    /**
+     * PayFiP forgot the operation (its id lives 15 minutes) or never answered.
+     */
+    case expired
+    /**
+     * PayFiP could not be reached to start it.
+     */
+    case failed
+    /**
+     * An agent cancelled it by an opposite entry.
+     */
+    case reversed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PaymentStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePaymentStatus: FfiConverterRustBuffer {
+    typealias SwiftType = PaymentStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PaymentStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .pending
+        
+        case 2: return .paid
+        
+        case 3: return .refused
+        
+        case 4: return .abandoned
+        
+        case 5: return .expired
+        
+        case 6: return .failed
+        
+        case 7: return .reversed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PaymentStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .pending:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .paid:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .refused:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .abandoned:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .expired:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .failed:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .reversed:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaymentStatus_lift(_ buf: RustBuffer) throws -> PaymentStatus {
+    return try FfiConverterTypePaymentStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaymentStatus_lower(_ value: PaymentStatus) -> RustBuffer {
+    return FfiConverterTypePaymentStatus.lower(value)
+}
+
+
+
+/**
  * A phone's system.
  */
 
@@ -2571,6 +2881,7 @@ public enum PushKind: Equatable, Hashable {
     case documentValidated
     case documentRefused
     case invoiceIssued
+    case paymentConfirmed
     case waitlistPromoted
     case message
     case bookingApproved
@@ -2605,15 +2916,17 @@ public struct FfiConverterTypePushKind: FfiConverterRustBuffer {
         
         case 4: return .invoiceIssued
         
-        case 5: return .waitlistPromoted
+        case 5: return .paymentConfirmed
         
-        case 6: return .message
+        case 6: return .waitlistPromoted
         
-        case 7: return .bookingApproved
+        case 7: return .message
         
-        case 8: return .bookingRefused
+        case 8: return .bookingApproved
         
-        case 9: return .sessionCancelled
+        case 9: return .bookingRefused
+        
+        case 10: return .sessionCancelled
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2639,24 +2952,28 @@ public struct FfiConverterTypePushKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(4))
         
         
-        case .waitlistPromoted:
+        case .paymentConfirmed:
             writeInt(&buf, Int32(5))
         
         
-        case .message:
+        case .waitlistPromoted:
             writeInt(&buf, Int32(6))
         
         
-        case .bookingApproved:
+        case .message:
             writeInt(&buf, Int32(7))
         
         
-        case .bookingRefused:
+        case .bookingApproved:
             writeInt(&buf, Int32(8))
         
         
-        case .sessionCancelled:
+        case .bookingRefused:
             writeInt(&buf, Int32(9))
+        
+        
+        case .sessionCancelled:
+            writeInt(&buf, Int32(10))
         
         }
     }

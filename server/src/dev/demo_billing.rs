@@ -71,6 +71,10 @@ pub async fn load(
                                par chèque à l'ordre du Trésor public ou en espèces à l'accueil de la mairie."
                     .into(),
                 territory: vec!["33360".into()],
+                // PayFiP in test mode: the local stand-in, or the DGFiP's test
+                // payments, take no money.
+                payfip_numcli: Some("123456".into()),
+                payfip_mode: Some(famille_model::payments::PayfipMode::Test),
             },
             now,
         )

@@ -161,6 +161,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// A form body (`application/x-www-form-urlencoded`, as PayFiP posts) read by the
+/// rule of [`ApiQuery`].
+pub struct ApiForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::BadBody("corps de la requête illisible".to_owned())
+                }
+            })?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| AppError::BadBody("formulaire illisible (UTF-8 attendu)".to_owned()))?;
+        decode_query(text).map(ApiForm)
+    }
+}
+
 /// Reads a query string by the rule of [`ApiQuery`].
 pub fn decode_query<T: DeserializeOwned>(query: &str) -> AppResult<T> {
     // Percent-escapes that are not UTF-8 (`%ff`) would be replaced silently.

@@ -24,6 +24,7 @@ pub mod documents;
 pub mod families;
 pub mod feed;
 pub mod outbox;
+pub mod payments;
 pub mod queue;
 pub mod uploads;
 
@@ -449,6 +450,7 @@ areas! {
     families => families::Families,
     feed => feed::ChangeFeed,
     outbox => outbox::Outbox,
+    payments => payments::Payments,
     queue => queue::QueueLog,
     uploads => uploads::Uploads,
 }

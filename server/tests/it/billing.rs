@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, Tokens, backend_tests};
 
-fn last_month(app: &TestApp) -> String {
+pub fn last_month(app: &TestApp) -> String {
     let today = famille_model::calendar::paris_date(app.state.clock.now());
     let first = today
         .with_day(1)
@@ -20,7 +20,7 @@ fn last_month(app: &TestApp) -> String {
     format!("{:04}-{:02}", first.year(), first.month())
 }
 
-async fn preview(app: &TestApp, agent: &Tokens, month: &str) -> Value {
+pub async fn preview(app: &TestApp, agent: &Tokens, month: &str) -> Value {
     let run = app
         .post(
             "/api/v1/staff/billing/runs",
@@ -33,7 +33,7 @@ async fn preview(app: &TestApp, agent: &Tokens, month: &str) -> Value {
     run.body
 }
 
-async fn issue(app: &TestApp, agent: &Tokens, run: &Value) -> Value {
+pub async fn issue(app: &TestApp, agent: &Tokens, run: &Value) -> Value {
     let id = run["id"].as_str().unwrap();
     let issued = app
         .call(
@@ -551,6 +551,8 @@ fn a_long_invoice_runs_over_pages_and_keeps_every_line() {
         min_amount_cents: 0,
         payment_note: "Par carte bancaire en ligne.".into(),
         territory: vec![],
+        payfip_numcli: None,
+        payfip_mode: famille_model::payments::PayfipMode::Test,
     };
     let bytes = famille_server::billing::pdf::render(&famille_server::billing::pdf::InvoicePdf {
         regie: &regie,

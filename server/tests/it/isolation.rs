@@ -98,8 +98,15 @@ backend_tests! {
         let run_id = run.body["id"].as_str().unwrap().to_owned();
         let issued = app.call(Method::POST, &format!("/api/v1/staff/billing/runs/{run_id}/issue"), Some(&agent.access), None).await;
         let invoice_id = issued.body["invoices"][0]["id"].as_str().expect("the demo's invoice").to_owned();
+        // A payment of the family, received at the desk.
+        let family_id = family["id"].as_str().unwrap();
+        let regie = app.get("/api/v1/staff/regies", &agent.access).await.body[0]["id"].as_str().unwrap().to_owned();
+        let paid = app.post(&format!("/api/v1/staff/families/{family_id}/payments"), Some(&agent.access),
+            serde_json::json!({"regie_id": regie, "method": "cash", "amount_cents": 500, "received_on": today})).await;
+        let payment_id = paid.body["id"].as_str().expect("a payment").to_owned();
         let ids: HashMap<&str, String> = HashMap::from([
             ("invoice_id", invoice_id.clone()),
+            ("payment_id", payment_id),
             ("upload_id", upload_id),
             ("child_id", luc.clone()),
             ("person_id", berte.clone()),

@@ -13,6 +13,7 @@ mod isolation;
 mod levels;
 mod mail;
 mod openapi;
+mod payments;
 mod push;
 mod staff;
 mod sync;

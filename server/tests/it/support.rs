@@ -9,6 +9,7 @@ use base64::Engine as _;
 use famille_server::config::Config;
 use famille_server::dev::api_particulier_standin::StandIn as ApiParticulierStandIn;
 use famille_server::dev::fcm_standin::StandIn;
+use famille_server::dev::payfip_standin::StandIn as PayfipStandIn;
 use famille_server::state::AppState;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -334,6 +335,29 @@ impl TestApp {
         config.api_particulier_token = Some(standin.key().to_owned());
         config.api_particulier_timeout = std::time::Duration::from_millis(500);
         (self.restart_with(config).await, standin)
+    }
+
+    /// Restarts pointed at a fresh local PayFiP stand-in, and listening on a port
+    /// of its own (`public_url`): PayFiP's notifications reach it over HTTP.
+    pub async fn with_payfip(self) -> (TestApp, PayfipStandIn) {
+        let standin = PayfipStandIn::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut config = self.state.config.clone();
+        config.payfip_endpoint = standin.endpoint();
+        config.payfip_page_url = standin.page_url();
+        config.public_url = format!("http://{}", listener.local_addr().unwrap());
+        let app = self.restart_with(config).await;
+        let router = app.router.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
+        });
+        (app, standin)
     }
 
     /// Waits for a mail whose text contains `needle` (mails are sent in the background).

@@ -55,7 +55,7 @@ impl Engine {
                     }
                 }
             }
-            PushKind::InvoiceIssued => {
+            PushKind::InvoiceIssued | PushKind::PaymentConfirmed => {
                 if let Some((i, _)) = store.invoice(push.id)? {
                     display.body =
                         format!("{} : {}", i.label, famille_model::fr::euros(i.total_cents));

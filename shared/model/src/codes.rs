@@ -58,6 +58,10 @@ vocabulary! {
         BillingRunOutdated => "billing_run_outdated", "Les réservations ou les pointages ont changé depuis l'aperçu : il a été recalculé, vérifiez-le avant d'émettre les factures.";
         BillingRunClosed => "billing_run_closed", "Cette facturation a déjà été émise, ou remplacée par un aperçu plus récent.";
         NothingToCredit => "nothing_to_credit", "Ces lignes ont déjà fait l'objet d'un avoir.";
+        // Payments
+        InvoiceSettled => "invoice_settled", "Cette facture n'a plus rien à payer.";
+        AmountTooSmall => "amount_too_small", "Le montant restant est trop faible pour un paiement en ligne : réglez-le auprès de la régie.";
+        OnlinePaymentUnavailable => "online_payment_unavailable", "Cette régie ne propose pas encore le paiement en ligne : réglez la facture comme indiqué dessus.";
         // Server side
         Internal => "internal", "Une erreur inattendue est survenue. Réessayez plus tard.";
         Unavailable => "unavailable", "Le service est momentanément surchargé. Réessayez dans quelques instants.";

@@ -145,6 +145,7 @@ pub mod dossier;
 pub mod files;
 pub mod fr;
 pub mod notice;
+pub mod payments;
 pub mod push;
 pub mod queue;
 pub mod text;

@@ -70,6 +70,13 @@ pub enum Event {
         period: NaiveDate,
         total_cents: i64,
     },
+    /// An online payment went through (the amount the bank took, never the card).
+    PaymentConfirmed {
+        invoice_id: Uuid,
+        /// The invoice's number.
+        number: String,
+        paid_cents: i64,
+    },
     /// The family's QF runs out soon: the services ask for a new attestation.
     QuotientExpiring {
         family_id: Uuid,
@@ -99,6 +106,7 @@ impl Notice {
             Event::DocumentRefused { .. } => PushKind::DocumentRefused,
             Event::DocumentExpired { .. } | Event::QuotientExpiring { .. } => PushKind::Alert,
             Event::InvoiceIssued { .. } => PushKind::InvoiceIssued,
+            Event::PaymentConfirmed { .. } => PushKind::PaymentConfirmed,
         }
     }
 
@@ -112,7 +120,8 @@ impl Notice {
             Event::DocumentValidated { document }
             | Event::DocumentRefused { document }
             | Event::DocumentExpired { document } => document.document_id,
-            Event::InvoiceIssued { invoice_id, .. } => *invoice_id,
+            Event::InvoiceIssued { invoice_id, .. }
+            | Event::PaymentConfirmed { invoice_id, .. } => *invoice_id,
             Event::QuotientExpiring { family_id, .. } => *family_id,
         }
     }
@@ -127,6 +136,7 @@ impl Notice {
             Event::DocumentRefused { .. } => "Document refusé",
             Event::DocumentExpired { .. } => "Document à renouveler",
             Event::InvoiceIssued { .. } => "Nouvelle facture",
+            Event::PaymentConfirmed { .. } => "Paiement enregistré",
             Event::QuotientExpiring { .. } => "Quotient familial à mettre à jour",
         }
     }
@@ -205,6 +215,12 @@ impl Notice {
                 "Votre facture {} est disponible : {}",
                 fr::of_month(*period),
                 fr::euros(*total_cents)
+            ),
+            Event::PaymentConfirmed {
+                number, paid_cents, ..
+            } => format!(
+                "Votre paiement en ligne de {} pour la facture {number} est enregistré. Merci !",
+                fr::euros(*paid_cents)
             ),
             Event::QuotientExpiring { valid_until, .. } => format!(
                 "Votre quotient familial n'est plus valable après le {} : envoyez votre nouvelle attestation CAF ou MSA, sinon le tarif maximum s'appliquera.",

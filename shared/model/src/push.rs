@@ -13,6 +13,7 @@ vocabulary! {
         DocumentValidated => "document_validated", "Document validé";
         DocumentRefused => "document_refused", "Document refusé";
         InvoiceIssued => "invoice_issued", "Nouvelle facture";
+        PaymentConfirmed => "payment_confirmed", "Paiement enregistré";
         WaitlistPromoted => "waitlist_promoted", "Place libérée (liste d'attente)";
         Message => "message", "Nouveau message";
         BookingApproved => "booking_approved", "Réservation acceptée";
@@ -33,7 +34,7 @@ impl PushKind {
             | PushKind::BookingApproved
             | PushKind::BookingRefused
             | PushKind::SessionCancelled => "reservations",
-            PushKind::InvoiceIssued => "factures",
+            PushKind::InvoiceIssued | PushKind::PaymentConfirmed => "factures",
             PushKind::Message => "messages",
         }
     }

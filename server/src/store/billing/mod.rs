@@ -19,6 +19,7 @@ use famille_model::billing::{
 use famille_model::booking::{AttendanceCode, ReservationStatus, SessionStatus};
 use famille_model::dossier::QuotientSource;
 use famille_model::fr;
+use famille_model::payments::PayfipMode;
 use uuid::Uuid;
 
 use super::feed::FeedEntry;
@@ -72,6 +73,8 @@ struct RegieRow {
     min_amount_cents: i64,
     payment_note: String,
     territory: String,
+    payfip_numcli: Option<String>,
+    payfip_mode: String,
 }
 
 impl RegieRow {
@@ -85,6 +88,8 @@ impl RegieRow {
             min_amount_cents: self.min_amount_cents,
             payment_note: self.payment_note,
             territory: json(&self.territory)?,
+            payfip_numcli: self.payfip_numcli,
+            payfip_mode: parse_stored(&self.payfip_mode)?,
         })
     }
 }
@@ -97,7 +102,8 @@ pub struct TariffRow {
     pub tariff: Tariff,
 }
 
-const REGIE_COLUMNS: &str = "SELECT id, code, name, address, due_days, min_amount_cents, payment_note, territory FROM regies";
+const REGIE_COLUMNS: &str = "SELECT id, code, name, address, due_days, min_amount_cents, payment_note, territory, \
+     payfip_numcli, payfip_mode FROM regies";
 
 impl Billing<'_> {
     pub async fn regies(&self) -> StoreResult<Vec<Regie>> {
@@ -121,8 +127,8 @@ impl Billing<'_> {
         let id = Uuid::now_v7();
         execute!(
             self.db,
-            "INSERT INTO regies (id, code, name, address, due_days, min_amount_cents, payment_note, territory, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO regies (id, code, name, address, due_days, min_amount_cents, payment_note, territory, \
+             payfip_numcli, payfip_mode, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             id,
             &r.code,
             &r.name,
@@ -131,6 +137,8 @@ impl Billing<'_> {
             r.min_amount_cents,
             &r.payment_note,
             to_json(&r.territory),
+            r.payfip_numcli.as_deref(),
+            r.payfip_mode.unwrap_or(PayfipMode::Test).as_str(),
             now
         )
         .map_err(unique_violation)?;
@@ -149,7 +157,7 @@ impl Billing<'_> {
         Ok(in_tx!(self.db, |tx| {
             let changed = sqlx::query(
                 "UPDATE regies SET name = $2, address = $3, due_days = $4, min_amount_cents = $5, \
-                 payment_note = $6, territory = $7 WHERE id = $1",
+                 payment_note = $6, territory = $7, payfip_numcli = $8, payfip_mode = $9 WHERE id = $1",
             )
             .bind(id)
             .bind(&r.name)
@@ -158,6 +166,8 @@ impl Billing<'_> {
             .bind(r.min_amount_cents)
             .bind(&r.payment_note)
             .bind(&territory)
+            .bind(r.payfip_numcli.as_deref())
+            .bind(r.payfip_mode.unwrap_or(PayfipMode::Test).as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();

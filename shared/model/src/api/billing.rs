@@ -9,6 +9,7 @@ use crate::billing::{
     Bracket, InvoiceKind, InvoiceStatus, LineKind, Pricing, RunStatus, Tariff, TariffMode,
 };
 use crate::dossier::QuotientSource;
+use crate::payments::PayfipMode;
 
 vocabulary! {
     /// Why a billing run priced a day otherwise than the family's own bracket, or
@@ -114,6 +115,9 @@ wire! {
         /// Postal codes of its territory: families living elsewhere pay a tariff's
         /// non-resident price (empty: every family is resident).
         pub territory: Vec<String>,
+        /// Its PayFiP client number (6 digits); none: no online payment.
+        pub payfip_numcli: Option<String>,
+        pub payfip_mode: PayfipMode,
     }
 
     #[serde(deny_unknown_fields)]
@@ -128,6 +132,11 @@ wire! {
         pub payment_note: String,
         #[serde(default)]
         pub territory: Vec<String>,
+        #[serde(default)]
+        pub payfip_numcli: Option<String>,
+        /// `test` when left out.
+        #[serde(default)]
+        pub payfip_mode: Option<PayfipMode>,
     }
 
     /// The tariff of an activity option and the régie that bills it.

@@ -19,6 +19,7 @@ mod catalog;
 mod documents;
 mod family;
 mod notifications;
+mod payments;
 mod sync;
 
 pub use crate::queue::{Mutation, MutationBatch, MutationResult, MutationResults, MutationStatus};
@@ -29,6 +30,7 @@ pub use catalog::*;
 pub use documents::*;
 pub use family::*;
 pub use notifications::*;
+pub use payments::*;
 pub use sync::*;
 
 wire! {

@@ -105,6 +105,20 @@ pub fn regie(r: &RegieInput) -> Form<RegieInput> {
             territory.push(code);
         }
     }
+    // PayFiP's client number: six digits, given by the DGFiP to the régie.
+    let numcli = r
+        .payfip_numcli
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if let Some(n) = numcli
+        && (n.len() != 6 || !n.chars().all(|c| c.is_ascii_digit()))
+    {
+        e.push(FieldError::new(
+            "payfip_numcli",
+            "le numéro client PayFiP compte 6 chiffres",
+        ));
+    }
     e.finish(|| RegieInput {
         code: code.to_owned(),
         name: name.unwrap_or_default(),
@@ -113,6 +127,8 @@ pub fn regie(r: &RegieInput) -> Form<RegieInput> {
         min_amount_cents: r.min_amount_cents,
         payment_note: note.flatten().unwrap_or_default(),
         territory,
+        payfip_numcli: numcli.map(str::to_owned),
+        payfip_mode: Some(r.payfip_mode.unwrap_or(crate::payments::PayfipMode::Test)),
     })
 }
 

@@ -1524,6 +1524,9 @@ enum class ErrorCode {
     BILLING_RUN_OUTDATED,
     BILLING_RUN_CLOSED,
     NOTHING_TO_CREDIT,
+    INVOICE_SETTLED,
+    AMOUNT_TOO_SMALL,
+    ONLINE_PAYMENT_UNAVAILABLE,
     INTERNAL,
     UNAVAILABLE,
     PROVIDER_UNAVAILABLE,
@@ -1794,6 +1797,139 @@ public object FfiConverterTypeLineKind: FfiConverterRustBuffer<LineKind> {
 
 
 /**
+ * A régie's PayFiP mode (PayFiP's `saisie`): a test payment takes no money;
+ * activation is the DGFiP's acceptance test; production takes it.
+ */
+
+enum class PayfipMode {
+    
+    TEST,
+    ACTIVATION,
+    PRODUCTION;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePayfipMode: FfiConverterRustBuffer<PayfipMode> {
+    override fun read(buf: ByteBuffer) = try {
+        PayfipMode.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: PayfipMode) = 4UL
+
+    override fun write(value: PayfipMode, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How a payment was made. `payfip` is started by the family from the app; the
+ * others are recorded by an agent at the desk.
+ */
+
+enum class PaymentMethod {
+    
+    PAYFIP,
+    CHEQUE,
+    CASH,
+    CESU,
+    ANCV,
+    TRANSFER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePaymentMethod: FfiConverterRustBuffer<PaymentMethod> {
+    override fun read(buf: ByteBuffer) = try {
+        PaymentMethod.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: PaymentMethod) = 4UL
+
+    override fun write(value: PaymentMethod, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where a payment stands. A desk payment is `paid` when recorded; an online one
+ * is `pending` until PayFiP says how it ended.
+ */
+
+enum class PaymentStatus {
+    
+    PENDING,
+    PAID,
+    REFUSED,
+    ABANDONED,
+    /**
+     * PayFiP forgot the operation (its id lives 15 minutes) or never answered.
+     */
+    EXPIRED,
+    /**
+     * PayFiP could not be reached to start it.
+     */
+    FAILED,
+    /**
+     * An agent cancelled it by an opposite entry.
+     */
+    REVERSED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePaymentStatus: FfiConverterRustBuffer<PaymentStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        PaymentStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: PaymentStatus) = 4UL
+
+    override fun write(value: PaymentStatus, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * A phone's system.
  */
 
@@ -1840,6 +1976,7 @@ enum class PushKind {
     DOCUMENT_VALIDATED,
     DOCUMENT_REFUSED,
     INVOICE_ISSUED,
+    PAYMENT_CONFIRMED,
     WAITLIST_PROMOTED,
     MESSAGE,
     BOOKING_APPROVED,

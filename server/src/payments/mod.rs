@@ -1,0 +1,480 @@
+//! Payments (issue 14): a family pays an invoice online through PayFiP; agents
+//! record the desk's payments (cheque, cash, CESU, ANCV, transfer) and reverse a
+//! mistaken one. Money is spread over invoice lines oldest first
+//! (`famille_model::payments::allocate`); what is left is the family's credit and
+//! pays its next invoice.
+//!
+//! An online payment is recorded (`pending`) before the parent is sent to PayFiP;
+//! how it ended is asked of PayFiP (`recupererDetailPaiementSecurise`) when PayFiP
+//! notifies us, when the parent's browser comes back, and every minute for
+//! operations left open. Settling is a conditional update (`pending` → outcome):
+//! a replayed or concurrent notification changes nothing.
+
+pub mod http;
+pub mod payfip;
+
+use chrono::{Duration, NaiveDate};
+use famille_model::ErrorCode;
+use famille_model::api::{FamilyPayments, Payment, PaymentInput, PaymentStarted};
+use famille_model::billing::{InvoiceKind, InvoiceStatus};
+use famille_model::calendar::paris_date;
+use famille_model::notice::{Event, Notice};
+use famille_model::payments::{
+    PAYFIP_MAX_CENTS, PAYFIP_MIN_CENTS, PAYFIP_OPERATION_MINUTES, PayfipOutcome, PaymentMethod,
+    PaymentStatus, payfip_objet, payfip_refdet,
+};
+use famille_model::validate::{self, FieldError, Fields};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::payments::{self as store, NewPayment, Operation, Settlement};
+use payfip::{NewOperation, PayfipError};
+
+/// The largest payment an agent records at once (100,000 €): a slip of the keyboard
+/// beyond.
+pub const MAX_DESK_CENTS: i64 = 10_000_000;
+/// Pending operations are asked about once they are this old (the parent may
+/// still be on the page before).
+pub const CHECK_AFTER_MINUTES: i64 = 2;
+
+/// Where PayFiP notifies us and sends the parent back (on `FAMILLE_PUBLIC_URL`).
+pub const NOTIFICATION_PATH: &str = "/api/v1/payfip/notifications";
+pub const RETURN_PATH: &str = "/api/v1/payfip/return";
+
+fn unavailable(e: &PayfipError) -> AppError {
+    // The reason names a code or a transport failure, never a payer.
+    tracing::warn!(error = %e, "PayFiP gave no answer");
+    AppError::refused_with(
+        ErrorCode::ProviderUnavailable,
+        "Le service de paiement de la DGFiP (PayFiP) ne répond pas pour le moment : réessayez dans quelques minutes.",
+    )
+}
+
+/// Starts paying `invoice_id` online for the parent `account_id` of `family_id`:
+/// records the operation, asks PayFiP for its id, and gives the page to open. A
+/// second tap within the operation's life gives the same operation back.
+/// Errors: 404 (not the family's invoice), 409 `invoice_settled` (nothing left to
+/// pay), `amount_too_small` (under PayFiP's 1 €), `online_payment_unavailable`
+/// (the régie has no PayFiP number), 503 `provider_unavailable`.
+pub async fn start_online(
+    state: &AppState,
+    account_id: Uuid,
+    family_id: Uuid,
+    invoice_id: Uuid,
+) -> AppResult<PaymentStarted> {
+    let (invoice, _, _) = state
+        .db
+        .billing()
+        .invoice(invoice_id, Some(family_id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if invoice.kind != InvoiceKind::Invoice
+        || matches!(
+            invoice.status,
+            InvoiceStatus::Paid | InvoiceStatus::Cancelled
+        )
+    {
+        return Err(AppError::refused(ErrorCode::InvoiceSettled));
+    }
+    let due = invoice.total_cents - invoice.credited_cents - invoice.paid_cents;
+    if due < PAYFIP_MIN_CENTS {
+        return Err(AppError::refused_with(
+            ErrorCode::AmountTooSmall,
+            format!(
+                "Il reste {} à payer : un paiement en ligne est d'au moins {}. Réglez-le auprès de la régie.",
+                famille_model::fr::euros(due),
+                famille_model::fr::euros(PAYFIP_MIN_CENTS)
+            ),
+        ));
+    }
+    let mut tx = state.db.begin_at(state.clock.now()).await?;
+    let regie_id = crate::store::billing::regie_of(&mut tx, invoice_id).await?;
+    let regie = state
+        .db
+        .billing()
+        .regie(regie_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let saisie = regie.payfip_mode.saisie().to_owned();
+    let Some(numcli) = regie.payfip_numcli else {
+        return Err(AppError::refused(ErrorCode::OnlinePaymentUnavailable));
+    };
+    let since = tx.now() - Duration::minutes(15);
+    if let Some(op) = store::recent_operation(&mut tx, invoice_id, since).await?
+        && let Some(id_op) = op.payfip_idop
+    {
+        return Ok(PaymentStarted {
+            payment_id: op.id,
+            redirect_url: state.payfip.page(&id_op),
+        });
+    }
+    let payment_id = store::insert(
+        &mut tx,
+        &NewPayment {
+            family_id,
+            regie_id,
+            method: PaymentMethod::Payfip,
+            status: PaymentStatus::Pending,
+            amount_cents: due.min(PAYFIP_MAX_CENTS),
+            invoice_id: Some(invoice_id),
+            account_id: Some(account_id),
+            recorded_by: None,
+            received_on: None,
+            reference: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let email = state
+        .db
+        .accounts()
+        .by_id(account_id)
+        .await?
+        .map(|a| a.email)
+        .unwrap_or_default();
+    let public = &state.config.public_url;
+    let asked = state
+        .payfip
+        .create(&NewOperation {
+            numcli,
+            exer: invoice
+                .issued_on
+                .format("%Y")
+                .to_string()
+                .parse()
+                .unwrap_or(0),
+            refdet: payfip_refdet(&invoice.number),
+            montant: due.min(PAYFIP_MAX_CENTS),
+            mel: email,
+            objet: payfip_objet(&format!("{} {}", invoice.label, invoice.number)),
+            saisie,
+            urlnotif: format!("{public}{NOTIFICATION_PATH}"),
+            urlredirect: format!("{public}{RETURN_PATH}"),
+        })
+        .await;
+    let mut tx = state.db.begin_at(state.clock.now()).await?;
+    match asked {
+        Ok(id_op) => {
+            store::set_operation(&mut tx, payment_id, Some(&id_op)).await?;
+            tx.commit().await?;
+            Ok(PaymentStarted {
+                payment_id,
+                redirect_url: state.payfip.page(&id_op),
+            })
+        }
+        Err(e) => {
+            store::set_operation(&mut tx, payment_id, None).await?;
+            tx.commit().await?;
+            Err(unavailable(&e))
+        }
+    }
+}
+
+/// Asks PayFiP how an operation ended and settles it, once. Returns its status
+/// (still `pending` while the payer is on the page).
+pub async fn check(state: &AppState, op: &Operation) -> AppResult<PaymentStatus> {
+    let current: PaymentStatus = crate::store::parse_stored(&op.status)?;
+    if current != PaymentStatus::Pending {
+        return Ok(current);
+    }
+    let Some(id_op) = op.payfip_idop.as_deref() else {
+        return Ok(current);
+    };
+    let now = state.clock.now();
+    let settlement = match state.payfip.detail(id_op).await {
+        Err(e) if e.in_progress() => {
+            if now - op.created_at < Duration::minutes(PAYFIP_OPERATION_MINUTES) {
+                return Ok(PaymentStatus::Pending);
+            }
+            expired()
+        }
+        Err(e) if e.unknown_operation() => expired(),
+        Err(e) => return Err(unavailable(&e)),
+        Ok(detail) => {
+            if detail.id_op != id_op {
+                return Err(unavailable(&PayfipError::Unavailable(
+                    "the answer is about another operation".into(),
+                )));
+            }
+            let outcome = PayfipOutcome::from_resultrans(&detail.resultrans);
+            let paid = outcome == PayfipOutcome::Paid;
+            Settlement {
+                status: outcome.status(),
+                paid_cents: paid.then_some(detail.montant),
+                resultrans: Some(detail.resultrans.clone()),
+                reference: (paid && !detail.numauto.is_empty()).then(|| detail.numauto.clone()),
+                received_on: if paid {
+                    Some(
+                        NaiveDate::parse_from_str(&detail.dattrans, "%d%m%Y")
+                            .unwrap_or_else(|_| paris_date(now)),
+                    )
+                } else {
+                    None
+                },
+                mismatch: paid && detail.montant != op.amount_cents,
+            }
+        }
+    };
+    let number = match op.invoice_id {
+        Some(id) if settlement.status == PaymentStatus::Paid => state
+            .db
+            .billing()
+            .invoice(id, None)
+            .await?
+            .map(|(invoice, _, _)| invoice.number),
+        _ => None,
+    };
+    let mut tx = state.db.begin_at(now).await?;
+    if !store::settle(&mut tx, op.id, &settlement).await? {
+        // Settled meanwhile by another notification: nothing to do.
+        drop(tx);
+        let again = state.db.payments().get(op.id, None).await?;
+        return Ok(again.map_or(current, |p| p.payment.status));
+    }
+    if settlement.status == PaymentStatus::Paid {
+        let first: Vec<Uuid> = op.invoice_id.into_iter().collect();
+        store::apply_credit(&mut tx, op.family_id, op.regie_id, Some(&first)).await?;
+        if settlement.mismatch {
+            tracing::warn!(payment = %op.id, "PayFiP took another amount than the one asked");
+        }
+        if let (Some(invoice_id), Some(number)) = (op.invoice_id, number) {
+            tx.notify(Notice::new(
+                op.family_id,
+                Event::PaymentConfirmed {
+                    invoice_id,
+                    number,
+                    paid_cents: settlement.paid_cents.unwrap_or(0),
+                },
+            ));
+        }
+    }
+    tx.commit().await?;
+    Ok(settlement.status)
+}
+
+fn expired() -> Settlement {
+    Settlement {
+        status: PaymentStatus::Expired,
+        paid_cents: None,
+        resultrans: None,
+        reference: None,
+        received_on: None,
+        mismatch: false,
+    }
+}
+
+/// PayFiP's notification (`idop`): settles the operation. 404 for an operation we
+/// never started.
+pub async fn notified(state: &AppState, id_op: &str) -> AppResult<PaymentStatus> {
+    let op = state
+        .db
+        .payments()
+        .by_idop(id_op)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    check(state, &op).await
+}
+
+/// Asks PayFiP about operations left open (the parent closed the page, the
+/// notification was lost). Returns how many were settled.
+pub async fn check_open_operations(state: &AppState) -> AppResult<usize> {
+    let before = state.clock.now() - Duration::minutes(CHECK_AFTER_MINUTES);
+    let open = state.db.payments().pending_operations(before, 200).await?;
+    let mut settled = 0;
+    for op in &open {
+        match check(state, op).await {
+            Ok(PaymentStatus::Pending) => {}
+            Ok(_) => settled += 1,
+            // PayFiP down: the next round tries again.
+            Err(_) => break,
+        }
+    }
+    Ok(settled)
+}
+
+/// Every minute, the open operations.
+pub fn spawn_checker(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            match check_open_operations(&state).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "open PayFiP operations settled"),
+                Err(e) => tracing::warn!(error = %e, "open PayFiP operations not checked"),
+            }
+        }
+    })
+}
+
+/// A family's payments, newest first (a parent's view: no agent names).
+pub async fn family_payments(state: &AppState, family_id: Uuid) -> AppResult<Vec<Payment>> {
+    Ok(state
+        .db
+        .payments()
+        .of_family(family_id)
+        .await?
+        .into_iter()
+        .map(|p| p.payment)
+        .collect())
+}
+
+/// One of the family's payments (404 otherwise). A pending online one is asked
+/// about first, so that the app sees its outcome as soon as the parent is back.
+pub async fn payment(state: &AppState, family_id: Uuid, id: Uuid) -> AppResult<Payment> {
+    let found = state
+        .db
+        .payments()
+        .get(id, Some(family_id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if found.payment.status == PaymentStatus::Pending
+        && let Some(op) = state.db.payments().operation(id).await?
+    {
+        // PayFiP down: the parent sees « en cours », the checker tries again.
+        let _ = check(state, &op).await;
+        let again = state.db.payments().get(id, Some(family_id)).await?;
+        return Ok(again.ok_or(AppError::NotFound)?.payment);
+    }
+    Ok(found.payment)
+}
+
+/// A family's payments and credit, for the services.
+pub async fn staff_family_payments(state: &AppState, family_id: Uuid) -> AppResult<FamilyPayments> {
+    family_exists(state, family_id).await?;
+    Ok(FamilyPayments {
+        payments: state.db.payments().of_family(family_id).await?,
+        credit: state.db.payments().credit(family_id).await?,
+    })
+}
+
+async fn family_exists(state: &AppState, family_id: Uuid) -> AppResult<()> {
+    state
+        .db
+        .families()
+        .family(family_id)
+        .await?
+        .map(|_| ())
+        .ok_or(AppError::NotFound)
+}
+
+/// Records a payment received at the desk and spreads it (the chosen invoices
+/// first, then the oldest open ones; the rest is the family's credit). Errors: 404
+/// (no such family); 422 naming `method` (PayFiP is the family's), `amount_cents`,
+/// `received_on` (in the future, or outside the services' years), `reference`,
+/// `regie_id`, `invoice_ids` (not the family's open invoices of that régie).
+pub async fn record(
+    state: &AppState,
+    family_id: Uuid,
+    input: &PaymentInput,
+    agent: Uuid,
+) -> AppResult<Uuid> {
+    let today = paris_date(state.clock.now());
+    let mut e = Fields::default();
+    if input.method == PaymentMethod::Payfip {
+        e.push(FieldError::new(
+            "method",
+            "un paiement PayFiP est fait en ligne par la famille",
+        ));
+    }
+    if !(1..=MAX_DESK_CENTS).contains(&input.amount_cents) {
+        e.push(FieldError::new(
+            "amount_cents",
+            "un montant de 0,01 € à 100 000 €, en centimes",
+        ));
+    }
+    if e.take(validate::service_date("received_on", input.received_on))
+        .is_some()
+        && input.received_on > today
+    {
+        e.push(FieldError::new("received_on", "cette date est à venir"));
+    }
+    let reference = match &input.reference {
+        Some(r) => e
+            .take(validate::optional_text("reference", Some(r), 100))
+            .flatten(),
+        None => None,
+    };
+    if let Err(errors) = e.finish(|| ()) {
+        return Err(AppError::Invalid(errors));
+    }
+    family_exists(state, family_id).await?;
+    let regies = state.db.billing().regies().await?;
+    if !regies.iter().any(|r| r.id == input.regie_id) {
+        return Err(FieldError::new("regie_id", "cette régie n'existe pas").into());
+    }
+    if let Some(ids) = &input.invoice_ids {
+        for id in ids {
+            let ok = state
+                .db
+                .payments()
+                .invoice_of(*id, family_id, input.regie_id)
+                .await?;
+            if !ok {
+                return Err(FieldError::new(
+                    "invoice_ids",
+                    format!(
+                        "la facture {id} n'est pas une facture de cette famille dans cette régie"
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    let mut tx = state.db.begin_at(state.clock.now()).await?;
+    let id = store::insert(
+        &mut tx,
+        &NewPayment {
+            family_id,
+            regie_id: input.regie_id,
+            method: input.method,
+            status: PaymentStatus::Paid,
+            amount_cents: input.amount_cents,
+            invoice_id: None,
+            account_id: None,
+            recorded_by: Some(agent),
+            received_on: Some(input.received_on),
+            reference,
+        },
+    )
+    .await?;
+    store::apply_credit(
+        &mut tx,
+        family_id,
+        input.regie_id,
+        input.invoice_ids.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Reverses a mistaken payment by an opposite entry (the lines it paid are open
+/// again; the family's other money pays them if it has some). Errors: 422 naming
+/// `reason`; 404; 409 when it is not a settled payment or was reversed already.
+pub async fn reverse(
+    state: &AppState,
+    family_id: Uuid,
+    id: Uuid,
+    agent: Uuid,
+    reason: &str,
+) -> AppResult<Uuid> {
+    let reason = validate::text("reason", reason, 500)?;
+    let op = state
+        .db
+        .payments()
+        .operation(id)
+        .await?
+        .filter(|op| op.family_id == family_id)
+        .ok_or(AppError::NotFound)?;
+    let mut tx = state.db.begin_at(state.clock.now()).await?;
+    let Some(entry) = store::reverse(&mut tx, family_id, id, agent, &reason).await? else {
+        return Err(AppError::Conflict(
+            "Ce paiement n'est pas un paiement encaissé, ou il a déjà été annulé.",
+        ));
+    };
+    // Whatever else the family paid may now pay the reopened lines.
+    store::apply_credit(&mut tx, family_id, op.regie_id, None).await?;
+    tx.commit().await?;
+    Ok(entry)
+}

@@ -1,0 +1,558 @@
+//! Payments' SQL: online operations and desk payments, their allocations to invoice
+//! lines, a family's credit. How money is spread is `famille_model::payments`'s
+//! (`allocate`); `crate::payments` decides when.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use famille_model::api::{FamilyCredit, Payment, PaymentAllocation, StaffPayment};
+use famille_model::payments::{OpenLine, PaymentMethod, PaymentStatus, allocate};
+use uuid::Uuid;
+
+use super::feed::FeedEntry;
+use super::{Db, StoreResult, Tx, on_db, on_tx, parse_stored};
+
+pub struct Payments<'a> {
+    pub(super) db: &'a Db,
+}
+
+/// A payment to record.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub family_id: Uuid,
+    pub regie_id: Uuid,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    pub amount_cents: i64,
+    pub invoice_id: Option<Uuid>,
+    pub account_id: Option<Uuid>,
+    pub recorded_by: Option<Uuid>,
+    pub received_on: Option<NaiveDate>,
+    pub reference: Option<String>,
+}
+
+/// How PayFiP said an operation ended.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    pub status: PaymentStatus,
+    pub paid_cents: Option<i64>,
+    pub resultrans: Option<String>,
+    pub reference: Option<String>,
+    pub received_on: Option<NaiveDate>,
+    pub mismatch: bool,
+}
+
+/// An online operation, as the server follows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Operation {
+    pub id: Uuid,
+    pub family_id: Uuid,
+    pub regie_id: Uuid,
+    pub invoice_id: Option<Uuid>,
+    pub status: String,
+    pub amount_cents: i64,
+    pub payfip_idop: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+const OPERATION_COLUMNS: &str =
+    "id, family_id, regie_id, invoice_id, status, amount_cents, payfip_idop, created_at";
+
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    id: Uuid,
+    method: String,
+    status: String,
+    regie: String,
+    amount_cents: i64,
+    paid_cents: Option<i64>,
+    invoice_id: Option<Uuid>,
+    received_on: Option<NaiveDate>,
+    reference: Option<String>,
+    reverses_payment_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    settled_at: Option<DateTime<Utc>>,
+    mismatch: bool,
+    recorded_by: Option<String>,
+    reason: Option<String>,
+}
+
+const PAYMENT_SELECT: &str = "SELECT p.id, p.method, p.status, r.name AS regie, p.amount_cents, p.paid_cents, \
+     p.invoice_id, p.received_on, p.reference, p.reverses_payment_id, p.created_at, p.settled_at, \
+     p.mismatch, a.email AS recorded_by, p.reason \
+     FROM payments p JOIN regies r ON r.id = p.regie_id LEFT JOIN accounts a ON a.id = p.recorded_by";
+
+impl Payments<'_> {
+    /// A family's payments, newest first, with their allocations (`family_id`).
+    pub async fn of_family(&self, family_id: Uuid) -> StoreResult<Vec<StaffPayment>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{PAYMENT_SELECT} WHERE p.family_id = $1 ORDER BY p.created_at DESC, p.id DESC"
+        ));
+        let rows: Vec<PaymentRow> = on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(family_id)
+            .fetch_all(pool)
+            .await)?;
+        self.with_allocations(rows).await
+    }
+
+    /// One payment; with `family_id`, only if it is that family's.
+    pub async fn get(
+        &self,
+        id: Uuid,
+        family_id: Option<Uuid>,
+    ) -> StoreResult<Option<StaffPayment>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{PAYMENT_SELECT} WHERE p.id = $1 AND ($2 IS NULL OR p.family_id = $2)"
+        ));
+        let rows: Vec<PaymentRow> = on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(id)
+            .bind(family_id)
+            .fetch_all(pool)
+            .await)?;
+        Ok(self.with_allocations(rows).await?.into_iter().next())
+    }
+
+    async fn with_allocations(&self, rows: Vec<PaymentRow>) -> StoreResult<Vec<StaffPayment>> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut by_payment: HashMap<Uuid, Vec<PaymentAllocation>> = HashMap::new();
+        for chunk in ids.chunks(200) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT a.payment_id, a.invoice_id, i.number, CAST(SUM(a.cents) AS BIGINT) \
+                 FROM payment_allocations a JOIN invoices i ON i.id = a.invoice_id \
+                 WHERE a.payment_id IN ({}) GROUP BY a.payment_id, a.invoice_id, i.number \
+                 ORDER BY i.number",
+                marks.join(", ")
+            ));
+            let found: Vec<(Uuid, Uuid, Option<String>, i64)> = on_db!(self.db, |pool| {
+                let mut q = sqlx::query_as(sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+            })?;
+            for (payment, invoice, number, cents) in found {
+                by_payment
+                    .entry(payment)
+                    .or_default()
+                    .push(PaymentAllocation {
+                        invoice_id: invoice,
+                        invoice_number: number.unwrap_or_default(),
+                        cents,
+                    });
+            }
+        }
+        rows.into_iter()
+            .map(|r| {
+                Ok(StaffPayment {
+                    payment: Payment {
+                        id: r.id,
+                        method: parse_stored(&r.method)?,
+                        status: parse_stored(&r.status)?,
+                        regie: r.regie,
+                        amount_cents: r.amount_cents,
+                        paid_cents: r.paid_cents,
+                        invoice_id: r.invoice_id,
+                        received_on: r.received_on,
+                        reference: r.reference,
+                        reverses_payment_id: r.reverses_payment_id,
+                        allocations: by_payment.remove(&r.id).unwrap_or_default(),
+                        created_at: r.created_at,
+                        settled_at: r.settled_at,
+                    },
+                    mismatch: r.mismatch,
+                    recorded_by: r.recorded_by,
+                    reason: r.reason,
+                })
+            })
+            .collect()
+    }
+
+    /// What a family has paid and not used yet, per régie (only where positive).
+    pub async fn credit(&self, family_id: Uuid) -> StoreResult<Vec<FamilyCredit>> {
+        let rows: Vec<(Uuid, String, i64)> = on_db!(self.db, |pool| {
+            sqlx::query_as(
+            "SELECT r.id, r.name, CAST(SUM(p.unused) AS BIGINT) FROM ( \
+               SELECT p.regie_id, COALESCE(p.paid_cents, p.amount_cents) \
+                 - CAST(COALESCE((SELECT SUM(a.cents) FROM payment_allocations a WHERE a.payment_id = p.id), 0) AS BIGINT) AS unused \
+               FROM payments p WHERE p.family_id = $1 AND p.status IN ('paid', 'reversed')) p \
+             JOIN regies r ON r.id = p.regie_id GROUP BY r.id, r.name ORDER BY r.name"
+        )
+        .bind(family_id)
+        .fetch_all(pool)
+        .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter(|(_, _, cents)| *cents > 0)
+            .map(|(regie_id, regie, cents)| FamilyCredit {
+                regie_id,
+                regie,
+                cents,
+            })
+            .collect())
+    }
+
+    /// Online operations still pending, created before `before`, oldest first.
+    pub async fn pending_operations(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<Operation>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {OPERATION_COLUMNS} FROM payments \
+             WHERE status = 'pending' AND payfip_idop IS NOT NULL AND created_at < $1 \
+             ORDER BY created_at LIMIT $2"
+        ));
+        Ok(on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// A payment as the server follows it.
+    pub async fn operation(&self, id: Uuid) -> StoreResult<Option<Operation>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {OPERATION_COLUMNS} FROM payments WHERE id = $1"
+        ));
+        Ok(on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Whether `invoice_id` is an issued invoice (not a credit note) of the family
+    /// in the régie.
+    pub async fn invoice_of(
+        &self,
+        invoice_id: Uuid,
+        family_id: Uuid,
+        regie_id: Uuid,
+    ) -> StoreResult<bool> {
+        let found: Option<Uuid> = on_db!(self.db, |pool| sqlx::query_scalar(
+            "SELECT id FROM invoices WHERE id = $1 AND family_id = $2 AND regie_id = $3 \
+             AND kind = 'invoice' AND status = 'issued'"
+        )
+        .bind(invoice_id)
+        .bind(family_id)
+        .bind(regie_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
+    /// The operation PayFiP calls `id_op`.
+    pub async fn by_idop(&self, id_op: &str) -> StoreResult<Option<Operation>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {OPERATION_COLUMNS} FROM payments WHERE payfip_idop = $1"
+        ));
+        Ok(on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(id_op)
+            .fetch_optional(pool)
+            .await)?)
+    }
+}
+
+/// A pending online operation for this invoice started after `since`, if any (the
+/// parent tapped « Payer » twice: the same operation is given back).
+pub async fn recent_operation(
+    tx: &mut Tx,
+    invoice_id: Uuid,
+    since: DateTime<Utc>,
+) -> StoreResult<Option<Operation>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {OPERATION_COLUMNS} FROM payments \
+         WHERE invoice_id = $1 AND status = 'pending' AND payfip_idop IS NOT NULL AND created_at >= $2 \
+         ORDER BY created_at DESC LIMIT 1"
+    ));
+    Ok(on_tx!(tx, |c| sqlx::query_as(sql)
+        .bind(invoice_id)
+        .bind(since)
+        .fetch_optional(&mut *c)
+        .await)?)
+}
+
+pub async fn insert(tx: &mut Tx, p: &NewPayment) -> StoreResult<Uuid> {
+    let id = Uuid::now_v7();
+    let now = tx.now();
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO payments (id, family_id, regie_id, method, status, amount_cents, invoice_id, \
+         account_id, recorded_by, received_on, reference, created_at, settled_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    )
+    .bind(id)
+    .bind(p.family_id)
+    .bind(p.regie_id)
+    .bind(p.method.as_str())
+    .bind(p.status.as_str())
+    .bind(p.amount_cents)
+    .bind(p.invoice_id)
+    .bind(p.account_id)
+    .bind(p.recorded_by)
+    .bind(p.received_on)
+    .bind(p.reference.as_deref())
+    .bind(now)
+    .bind((p.status != PaymentStatus::Pending).then_some(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(id)
+}
+
+/// Records PayFiP's operation id, or that it could not be had.
+pub async fn set_operation(tx: &mut Tx, id: Uuid, id_op: Option<&str>) -> StoreResult<()> {
+    let now = tx.now();
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE payments SET payfip_idop = $2, status = CASE WHEN $2 IS NULL THEN 'failed' ELSE status END, \
+         settled_at = CASE WHEN $2 IS NULL THEN $3 ELSE settled_at END WHERE id = $1"
+    )
+    .bind(id)
+    .bind(id_op)
+    .bind(now)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Settles a pending payment, once: `false` when it was settled already (a replayed
+/// or concurrent notification), which then changes nothing.
+pub async fn settle(tx: &mut Tx, id: Uuid, s: &Settlement) -> StoreResult<bool> {
+    let now = tx.now();
+    let settled = on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE payments SET status = $2, paid_cents = $3, payfip_resultrans = $4, \
+         reference = COALESCE($5, reference), received_on = COALESCE($6, received_on), mismatch = $7, \
+         settled_at = $8 WHERE id = $1 AND status = 'pending'"
+    )
+    .bind(id)
+    .bind(s.status.as_str())
+    .bind(s.paid_cents)
+    .bind(s.resultrans.as_deref())
+    .bind(s.reference.as_deref())
+    .bind(s.received_on)
+    .bind(s.mismatch)
+    .bind(now)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(settled == 1)
+}
+
+/// Spreads what a family has paid and not used in a régie over its open lines,
+/// oldest first (`famille_model::payments::allocate`); `first` invoices are paid
+/// first. Refreshes the invoices' `paid_cents` and writes their feed entries.
+/// Returns the invoices that received money.
+pub async fn apply_credit(
+    tx: &mut Tx,
+    family_id: Uuid,
+    regie_id: Uuid,
+    first: Option<&[Uuid]>,
+) -> StoreResult<Vec<Uuid>> {
+    // Payments with money left, oldest first (a reversed payment and its reversal
+    // cancel out: neither has money to give).
+    let unused: Vec<(Uuid, i64)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT p.id, COALESCE(p.paid_cents, p.amount_cents) \
+           - CAST(COALESCE((SELECT SUM(a.cents) FROM payment_allocations a WHERE a.payment_id = p.id), 0) AS BIGINT) \
+         FROM payments p WHERE p.family_id = $1 AND p.regie_id = $2 AND p.status = 'paid' \
+           AND p.reverses_payment_id IS NULL ORDER BY p.created_at, p.id"
+    )
+    .bind(family_id)
+    .bind(regie_id)
+    .fetch_all(&mut *c)
+    .await
+    })?;
+    let mut unused: Vec<(Uuid, i64)> = unused.into_iter().filter(|(_, c)| *c > 0).collect();
+    if unused.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut open = open_lines(tx, family_id, regie_id).await?;
+    let mut touched: Vec<Uuid> = Vec::new();
+    let now = tx.now();
+    for (payment_id, cents) in &mut unused {
+        let mut allocations = Vec::new();
+        if let Some(ids) = first {
+            let (chosen, left) = allocate(*cents, &open, Some(ids));
+            allocations.extend(chosen);
+            *cents = left;
+            consume(&mut open, &allocations);
+        }
+        let (rest, _) = allocate(*cents, &open, None);
+        consume(&mut open, &rest);
+        allocations.extend(rest);
+        for a in &allocations {
+            on_tx!(tx, |c| {
+                sqlx::query(
+                "INSERT INTO payment_allocations (id, payment_id, invoice_id, line_id, cents, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)"
+            )
+            .bind(Uuid::now_v7())
+            .bind(*payment_id)
+            .bind(a.invoice_id)
+            .bind(a.line_id)
+            .bind(a.cents)
+            .bind(now)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+            })?;
+            if !touched.contains(&a.invoice_id) {
+                touched.push(a.invoice_id);
+            }
+        }
+    }
+    refresh_paid(tx, family_id, &touched).await?;
+    Ok(touched)
+}
+
+fn consume(open: &mut [OpenLine], allocations: &[famille_model::payments::Allocation]) {
+    for a in allocations {
+        if let Some(line) = open.iter_mut().find(|l| l.line_id == a.line_id) {
+            line.open_cents -= a.cents;
+        }
+    }
+}
+
+/// The family's lines in a régie with something left to pay: issued invoices'
+/// lines, less what was allocated to them; a line a credit note cancelled is not
+/// open (the same match as `billing::creditable_lines`).
+async fn open_lines(tx: &mut Tx, family_id: Uuid, regie_id: Uuid) -> StoreResult<Vec<OpenLine>> {
+    let rows: Vec<(Uuid, Uuid, NaiveDate, String, i32, i64)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT l.invoice_id, l.id, i.issued_on, i.number, l.position, \
+           l.amount_cents - CAST(COALESCE((SELECT SUM(a.cents) FROM payment_allocations a WHERE a.line_id = l.id), 0) AS BIGINT) \
+         FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
+         WHERE i.family_id = $1 AND i.regie_id = $2 AND i.kind = 'invoice' AND i.status = 'issued' \
+           AND NOT EXISTS (SELECT 1 FROM invoice_lines cl JOIN invoices cn ON cn.id = cl.invoice_id \
+             WHERE cn.credits_invoice_id = i.id AND cn.status = 'issued' \
+               AND cl.session_id = l.session_id AND cl.child_id = l.child_id AND cl.kind = l.kind)"
+    )
+    .bind(family_id)
+    .bind(regie_id)
+    .fetch_all(&mut *c)
+    .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.5 > 0)
+        .map(
+            |(invoice_id, line_id, issued_on, invoice_number, position, open_cents)| OpenLine {
+                invoice_id,
+                line_id,
+                issued_on,
+                invoice_number,
+                position: u32::try_from(position).unwrap_or(0),
+                open_cents,
+            },
+        )
+        .collect())
+}
+
+/// Invoices' `paid_cents` from their allocations, and their feed entries.
+async fn refresh_paid(tx: &mut Tx, family_id: Uuid, invoices: &[Uuid]) -> StoreResult<()> {
+    for id in invoices {
+        on_tx!(tx, |c| {
+            sqlx::query(
+            "UPDATE invoices SET paid_cents = COALESCE((SELECT SUM(a.cents) FROM payment_allocations a \
+             WHERE a.invoice_id = invoices.id), 0) WHERE id = $1"
+        )
+        .bind(*id)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        tx.changed(FeedEntry::invoice(family_id, *id));
+    }
+    Ok(())
+}
+
+/// Reverses a payment: an opposite entry, the opposite of each allocation, the
+/// original marked reversed. `None` when there is no such payment of the family,
+/// or it is not a settled payment, or it was reversed already.
+pub async fn reverse(
+    tx: &mut Tx,
+    family_id: Uuid,
+    id: Uuid,
+    agent: Uuid,
+    reason: &str,
+) -> StoreResult<Option<Uuid>> {
+    let found: Option<(Uuid, String, i64, Option<i64>)> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT regie_id, method, amount_cents, paid_cents FROM payments \
+         WHERE id = $1 AND family_id = $2 AND status = 'paid' AND reverses_payment_id IS NULL"
+    )
+    .bind(id)
+    .bind(family_id)
+    .fetch_optional(&mut *c)
+    .await)?;
+    let Some((regie_id, method, amount, paid)) = found else {
+        return Ok(None);
+    };
+    let now = tx.now();
+    let entry = insert(
+        tx,
+        &NewPayment {
+            family_id,
+            regie_id,
+            method: parse_stored(&method)?,
+            status: PaymentStatus::Paid,
+            amount_cents: -paid.unwrap_or(amount),
+            invoice_id: None,
+            account_id: None,
+            recorded_by: Some(agent),
+            received_on: Some(famille_model::calendar::paris_date(now)),
+            reference: None,
+        },
+    )
+    .await?;
+    let allocations: Vec<(Uuid, Uuid, i64)> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT invoice_id, line_id, CAST(SUM(cents) AS BIGINT) FROM payment_allocations \
+         WHERE payment_id = $1 GROUP BY invoice_id, line_id"
+    )
+    .bind(id)
+    .fetch_all(&mut *c)
+    .await)?;
+    let mut touched = Vec::new();
+    for (invoice_id, line_id, cents) in allocations {
+        on_tx!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO payment_allocations (id, payment_id, invoice_id, line_id, cents, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(Uuid::now_v7())
+        .bind(entry)
+        .bind(invoice_id)
+        .bind(line_id)
+        .bind(-cents)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        if !touched.contains(&invoice_id) {
+            touched.push(invoice_id);
+        }
+    }
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE payments SET status = 'reversed' WHERE id = $1"
+    )
+    .bind(id)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE payments SET reverses_payment_id = $2, reason = $3 WHERE id = $1"
+    )
+    .bind(entry)
+    .bind(id)
+    .bind(reason)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    refresh_paid(tx, family_id, &touched).await?;
+    Ok(Some(entry))
+}
