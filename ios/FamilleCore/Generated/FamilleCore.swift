@@ -709,6 +709,12 @@ public protocol CoreProtocol: AnyObject, Sendable {
     func outgoingDocuments() throws  -> [OutgoingView]
     
     /**
+     * How a payment stands (after the return or the push); once settled, the
+     * invoices are synced.
+     */
+    func payment(paymentId: String) async throws  -> PaymentView
+    
+    /**
      * The intents not yet answered, and the rejected ones with the server's message.
      */
     func queue() throws  -> [QueueItem]
@@ -726,6 +732,12 @@ public protocol CoreProtocol: AnyObject, Sendable {
      * Queues a document for sending (works offline; `sync()` sends it, resumably).
      */
     func sendDocument(documentType: String, childId: String?, bytes: Data, filename: String) throws  -> String
+    
+    /**
+     * Starts paying an invoice online (PayFiP): the page to open in the system
+     * browser; the parent comes back through `portailfamille://paiements/{id}`.
+     */
+    func startPayment(invoiceId: String) async throws  -> PaymentStartView
     
     /**
      * Sends the queue, then pulls everything new.
@@ -1060,6 +1072,26 @@ open func outgoingDocuments()throws  -> [OutgoingView]  {
 }
     
     /**
+     * How a payment stands (after the return or the push); once settled, the
+     * invoices are synced.
+     */
+open func payment(paymentId: String)async throws  -> PaymentView  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_famille_core_fn_method_core_payment(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(paymentId)
+                )
+            },
+            pollFunc: ffi_famille_core_rust_future_poll_rust_buffer,
+            completeFunc: ffi_famille_core_rust_future_complete_rust_buffer,
+            freeFunc: ffi_famille_core_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePaymentView_lift,
+            errorHandler: FfiConverterTypeCoreError_lift
+        )
+}
+    
+    /**
      * The intents not yet answered, and the rejected ones with the server's message.
      */
 open func queue()throws  -> [QueueItem]  {
@@ -1124,6 +1156,26 @@ open func sendDocument(documentType: String, childId: String?, bytes: Data, file
         FfiConverterString.lower(filename),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Starts paying an invoice online (PayFiP): the page to open in the system
+     * browser; the parent comes back through `portailfamille://paiements/{id}`.
+     */
+open func startPayment(invoiceId: String)async throws  -> PaymentStartView  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_famille_core_fn_method_core_start_payment(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(invoiceId)
+                )
+            },
+            pollFunc: ffi_famille_core_rust_future_poll_rust_buffer,
+            completeFunc: ffi_famille_core_rust_future_complete_rust_buffer,
+            freeFunc: ffi_famille_core_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePaymentStartView_lift,
+            errorHandler: FfiConverterTypeCoreError_lift
+        )
 }
     
     /**
@@ -2680,6 +2732,11 @@ public struct InvoiceView: Equatable, Hashable {
      * Whether its lines are on the phone (read offline).
      */
     public var linesOnPhone: Bool
+    /**
+     * Whether « Payer en ligne » is offered: the régie takes PayFiP and the model
+     * says there is enough left to pay (`payments::online_amount`).
+     */
+    public var payableOnline: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2701,7 +2758,11 @@ public struct InvoiceView: Equatable, Hashable {
          */leftToPayCents: Int64, status: InvoiceStatus, statusLabel: String, creditsInvoiceId: String?, 
         /**
          * Whether its lines are on the phone (read offline).
-         */linesOnPhone: Bool) {
+         */linesOnPhone: Bool, 
+        /**
+         * Whether « Payer en ligne » is offered: the régie takes PayFiP and the model
+         * says there is enough left to pay (`payments::online_amount`).
+         */payableOnline: Bool) {
         self.id = id
         self.kind = kind
         self.number = number
@@ -2721,6 +2782,7 @@ public struct InvoiceView: Equatable, Hashable {
         self.statusLabel = statusLabel
         self.creditsInvoiceId = creditsInvoiceId
         self.linesOnPhone = linesOnPhone
+        self.payableOnline = payableOnline
     }
 
     
@@ -2757,7 +2819,8 @@ public struct FfiConverterTypeInvoiceView: FfiConverterRustBuffer {
                 status: FfiConverterTypeInvoiceStatus.read(from: &buf), 
                 statusLabel: FfiConverterString.read(from: &buf), 
                 creditsInvoiceId: FfiConverterOptionString.read(from: &buf), 
-                linesOnPhone: FfiConverterBool.read(from: &buf)
+                linesOnPhone: FfiConverterBool.read(from: &buf), 
+                payableOnline: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -2781,6 +2844,7 @@ public struct FfiConverterTypeInvoiceView: FfiConverterRustBuffer {
         FfiConverterString.write(value.statusLabel, into: &buf)
         FfiConverterOptionString.write(value.creditsInvoiceId, into: &buf)
         FfiConverterBool.write(value.linesOnPhone, into: &buf)
+        FfiConverterBool.write(value.payableOnline, into: &buf)
     }
 }
 
@@ -2961,6 +3025,162 @@ public func FfiConverterTypeOutgoingView_lift(_ buf: RustBuffer) throws -> Outgo
 #endif
 public func FfiConverterTypeOutgoingView_lower(_ value: OutgoingView) -> RustBuffer {
     return FfiConverterTypeOutgoingView.lower(value)
+}
+
+
+/**
+ * An online payment just started: the PayFiP page to open in the system browser.
+ */
+public struct PaymentStartView: Equatable, Hashable {
+    public var paymentId: String
+    public var url: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(paymentId: String, url: String) {
+        self.paymentId = paymentId
+        self.url = url
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PaymentStartView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePaymentStartView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PaymentStartView {
+        return
+            try PaymentStartView(
+                paymentId: FfiConverterString.read(from: &buf), 
+                url: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PaymentStartView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.paymentId, into: &buf)
+        FfiConverterString.write(value.url, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaymentStartView_lift(_ buf: RustBuffer) throws -> PaymentStartView {
+    return try FfiConverterTypePaymentStartView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaymentStartView_lower(_ value: PaymentStartView) -> RustBuffer {
+    return FfiConverterTypePaymentStartView.lower(value)
+}
+
+
+/**
+ * A payment as the family sees it after paying.
+ */
+public struct PaymentView: Equatable, Hashable {
+    public var id: String
+    public var status: PaymentStatus
+    /**
+     * « Payé », « Refusé par la banque »…
+     */
+    public var statusLabel: String
+    /**
+     * Whether it is over (paid, refused, abandoned…): the screen stops waiting.
+     */
+    public var settled: Bool
+    /**
+     * What was asked, and what the bank took once known (cents, and in French).
+     */
+    public var amountCents: Int64
+    public var amountLabel: String
+    public var paidCents: Int64?
+    public var invoiceId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, status: PaymentStatus, 
+        /**
+         * « Payé », « Refusé par la banque »…
+         */statusLabel: String, 
+        /**
+         * Whether it is over (paid, refused, abandoned…): the screen stops waiting.
+         */settled: Bool, 
+        /**
+         * What was asked, and what the bank took once known (cents, and in French).
+         */amountCents: Int64, amountLabel: String, paidCents: Int64?, invoiceId: String?) {
+        self.id = id
+        self.status = status
+        self.statusLabel = statusLabel
+        self.settled = settled
+        self.amountCents = amountCents
+        self.amountLabel = amountLabel
+        self.paidCents = paidCents
+        self.invoiceId = invoiceId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PaymentView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePaymentView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PaymentView {
+        return
+            try PaymentView(
+                id: FfiConverterString.read(from: &buf), 
+                status: FfiConverterTypePaymentStatus.read(from: &buf), 
+                statusLabel: FfiConverterString.read(from: &buf), 
+                settled: FfiConverterBool.read(from: &buf), 
+                amountCents: FfiConverterInt64.read(from: &buf), 
+                amountLabel: FfiConverterString.read(from: &buf), 
+                paidCents: FfiConverterOptionInt64.read(from: &buf), 
+                invoiceId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PaymentView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterTypePaymentStatus.write(value.status, into: &buf)
+        FfiConverterString.write(value.statusLabel, into: &buf)
+        FfiConverterBool.write(value.settled, into: &buf)
+        FfiConverterInt64.write(value.amountCents, into: &buf)
+        FfiConverterString.write(value.amountLabel, into: &buf)
+        FfiConverterOptionInt64.write(value.paidCents, into: &buf)
+        FfiConverterOptionString.write(value.invoiceId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaymentView_lift(_ buf: RustBuffer) throws -> PaymentView {
+    return try FfiConverterTypePaymentView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaymentView_lower(_ value: PaymentView) -> RustBuffer {
+    return FfiConverterTypePaymentView.lower(value)
 }
 
 
@@ -4424,6 +4644,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_famille_core_checksum_method_core_outgoing_documents() != 47057) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_famille_core_checksum_method_core_payment() != 50087) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_famille_core_checksum_method_core_queue() != 36302) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4437,6 +4660,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_send_document() != 38676) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_start_payment() != 35236) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_sync() != 25588) {

@@ -456,6 +456,11 @@ uint64_t uniffi_famille_core_fn_method_core_logout(uint64_t ptr, RustBuffer devi
 RustBuffer uniffi_famille_core_fn_method_core_outgoing_documents(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_PAYMENT
+uint64_t uniffi_famille_core_fn_method_core_payment(uint64_t ptr, RustBuffer payment_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_QUEUE
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_QUEUE
 RustBuffer uniffi_famille_core_fn_method_core_queue(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -479,6 +484,11 @@ uint64_t uniffi_famille_core_fn_method_core_retry_delay_seconds(uint64_t ptr, Ru
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SEND_DOCUMENT
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SEND_DOCUMENT
 RustBuffer uniffi_famille_core_fn_method_core_send_document(uint64_t ptr, RustBuffer document_type, RustBuffer child_id, RustBuffer bytes, RustBuffer filename, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_START_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_START_PAYMENT
+uint64_t uniffi_famille_core_fn_method_core_start_payment(uint64_t ptr, RustBuffer invoice_id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SYNC
@@ -918,6 +928,12 @@ uint16_t uniffi_famille_core_checksum_method_core_outgoing_documents(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_PAYMENT
+uint16_t uniffi_famille_core_checksum_method_core_payment(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_QUEUE
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_QUEUE
 uint16_t uniffi_famille_core_checksum_method_core_queue(void
@@ -945,6 +961,12 @@ uint16_t uniffi_famille_core_checksum_method_core_retry_delay_seconds(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SEND_DOCUMENT
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SEND_DOCUMENT
 uint16_t uniffi_famille_core_checksum_method_core_send_document(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_START_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_START_PAYMENT
+uint16_t uniffi_famille_core_checksum_method_core_start_payment(void
     
 );
 #endif

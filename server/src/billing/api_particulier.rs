@@ -12,18 +12,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::config::Config;
 
-/// A QF as the CAF or the MSA computed it.
+/// A QF as the CAF or the MSA computed it (for the month of the answer's `mois`
+/// and `annee`: the current one, the CAF recomputing it monthly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchedQuotient {
     /// Euros, as the CAF states it.
     pub value: u32,
-    /// The first day of the month the QF was computed for (`mois`, `annee`).
-    pub month: NaiveDate,
 }
 
 /// Why no QF came back.
@@ -142,17 +140,13 @@ impl ApiParticulier {
                 FetchError::Unavailable("unreadable answer".to_owned())
             }
         })?;
-        let (Some(value), Some(month), Some(year)) =
-            (body.quotient_familial, body.mois, body.annee)
-        else {
+        let Some(value) = body.quotient_familial else {
             // A file without a computed QF (a new allocataire): nothing to record.
             return Err(FetchError::NotFound);
         };
-        let month = NaiveDate::from_ymd_opt(year, month, 1)
-            .ok_or_else(|| FetchError::Unavailable(format!("month {year}-{month}")))?;
         let value = u32::try_from(value)
             .map_err(|_| FetchError::Unavailable("negative quotient".to_owned()))?;
-        Ok(FetchedQuotient { value, month })
+        Ok(FetchedQuotient { value })
     }
 }
 
@@ -187,8 +181,6 @@ fn without_url(e: &reqwest::Error) -> String {
 #[serde(rename_all = "camelCase")]
 struct Composition {
     quotient_familial: Option<i64>,
-    mois: Option<u32>,
-    annee: Option<i32>,
 }
 
 /// API Particulier v2's error body: `{"error": "not_found", "reason": …, "message": …}`.

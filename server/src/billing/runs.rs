@@ -207,6 +207,22 @@ async fn number_and_issue(
             }
         }
         store::issue_invoices(tx, &numbered).await?;
+        if kind == InvoiceKind::CreditNote {
+            // Money paid on the lines they cancel goes back to the family.
+            let notes: Vec<Uuid> = numbered.iter().map(|n| n.id).collect();
+            crate::store::payments::release_credited(tx, &notes).await?;
+        }
+    }
+    // What families paid and did not use pays the invoices just issued.
+    let mut families: Vec<Uuid> = drafts
+        .iter()
+        .filter(|d| d.kind == InvoiceKind::Invoice)
+        .map(|d| d.family_id)
+        .collect();
+    families.sort();
+    families.dedup();
+    for (family_id, regie_id) in crate::store::payments::with_credit(tx, &families).await? {
+        crate::store::payments::apply_credit(tx, family_id, regie_id, None).await?;
     }
     Ok(())
 }

@@ -83,7 +83,8 @@ async fn payment(
 /// What PayFiP posts to the notification URL.
 #[derive(Debug, Deserialize, ToSchema)]
 struct PayfipNotification {
-    /// The operation id.
+    /// The operation id (`idOp` accepted too).
+    #[serde(alias = "idOp")]
     idop: String,
 }
 
@@ -130,7 +131,8 @@ async fn return_form(
 #[derive(Debug, Deserialize, ToSchema, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct PayfipReturn {
-    /// The operation id.
+    /// The operation id (`idOp` accepted too).
+    #[serde(alias = "idOp")]
     idop: String,
 }
 
@@ -143,7 +145,7 @@ async fn returned(state: &AppState, id_op: &str) -> AppResult<Response> {
         .await?
         .ok_or(AppError::NotFound)?;
     // PayFiP down: the page says « en cours », the checker settles it later.
-    let status = super::check(state, &op)
+    let status = super::check(state, &op, true)
         .await
         .unwrap_or(PaymentStatus::Pending);
     let (title, text) = match status {

@@ -13,15 +13,14 @@
 pub mod http;
 pub mod payfip;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use famille_model::ErrorCode;
 use famille_model::api::{FamilyPayments, Payment, PaymentInput, PaymentStarted};
-use famille_model::billing::{InvoiceKind, InvoiceStatus};
 use famille_model::calendar::paris_date;
 use famille_model::notice::{Event, Notice};
 use famille_model::payments::{
-    PAYFIP_MAX_CENTS, PAYFIP_MIN_CENTS, PAYFIP_OPERATION_MINUTES, PayfipOutcome, PaymentMethod,
-    PaymentStatus, payfip_objet, payfip_refdet,
+    PAYFIP_MIN_CENTS, PAYFIP_OPERATION_MINUTES, PayfipOutcome, PaymentMethod, PaymentStatus,
+    online_amount, payfip_mel, payfip_objet, payfip_refdet,
 };
 use famille_model::validate::{self, FieldError, Fields};
 use uuid::Uuid;
@@ -43,20 +42,37 @@ pub const NOTIFICATION_PATH: &str = "/api/v1/payfip/notifications";
 pub const RETURN_PATH: &str = "/api/v1/payfip/return";
 
 fn unavailable(e: &PayfipError) -> AppError {
-    // The reason names a code or a transport failure, never a payer.
-    tracing::warn!(error = %e, "PayFiP gave no answer");
+    log_refusal(e);
     AppError::refused_with(
         ErrorCode::ProviderUnavailable,
         "Le service de paiement de la DGFiP (PayFiP) ne répond pas pour le moment : réessayez dans quelques minutes.",
     )
 }
 
+/// PayFiP's code or our transport reason; never its description, which may
+/// repeat the payer's address.
+fn log_refusal(e: &PayfipError) {
+    match e {
+        PayfipError::Refused { code, .. } => tracing::warn!(code, "PayFiP refused"),
+        PayfipError::Unavailable(why) => tracing::warn!(why, "PayFiP gave no answer"),
+    }
+}
+
+/// A pending operation PayFiP never gave an id to is given up after this long
+/// (the server stopped between recording it and asking PayFiP).
+const WITHOUT_ID_MINUTES: i64 = 5;
+/// A second tap on « Payer » within this gives the same operation back (an
+/// operation id lives 15 minutes at PayFiP).
+const REUSE_MINUTES: i64 = 15;
+
 /// Starts paying `invoice_id` online for the parent `account_id` of `family_id`:
 /// records the operation, asks PayFiP for its id, and gives the page to open. A
 /// second tap within the operation's life gives the same operation back.
-/// Errors: 404 (not the family's invoice), 409 `invoice_settled` (nothing left to
+/// Errors: 404 (not the family's invoice); 409 `invoice_settled` (nothing left to
 /// pay), `amount_too_small` (under PayFiP's 1 €), `online_payment_unavailable`
-/// (the régie has no PayFiP number), 503 `provider_unavailable`.
+/// (the régie has no PayFiP number, the account's e-mail does not fit PayFiP, or
+/// PayFiP refused the operation), `conflict` (the first tap is still being
+/// prepared); 503 `provider_unavailable` (PayFiP unreachable).
 pub async fn start_online(
     state: &AppState,
     account_id: Uuid,
@@ -69,25 +85,34 @@ pub async fn start_online(
         .invoice(invoice_id, Some(family_id))
         .await?
         .ok_or(AppError::NotFound)?;
-    if invoice.kind != InvoiceKind::Invoice
-        || matches!(
-            invoice.status,
-            InvoiceStatus::Paid | InvoiceStatus::Cancelled
-        )
-    {
-        return Err(AppError::refused(ErrorCode::InvoiceSettled));
-    }
-    let due = invoice.total_cents - invoice.credited_cents - invoice.paid_cents;
-    if due < PAYFIP_MIN_CENTS {
-        return Err(AppError::refused_with(
-            ErrorCode::AmountTooSmall,
-            format!(
-                "Il reste {} à payer : un paiement en ligne est d'au moins {}. Réglez-le auprès de la régie.",
-                famille_model::fr::euros(due),
-                famille_model::fr::euros(PAYFIP_MIN_CENTS)
-            ),
-        ));
-    }
+    let amount = match online_amount(&invoice) {
+        Ok(amount) => amount,
+        Err(ErrorCode::AmountTooSmall) => {
+            return Err(AppError::refused_with(
+                ErrorCode::AmountTooSmall,
+                format!(
+                    "Il reste {} à payer : un paiement en ligne est d'au moins {}. Réglez-le auprès de la régie.",
+                    famille_model::fr::euros(
+                        invoice.total_cents - invoice.credited_cents - invoice.paid_cents
+                    ),
+                    famille_model::fr::euros(PAYFIP_MIN_CENTS)
+                ),
+            ));
+        }
+        Err(code) => return Err(AppError::refused(code)),
+    };
+    let mel = state
+        .db
+        .accounts()
+        .by_id(account_id)
+        .await?
+        .and_then(|a| payfip_mel(&a.email))
+        .ok_or_else(|| {
+            AppError::refused_with(
+                ErrorCode::OnlinePaymentUnavailable,
+                "PayFiP n'accepte que les adresses e-mail de 80 caractères au plus, sans accent : changez celle de votre compte ou réglez la facture auprès de la régie.",
+            )
+        })?;
     let mut tx = state.db.begin_at(state.clock.now()).await?;
     let regie_id = crate::store::billing::regie_of(&mut tx, invoice_id).await?;
     let regie = state
@@ -96,18 +121,20 @@ pub async fn start_online(
         .regie(regie_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let saisie = regie.payfip_mode.saisie().to_owned();
     let Some(numcli) = regie.payfip_numcli else {
         return Err(AppError::refused(ErrorCode::OnlinePaymentUnavailable));
     };
-    let since = tx.now() - Duration::minutes(15);
-    if let Some(op) = store::recent_operation(&mut tx, invoice_id, since).await?
-        && let Some(id_op) = op.payfip_idop
-    {
-        return Ok(PaymentStarted {
-            payment_id: op.id,
-            redirect_url: state.payfip.page(&id_op),
-        });
+    let since = tx.now() - Duration::minutes(REUSE_MINUTES);
+    if let Some(op) = store::recent_operation(&mut tx, invoice_id, since).await? {
+        return match op.payfip_idop {
+            Some(id_op) => Ok(PaymentStarted {
+                payment_id: op.id,
+                redirect_url: state.payfip.page(&id_op),
+            }),
+            None => Err(AppError::Conflict(
+                "Le paiement demandé à l'instant est en préparation : patientez quelques secondes.",
+            )),
+        };
     }
     let payment_id = store::insert(
         &mut tx,
@@ -116,7 +143,7 @@ pub async fn start_online(
             regie_id,
             method: PaymentMethod::Payfip,
             status: PaymentStatus::Pending,
-            amount_cents: due.min(PAYFIP_MAX_CENTS),
+            amount_cents: amount,
             invoice_id: Some(invoice_id),
             account_id: Some(account_id),
             recorded_by: None,
@@ -126,29 +153,17 @@ pub async fn start_online(
     )
     .await?;
     tx.commit().await?;
-    let email = state
-        .db
-        .accounts()
-        .by_id(account_id)
-        .await?
-        .map(|a| a.email)
-        .unwrap_or_default();
     let public = &state.config.public_url;
     let asked = state
         .payfip
         .create(&NewOperation {
             numcli,
-            exer: invoice
-                .issued_on
-                .format("%Y")
-                .to_string()
-                .parse()
-                .unwrap_or(0),
+            exer: invoice.issued_on.year(),
             refdet: payfip_refdet(&invoice.number),
-            montant: due.min(PAYFIP_MAX_CENTS),
-            mel: email,
+            montant: amount,
+            mel,
             objet: payfip_objet(&format!("{} {}", invoice.label, invoice.number)),
-            saisie,
+            saisie: regie.payfip_mode,
             urlnotif: format!("{public}{NOTIFICATION_PATH}"),
             urlredirect: format!("{public}{RETURN_PATH}"),
         })
@@ -166,30 +181,68 @@ pub async fn start_online(
         Err(e) => {
             store::set_operation(&mut tx, payment_id, None).await?;
             tx.commit().await?;
-            Err(unavailable(&e))
+            match e {
+                // PayFiP said no (its client number, its limits): retrying will not help.
+                PayfipError::Refused { ref code, .. } => {
+                    log_refusal(&e);
+                    Err(AppError::refused_with(
+                        ErrorCode::OnlinePaymentUnavailable,
+                        format!(
+                            "PayFiP a refusé ce paiement (code {code}) : réglez la facture auprès de la régie, qui en est informée."
+                        ),
+                    ))
+                }
+                PayfipError::Unavailable(_) => Err(unavailable(&e)),
+            }
         }
     }
 }
 
 /// Asks PayFiP how an operation ended and settles it, once. Returns its status
-/// (still `pending` while the payer is on the page).
-pub async fn check(state: &AppState, op: &Operation) -> AppResult<PaymentStatus> {
-    let current: PaymentStatus = crate::store::parse_stored(&op.status)?;
-    if current != PaymentStatus::Pending {
+/// (still `pending` while the payer is on the page). With `reopen` (PayFiP
+/// notifies, or the parent comes back), an operation we called abandoned or
+/// expired is asked about again: a late payment is recorded.
+pub async fn check(state: &AppState, op: &Operation, reopen: bool) -> AppResult<PaymentStatus> {
+    let current = op.status;
+    let askable = current == PaymentStatus::Pending
+        || (reopen && matches!(current, PaymentStatus::Abandoned | PaymentStatus::Expired));
+    if !askable {
         return Ok(current);
     }
-    let Some(id_op) = op.payfip_idop.as_deref() else {
-        return Ok(current);
-    };
     let now = state.clock.now();
+    let Some(id_op) = op.payfip_idop.as_deref() else {
+        if now - op.created_at < Duration::minutes(WITHOUT_ID_MINUTES) {
+            return Ok(current);
+        }
+        let mut tx = state.db.begin_at(now).await?;
+        store::set_operation(&mut tx, op.id, None).await?;
+        tx.commit().await?;
+        return Ok(PaymentStatus::Failed);
+    };
+    let invoice = match op.invoice_id {
+        Some(id) => state
+            .db
+            .billing()
+            .invoice(id, None)
+            .await?
+            .map(|(i, _, _)| i),
+        None => None,
+    };
     let settlement = match state.payfip.detail(id_op).await {
         Err(e) if e.in_progress() => {
-            if now - op.created_at < Duration::minutes(PAYFIP_OPERATION_MINUTES) {
-                return Ok(PaymentStatus::Pending);
+            if current != PaymentStatus::Pending
+                || now - op.created_at < Duration::minutes(PAYFIP_OPERATION_MINUTES)
+            {
+                return Ok(current);
             }
             expired()
         }
-        Err(e) if e.unknown_operation() => expired(),
+        Err(e) if e.unknown_operation() => {
+            if current != PaymentStatus::Pending {
+                return Ok(current);
+            }
+            expired()
+        }
         Err(e) => return Err(unavailable(&e)),
         Ok(detail) => {
             if detail.id_op != id_op {
@@ -199,6 +252,11 @@ pub async fn check(state: &AppState, op: &Operation) -> AppResult<PaymentStatus>
             }
             let outcome = PayfipOutcome::from_resultrans(&detail.resultrans);
             let paid = outcome == PayfipOutcome::Paid;
+            // Money PayFiP took is recorded whatever it says; an agent looks at
+            // what does not match what we asked (amount, debt reference).
+            let same_debt = invoice
+                .as_ref()
+                .is_some_and(|i| payfip_refdet(&i.number) == detail.refdet);
             Settlement {
                 status: outcome.status(),
                 paid_cents: paid.then_some(detail.montant),
@@ -212,19 +270,13 @@ pub async fn check(state: &AppState, op: &Operation) -> AppResult<PaymentStatus>
                 } else {
                     None
                 },
-                mismatch: paid && detail.montant != op.amount_cents,
+                mismatch: paid && (detail.montant != op.amount_cents || !same_debt),
             }
         }
     };
-    let number = match op.invoice_id {
-        Some(id) if settlement.status == PaymentStatus::Paid => state
-            .db
-            .billing()
-            .invoice(id, None)
-            .await?
-            .map(|(invoice, _, _)| invoice.number),
-        _ => None,
-    };
+    if settlement.status == current {
+        return Ok(current);
+    }
     let mut tx = state.db.begin_at(now).await?;
     if !store::settle(&mut tx, op.id, &settlement).await? {
         // Settled meanwhile by another notification: nothing to do.
@@ -233,17 +285,26 @@ pub async fn check(state: &AppState, op: &Operation) -> AppResult<PaymentStatus>
         return Ok(again.map_or(current, |p| p.payment.status));
     }
     if settlement.status == PaymentStatus::Paid {
-        let first: Vec<Uuid> = op.invoice_id.into_iter().collect();
-        store::apply_credit(&mut tx, op.family_id, op.regie_id, Some(&first)).await?;
+        let invoices: Vec<Uuid> = op.invoice_id.into_iter().collect();
+        store::apply_credit(
+            &mut tx,
+            op.family_id,
+            op.regie_id,
+            Some(store::First {
+                payment_id: op.id,
+                invoices: &invoices,
+            }),
+        )
+        .await?;
         if settlement.mismatch {
-            tracing::warn!(payment = %op.id, "PayFiP took another amount than the one asked");
+            tracing::warn!(payment = %op.id, "PayFiP took another amount, or for another debt, than asked");
         }
-        if let (Some(invoice_id), Some(number)) = (op.invoice_id, number) {
+        if let (Some(invoice_id), Some(invoice)) = (op.invoice_id, invoice) {
             tx.notify(Notice::new(
                 op.family_id,
                 Event::PaymentConfirmed {
                     invoice_id,
-                    number,
+                    number: invoice.number,
                     paid_cents: settlement.paid_cents.unwrap_or(0),
                 },
             ));
@@ -273,7 +334,7 @@ pub async fn notified(state: &AppState, id_op: &str) -> AppResult<PaymentStatus>
         .by_idop(id_op)
         .await?
         .ok_or(AppError::NotFound)?;
-    check(state, &op).await
+    check(state, &op, true).await
 }
 
 /// Asks PayFiP about operations left open (the parent closed the page, the
@@ -281,13 +342,19 @@ pub async fn notified(state: &AppState, id_op: &str) -> AppResult<PaymentStatus>
 pub async fn check_open_operations(state: &AppState) -> AppResult<usize> {
     let before = state.clock.now() - Duration::minutes(CHECK_AFTER_MINUTES);
     let open = state.db.payments().pending_operations(before, 200).await?;
-    let mut settled = 0;
+    let (mut settled, mut failures) = (0, 0);
     for op in &open {
-        match check(state, op).await {
-            Ok(PaymentStatus::Pending) => {}
-            Ok(_) => settled += 1,
-            // PayFiP down: the next round tries again.
-            Err(_) => break,
+        match check(state, op, false).await {
+            Ok(PaymentStatus::Pending) => failures = 0,
+            Ok(_) => (settled, failures) = (settled + 1, 0),
+            // One operation PayFiP will not describe must not hold up the others;
+            // several in a row: PayFiP is down, the next round tries again.
+            Err(_) => {
+                failures += 1;
+                if failures >= 3 {
+                    break;
+                }
+            }
         }
     }
     Ok(settled)
@@ -332,7 +399,7 @@ pub async fn payment(state: &AppState, family_id: Uuid, id: Uuid) -> AppResult<P
         && let Some(op) = state.db.payments().operation(id).await?
     {
         // PayFiP down: the parent sees « en cours », the checker tries again.
-        let _ = check(state, &op).await;
+        let _ = check(state, &op, false).await;
         let again = state.db.payments().get(id, Some(family_id)).await?;
         return Ok(again.ok_or(AppError::NotFound)?.payment);
     }
@@ -399,8 +466,7 @@ pub async fn record(
         return Err(AppError::Invalid(errors));
     }
     family_exists(state, family_id).await?;
-    let regies = state.db.billing().regies().await?;
-    if !regies.iter().any(|r| r.id == input.regie_id) {
+    if state.db.billing().regie(input.regie_id).await?.is_none() {
         return Err(FieldError::new("regie_id", "cette régie n'existe pas").into());
     }
     if let Some(ids) = &input.invoice_ids {
@@ -438,11 +504,15 @@ pub async fn record(
         },
     )
     .await?;
+    let chosen = input.invoice_ids.clone().unwrap_or_default();
     store::apply_credit(
         &mut tx,
         family_id,
         input.regie_id,
-        input.invoice_ids.as_deref(),
+        Some(store::First {
+            payment_id: id,
+            invoices: &chosen,
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -468,13 +538,11 @@ pub async fn reverse(
         .filter(|op| op.family_id == family_id)
         .ok_or(AppError::NotFound)?;
     let mut tx = state.db.begin_at(state.clock.now()).await?;
-    let Some(entry) = store::reverse(&mut tx, family_id, id, agent, &reason).await? else {
+    let Some(entry) = store::reverse(&mut tx, family_id, op.id, agent, &reason).await? else {
         return Err(AppError::Conflict(
             "Ce paiement n'est pas un paiement encaissé, ou il a déjà été annulé.",
         ));
     };
-    // Whatever else the family paid may now pay the reopened lines.
-    store::apply_credit(&mut tx, family_id, op.regie_id, None).await?;
     tx.commit().await?;
     Ok(entry)
 }

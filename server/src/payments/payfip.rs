@@ -39,8 +39,8 @@ pub struct NewOperation {
     pub mel: String,
     /// The label (`payments::payfip_objet`).
     pub objet: String,
-    /// `T` test, `X` activation, `W` production.
-    pub saisie: String,
+    /// The régie's mode (`saisie`: `T`, `X` or `W` on the wire).
+    pub saisie: famille_model::payments::PayfipMode,
     pub urlnotif: String,
     pub urlredirect: String,
 }
@@ -127,7 +127,7 @@ impl PayfipClient {
             ("numcli", op.numcli.clone()),
             ("objet", op.objet.clone()),
             ("refdet", op.refdet.clone()),
-            ("saisie", op.saisie.clone()),
+            ("saisie", op.saisie.saisie().to_owned()),
             ("urlnotif", op.urlnotif.clone()),
             ("urlredirect", op.urlredirect.clone()),
         ];

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use famille_model::api::{FamilyCredit, Payment, PaymentAllocation, StaffPayment};
-use famille_model::payments::{OpenLine, PaymentMethod, PaymentStatus, allocate};
+use famille_model::payments::{Allocation, OpenLine, PaymentMethod, PaymentStatus, allocate};
 use uuid::Uuid;
 
 use super::feed::FeedEntry;
@@ -43,16 +43,43 @@ pub struct Settlement {
 }
 
 /// An online operation, as the server follows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Operation {
     pub id: Uuid,
     pub family_id: Uuid,
     pub regie_id: Uuid,
     pub invoice_id: Option<Uuid>,
-    pub status: String,
+    pub status: PaymentStatus,
     pub amount_cents: i64,
     pub payfip_idop: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OperationRow {
+    id: Uuid,
+    family_id: Uuid,
+    regie_id: Uuid,
+    invoice_id: Option<Uuid>,
+    status: String,
+    amount_cents: i64,
+    payfip_idop: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl OperationRow {
+    fn into_operation(self) -> StoreResult<Operation> {
+        Ok(Operation {
+            id: self.id,
+            family_id: self.family_id,
+            regie_id: self.regie_id,
+            invoice_id: self.invoice_id,
+            status: parse_stored(&self.status)?,
+            amount_cents: self.amount_cents,
+            payfip_idop: self.payfip_idop,
+            created_at: self.created_at,
+        })
+    }
 }
 
 const OPERATION_COLUMNS: &str =
@@ -193,7 +220,8 @@ impl Payments<'_> {
             .collect())
     }
 
-    /// Online operations still pending, created before `before`, oldest first.
+    /// Online operations still pending, created before `before`, oldest first
+    /// (with those PayFiP never gave an id to: the server stopped in between).
     pub async fn pending_operations(
         &self,
         before: DateTime<Utc>,
@@ -201,14 +229,15 @@ impl Payments<'_> {
     ) -> StoreResult<Vec<Operation>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {OPERATION_COLUMNS} FROM payments \
-             WHERE status = 'pending' AND payfip_idop IS NOT NULL AND created_at < $1 \
+             WHERE status = 'pending' AND method = 'payfip' AND created_at < $1 \
              ORDER BY created_at LIMIT $2"
         ));
-        Ok(on_db!(self.db, |pool| sqlx::query_as(sql)
+        let rows: Vec<OperationRow> = on_db!(self.db, |pool| sqlx::query_as(sql)
             .bind(before)
             .bind(limit)
             .fetch_all(pool)
-            .await)?)
+            .await)?;
+        rows.into_iter().map(OperationRow::into_operation).collect()
     }
 
     /// A payment as the server follows it.
@@ -216,10 +245,11 @@ impl Payments<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {OPERATION_COLUMNS} FROM payments WHERE id = $1"
         ));
-        Ok(on_db!(self.db, |pool| sqlx::query_as(sql)
+        let row: Option<OperationRow> = on_db!(self.db, |pool| sqlx::query_as(sql)
             .bind(id)
             .fetch_optional(pool)
-            .await)?)
+            .await)?;
+        row.map(OperationRow::into_operation).transpose()
     }
 
     /// Whether `invoice_id` is an issued invoice (not a credit note) of the family
@@ -247,15 +277,17 @@ impl Payments<'_> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {OPERATION_COLUMNS} FROM payments WHERE payfip_idop = $1"
         ));
-        Ok(on_db!(self.db, |pool| sqlx::query_as(sql)
+        let row: Option<OperationRow> = on_db!(self.db, |pool| sqlx::query_as(sql)
             .bind(id_op)
             .fetch_optional(pool)
-            .await)?)
+            .await)?;
+        row.map(OperationRow::into_operation).transpose()
     }
 }
 
-/// A pending online operation for this invoice started after `since`, if any (the
-/// parent tapped « Payer » twice: the same operation is given back).
+/// The newest online operation still pending for this invoice, started after
+/// `since` (the parent tapped « Payer » twice: the same operation is given back;
+/// while PayFiP has not given its id yet, the second tap is asked to wait).
 pub async fn recent_operation(
     tx: &mut Tx,
     invoice_id: Uuid,
@@ -263,14 +295,15 @@ pub async fn recent_operation(
 ) -> StoreResult<Option<Operation>> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {OPERATION_COLUMNS} FROM payments \
-         WHERE invoice_id = $1 AND status = 'pending' AND payfip_idop IS NOT NULL AND created_at >= $2 \
+         WHERE invoice_id = $1 AND status = 'pending' AND created_at >= $2 \
          ORDER BY created_at DESC LIMIT 1"
     ));
-    Ok(on_tx!(tx, |c| sqlx::query_as(sql)
+    let row: Option<OperationRow> = on_tx!(tx, |c| sqlx::query_as(sql)
         .bind(invoice_id)
         .bind(since)
         .fetch_optional(&mut *c)
-        .await)?)
+        .await)?;
+    row.map(OperationRow::into_operation).transpose()
 }
 
 pub async fn insert(tx: &mut Tx, p: &NewPayment) -> StoreResult<Uuid> {
@@ -300,13 +333,13 @@ pub async fn insert(tx: &mut Tx, p: &NewPayment) -> StoreResult<Uuid> {
     Ok(id)
 }
 
-/// Records PayFiP's operation id, or that it could not be had.
+/// Records PayFiP's operation id, or that it could not be had (`failed`).
 pub async fn set_operation(tx: &mut Tx, id: Uuid, id_op: Option<&str>) -> StoreResult<()> {
     let now = tx.now();
     on_tx!(tx, |c| {
         sqlx::query(
         "UPDATE payments SET payfip_idop = $2, status = CASE WHEN $2 IS NULL THEN 'failed' ELSE status END, \
-         settled_at = CASE WHEN $2 IS NULL THEN $3 ELSE settled_at END WHERE id = $1"
+         settled_at = CASE WHEN $2 IS NULL THEN $3 ELSE settled_at END WHERE id = $1 AND status = 'pending'"
     )
     .bind(id)
     .bind(id_op)
@@ -318,41 +351,70 @@ pub async fn set_operation(tx: &mut Tx, id: Uuid, id_op: Option<&str>) -> StoreR
     Ok(())
 }
 
-/// Settles a pending payment, once: `false` when it was settled already (a replayed
-/// or concurrent notification), which then changes nothing.
+/// Settles a payment, once: `false` when it was settled already (a replayed or
+/// concurrent notification), which then changes nothing. A payment PayFiP reports
+/// paid after all (the parent came back to its page after we called it abandoned
+/// or expired) moves to paid: money taken is never left unrecorded.
 pub async fn settle(tx: &mut Tx, id: Uuid, s: &Settlement) -> StoreResult<bool> {
     let now = tx.now();
-    let settled = on_tx!(tx, |c| {
-        sqlx::query(
+    let from = if s.status == PaymentStatus::Paid {
+        "('pending', 'abandoned', 'expired')"
+    } else {
+        "('pending')"
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
         "UPDATE payments SET status = $2, paid_cents = $3, payfip_resultrans = $4, \
          reference = COALESCE($5, reference), received_on = COALESCE($6, received_on), mismatch = $7, \
-         settled_at = $8 WHERE id = $1 AND status = 'pending'"
-    )
-    .bind(id)
-    .bind(s.status.as_str())
-    .bind(s.paid_cents)
-    .bind(s.resultrans.as_deref())
-    .bind(s.reference.as_deref())
-    .bind(s.received_on)
-    .bind(s.mismatch)
-    .bind(now)
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+         settled_at = $8 WHERE id = $1 AND status IN {from}"
+    ));
+    let settled = on_tx!(tx, |c| sqlx::query(sql)
+        .bind(id)
+        .bind(s.status.as_str())
+        .bind(s.paid_cents)
+        .bind(s.resultrans.as_deref())
+        .bind(s.reference.as_deref())
+        .bind(s.received_on)
+        .bind(s.mismatch)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(settled == 1)
 }
 
+/// Serialises the money of one family in one régie: on PostgreSQL two settlements
+/// (or a settlement and a desk payment) would each spread the same credit over
+/// the same lines under READ COMMITTED; SQLite has one writer already.
+async fn lock_family(tx: &mut Tx, family_id: Uuid, regie_id: Uuid) -> StoreResult<()> {
+    if let super::TxConn::Postgres(conn) = &mut tx.conn {
+        let (f, r) = (family_id.as_u64_pair(), regie_id.as_u64_pair());
+        let key = (f.0 ^ f.1 ^ r.0.rotate_left(17) ^ r.1.rotate_left(31)) as i64;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key)
+            .execute(&mut **conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Money placed before the rest: this payment on these invoices (a PayFiP payment
+/// on the invoice it was for, which the public accountant matches by reference).
+#[derive(Debug, Clone, Copy)]
+pub struct First<'a> {
+    pub payment_id: Uuid,
+    pub invoices: &'a [Uuid],
+}
+
 /// Spreads what a family has paid and not used in a régie over its open lines,
-/// oldest first (`famille_model::payments::allocate`); `first` invoices are paid
-/// first. Refreshes the invoices' `paid_cents` and writes their feed entries.
-/// Returns the invoices that received money.
+/// oldest first (`famille_model::payments::allocate`), `first` before the rest.
+/// Refreshes the invoices' `paid_cents` and writes their feed entries.
 pub async fn apply_credit(
     tx: &mut Tx,
     family_id: Uuid,
     regie_id: Uuid,
-    first: Option<&[Uuid]>,
-) -> StoreResult<Vec<Uuid>> {
+    first: Option<First<'_>>,
+) -> StoreResult<()> {
+    lock_family(tx, family_id, regie_id).await?;
     // Payments with money left, oldest first (a reversed payment and its reversal
     // cancel out: neither has money to give).
     let unused: Vec<(Uuid, i64)> = on_tx!(tx, |c| {
@@ -369,48 +431,145 @@ pub async fn apply_credit(
     })?;
     let mut unused: Vec<(Uuid, i64)> = unused.into_iter().filter(|(_, c)| *c > 0).collect();
     if unused.is_empty() {
-        return Ok(vec![]);
+        return Ok(());
+    }
+    if let Some(first) = first
+        && let Some(at) = unused.iter().position(|(id, _)| *id == first.payment_id)
+    {
+        let chosen = unused.remove(at);
+        unused.insert(0, chosen);
     }
     let mut open = open_lines(tx, family_id, regie_id).await?;
-    let mut touched: Vec<Uuid> = Vec::new();
-    let now = tx.now();
+    let mut allocations: Vec<(Uuid, Allocation)> = Vec::new();
     for (payment_id, cents) in &mut unused {
-        let mut allocations = Vec::new();
-        if let Some(ids) = first {
-            let (chosen, left) = allocate(*cents, &open, Some(ids));
-            allocations.extend(chosen);
+        if let Some(first) = first
+            && first.payment_id == *payment_id
+        {
+            let (chosen, left) = allocate(*cents, &open, Some(first.invoices));
+            consume(&mut open, &chosen);
             *cents = left;
-            consume(&mut open, &allocations);
+            allocations.extend(chosen.into_iter().map(|a| (*payment_id, a)));
         }
         let (rest, _) = allocate(*cents, &open, None);
         consume(&mut open, &rest);
-        allocations.extend(rest);
-        for a in &allocations {
-            on_tx!(tx, |c| {
-                sqlx::query(
-                "INSERT INTO payment_allocations (id, payment_id, invoice_id, line_id, cents, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)"
-            )
-            .bind(Uuid::now_v7())
-            .bind(*payment_id)
-            .bind(a.invoice_id)
-            .bind(a.line_id)
-            .bind(a.cents)
-            .bind(now)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-            })?;
-            if !touched.contains(&a.invoice_id) {
-                touched.push(a.invoice_id);
+        allocations.extend(rest.into_iter().map(|a| (*payment_id, a)));
+    }
+    let touched = insert_allocations(tx, &allocations, 1).await?;
+    refresh_paid(tx, family_id, &touched).await
+}
+
+/// A family and a régie: whose money, kept where.
+type FamilyRegie = (Uuid, Uuid);
+
+/// Credit notes just issued cancel lines; money a payment had put on those lines
+/// goes back to it (the opposite allocations), then pays whatever the family still
+/// owes in the régie, or stays as its credit.
+pub async fn release_credited(tx: &mut Tx, credit_notes: &[Uuid]) -> StoreResult<()> {
+    for chunk in credit_notes.chunks(200) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT a.payment_id, a.invoice_id, a.line_id, CAST(SUM(a.cents) AS BIGINT), i.family_id, i.regie_id \
+             FROM payment_allocations a JOIN invoice_lines l ON l.id = a.line_id \
+             JOIN invoices i ON i.id = l.invoice_id \
+             WHERE EXISTS (SELECT 1 FROM invoices cn JOIN invoice_lines cl ON cl.invoice_id = cn.id \
+               WHERE cn.id IN ({}) AND cn.credits_invoice_id = l.invoice_id \
+                 AND cl.session_id = l.session_id AND cl.child_id = l.child_id AND cl.kind = l.kind) \
+             GROUP BY a.payment_id, a.invoice_id, a.line_id, i.family_id, i.regie_id HAVING SUM(a.cents) > 0",
+            marks.join(", ")
+        ));
+        let paid: Vec<(Uuid, Uuid, Uuid, i64, Uuid, Uuid)> = on_tx!(tx, |c| {
+            let mut q = sqlx::query_as(sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        // (family, régie) → what goes back.
+        let mut owners: Vec<(FamilyRegie, Vec<(Uuid, Allocation)>)> = Vec::new();
+        for (payment_id, invoice_id, line_id, cents, family_id, regie_id) in paid {
+            let back = (
+                payment_id,
+                Allocation {
+                    invoice_id,
+                    line_id,
+                    cents,
+                },
+            );
+            match owners
+                .iter_mut()
+                .find(|(key, _)| *key == (family_id, regie_id))
+            {
+                Some((_, list)) => list.push(back),
+                None => owners.push(((family_id, regie_id), vec![back])),
             }
         }
+        for ((family_id, regie_id), back) in owners {
+            lock_family(tx, family_id, regie_id).await?;
+            let touched = insert_allocations(tx, &back, -1).await?;
+            refresh_paid(tx, family_id, &touched).await?;
+            apply_credit(tx, family_id, regie_id, None).await?;
+        }
     }
-    refresh_paid(tx, family_id, &touched).await?;
+    Ok(())
+}
+
+/// The (family, régie) pairs among `families` whose payments have money left:
+/// the invoices just issued are theirs to pay.
+pub async fn with_credit(tx: &mut Tx, families: &[Uuid]) -> StoreResult<Vec<(Uuid, Uuid)>> {
+    let mut found = Vec::new();
+    for chunk in families.chunks(200) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT p.family_id, p.regie_id FROM payments p \
+             WHERE p.family_id IN ({}) AND p.status = 'paid' AND p.reverses_payment_id IS NULL \
+               AND COALESCE(p.paid_cents, p.amount_cents) > \
+                 COALESCE((SELECT SUM(a.cents) FROM payment_allocations a WHERE a.payment_id = p.id), 0)",
+            marks.join(", ")
+        ));
+        let rows: Vec<(Uuid, Uuid)> = on_tx!(tx, |c| {
+            let mut q = sqlx::query_as(sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Writes allocations (`sign` -1: their opposites); the invoices they touch.
+async fn insert_allocations(
+    tx: &mut Tx,
+    allocations: &[(Uuid, Allocation)],
+    sign: i64,
+) -> StoreResult<Vec<Uuid>> {
+    let now = tx.now();
+    let mut touched: Vec<Uuid> = Vec::new();
+    for (payment_id, a) in allocations {
+        on_tx!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO payment_allocations (id, payment_id, invoice_id, line_id, cents, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(Uuid::now_v7())
+        .bind(*payment_id)
+        .bind(a.invoice_id)
+        .bind(a.line_id)
+        .bind(sign * a.cents)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+        })?;
+        if !touched.contains(&a.invoice_id) {
+            touched.push(a.invoice_id);
+        }
+    }
     Ok(touched)
 }
 
-fn consume(open: &mut [OpenLine], allocations: &[famille_model::payments::Allocation]) {
+fn consume(open: &mut [OpenLine], allocations: &[Allocation]) {
     for a in allocations {
         if let Some(line) = open.iter_mut().find(|l| l.line_id == a.line_id) {
             line.open_cents -= a.cents;
@@ -473,7 +632,8 @@ async fn refresh_paid(tx: &mut Tx, family_id: Uuid, invoices: &[Uuid]) -> StoreR
 
 /// Reverses a payment: an opposite entry, the opposite of each allocation, the
 /// original marked reversed. `None` when there is no such payment of the family,
-/// or it is not a settled payment, or it was reversed already.
+/// or it is not a settled payment, or it was reversed already (also by an agent
+/// at the same moment: the mark is taken first, conditionally).
 pub async fn reverse(
     tx: &mut Tx,
     family_id: Uuid,
@@ -492,6 +652,17 @@ pub async fn reverse(
     let Some((regie_id, method, amount, paid)) = found else {
         return Ok(None);
     };
+    lock_family(tx, family_id, regie_id).await?;
+    let marked = on_tx!(tx, |c| sqlx::query(
+        "UPDATE payments SET status = 'reversed' WHERE id = $1 AND status = 'paid'"
+    )
+    .bind(id)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if marked != 1 {
+        return Ok(None);
+    }
     let now = tx.now();
     let entry = insert(
         tx,
@@ -509,41 +680,6 @@ pub async fn reverse(
         },
     )
     .await?;
-    let allocations: Vec<(Uuid, Uuid, i64)> = on_tx!(tx, |c| sqlx::query_as(
-        "SELECT invoice_id, line_id, CAST(SUM(cents) AS BIGINT) FROM payment_allocations \
-         WHERE payment_id = $1 GROUP BY invoice_id, line_id"
-    )
-    .bind(id)
-    .fetch_all(&mut *c)
-    .await)?;
-    let mut touched = Vec::new();
-    for (invoice_id, line_id, cents) in allocations {
-        on_tx!(tx, |c| {
-            sqlx::query(
-            "INSERT INTO payment_allocations (id, payment_id, invoice_id, line_id, cents, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)"
-        )
-        .bind(Uuid::now_v7())
-        .bind(entry)
-        .bind(invoice_id)
-        .bind(line_id)
-        .bind(-cents)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-        if !touched.contains(&invoice_id) {
-            touched.push(invoice_id);
-        }
-    }
-    on_tx!(tx, |c| sqlx::query(
-        "UPDATE payments SET status = 'reversed' WHERE id = $1"
-    )
-    .bind(id)
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected()))?;
     on_tx!(tx, |c| sqlx::query(
         "UPDATE payments SET reverses_payment_id = $2, reason = $3 WHERE id = $1"
     )
@@ -553,6 +689,29 @@ pub async fn reverse(
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;
+    let allocations: Vec<(Uuid, Uuid, i64)> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT invoice_id, line_id, CAST(SUM(cents) AS BIGINT) FROM payment_allocations \
+         WHERE payment_id = $1 GROUP BY invoice_id, line_id HAVING SUM(cents) <> 0"
+    )
+    .bind(id)
+    .fetch_all(&mut *c)
+    .await)?;
+    let back: Vec<(Uuid, Allocation)> = allocations
+        .into_iter()
+        .map(|(invoice_id, line_id, cents)| {
+            (
+                entry,
+                Allocation {
+                    invoice_id,
+                    line_id,
+                    cents,
+                },
+            )
+        })
+        .collect();
+    let touched = insert_allocations(tx, &back, -1).await?;
     refresh_paid(tx, family_id, &touched).await?;
+    // Whatever else the family paid may now pay the reopened lines.
+    apply_credit(tx, family_id, regie_id, None).await?;
     Ok(Some(entry))
 }

@@ -538,6 +538,7 @@ fn a_long_invoice_runs_over_pages_and_keeps_every_line() {
             credits_invoice_id: None,
             credits_number: None,
             reason: None,
+            online_payment: false,
         },
         family_number: 42,
         lines,

@@ -48,6 +48,18 @@ async fn back_page(app: &TestApp, url: &str) -> (StatusCode, String) {
     )
 }
 
+/// The PayFiP operation of a payment (read where the server keeps it).
+async fn payfip_op_of(app: &TestApp, _parent: &Tokens, payment_id: &str) -> String {
+    app.state
+        .db
+        .payments()
+        .operation(payment_id.parse().unwrap())
+        .await
+        .unwrap()
+        .and_then(|op| op.payfip_idop)
+        .expect("an operation id")
+}
+
 async fn start(app: &TestApp, parent: &Tokens, id: &str) -> crate::support::Reply {
     app.post(
         &format!("/api/v1/invoices/{id}/payments"),
@@ -135,8 +147,10 @@ backend_tests! {
         // PayFiP down when starting: a clear 503, the attempt kept as failed.
         payfip.script_calls([ScriptedCall::Unavailable]);
         start(&app, &parent, id).await.problem(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable");
+        // PayFiP says no (its client number, its limits): retrying will not help.
         payfip.script_calls([ScriptedCall::Fault("S1".into())]);
-        start(&app, &parent, id).await.problem(StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable");
+        let no = start(&app, &parent, id).await.problem(StatusCode::CONFLICT, "online_payment_unavailable");
+        assert!(no.contains("code S1"), "{no}");
         let list = app.get("/api/v1/payments", &parent.access).await.body;
         assert!(list.as_array().unwrap().iter().all(|p| p["status"] == "failed"), "{list}");
 
@@ -199,6 +213,68 @@ backend_tests! {
         let paid: Vec<Value> = app.get("/api/v1/payments", &parent.access).await.body.as_array().unwrap().iter()
             .filter(|p| p["status"] == "paid").cloned().collect();
         assert_eq!(paid.len(), 2);
+
+        // The parent went back to the page we had called expired, and paid: PayFiP
+        // notifies, the money is recorded (the invoice being paid, as credit).
+        let expired_op = payfip_op_of(&app, &parent, &e_id).await;
+        payfip.choose(&expired_op, Choice::Paid).await;
+        assert_eq!(status_of(&app.get(&format!("/api/v1/payments/{e_id}"), &parent.access).await.body), "paid");
+        let staff = app.get(&format!("/api/v1/staff/families/{family_id}/payments"), &agent.access).await.body;
+        assert_eq!(staff["credit"][0]["cents"], total, "{staff}");
+    }
+
+    async fn credit_notes_and_new_invoices_move_the_money(app) {
+        let app = app.with_demo().await;
+        let agent = app.agent().await;
+        let parent = app.parent().await;
+        let family_id = app.get("/api/v1/family", &parent.access).await.body["id"].as_str().unwrap().to_owned();
+        let regie = app.get("/api/v1/staff/regies", &agent.access).await.body[0]["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/staff/families/{family_id}/payments");
+        let today = famille_model::calendar::paris_date(app.state.clock.now());
+        // Paid before the invoice exists: credit, which pays the invoice once issued.
+        let early = app.post(&path, Some(&agent.access), json!({"regie_id": regie, "method": "cash",
+            "amount_cents": 2000, "received_on": today})).await;
+        assert_eq!(early.status, StatusCode::CREATED, "{}", early.body);
+        assert_eq!(app.get(&path, &agent.access).await.body["credit"][0]["cents"], 2000);
+        let inv = issued_invoice(&app, &agent, &parent).await;
+        let id = inv["id"].as_str().unwrap();
+        let total = inv["total_cents"].as_i64().unwrap();
+        assert!(total > 2000, "the demo's month costs more than 20 €");
+        assert_eq!(invoice(&app, &parent, id).await["paid_cents"], 2000, "credit pays the new invoice");
+        // The rest by cheque: paid.
+        app.post(&path, Some(&agent.access), json!({"regie_id": regie, "method": "cheque",
+            "amount_cents": total - 2000, "received_on": today})).await;
+        assert_eq!(invoice(&app, &parent, id).await["status"], "paid");
+        // A credit note cancels a paid line: its money goes back to the family as
+        // credit, never lost, and the invoice stays paid for what is left.
+        let lines = app.get(&format!("/api/v1/staff/invoices/{id}/lines"), &agent.access).await.body;
+        let line = lines.as_array().unwrap().iter().find(|l| l["kind"] == "activity").unwrap().clone();
+        let cents = line["amount_cents"].as_i64().unwrap();
+        let note = app.post(&format!("/api/v1/staff/invoices/{id}/credit-notes"), Some(&agent.access),
+            json!({"reason": "Journée annulée par le centre", "lines": [line["id"]]})).await;
+        assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+        let after = invoice(&app, &parent, id).await;
+        assert_eq!((after["status"].as_str().unwrap(), after["paid_cents"].as_i64().unwrap(), after["credited_cents"].as_i64().unwrap()),
+            ("paid", total - cents, cents), "{after}");
+        let staff = app.get(&path, &agent.access).await.body;
+        assert_eq!(staff["credit"][0]["cents"], cents, "{staff}");
+        let allocated: i64 = staff["payments"].as_array().unwrap().iter()
+            .flat_map(|p| p["payment"]["allocations"].as_array().unwrap().clone())
+            .map(|a| a["cents"].as_i64().unwrap()).sum();
+        assert_eq!(allocated, total - cents, "allocations add up to what the invoice shows paid");
+    }
+
+    async fn an_address_payfip_cannot_take_is_said_plainly(app) {
+        let (app, payfip) = app.with_demo().await.with_payfip().await;
+        let agent = app.agent().await;
+        let parent = app.parent().await;
+        let inv = issued_invoice(&app, &agent, &parent).await;
+        let long = format!("{}@famille.example", "parent".repeat(13));
+        crate::support::execute_sql(&app, &format!("UPDATE accounts SET email = '{long}' WHERE email = 'parent@famille.example'"), &[]).await;
+        let refused = start(&app, &parent, inv["id"].as_str().unwrap()).await;
+        let detail = refused.problem(StatusCode::CONFLICT, "online_payment_unavailable");
+        assert!(detail.contains("80 caractères"), "{detail}");
+        assert_eq!(payfip.soap_calls(), 0, "PayFiP is not asked");
     }
 
     async fn desk_payments_pay_the_oldest_first_and_can_be_reversed(app) {
@@ -275,8 +351,15 @@ backend_tests! {
         // A régie without a PayFiP number has no online payment.
         let admin = app.admin().await;
         let mut settings = app.get("/api/v1/staff/regies", &agent.access).await.body[0].clone();
-        settings["payfip_numcli"] = Value::Null;
         settings.as_object_mut().unwrap().remove("id");
+        // Left out, a change keeps the PayFiP settings; "" takes the number away.
+        settings.as_object_mut().unwrap().remove("payfip_numcli");
+        settings.as_object_mut().unwrap().remove("payfip_mode");
+        let kept = app.put(&format!("/api/v1/staff/regies/{regie}"), &admin.access, settings.clone()).await;
+        assert!(kept.status.is_success(), "{}", kept.body);
+        let after = app.get("/api/v1/staff/regies", &agent.access).await.body[0].clone();
+        assert_eq!((after["payfip_numcli"].as_str(), after["payfip_mode"].as_str()), (Some("123456"), Some("test")));
+        settings["payfip_numcli"] = json!("");
         let put = app.put(&format!("/api/v1/staff/regies/{regie}"), &admin.access, settings).await;
         assert!(put.status.is_success(), "{}", put.body);
         start(&app, &parent, id).await.problem(StatusCode::CONFLICT, "online_payment_unavailable");

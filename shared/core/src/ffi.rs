@@ -187,6 +187,23 @@ impl Core {
             .await
     }
 
+    /// Starts paying an invoice online (PayFiP): the page to open in the system
+    /// browser; the parent comes back through `portailfamille://paiements/{id}`.
+    pub async fn start_payment(
+        &self,
+        invoice_id: String,
+    ) -> FfiResult<crate::views::PaymentStartView> {
+        self.run(move |e| async move { e.start_payment(&invoice_id).await })
+            .await
+    }
+
+    /// How a payment stands (after the return or the push); once settled, the
+    /// invoices are synced.
+    pub async fn payment(&self, payment_id: String) -> FfiResult<crate::views::PaymentView> {
+        self.run(move |e| async move { e.payment(&payment_id).await })
+            .await
+    }
+
     /// An invoice with its lines, offline.
     pub fn invoice(&self, invoice_id: String) -> FfiResult<crate::views::InvoiceDetailView> {
         self.engine.invoice(&invoice_id).map_err(Into::into)

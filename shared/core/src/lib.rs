@@ -22,6 +22,7 @@ pub mod invoices;
 pub mod login;
 pub mod overlay;
 pub mod page;
+pub mod payments;
 pub mod push;
 pub mod store;
 pub mod sync;

@@ -291,6 +291,9 @@ pub struct InvoiceView {
     pub credits_invoice_id: Option<String>,
     /// Whether its lines are on the phone (read offline).
     pub lines_on_phone: bool,
+    /// Whether « Payer en ligne » is offered: the régie takes PayFiP and the model
+    /// says there is enough left to pay (`payments::online_amount`).
+    pub payable_online: bool,
 }
 
 impl InvoiceView {
@@ -321,6 +324,45 @@ impl InvoiceView {
             status_label: i.status.label_fr().to_owned(),
             credits_invoice_id: i.credits_invoice_id.map(|c| c.to_string()),
             lines_on_phone,
+            payable_online: i.online_payment && famille_model::payments::online_amount(i).is_ok(),
+        }
+    }
+}
+
+/// An online payment just started: the PayFiP page to open in the system browser.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PaymentStartView {
+    pub payment_id: String,
+    pub url: String,
+}
+
+/// A payment as the family sees it after paying.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PaymentView {
+    pub id: String,
+    pub status: famille_model::payments::PaymentStatus,
+    /// « Payé », « Refusé par la banque »…
+    pub status_label: String,
+    /// Whether it is over (paid, refused, abandoned…): the screen stops waiting.
+    pub settled: bool,
+    /// What was asked, and what the bank took once known (cents, and in French).
+    pub amount_cents: i64,
+    pub amount_label: String,
+    pub paid_cents: Option<i64>,
+    pub invoice_id: Option<String>,
+}
+
+impl From<&famille_model::api::Payment> for PaymentView {
+    fn from(p: &famille_model::api::Payment) -> PaymentView {
+        PaymentView {
+            id: p.id.to_string(),
+            status: p.status,
+            status_label: p.status.label_fr().to_owned(),
+            settled: p.status != famille_model::payments::PaymentStatus::Pending,
+            amount_cents: p.amount_cents,
+            amount_label: famille_model::fr::euros(p.paid_cents.unwrap_or(p.amount_cents)),
+            paid_cents: p.paid_cents,
+            invoice_id: p.invoice_id.map(|i| i.to_string()),
         }
     }
 }

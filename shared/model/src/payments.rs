@@ -124,6 +124,39 @@ pub fn payfip_objet(label: &str) -> String {
     objet.trim_end().to_owned()
 }
 
+/// What a family may pay online on an invoice: what is left, if PayFiP can take it.
+/// Errors (the codes the server answers, the phone shows): `invoice_settled` (a
+/// credit note, or nothing left), `amount_too_small` (under PayFiP's 1 €).
+pub fn online_amount(invoice: &crate::api::Invoice) -> Result<i64, crate::ErrorCode> {
+    use crate::billing::{InvoiceKind, InvoiceStatus};
+    let left = invoice.total_cents - invoice.credited_cents - invoice.paid_cents;
+    if invoice.kind != InvoiceKind::Invoice
+        || matches!(
+            invoice.status,
+            InvoiceStatus::Paid | InvoiceStatus::Cancelled
+        )
+        || left <= 0
+    {
+        Err(crate::ErrorCode::InvoiceSettled)
+    } else if left < PAYFIP_MIN_CENTS {
+        Err(crate::ErrorCode::AmountTooSmall)
+    } else {
+        Ok(left.min(PAYFIP_MAX_CENTS))
+    }
+}
+
+/// The payer's e-mail as PayFiP takes it (`mel`: 6 to 80 characters, one `@`,
+/// ASCII), or `None` when the account's address does not fit.
+pub fn payfip_mel(email: &str) -> Option<String> {
+    let mel = email.trim();
+    let fits = (6..=80).contains(&mel.len())
+        && mel.is_ascii()
+        && mel.matches('@').count() == 1
+        && !mel.starts_with('@')
+        && !mel.ends_with('@');
+    fits.then(|| mel.to_owned())
+}
+
 /// A line of an issued invoice that is not paid in full yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenLine {
@@ -220,6 +253,21 @@ mod tests {
         assert_eq!(chosen[0].cents, 1000);
         assert_eq!(left, 500);
         assert_eq!(allocate(-5, &open, None), (vec![], 0));
+    }
+
+    #[test]
+    fn payfip_mel_fits_its_limits() {
+        assert_eq!(
+            payfip_mel(" parent@famille.example ").as_deref(),
+            Some("parent@famille.example")
+        );
+        assert_eq!(payfip_mel("a@b.c"), None, "5 characters");
+        assert_eq!(
+            payfip_mel(&format!("{}@famille.example", "a".repeat(70))),
+            None
+        );
+        assert_eq!(payfip_mel("élodie@famille.example"), None, "not ASCII");
+        assert_eq!(payfip_mel("pas-une-adresse"), None);
     }
 
     #[test]

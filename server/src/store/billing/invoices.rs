@@ -22,6 +22,7 @@ struct InvoiceRow {
     reason: Option<String>,
     family_id: Uuid,
     family_number: i64,
+    online_payment: bool,
 }
 
 impl InvoiceRow {
@@ -63,6 +64,7 @@ impl InvoiceRow {
                 credits_invoice_id: self.credits_invoice_id,
                 credits_number: self.credits_number,
                 reason: self.reason,
+                online_payment: self.online_payment,
             },
             self.family_id,
             self.family_number,
@@ -112,7 +114,7 @@ const INVOICE_SELECT: &str = "SELECT i.id, i.kind, i.number, r.name AS regie, i.
      CAST(COALESCE((SELECT -SUM(cn.total_cents) FROM invoices cn WHERE cn.credits_invoice_id = i.id \
                     AND cn.status = 'issued'), 0) AS BIGINT) AS credited_cents, \
      i.paid_cents, i.due_on, i.credits_invoice_id, o.number AS credits_number, i.reason, i.family_id, \
-     f.number AS family_number \
+     f.number AS family_number, r.payfip_numcli IS NOT NULL AS online_payment \
      FROM invoices i JOIN regies r ON r.id = i.regie_id JOIN families f ON f.id = i.family_id \
      LEFT JOIN invoices o ON o.id = i.credits_invoice_id";
 

@@ -137,7 +137,7 @@ impl Billing<'_> {
             r.min_amount_cents,
             &r.payment_note,
             to_json(&r.territory),
-            r.payfip_numcli.as_deref(),
+            r.payfip_numcli.as_deref().filter(|n| !n.is_empty()),
             r.payfip_mode.unwrap_or(PayfipMode::Test).as_str(),
             now
         )
@@ -157,7 +157,8 @@ impl Billing<'_> {
         Ok(in_tx!(self.db, |tx| {
             let changed = sqlx::query(
                 "UPDATE regies SET name = $2, address = $3, due_days = $4, min_amount_cents = $5, \
-                 payment_note = $6, territory = $7, payfip_numcli = $8, payfip_mode = $9 WHERE id = $1",
+                 payment_note = $6, territory = $7, payfip_numcli = CASE WHEN $8 IS NULL THEN payfip_numcli WHEN $8 = '' THEN NULL ELSE $8 END, \
+                 payfip_mode = COALESCE($9, payfip_mode) WHERE id = $1",
             )
             .bind(id)
             .bind(&r.name)
@@ -167,7 +168,7 @@ impl Billing<'_> {
             .bind(&r.payment_note)
             .bind(&territory)
             .bind(r.payfip_numcli.as_deref())
-            .bind(r.payfip_mode.unwrap_or(PayfipMode::Test).as_str())
+            .bind(r.payfip_mode.map(PayfipMode::as_str))
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -18,7 +18,52 @@ fun check(condition: Boolean, message: () -> String) {
     if (!condition) throw AssertionError(message())
 }
 
-class Server : AutoCloseable {
+/** famille-server payfip-standin on a free port: PayFiP's SOAP service and its page. */
+class PayfipStandIn : AutoCloseable {
+    val url: String
+    private val process: Process
+
+    init {
+        val port = ServerSocket(0).use { it.localPort }
+        url = "http://127.0.0.1:$port"
+        val builder = ProcessBuilder(System.getenv("FAMILLE_SERVER_BIN"), "payfip-standin", "--listen", "127.0.0.1:$port")
+        builder.redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        builder.redirectError(ProcessBuilder.Redirect.INHERIT)
+        process = builder.start()
+        var up = false
+        for (i in 0 until 300) {
+            try {
+                java.net.Socket("127.0.0.1", port).close(); up = true; break
+            } catch (e: java.io.IOException) {
+                Thread.sleep(50)
+            }
+        }
+        check(up) { "the PayFiP stand-in did not start" }
+    }
+
+    override fun close() {
+        process.destroy()
+        process.waitFor()
+    }
+}
+
+/** What the system browser does on PayFiP's page: clicks, and follows PayFiP back. */
+fun browserPays(pageUrl: String, resultrans: String): String {
+    val page = (URL(pageUrl).openConnection() as HttpURLConnection).inputStream.use { String(it.readAllBytes()) }
+    check("Payer" in page) { page }
+    val idop = pageUrl.substringAfter("idop=")
+    val c = URL(pageUrl.substringBefore("?")).openConnection() as HttpURLConnection
+    c.requestMethod = "POST"
+    c.instanceFollowRedirects = false
+    c.doOutput = true
+    c.setRequestProperty("content-type", "application/x-www-form-urlencoded")
+    c.outputStream.use { it.write("idop=$idop&resultrans=$resultrans".toByteArray()) }
+    check(c.responseCode in 300..399) { "PayFiP's page answered ${c.responseCode}" }
+    val back = URL(c.getHeaderField("location")).openConnection() as HttpURLConnection
+    return back.inputStream.use { String(it.readAllBytes()) }
+}
+
+class Server(private val settings: Map<String, String> = emptyMap()) : AutoCloseable {
     val dir: File = Files.createTempDirectory("famille-kt-server-").toFile()
     val url: String
     private val process: Process
@@ -32,6 +77,7 @@ class Server : AutoCloseable {
             put("FAMILLE_LISTEN", "127.0.0.1:$port")
             put("RUST_LOG", "warn")
             remove("DATABASE_URL")
+            putAll(settings)
         }
         builder.redirectOutput(ProcessBuilder.Redirect.DISCARD)
         builder.redirectError(ProcessBuilder.Redirect.INHERIT)
@@ -111,7 +157,11 @@ fun openCore(folder: File, url: String, progress: ProgressListener? = null): Cor
 fun cells(days: List<DayView>): List<CellView> = days.flatMap { it.cells }
 
 fun main() = runBlocking {
-    Server().use { server ->
+    val payfip = PayfipStandIn()
+    Server(mapOf(
+        "FAMILLE_PAYFIP_ENDPOINT" to "${payfip.url}/tpa/services/securite",
+        "FAMILLE_PAYFIP_PAGE_URL" to "${payfip.url}/tpa/paiementws.web",
+    )).use { server ->
         val folder = Files.createTempDirectory("famille-kt-phone-").toFile()
         val from = LocalDate.now().toString()
         val to = LocalDate.now().plusDays(27).toString()
@@ -211,7 +261,22 @@ fun main() = runBlocking {
             check(detail.lines.any { it.kind == LineKind.SURCHARGE }) { "the surcharge line" }
             check(offline.invoicePdf(invoiceId).contentEquals(pdf)) { "the PDF kept on the phone" }
         }
+        // Paid online through PayFiP: the browser comes back, the core asks, and the
+        // invoice reads paid offline.
+        openCore(folder, server.url).use { core ->
+            check(core.invoices().single { it.id == invoiceId }.payableOnline) { "« Payer en ligne »" }
+            val started = core.startPayment(invoiceId)
+            val page = browserPays(started.url, "P")
+            check("Paiement accepté" in page) { page }
+            val paid = core.payment(started.paymentId)
+            check(paid.status == PaymentStatus.PAID && paid.settled && paid.invoiceId == invoiceId) { "$paid" }
+        }
+        openCore(folder, "http://127.0.0.1:9").use { offline ->
+            val listed = offline.invoices().single { it.id == invoiceId }
+            check(listed.status == InvoiceStatus.PAID && listed.leftToPayCents == 0L && !listed.payableOnline) { "$listed" }
+        }
         folder.deleteRecursively()
         println("Kotlin end-to-end: OK")
     }
+    payfip.close()
 }

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 import urllib.request
 import zlib
 
@@ -358,6 +359,107 @@ class EndToEnd(unittest.TestCase):
 PHOTOS = os.environ["FAMILLE_PHOTOS"]
 # Photos only famille-fixtures makes (no real counterpart): wide gamut, CMYK, 108 MP.
 MADE = os.environ.get("FAMILLE_MADE", os.path.join(PHOTOS, "made"))
+
+
+class PayfipStandIn:
+    """famille-server payfip-standin on a free port: PayFiP's SOAP service and its page."""
+
+    def __init__(self):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.endpoint = self.url + "/tpa/services/securite"
+        self.page = self.url + "/tpa/paiementws.web"
+        self.process = subprocess.Popen([os.environ["FAMILLE_SERVER_BIN"], "payfip-standin", "--listen", f"127.0.0.1:{port}"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(self.process.stderr.read().decode())
+                time.sleep(0.05)
+        raise RuntimeError("the PayFiP stand-in did not start")
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=10)
+
+
+def browser_pays(url, resultrans):
+    """What the system browser does: opens the PayFiP page, clicks, follows PayFiP
+    back to the portal's return page. Gives the return page's address and text."""
+    with urllib.request.urlopen(url, timeout=10) as r:
+        page = r.read().decode()
+    assert "Payer" in page and 'lang="fr"' in page, page
+    idop = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["idop"][0]
+    form = urllib.parse.urlencode({"idop": idop, "resultrans": resultrans}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url.split("?")[0], data=form, method="POST"), timeout=30) as r:
+        return r.geturl(), r.read().decode()
+
+
+class OnlinePayment(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.payfip = PayfipStandIn()
+        cls.server = Server(FAMILLE_PAYFIP_ENDPOINT=cls.payfip.endpoint, FAMILLE_PAYFIP_PAGE_URL=cls.payfip.page)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.payfip.stop()
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="famille-py-phone-")
+
+    def tearDown(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def test_an_invoice_paid_through_payfip_reads_paid_offline(self):
+        core = open_core(self.folder, self.server.url)
+        asyncio.run(core.login(*PARENT))
+        agent = self.server.token(AGENT)
+        first = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+        run = self.server.call("POST", "/api/v1/staff/billing/runs", agent, {"month": first.strftime("%Y-%m")})
+        issued = self.server.call("POST", f"/api/v1/staff/billing/runs/{run['id']}/issue", agent)
+        [invoice] = [i for i in issued["invoices"] if i["kind"] == "invoice"]
+        asyncio.run(core.sync())
+        [before] = [i for i in core.invoices() if i.id == invoice["id"]]
+        self.assertTrue(before.payable_online)
+
+        # The bank refuses: nothing is paid, the parent may try again.
+        started = asyncio.run(core.start_payment(invoice["id"]))
+        self.assertTrue(started.url.startswith(self.payfip.page), started.url)
+        back, page = browser_pays(started.url, "R")
+        self.assertTrue(back.startswith(self.server.url + "/api/v1/payfip/return"), back)
+        self.assertIn("Paiement refusé", page)
+        refused = asyncio.run(core.payment(started.payment_id))
+        self.assertEqual((refused.status, refused.settled), (fm.PaymentStatus.REFUSED, True))
+        # The parent leaves the page.
+        started = asyncio.run(core.start_payment(invoice["id"]))
+        browser_pays(started.url, "A")
+        self.assertEqual(asyncio.run(core.payment(started.payment_id)).status, fm.PaymentStatus.ABANDONED)
+        # And pays, later.
+        started = asyncio.run(core.start_payment(invoice["id"]))
+        _, page = browser_pays(started.url, "P")
+        self.assertIn("Paiement accepté", page)
+        paid = asyncio.run(core.payment(started.payment_id))
+        self.assertEqual((paid.status, paid.paid_cents, paid.invoice_id),
+                         (fm.PaymentStatus.PAID, invoice["total_cents"], invoice["id"]))
+        # The push names the invoice; the core says it is paid.
+        shown = asyncio.run(core.handle_push({"kind": "payment_confirmed", "id": invoice["id"]}))
+        self.assertEqual(shown.target_id, invoice["id"])
+        del core
+
+        # Offline, from the folder: paid, nothing left, and nothing to pay online.
+        offline = open_core(self.folder, OFFLINE)
+        [listed] = [i for i in offline.invoices() if i.id == invoice["id"]]
+        self.assertEqual((listed.status, listed.left_to_pay_cents, listed.payable_online),
+                         (fm.InvoiceStatus.PAID, 0, False))
+        with self.assertRaises(fc.CoreError.Rejected) as no:
+            asyncio.run(offline.start_payment(invoice["id"]))
+        self.assertEqual(no.exception.code, fm.ErrorCode.INVOICE_SETTLED)
+        del offline
 
 
 def photo(name):

@@ -132,9 +132,10 @@ wire! {
         pub payment_note: String,
         #[serde(default)]
         pub territory: Vec<String>,
+        /// Six digits; `""` takes it away; left out, a change keeps the current one.
         #[serde(default)]
         pub payfip_numcli: Option<String>,
-        /// `test` when left out.
+        /// Left out: `test` for a new régie, unchanged for a change.
         #[serde(default)]
         pub payfip_mode: Option<PayfipMode>,
     }
@@ -231,6 +232,10 @@ wire! {
         /// For a credit note: the number of the invoice it reduces, and why.
         pub credits_number: Option<String>,
         pub reason: Option<String>,
+        /// Whether its régie takes payments online (PayFiP): with
+        /// `payments::online_amount`, whether the app offers « Payer en ligne ».
+        #[serde(default)]
+        pub online_payment: bool,
     }
 
     /// One line: a child's day of an activity, its meal or its surcharge.

@@ -105,13 +105,11 @@ pub fn regie(r: &RegieInput) -> Form<RegieInput> {
             territory.push(code);
         }
     }
-    // PayFiP's client number: six digits, given by the DGFiP to the régie.
-    let numcli = r
-        .payfip_numcli
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty());
+    // PayFiP's client number: six digits, given by the DGFiP to the régie ("" takes
+    // it away; left out, a change keeps it).
+    let numcli = r.payfip_numcli.as_deref().map(str::trim);
     if let Some(n) = numcli
+        && !n.is_empty()
         && (n.len() != 6 || !n.chars().all(|c| c.is_ascii_digit()))
     {
         e.push(FieldError::new(
@@ -128,7 +126,7 @@ pub fn regie(r: &RegieInput) -> Form<RegieInput> {
         payment_note: note.flatten().unwrap_or_default(),
         territory,
         payfip_numcli: numcli.map(str::to_owned),
-        payfip_mode: Some(r.payfip_mode.unwrap_or(crate::payments::PayfipMode::Test)),
+        payfip_mode: r.payfip_mode,
     })
 }
 

@@ -44,6 +44,7 @@ import fr.portailfamille.model.FfiConverterTypeIntentKind
 import fr.portailfamille.model.FfiConverterTypeInvoiceKind
 import fr.portailfamille.model.FfiConverterTypeInvoiceStatus
 import fr.portailfamille.model.FfiConverterTypeLineKind
+import fr.portailfamille.model.FfiConverterTypePaymentStatus
 import fr.portailfamille.model.FfiConverterTypePlatform
 import fr.portailfamille.model.FfiConverterTypePushKind
 import fr.portailfamille.model.FfiConverterTypeQueueState
@@ -51,6 +52,7 @@ import fr.portailfamille.model.IntentKind
 import fr.portailfamille.model.InvoiceKind
 import fr.portailfamille.model.InvoiceStatus
 import fr.portailfamille.model.LineKind
+import fr.portailfamille.model.PaymentStatus
 import fr.portailfamille.model.Platform
 import fr.portailfamille.model.PushKind
 import fr.portailfamille.model.QueueState
@@ -71,6 +73,7 @@ import fr.portailfamille.model.RustBuffer as RustBufferIntentKind
 import fr.portailfamille.model.RustBuffer as RustBufferInvoiceKind
 import fr.portailfamille.model.RustBuffer as RustBufferInvoiceStatus
 import fr.portailfamille.model.RustBuffer as RustBufferLineKind
+import fr.portailfamille.model.RustBuffer as RustBufferPaymentStatus
 import fr.portailfamille.model.RustBuffer as RustBufferPlatform
 import fr.portailfamille.model.RustBuffer as RustBufferPushKind
 import fr.portailfamille.model.RustBuffer as RustBufferQueueState
@@ -826,6 +829,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_outgoing_documents(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_payment(
+    ): Int
     external fun uniffi_famille_core_checksum_method_core_queue(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_register_device(
@@ -835,6 +840,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_famille_core_checksum_method_core_retry_delay_seconds(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_send_document(
+    ): Int
+    external fun uniffi_famille_core_checksum_method_core_start_payment(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_sync(
     ): Int
@@ -931,6 +938,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_famille_core_fn_method_core_outgoing_documents(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_payment(`ptr`: Long,`paymentId`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_famille_core_fn_method_core_queue(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_register_device(`ptr`: Long,`platform`: RustBufferPlatform.ByValue,`token`: RustBuffer.ByValue,`locale`: RustBuffer.ByValue,
@@ -941,6 +950,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_famille_core_fn_method_core_send_document(`ptr`: Long,`documentType`: RustBuffer.ByValue,`childId`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,`filename`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_start_payment(`ptr`: Long,`invoiceId`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_famille_core_fn_method_core_sync(`ptr`: Long,
     ): Long
     external fun uniffi_famille_core_fn_method_core_upload_limit(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1146,6 +1157,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_method_core_outgoing_documents() and 0xFFFF) != 47057) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_famille_core_checksum_method_core_payment() and 0xFFFF) != 50087) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_famille_core_checksum_method_core_queue() and 0xFFFF) != 36302) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1159,6 +1173,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_send_document() and 0xFFFF) != 38676) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_start_payment() and 0xFFFF) != 35236) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_sync() and 0xFFFF) != 25588) {
@@ -1782,6 +1799,12 @@ public interface CoreInterface {
     fun `outgoingDocuments`(): List<OutgoingView>
     
     /**
+     * How a payment stands (after the return or the push); once settled, the
+     * invoices are synced.
+     */
+    suspend fun `payment`(`paymentId`: kotlin.String): PaymentView
+    
+    /**
      * The intents not yet answered, and the rejected ones with the server's message.
      */
     fun `queue`(): List<QueueItem>
@@ -1799,6 +1822,12 @@ public interface CoreInterface {
      * Queues a document for sending (works offline; `sync()` sends it, resumably).
      */
     fun `sendDocument`(`documentType`: kotlin.String, `childId`: kotlin.String?, `bytes`: kotlin.ByteArray, `filename`: kotlin.String): kotlin.String
+    
+    /**
+     * Starts paying an invoice online (PayFiP): the page to open in the system
+     * browser; the parent comes back through `portailfamille://paiements/{id}`.
+     */
+    suspend fun `startPayment`(`invoiceId`: kotlin.String): PaymentStartView
     
     /**
      * Sends the queue, then pulls everything new.
@@ -2291,6 +2320,32 @@ open class Core: Disposable, AutoCloseable, CoreInterface
 
     
     /**
+     * How a payment stands (after the return or the push); once settled, the
+     * invoices are synced.
+     */
+    @Throws(CoreException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `payment`(`paymentId`: kotlin.String) : PaymentView {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_famille_core_fn_method_core_payment(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`paymentId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_famille_core_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_famille_core_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_famille_core_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePaymentView.lift(it) },
+        // Error FFI converter
+        CoreException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * The intents not yet answered, and the rejected ones with the server's message.
      */
     @Throws(CoreException::class)override fun `queue`(): List<QueueItem> {
@@ -2384,6 +2439,32 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     )
     }
     
+
+    
+    /**
+     * Starts paying an invoice online (PayFiP): the page to open in the system
+     * browser; the parent comes back through `portailfamille://paiements/{id}`.
+     */
+    @Throws(CoreException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `startPayment`(`invoiceId`: kotlin.String) : PaymentStartView {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_famille_core_fn_method_core_start_payment(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`invoiceId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_famille_core_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_famille_core_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_famille_core_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePaymentStartView.lift(it) },
+        // Error FFI converter
+        CoreException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -3968,6 +4049,12 @@ data class InvoiceView (
      * Whether its lines are on the phone (read offline).
      */
     var `linesOnPhone`: kotlin.Boolean
+    , 
+    /**
+     * Whether « Payer en ligne » is offered: the régie takes PayFiP and the model
+     * says there is enough left to pay (`payments::online_amount`).
+     */
+    var `payableOnline`: kotlin.Boolean
     
 ){
     
@@ -4003,6 +4090,7 @@ public object FfiConverterTypeInvoiceView: FfiConverterRustBuffer<InvoiceView> {
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -4025,7 +4113,8 @@ public object FfiConverterTypeInvoiceView: FfiConverterRustBuffer<InvoiceView> {
             FfiConverterTypeInvoiceStatus.allocationSize(value.`status`) +
             FfiConverterString.allocationSize(value.`statusLabel`) +
             FfiConverterOptionalString.allocationSize(value.`creditsInvoiceId`) +
-            FfiConverterBoolean.allocationSize(value.`linesOnPhone`)
+            FfiConverterBoolean.allocationSize(value.`linesOnPhone`) +
+            FfiConverterBoolean.allocationSize(value.`payableOnline`)
     )
 
     override fun write(value: InvoiceView, buf: ByteBuffer) {
@@ -4048,6 +4137,7 @@ public object FfiConverterTypeInvoiceView: FfiConverterRustBuffer<InvoiceView> {
             FfiConverterString.write(value.`statusLabel`, buf)
             FfiConverterOptionalString.write(value.`creditsInvoiceId`, buf)
             FfiConverterBoolean.write(value.`linesOnPhone`, buf)
+            FfiConverterBoolean.write(value.`payableOnline`, buf)
     }
 }
 
@@ -4179,6 +4269,127 @@ public object FfiConverterTypeOutgoingView: FfiConverterRustBuffer<OutgoingView>
             FfiConverterOptionalTypeErrorCode.write(value.`code`, buf)
             FfiConverterOptionalString.write(value.`detail`, buf)
             FfiConverterOptionalString.write(value.`documentId`, buf)
+    }
+}
+
+
+
+/**
+ * An online payment just started: the PayFiP page to open in the system browser.
+ */
+data class PaymentStartView (
+    var `paymentId`: kotlin.String
+    , 
+    var `url`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePaymentStartView: FfiConverterRustBuffer<PaymentStartView> {
+    override fun read(buf: ByteBuffer): PaymentStartView {
+        return PaymentStartView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PaymentStartView) = (
+            FfiConverterString.allocationSize(value.`paymentId`) +
+            FfiConverterString.allocationSize(value.`url`)
+    )
+
+    override fun write(value: PaymentStartView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`paymentId`, buf)
+            FfiConverterString.write(value.`url`, buf)
+    }
+}
+
+
+
+/**
+ * A payment as the family sees it after paying.
+ */
+data class PaymentView (
+    var `id`: kotlin.String
+    , 
+    var `status`: PaymentStatus
+    , 
+    /**
+     * « Payé », « Refusé par la banque »…
+     */
+    var `statusLabel`: kotlin.String
+    , 
+    /**
+     * Whether it is over (paid, refused, abandoned…): the screen stops waiting.
+     */
+    var `settled`: kotlin.Boolean
+    , 
+    /**
+     * What was asked, and what the bank took once known (cents, and in French).
+     */
+    var `amountCents`: kotlin.Long
+    , 
+    var `amountLabel`: kotlin.String
+    , 
+    var `paidCents`: kotlin.Long?
+    , 
+    var `invoiceId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePaymentView: FfiConverterRustBuffer<PaymentView> {
+    override fun read(buf: ByteBuffer): PaymentView {
+        return PaymentView(
+            FfiConverterString.read(buf),
+            FfiConverterTypePaymentStatus.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PaymentView) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterTypePaymentStatus.allocationSize(value.`status`) +
+            FfiConverterString.allocationSize(value.`statusLabel`) +
+            FfiConverterBoolean.allocationSize(value.`settled`) +
+            FfiConverterLong.allocationSize(value.`amountCents`) +
+            FfiConverterString.allocationSize(value.`amountLabel`) +
+            FfiConverterOptionalLong.allocationSize(value.`paidCents`) +
+            FfiConverterOptionalString.allocationSize(value.`invoiceId`)
+    )
+
+    override fun write(value: PaymentView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterTypePaymentStatus.write(value.`status`, buf)
+            FfiConverterString.write(value.`statusLabel`, buf)
+            FfiConverterBoolean.write(value.`settled`, buf)
+            FfiConverterLong.write(value.`amountCents`, buf)
+            FfiConverterString.write(value.`amountLabel`, buf)
+            FfiConverterOptionalLong.write(value.`paidCents`, buf)
+            FfiConverterOptionalString.write(value.`invoiceId`, buf)
     }
 }
 
@@ -5466,6 +5677,8 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         }
     }
 }
+
+
 
 
 
