@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod billing;
 pub mod bookings;
 pub mod catalog;
+pub mod certificates;
 pub mod clock;
 pub mod config;
 #[cfg(feature = "dev-tools")]
@@ -25,6 +26,7 @@ pub mod mail;
 pub mod notifications;
 pub mod openapi;
 pub mod payments;
+pub mod pdf;
 pub mod queue;
 pub mod ratelimit;
 pub mod state;

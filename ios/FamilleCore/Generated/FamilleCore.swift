@@ -503,6 +503,22 @@ fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
+    typealias FfiType = Int32
+    typealias SwiftType = Int32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int32, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -655,6 +671,17 @@ public protocol CoreProtocol: AnyObject, Sendable {
      * for several pages, one PDF. Runs off the caller's thread; progress per page.
      */
     func captureDocument(pages: [Data], options: CaptureOptions) async throws  -> CapturedDocument
+    
+    /**
+     * A certificate's PDF (fetched once, then offline).
+     */
+    func certificatePdf(certificateId: String) async throws  -> Data
+    
+    /**
+     * A year's payment and tax certificates (the server's when online, else the
+     * ones kept on the phone).
+     */
+    func certificates(year: Int32) async throws  -> [CertificateView]
     
     func children() throws  -> [ChildView]
     
@@ -869,6 +896,45 @@ open func captureDocument(pages: [Data], options: CaptureOptions)async throws  -
             completeFunc: ffi_famille_core_rust_future_complete_rust_buffer,
             freeFunc: ffi_famille_core_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeCapturedDocument_lift,
+            errorHandler: FfiConverterTypeCoreError_lift
+        )
+}
+    
+    /**
+     * A certificate's PDF (fetched once, then offline).
+     */
+open func certificatePdf(certificateId: String)async throws  -> Data  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_famille_core_fn_method_core_certificate_pdf(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(certificateId)
+                )
+            },
+            pollFunc: ffi_famille_core_rust_future_poll_rust_buffer,
+            completeFunc: ffi_famille_core_rust_future_complete_rust_buffer,
+            freeFunc: ffi_famille_core_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterData.lift,
+            errorHandler: FfiConverterTypeCoreError_lift
+        )
+}
+    
+    /**
+     * A year's payment and tax certificates (the server's when online, else the
+     * ones kept on the phone).
+     */
+open func certificates(year: Int32)async throws  -> [CertificateView]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_famille_core_fn_method_core_certificates(
+                        self.uniffiCloneHandle(),FfiConverterInt32.lower(year)
+                )
+            },
+            pollFunc: ffi_famille_core_rust_future_poll_rust_buffer,
+            completeFunc: ffi_famille_core_rust_future_complete_rust_buffer,
+            freeFunc: ffi_famille_core_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeCertificateView.lift,
             errorHandler: FfiConverterTypeCoreError_lift
         )
 }
@@ -2228,6 +2294,178 @@ public func FfiConverterTypeCellView_lift(_ buf: RustBuffer) throws -> CellView 
 #endif
 public func FfiConverterTypeCellView_lower(_ value: CellView) -> RustBuffer {
     return FfiConverterTypeCellView.lower(value)
+}
+
+
+/**
+ * A child (and an activity on the payment certificate) and what was paid.
+ */
+public struct CertificateRowView: Equatable, Hashable {
+    public var childId: String
+    public var child: String
+    /**
+     * Empty on the tax certificate.
+     */
+    public var activity: String
+    public var cents: Int64
+    public var amountLabel: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(childId: String, child: String, 
+        /**
+         * Empty on the tax certificate.
+         */activity: String, cents: Int64, amountLabel: String) {
+        self.childId = childId
+        self.child = child
+        self.activity = activity
+        self.cents = cents
+        self.amountLabel = amountLabel
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CertificateRowView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCertificateRowView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CertificateRowView {
+        return
+            try CertificateRowView(
+                childId: FfiConverterString.read(from: &buf), 
+                child: FfiConverterString.read(from: &buf), 
+                activity: FfiConverterString.read(from: &buf), 
+                cents: FfiConverterInt64.read(from: &buf), 
+                amountLabel: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CertificateRowView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.childId, into: &buf)
+        FfiConverterString.write(value.child, into: &buf)
+        FfiConverterString.write(value.activity, into: &buf)
+        FfiConverterInt64.write(value.cents, into: &buf)
+        FfiConverterString.write(value.amountLabel, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificateRowView_lift(_ buf: RustBuffer) throws -> CertificateRowView {
+    return try FfiConverterTypeCertificateRowView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificateRowView_lower(_ value: CertificateRowView) -> RustBuffer {
+    return FfiConverterTypeCertificateRowView.lower(value)
+}
+
+
+/**
+ * A certificate of the guide's « Attestation de paiement » page.
+ */
+public struct CertificateView: Equatable, Hashable {
+    public var id: String
+    public var kind: CertificateKind
+    /**
+     * « Attestation de paiement », « Attestation fiscale (frais de garde…) ».
+     */
+    public var label: String
+    public var year: Int32
+    public var number: String
+    /**
+     * « 15 janvier 2027 ».
+     */
+    public var issuedOnLabel: String
+    public var totalCents: Int64
+    public var totalLabel: String
+    public var rows: [CertificateRowView]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, kind: CertificateKind, 
+        /**
+         * « Attestation de paiement », « Attestation fiscale (frais de garde…) ».
+         */label: String, year: Int32, number: String, 
+        /**
+         * « 15 janvier 2027 ».
+         */issuedOnLabel: String, totalCents: Int64, totalLabel: String, rows: [CertificateRowView]) {
+        self.id = id
+        self.kind = kind
+        self.label = label
+        self.year = year
+        self.number = number
+        self.issuedOnLabel = issuedOnLabel
+        self.totalCents = totalCents
+        self.totalLabel = totalLabel
+        self.rows = rows
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CertificateView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCertificateView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CertificateView {
+        return
+            try CertificateView(
+                id: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeCertificateKind.read(from: &buf), 
+                label: FfiConverterString.read(from: &buf), 
+                year: FfiConverterInt32.read(from: &buf), 
+                number: FfiConverterString.read(from: &buf), 
+                issuedOnLabel: FfiConverterString.read(from: &buf), 
+                totalCents: FfiConverterInt64.read(from: &buf), 
+                totalLabel: FfiConverterString.read(from: &buf), 
+                rows: FfiConverterSequenceTypeCertificateRowView.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CertificateView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterTypeCertificateKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.label, into: &buf)
+        FfiConverterInt32.write(value.year, into: &buf)
+        FfiConverterString.write(value.number, into: &buf)
+        FfiConverterString.write(value.issuedOnLabel, into: &buf)
+        FfiConverterInt64.write(value.totalCents, into: &buf)
+        FfiConverterString.write(value.totalLabel, into: &buf)
+        FfiConverterSequenceTypeCertificateRowView.write(value.rows, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificateView_lift(_ buf: RustBuffer) throws -> CertificateView {
+    return try FfiConverterTypeCertificateView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificateView_lower(_ value: CertificateView) -> RustBuffer {
+    return FfiConverterTypeCertificateView.lower(value)
 }
 
 
@@ -4259,6 +4497,56 @@ fileprivate struct FfiConverterSequenceTypeCellView: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeCertificateRowView: FfiConverterRustBuffer {
+    typealias SwiftType = [CertificateRowView]
+
+    public static func write(_ value: [CertificateRowView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCertificateRowView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CertificateRowView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CertificateRowView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCertificateRowView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCertificateView: FfiConverterRustBuffer {
+    typealias SwiftType = [CertificateView]
+
+    public static func write(_ value: [CertificateView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCertificateView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CertificateView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CertificateView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCertificateView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeChildView: FfiConverterRustBuffer {
     typealias SwiftType = [ChildView]
 
@@ -4594,6 +4882,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_capture_document() != 47733) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_certificate_pdf() != 5675) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_certificates() != 19763) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_children() != 38792) {

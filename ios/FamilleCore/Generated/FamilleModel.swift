@@ -1037,6 +1037,75 @@ public func FfiConverterTypeCellState_lower(_ value: CellState) -> RustBuffer {
 
 
 /**
+ * The two certificates of the guide's « Attestation de paiement » page.
+ */
+
+public enum CertificateKind: Equatable, Hashable {
+    
+    case payment
+    case tax
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CertificateKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCertificateKind: FfiConverterRustBuffer {
+    typealias SwiftType = CertificateKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CertificateKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .payment
+        
+        case 2: return .tax
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CertificateKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .payment:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .tax:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificateKind_lift(_ buf: RustBuffer) throws -> CertificateKind {
+    return try FfiConverterTypeCertificateKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificateKind_lower(_ value: CertificateKind) -> RustBuffer {
+    return FfiConverterTypeCertificateKind.lower(value)
+}
+
+
+
+/**
  * A parent's answer to one of the organisation's consents.
  */
 
@@ -2882,6 +2951,7 @@ public enum PushKind: Equatable, Hashable {
     case documentRefused
     case invoiceIssued
     case paymentConfirmed
+    case certificateReady
     case waitlistPromoted
     case message
     case bookingApproved
@@ -2918,15 +2988,17 @@ public struct FfiConverterTypePushKind: FfiConverterRustBuffer {
         
         case 5: return .paymentConfirmed
         
-        case 6: return .waitlistPromoted
+        case 6: return .certificateReady
         
-        case 7: return .message
+        case 7: return .waitlistPromoted
         
-        case 8: return .bookingApproved
+        case 8: return .message
         
-        case 9: return .bookingRefused
+        case 9: return .bookingApproved
         
-        case 10: return .sessionCancelled
+        case 10: return .bookingRefused
+        
+        case 11: return .sessionCancelled
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2956,24 +3028,28 @@ public struct FfiConverterTypePushKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(5))
         
         
-        case .waitlistPromoted:
+        case .certificateReady:
             writeInt(&buf, Int32(6))
         
         
-        case .message:
+        case .waitlistPromoted:
             writeInt(&buf, Int32(7))
         
         
-        case .bookingApproved:
+        case .message:
             writeInt(&buf, Int32(8))
         
         
-        case .bookingRefused:
+        case .bookingApproved:
             writeInt(&buf, Int32(9))
         
         
-        case .sessionCancelled:
+        case .bookingRefused:
             writeInt(&buf, Int32(10))
+        
+        
+        case .sessionCancelled:
+            writeInt(&buf, Int32(11))
         
         }
     }

@@ -376,6 +376,16 @@ RustBuffer uniffi_famille_core_fn_method_core_cancel(uint64_t ptr, RustBuffer re
 uint64_t uniffi_famille_core_fn_method_core_capture_document(uint64_t ptr, RustBuffer pages, RustBuffer options
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CERTIFICATE_PDF
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CERTIFICATE_PDF
+uint64_t uniffi_famille_core_fn_method_core_certificate_pdf(uint64_t ptr, RustBuffer certificate_id
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CERTIFICATES
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CERTIFICATES
+uint64_t uniffi_famille_core_fn_method_core_certificates(uint64_t ptr, int32_t year
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CHILDREN
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CHILDREN
 RustBuffer uniffi_famille_core_fn_method_core_children(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -829,6 +839,18 @@ uint16_t uniffi_famille_core_checksum_method_core_cancel(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CAPTURE_DOCUMENT
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CAPTURE_DOCUMENT
 uint16_t uniffi_famille_core_checksum_method_core_capture_document(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CERTIFICATE_PDF
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CERTIFICATE_PDF
+uint16_t uniffi_famille_core_checksum_method_core_certificate_pdf(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CERTIFICATES
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CERTIFICATES
+uint16_t uniffi_famille_core_checksum_method_core_certificates(void
     
 );
 #endif

@@ -447,24 +447,7 @@ pub async fn invoice_pdf(
         .invoice_regie(id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let families = state.db.families();
-    let guardians = families.guardians(family).await?;
-    let names = guardians
-        .iter()
-        .map(|g| format!("{} {}", g.last_name, g.first_name))
-        .collect::<Vec<_>>()
-        .join(" et ");
-    let address: Vec<String> = families
-        .family(family)
-        .await?
-        .and_then(|f| f.address())
-        .map(|a| {
-            std::iter::once(a.line1)
-                .chain(a.line2)
-                .chain(std::iter::once(format!("{} {}", a.postal_code, a.city)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let (names, address) = crate::families::letterhead(state, family).await?;
     tokio::task::spawn_blocking(move || {
         pdf::render(&pdf::InvoicePdf {
             regie: &regie,

@@ -1,62 +1,18 @@
-//! The PDF of an invoice or credit note (A4), drawn with krilla (a maintained PDF
-//! writer: fonts embedded and subset, text extractable) in DejaVu Sans, embedded so
-//! that accents print everywhere. French formats throughout (« 6 mars 2027 »,
+//! The PDF of an invoice or credit note (A4), drawn with the server's PDF
+//! primitives (`crate::pdf`: krilla, DejaVu Sans embedded). French formats throughout (« 6 mars 2027 »,
 //! « 24,20 € »). What it shows: the régie and its address, the family and its
 //! number, the invoice's number, date and period, the lines grouped by child (day,
 //! activity and option, kind, quantity, unit price, amount, the QF bracket used), the
 //! totals, the due date and how to pay.
-//!
-//! Widths are measured with skrifa (krilla's own font reader) so that amounts align
-//! on the right.
-
-use std::sync::{Arc, LazyLock};
 
 use famille_model::api::{InvoiceDetail, InvoiceLine, Regie};
 use famille_model::billing::{InvoiceKind, LineKind};
 use famille_model::fr;
-use krilla::Document;
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point};
-use krilla::metadata::Metadata;
-use krilla::num::NormalizedF32;
-use krilla::page::PageSettings;
-use krilla::paint::{Fill, Stroke};
-use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
-use skrifa::MetadataProvider;
-use skrifa::instance::{LocationRef, Size};
 
-static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
-
-/// A font for drawing and for measuring.
-struct Face {
-    font: Font,
-    bytes: &'static [u8],
-}
-
-static FACES: LazyLock<(Face, Face)> = LazyLock::new(|| {
-    let load = |bytes: &'static [u8]| Face {
-        font: Font::new(Arc::new(bytes.to_vec()).into(), 0).expect("the embedded font reads"),
-        bytes,
-    };
-    (load(REGULAR), load(BOLD))
-});
-
-impl Face {
-    /// The width of `text` at `size` points (advances, no kerning).
-    fn width(&self, text: &str, size: f32) -> f32 {
-        let Ok(font) = skrifa::FontRef::new(self.bytes) else {
-            return 0.0;
-        };
-        let charmap = font.charmap();
-        let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
-        text.chars()
-            .filter_map(|c| charmap.map(c))
-            .filter_map(|g| metrics.advance_width(g))
-            .sum()
-    }
-}
+use crate::pdf::{
+    BOTTOM, HEIGHT, LINE, MARGIN, WIDTH, Writer, a4, document, footer, grey, wrap, wrap_in,
+};
 
 /// Everything the PDF shows, read beforehand.
 pub struct InvoicePdf<'a> {
@@ -71,13 +27,6 @@ pub struct InvoicePdf<'a> {
     pub reason: Option<&'a str>,
 }
 
-const WIDTH: f32 = 595.0;
-const HEIGHT: f32 = 842.0;
-const MARGIN: f32 = 42.0;
-const LINE: f32 = 13.0;
-/// Where a page's lines stop, leaving room for the footer.
-const BOTTOM: f32 = HEIGHT - 70.0;
-
 /// Columns of the table: left edges, and right edges of the figures.
 const COL_DAY: f32 = MARGIN;
 const COL_WHAT: f32 = MARGIN + 110.0;
@@ -85,86 +34,6 @@ const COL_BRACKET: f32 = MARGIN + 300.0;
 const COL_QTY_RIGHT: f32 = MARGIN + 405.0;
 const COL_UNIT_RIGHT: f32 = MARGIN + 458.0;
 const COL_AMOUNT_RIGHT: f32 = WIDTH - MARGIN;
-
-fn grey() -> rgb::Color {
-    rgb::Color::new(90, 90, 90)
-}
-
-/// A page being written, with its cursor.
-struct Writer<'s> {
-    surface: Surface<'s>,
-    y: f32,
-}
-
-impl Writer<'_> {
-    fn text(&mut self, x: f32, y: f32, text: &str, size: f32, bold: bool, color: rgb::Color) {
-        let (regular, heavy) = &*FACES;
-        let face = if bold { heavy } else { regular };
-        self.surface.set_fill(Some(Fill {
-            paint: color.into(),
-            opacity: NormalizedF32::ONE,
-            rule: Default::default(),
-        }));
-        self.surface.draw_text(
-            Point::from_xy(x, y),
-            face.font.clone(),
-            size,
-            text,
-            false,
-            TextDirection::Auto,
-        );
-    }
-
-    fn right(&mut self, right: f32, y: f32, text: &str, size: f32, bold: bool) {
-        let (regular, heavy) = &*FACES;
-        let width = if bold { heavy } else { regular }.width(text, size);
-        self.text(right - width, y, text, size, bold, rgb::Color::black());
-    }
-
-    fn rule(&mut self, y: f32) {
-        let mut path = PathBuilder::new();
-        path.move_to(MARGIN, y);
-        path.line_to(WIDTH - MARGIN, y);
-        if let Some(path) = path.finish() {
-            self.surface.set_fill(None);
-            self.surface.set_stroke(Some(Stroke {
-                paint: grey().into(),
-                width: 0.5,
-                ..Default::default()
-            }));
-            self.surface.draw_path(&path);
-            self.surface.set_stroke(None);
-        }
-    }
-}
-
-/// Splits `text` into lines no wider than `width` at `size` points.
-fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
-    wrap_in(text, size, width, false)
-}
-
-fn wrap_in(text: &str, size: f32, width: f32, bold: bool) -> Vec<String> {
-    let (regular, heavy) = &*FACES;
-    let regular = if bold { heavy } else { regular };
-    let mut lines = Vec::new();
-    for paragraph in text.lines() {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            let candidate = if line.is_empty() {
-                word.to_owned()
-            } else {
-                format!("{line} {word}")
-            };
-            if regular.width(&candidate, size) > width && !line.is_empty() {
-                lines.push(std::mem::replace(&mut line, word.to_owned()));
-            } else {
-                line = candidate;
-            }
-        }
-        lines.push(line);
-    }
-    lines
-}
 
 /// « Journée complète — repas » for a meal line.
 fn what(line: &InvoiceLine) -> String {
@@ -266,24 +135,15 @@ pub fn render(input: &InvoicePdf<'_>) -> Result<Vec<u8>, String> {
     let totals_alone = y + totals_height(input) > HEIGHT - 50.0;
     let count = pages.len() + usize::from(totals_alone);
 
-    let mut document = Document::new();
-    document.set_metadata(
-        Metadata::new()
-            .title(format!(
-                "{} {}",
-                if credit { "Avoir" } else { "Facture" },
-                invoice.number
-            ))
-            .creator("Portail Famille".to_owned())
-            .language("fr-FR".to_owned()),
-    );
-    let settings = || PageSettings::from_wh(WIDTH, HEIGHT).expect("A4 is a page size");
+    let mut document = document(format!(
+        "{} {}",
+        if credit { "Avoir" } else { "Facture" },
+        invoice.number
+    ));
+    let settings = a4;
     for (index, rows) in pages.iter().enumerate() {
         let mut page = document.start_page_with(settings());
-        let mut w = Writer {
-            surface: page.surface(),
-            y: MARGIN + 14.0,
-        };
+        let mut w = Writer::new(page.surface(), MARGIN + 14.0);
         if index == 0 {
             head(&mut w, input, title);
             w.y = first_table_y(input);
@@ -360,10 +220,7 @@ pub fn render(input: &InvoicePdf<'_>) -> Result<Vec<u8>, String> {
     }
     if totals_alone {
         let mut page = document.start_page_with(settings());
-        let mut w = Writer {
-            surface: page.surface(),
-            y: MARGIN + 14.0 + LINE,
-        };
+        let mut w = Writer::new(page.surface(), MARGIN + 14.0 + LINE);
         totals(&mut w, input);
         footer(&mut w, count, count);
         // Dropping the surface finishes it.
@@ -523,24 +380,4 @@ fn totals(w: &mut Writer<'_>, input: &InvoicePdf<'_>) {
             rgb::Color::black(),
         );
     }
-}
-
-fn footer(w: &mut Writer<'_>, page: usize, pages: usize) {
-    let y = HEIGHT - 36.0;
-    w.rule(y - 10.0);
-    w.text(
-        MARGIN,
-        y,
-        "Document émis par le Portail Famille — conservez-le pour vos démarches.",
-        7.5,
-        false,
-        grey(),
-    );
-    w.right(
-        COL_AMOUNT_RIGHT,
-        y,
-        &format!("Page {page}/{pages}"),
-        7.5,
-        false,
-    );
 }

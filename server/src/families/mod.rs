@@ -440,3 +440,28 @@ pub async fn staff_health_record(
         .await?;
     Ok(state.db.families().health_record(child_id).await?)
 }
+
+/// How a family is addressed on its invoices and certificates: its guardians'
+/// names (« DURAND Zoé et DURAND Paul ») and its address lines.
+pub async fn letterhead(state: &AppState, family_id: Uuid) -> AppResult<(String, Vec<String>)> {
+    let families = state.db.families();
+    let names = families
+        .guardians(family_id)
+        .await?
+        .iter()
+        .map(|g| format!("{} {}", g.last_name, g.first_name))
+        .collect::<Vec<_>>()
+        .join(" et ");
+    let address = families
+        .family(family_id)
+        .await?
+        .and_then(|f| f.address())
+        .map(|a| {
+            std::iter::once(a.line1)
+                .chain(a.line2)
+                .chain(std::iter::once(format!("{} {}", a.postal_code, a.city)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((names, address))
+}

@@ -194,6 +194,11 @@ pub async fn hourly(state: &AppState) {
         Ok(count) => tracing::info!(count, "families told that documents ran out"),
         Err(e) => tracing::error!(error = %e, "document expiry check failed"),
     }
+    match crate::certificates::announce_tax_certificates(state).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "tax certificates of last year drawn and announced"),
+        Err(e) => tracing::error!(error = %e, "tax certificates round failed"),
+    }
     match crate::billing::notify_quotients_expiring(state).await {
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "families asked for their new quotient familial"),

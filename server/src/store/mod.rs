@@ -19,6 +19,7 @@ pub mod audit;
 pub mod billing;
 pub mod bookings;
 pub mod catalog;
+pub mod certificates;
 pub mod devices;
 pub mod documents;
 pub mod families;
@@ -445,6 +446,7 @@ areas! {
     billing => billing::Billing,
     bookings => bookings::Bookings,
     catalog => catalog::Catalog,
+    certificates => certificates::Certificates,
     devices => devices::Devices,
     documents => documents::Documents,
     families => families::Families,

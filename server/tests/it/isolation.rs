@@ -104,9 +104,13 @@ backend_tests! {
         let paid = app.post(&format!("/api/v1/staff/families/{family_id}/payments"), Some(&agent.access),
             serde_json::json!({"regie_id": regie, "method": "cash", "amount_cents": 500, "received_on": today})).await;
         let payment_id = paid.body["id"].as_str().expect("a payment").to_owned();
+        // Its payment certificate of this year.
+        let certificates = app.get(&format!("/api/v1/certificates?year={}", today.format("%Y")), &owner.access).await;
+        let certificate_id = certificates.body[0]["id"].as_str().expect("a certificate").to_owned();
         let ids: HashMap<&str, String> = HashMap::from([
             ("invoice_id", invoice_id.clone()),
             ("payment_id", payment_id),
+            ("certificate_id", certificate_id),
             ("upload_id", upload_id),
             ("child_id", luc.clone()),
             ("person_id", berte.clone()),

@@ -7,6 +7,7 @@ mod accounts;
 mod billing;
 mod bookings;
 mod bounds;
+mod certificates;
 mod errors;
 mod families;
 mod isolation;

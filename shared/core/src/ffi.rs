@@ -204,6 +204,19 @@ impl Core {
             .await
     }
 
+    /// A year's payment and tax certificates (the server's when online, else the
+    /// ones kept on the phone).
+    pub async fn certificates(&self, year: i32) -> FfiResult<Vec<crate::views::CertificateView>> {
+        self.run(move |e| async move { e.certificates(year).await })
+            .await
+    }
+
+    /// A certificate's PDF (fetched once, then offline).
+    pub async fn certificate_pdf(&self, certificate_id: String) -> FfiResult<Vec<u8>> {
+        self.run(move |e| async move { e.certificate_pdf(&certificate_id).await })
+            .await
+    }
+
     /// An invoice with its lines, offline.
     pub fn invoice(&self, invoice_id: String) -> FfiResult<crate::views::InvoiceDetailView> {
         self.engine.invoice(&invoice_id).map_err(Into::into)

@@ -11,6 +11,7 @@
 
 pub mod calendar;
 pub mod capture;
+pub mod certificates;
 pub mod client;
 pub mod clock;
 pub mod documents;

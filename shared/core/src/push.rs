@@ -61,7 +61,7 @@ impl Engine {
                         format!("{} : {}", i.label, famille_model::fr::euros(i.total_cents));
                 }
             }
-            PushKind::Alert | PushKind::Message => {}
+            PushKind::Alert | PushKind::Message | PushKind::CertificateReady => {}
         }
         Ok(display)
     }

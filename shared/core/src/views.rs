@@ -329,6 +329,60 @@ impl InvoiceView {
     }
 }
 
+/// A certificate of the guide's « Attestation de paiement » page.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CertificateView {
+    pub id: String,
+    pub kind: famille_model::certificates::CertificateKind,
+    /// « Attestation de paiement », « Attestation fiscale (frais de garde…) ».
+    pub label: String,
+    pub year: i32,
+    pub number: String,
+    /// « 15 janvier 2027 ».
+    pub issued_on_label: String,
+    pub total_cents: i64,
+    pub total_label: String,
+    pub rows: Vec<CertificateRowView>,
+}
+
+/// A child (and an activity on the payment certificate) and what was paid.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CertificateRowView {
+    pub child_id: String,
+    pub child: String,
+    /// Empty on the tax certificate.
+    pub activity: String,
+    pub cents: i64,
+    pub amount_label: String,
+}
+
+impl From<&famille_model::api::Certificate> for CertificateView {
+    fn from(c: &famille_model::api::Certificate) -> CertificateView {
+        use famille_model::fr;
+        CertificateView {
+            id: c.id.to_string(),
+            kind: c.kind,
+            label: c.kind.label_fr().to_owned(),
+            year: c.year,
+            number: c.number.clone(),
+            issued_on_label: fr::date(c.issued_on),
+            total_cents: c.total_cents,
+            total_label: fr::euros(c.total_cents),
+            rows: c
+                .rows
+                .iter()
+                .map(|r| CertificateRowView {
+                    child_id: r.child_id.to_string(),
+                    child: r.child.clone(),
+                    activity: r.activity.clone(),
+                    cents: r.cents,
+                    amount_label: fr::euros(r.cents),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// An online payment just started: the PayFiP page to open in the system browser.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct PaymentStartView {

@@ -140,6 +140,7 @@ pub mod billing;
 pub mod booking;
 pub mod calendar;
 pub mod calendar_view;
+pub mod certificates;
 pub mod codes;
 pub mod dossier;
 pub mod files;

@@ -77,6 +77,11 @@ pub enum Event {
         number: String,
         paid_cents: i64,
     },
+    /// The tax certificate of a year is ready (in January).
+    CertificateReady {
+        certificate_id: Uuid,
+        year: i32,
+    },
     /// The family's QF runs out soon: the services ask for a new attestation.
     QuotientExpiring {
         family_id: Uuid,
@@ -107,6 +112,7 @@ impl Notice {
             Event::DocumentExpired { .. } | Event::QuotientExpiring { .. } => PushKind::Alert,
             Event::InvoiceIssued { .. } => PushKind::InvoiceIssued,
             Event::PaymentConfirmed { .. } => PushKind::PaymentConfirmed,
+            Event::CertificateReady { .. } => PushKind::CertificateReady,
         }
     }
 
@@ -123,6 +129,7 @@ impl Notice {
             Event::InvoiceIssued { invoice_id, .. }
             | Event::PaymentConfirmed { invoice_id, .. } => *invoice_id,
             Event::QuotientExpiring { family_id, .. } => *family_id,
+            Event::CertificateReady { certificate_id, .. } => *certificate_id,
         }
     }
 
@@ -137,6 +144,7 @@ impl Notice {
             Event::DocumentExpired { .. } => "Document à renouveler",
             Event::InvoiceIssued { .. } => "Nouvelle facture",
             Event::PaymentConfirmed { .. } => "Paiement enregistré",
+            Event::CertificateReady { .. } => "Attestation fiscale disponible",
             Event::QuotientExpiring { .. } => "Quotient familial à mettre à jour",
         }
     }
@@ -221,6 +229,9 @@ impl Notice {
             } => format!(
                 "Votre paiement en ligne de {} pour la facture {number} est enregistré. Merci !",
                 fr::euros(*paid_cents)
+            ),
+            Event::CertificateReady { year, .. } => format!(
+                "Votre attestation fiscale {year} (frais de garde des enfants de moins de 6 ans) est disponible dans « Factures », avec votre attestation de paiement."
             ),
             Event::QuotientExpiring { valid_until, .. } => format!(
                 "Votre quotient familial n'est plus valable après le {} : envoyez votre nouvelle attestation CAF ou MSA, sinon le tarif maximum s'appliquera.",

@@ -14,6 +14,7 @@ vocabulary! {
         DocumentRefused => "document_refused", "Document refusé";
         InvoiceIssued => "invoice_issued", "Nouvelle facture";
         PaymentConfirmed => "payment_confirmed", "Paiement enregistré";
+        CertificateReady => "certificate_ready", "Attestation disponible";
         WaitlistPromoted => "waitlist_promoted", "Place libérée (liste d'attente)";
         Message => "message", "Nouveau message";
         BookingApproved => "booking_approved", "Réservation acceptée";
@@ -34,7 +35,9 @@ impl PushKind {
             | PushKind::BookingApproved
             | PushKind::BookingRefused
             | PushKind::SessionCancelled => "reservations",
-            PushKind::InvoiceIssued | PushKind::PaymentConfirmed => "factures",
+            PushKind::InvoiceIssued | PushKind::PaymentConfirmed | PushKind::CertificateReady => {
+                "factures"
+            }
             PushKind::Message => "messages",
         }
     }

@@ -77,6 +77,14 @@ const MIGRATIONS: &[&str] = &[
          pdf        BLOB
      );
      CREATE TABLE quotients (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);",
+    // 6: the family's certificates as last fetched, per year, and their PDFs.
+    "CREATE TABLE certificates (
+         id    TEXT PRIMARY KEY,
+         year  INTEGER NOT NULL,
+         json  TEXT NOT NULL,
+         pdf   BLOB
+     );
+     CREATE INDEX certificates_year ON certificates (year);",
 ];
 
 /// Whether SQLite refused for a lock held by another connection.
@@ -184,7 +192,7 @@ impl Store {
     pub fn clear_server_state(&mut self) -> CoreResult<()> {
         self.conn.execute_batch(
             "DELETE FROM family; DELETE FROM activities; DELETE FROM sessions; DELETE FROM reservations; \
-             DELETE FROM documents; DELETE FROM alerts; DELETE FROM invoices; DELETE FROM quotients; \
+             DELETE FROM documents; DELETE FROM alerts; DELETE FROM invoices; DELETE FROM quotients; DELETE FROM certificates; \
              DELETE FROM meta WHERE key = 'cursor';",
         )?;
         Ok(())

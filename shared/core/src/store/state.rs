@@ -220,6 +220,71 @@ impl Store {
         Ok(())
     }
 
+    /// A year's certificates as last fetched, replacing the year's (a PDF already
+    /// kept stays with its certificate: a certificate never changes).
+    pub fn save_certificates(
+        &mut self,
+        year: i32,
+        certificates: &[famille_model::api::Certificate],
+    ) -> CoreResult<()> {
+        let tx = self.conn.transaction()?;
+        let keep: Vec<String> = certificates.iter().map(|c| c.id.to_string()).collect();
+        let ids: Vec<String> = {
+            let mut year_ids = tx.prepare("SELECT id FROM certificates WHERE year = ?1")?;
+            year_ids
+                .query_map([year], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        for id in ids.iter().filter(|id| !keep.contains(id)) {
+            tx.execute("DELETE FROM certificates WHERE id = ?1", [id])?;
+        }
+        for c in certificates {
+            tx.execute(
+                "INSERT INTO certificates (id, year, json) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+                params![c.id.to_string(), year, serde_json::to_string(c)?],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A year's certificates as last fetched (payment first).
+    pub fn certificates(&self, year: i32) -> CoreResult<Vec<famille_model::api::Certificate>> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT json FROM certificates WHERE year = ?1")?;
+        let rows: Vec<String> = statement
+            .query_map([year], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut all: Vec<famille_model::api::Certificate> = rows
+            .iter()
+            .map(|j| serde_json::from_str(j))
+            .collect::<Result<_, _>>()?;
+        all.sort_by_key(|c| c.kind);
+        Ok(all)
+    }
+
+    /// `None`: no such certificate on the phone; `Some(None)`: its PDF not kept yet.
+    pub fn certificate_pdf(&self, id: Uuid) -> CoreResult<Option<Option<Vec<u8>>>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT pdf FROM certificates WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .optional()?)
+    }
+
+    pub fn save_certificate_pdf(&self, id: Uuid, pdf: &[u8]) -> CoreResult<()> {
+        self.conn.execute(
+            "UPDATE certificates SET pdf = ?2 WHERE id = ?1",
+            params![id.to_string(), pdf],
+        )?;
+        Ok(())
+    }
+
     /// The family's QF records, as last synced.
     pub fn quotients(&self) -> CoreResult<Vec<QuotientRecordView>> {
         let json: Option<String> = self

@@ -415,7 +415,7 @@ class OnlinePayment(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def test_an_invoice_paid_through_payfip_reads_paid_offline(self):
+    def test_an_invoice_paid_through_payfip_reads_paid_offline_with_its_certificate(self):
         core = open_core(self.folder, self.server.url)
         asyncio.run(core.login(*PARENT))
         agent = self.server.token(AGENT)
@@ -446,6 +446,13 @@ class OnlinePayment(unittest.TestCase):
         paid = asyncio.run(core.payment(started.payment_id))
         self.assertEqual((paid.status, paid.paid_cents, paid.invoice_id),
                          (fm.PaymentStatus.PAID, invoice["total_cents"], invoice["id"]))
+        # The year's payment certificate, kept for offline reading with its PDF.
+        year = dt.date.today().year
+        [certificate] = asyncio.run(core.certificates(year))
+        self.assertEqual((certificate.kind, certificate.total_cents), (fm.CertificateKind.PAYMENT, invoice["total_cents"]))
+        self.assertTrue(certificate.number.startswith(f"ATT-{year}-"), certificate.number)
+        certificate_pdf = asyncio.run(core.certificate_pdf(certificate.id))
+        self.assertIn(certificate.number, pdf_text(certificate_pdf))
         # The push names the invoice; the core says it is paid.
         shown = asyncio.run(core.handle_push({"kind": "payment_confirmed", "id": invoice["id"]}))
         self.assertEqual(shown.target_id, invoice["id"])
@@ -459,6 +466,8 @@ class OnlinePayment(unittest.TestCase):
         with self.assertRaises(fc.CoreError.Rejected) as no:
             asyncio.run(offline.start_payment(invoice["id"]))
         self.assertEqual(no.exception.code, fm.ErrorCode.INVOICE_SETTLED)
+        self.assertEqual([c.number for c in asyncio.run(offline.certificates(year))], [certificate.number])
+        self.assertEqual(asyncio.run(offline.certificate_pdf(certificate.id)), certificate_pdf)
         del offline
 
 

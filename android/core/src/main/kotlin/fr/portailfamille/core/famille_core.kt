@@ -33,11 +33,13 @@ import java.util.concurrent.ConcurrentHashMap
 import fr.portailfamille.model.AlertKind
 import fr.portailfamille.model.BlockedBy
 import fr.portailfamille.model.CellState
+import fr.portailfamille.model.CertificateKind
 import fr.portailfamille.model.DocumentStatus
 import fr.portailfamille.model.ErrorCode
 import fr.portailfamille.model.FfiConverterTypeAlertKind
 import fr.portailfamille.model.FfiConverterTypeBlockedBy
 import fr.portailfamille.model.FfiConverterTypeCellState
+import fr.portailfamille.model.FfiConverterTypeCertificateKind
 import fr.portailfamille.model.FfiConverterTypeDocumentStatus
 import fr.portailfamille.model.FfiConverterTypeErrorCode
 import fr.portailfamille.model.FfiConverterTypeIntentKind
@@ -67,6 +69,7 @@ import kotlinx.coroutines.suspendCancellableCoroutine
 import fr.portailfamille.model.RustBuffer as RustBufferAlertKind
 import fr.portailfamille.model.RustBuffer as RustBufferBlockedBy
 import fr.portailfamille.model.RustBuffer as RustBufferCellState
+import fr.portailfamille.model.RustBuffer as RustBufferCertificateKind
 import fr.portailfamille.model.RustBuffer as RustBufferDocumentStatus
 import fr.portailfamille.model.RustBuffer as RustBufferErrorCode
 import fr.portailfamille.model.RustBuffer as RustBufferIntentKind
@@ -797,6 +800,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_capture_document(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_certificate_pdf(
+    ): Int
+    external fun uniffi_famille_core_checksum_method_core_certificates(
+    ): Int
     external fun uniffi_famille_core_checksum_method_core_children(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_clock(
@@ -905,6 +912,10 @@ internal object UniffiLib {
     external fun uniffi_famille_core_fn_method_core_cancel(`ptr`: Long,`reservationId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_capture_document(`ptr`: Long,`pages`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_famille_core_fn_method_core_certificate_pdf(`ptr`: Long,`certificateId`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_famille_core_fn_method_core_certificates(`ptr`: Long,`year`: Int,
     ): Long
     external fun uniffi_famille_core_fn_method_core_children(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1107,6 +1118,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_capture_document() and 0xFFFF) != 47733) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_certificate_pdf() and 0xFFFF) != 5675) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_certificates() and 0xFFFF) != 19763) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_children() and 0xFFFF) != 38792) {
@@ -1468,6 +1485,29 @@ public object FfiConverterUInt: FfiConverter<UInt, Int> {
 /**
  * @suppress
  */
+public object FfiConverterInt: FfiConverter<Int, Int> {
+    override fun lift(value: Int): Int {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Int {
+        return buf.getInt()
+    }
+
+    override fun lower(value: Int): Int {
+        return value
+    }
+
+    override fun allocationSize(value: Int) = 4UL
+
+    override fun write(value: Int, buf: ByteBuffer) {
+        buf.putInt(value)
+    }
+}
+
+/**
+ * @suppress
+ */
 public object FfiConverterULong: FfiConverter<ULong, Long> {
     override fun lift(value: Long): ULong {
         return value.toULong()
@@ -1745,6 +1785,17 @@ public interface CoreInterface {
      * for several pages, one PDF. Runs off the caller's thread; progress per page.
      */
     suspend fun `captureDocument`(`pages`: List<kotlin.ByteArray>, `options`: CaptureOptions): CapturedDocument
+    
+    /**
+     * A certificate's PDF (fetched once, then offline).
+     */
+    suspend fun `certificatePdf`(`certificateId`: kotlin.String): kotlin.ByteArray
+    
+    /**
+     * A year's payment and tax certificates (the server's when online, else the
+     * ones kept on the phone).
+     */
+    suspend fun `certificates`(`year`: kotlin.Int): List<CertificateView>
     
     fun `children`(): List<ChildView>
     
@@ -2030,6 +2081,57 @@ open class Core: Disposable, AutoCloseable, CoreInterface
         { future -> UniffiLib.ffi_famille_core_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeCapturedDocument.lift(it) },
+        // Error FFI converter
+        CoreException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A certificate's PDF (fetched once, then offline).
+     */
+    @Throws(CoreException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `certificatePdf`(`certificateId`: kotlin.String) : kotlin.ByteArray {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_famille_core_fn_method_core_certificate_pdf(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`certificateId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_famille_core_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_famille_core_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_famille_core_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterByteArray.lift(it) },
+        // Error FFI converter
+        CoreException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * A year's payment and tax certificates (the server's when online, else the
+     * ones kept on the phone).
+     */
+    @Throws(CoreException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `certificates`(`year`: kotlin.Int) : List<CertificateView> {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_famille_core_fn_method_core_certificates(
+                uniffiHandle,
+                
+        FfiConverterInt.lower(`year`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_famille_core_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_famille_core_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_famille_core_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterSequenceTypeCertificateView.lift(it) },
         // Error FFI converter
         CoreException.ErrorHandler,
     )
@@ -3623,6 +3725,147 @@ public object FfiConverterTypeCellView: FfiConverterRustBuffer<CellView> {
             FfiConverterBoolean.write(value.`timeUnsure`, buf)
             FfiConverterOptionalLong.write(value.`priceCents`, buf)
             FfiConverterOptionalString.write(value.`priceLabel`, buf)
+    }
+}
+
+
+
+/**
+ * A child (and an activity on the payment certificate) and what was paid.
+ */
+data class CertificateRowView (
+    var `childId`: kotlin.String
+    , 
+    var `child`: kotlin.String
+    , 
+    /**
+     * Empty on the tax certificate.
+     */
+    var `activity`: kotlin.String
+    , 
+    var `cents`: kotlin.Long
+    , 
+    var `amountLabel`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCertificateRowView: FfiConverterRustBuffer<CertificateRowView> {
+    override fun read(buf: ByteBuffer): CertificateRowView {
+        return CertificateRowView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CertificateRowView) = (
+            FfiConverterString.allocationSize(value.`childId`) +
+            FfiConverterString.allocationSize(value.`child`) +
+            FfiConverterString.allocationSize(value.`activity`) +
+            FfiConverterLong.allocationSize(value.`cents`) +
+            FfiConverterString.allocationSize(value.`amountLabel`)
+    )
+
+    override fun write(value: CertificateRowView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`childId`, buf)
+            FfiConverterString.write(value.`child`, buf)
+            FfiConverterString.write(value.`activity`, buf)
+            FfiConverterLong.write(value.`cents`, buf)
+            FfiConverterString.write(value.`amountLabel`, buf)
+    }
+}
+
+
+
+/**
+ * A certificate of the guide's « Attestation de paiement » page.
+ */
+data class CertificateView (
+    var `id`: kotlin.String
+    , 
+    var `kind`: CertificateKind
+    , 
+    /**
+     * « Attestation de paiement », « Attestation fiscale (frais de garde…) ».
+     */
+    var `label`: kotlin.String
+    , 
+    var `year`: kotlin.Int
+    , 
+    var `number`: kotlin.String
+    , 
+    /**
+     * « 15 janvier 2027 ».
+     */
+    var `issuedOnLabel`: kotlin.String
+    , 
+    var `totalCents`: kotlin.Long
+    , 
+    var `totalLabel`: kotlin.String
+    , 
+    var `rows`: List<CertificateRowView>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCertificateView: FfiConverterRustBuffer<CertificateView> {
+    override fun read(buf: ByteBuffer): CertificateView {
+        return CertificateView(
+            FfiConverterString.read(buf),
+            FfiConverterTypeCertificateKind.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterInt.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeCertificateRowView.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CertificateView) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterTypeCertificateKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`label`) +
+            FfiConverterInt.allocationSize(value.`year`) +
+            FfiConverterString.allocationSize(value.`number`) +
+            FfiConverterString.allocationSize(value.`issuedOnLabel`) +
+            FfiConverterLong.allocationSize(value.`totalCents`) +
+            FfiConverterString.allocationSize(value.`totalLabel`) +
+            FfiConverterSequenceTypeCertificateRowView.allocationSize(value.`rows`)
+    )
+
+    override fun write(value: CertificateView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterTypeCertificateKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`label`, buf)
+            FfiConverterInt.write(value.`year`, buf)
+            FfiConverterString.write(value.`number`, buf)
+            FfiConverterString.write(value.`issuedOnLabel`, buf)
+            FfiConverterLong.write(value.`totalCents`, buf)
+            FfiConverterString.write(value.`totalLabel`, buf)
+            FfiConverterSequenceTypeCertificateRowView.write(value.`rows`, buf)
     }
 }
 
@@ -5421,6 +5664,62 @@ public object FfiConverterSequenceTypeCellView: FfiConverterRustBuffer<List<Cell
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeCertificateRowView: FfiConverterRustBuffer<List<CertificateRowView>> {
+    override fun read(buf: ByteBuffer): List<CertificateRowView> {
+        val len = buf.getInt()
+        return List<CertificateRowView>(len) {
+            FfiConverterTypeCertificateRowView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CertificateRowView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCertificateRowView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CertificateRowView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCertificateRowView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeCertificateView: FfiConverterRustBuffer<List<CertificateView>> {
+    override fun read(buf: ByteBuffer): List<CertificateView> {
+        val len = buf.getInt()
+        return List<CertificateView>(len) {
+            FfiConverterTypeCertificateView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CertificateView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCertificateView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CertificateView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCertificateView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeChildView: FfiConverterRustBuffer<List<ChildView>> {
     override fun read(buf: ByteBuffer): List<ChildView> {
         val len = buf.getInt()
@@ -5677,6 +5976,8 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         }
     }
 }
+
+
 
 
 

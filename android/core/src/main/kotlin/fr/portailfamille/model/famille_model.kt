@@ -1200,6 +1200,43 @@ public object FfiConverterTypeCellState: FfiConverterRustBuffer<CellState> {
 
 
 /**
+ * The two certificates of the guide's « Attestation de paiement » page.
+ */
+
+enum class CertificateKind {
+    
+    PAYMENT,
+    TAX;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCertificateKind: FfiConverterRustBuffer<CertificateKind> {
+    override fun read(buf: ByteBuffer) = try {
+        CertificateKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: CertificateKind) = 4UL
+
+    override fun write(value: CertificateKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * A parent's answer to one of the organisation's consents.
  */
 
@@ -1977,6 +2014,7 @@ enum class PushKind {
     DOCUMENT_REFUSED,
     INVOICE_ISSUED,
     PAYMENT_CONFIRMED,
+    CERTIFICATE_READY,
     WAITLIST_PROMOTED,
     MESSAGE,
     BOOKING_APPROVED,
