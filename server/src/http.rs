@@ -139,6 +139,30 @@ async fn observe(mut request: Request, next: Next) -> Response {
 }
 
 /// The answer of a route that creates something: 201 with its id.
+/// A PDF answer: shown inline under its number, never kept by a cache (invoices
+/// and certificates are personal).
+pub fn pdf_response(number: &str, bytes: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{number}.pdf\""),
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_owned(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 pub type CreatedAnswer = AppResult<(StatusCode, Json<famille_model::api::Created>)>;
 
 pub fn created(id: uuid::Uuid) -> CreatedAnswer {

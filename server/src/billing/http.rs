@@ -77,21 +77,6 @@ async fn invoice(
     ))
 }
 
-fn pdf_answer(number: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{number}.pdf\""),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// The PDF of one of the family's invoices or credit notes.
 #[utoipa::path(get, path = "/api/v1/invoices/{invoice_id}/pdf", tag = "factures", security(("bearer" = [])),
     params(("invoice_id" = Uuid, Path)),
@@ -102,7 +87,7 @@ async fn invoice_pdf(
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     let bytes = super::invoice_pdf(&state, id, Some(parent.family_id)).await?;
-    Ok(pdf_answer(&id.to_string(), bytes))
+    Ok(crate::http::pdf_response(&id.to_string(), bytes))
 }
 
 /// The PDF of any issued invoice or credit note.
@@ -115,7 +100,7 @@ async fn staff_invoice_pdf(
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     let bytes = super::invoice_pdf(&state, id, None).await?;
-    Ok(pdf_answer(&id.to_string(), bytes))
+    Ok(crate::http::pdf_response(&id.to_string(), bytes))
 }
 
 /// The régies.

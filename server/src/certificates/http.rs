@@ -2,8 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use famille_model::api::{Certificate, Problem};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -45,20 +44,6 @@ async fn certificates(
     ))
 }
 
-fn pdf_answer(number: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{number}.pdf\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// A certificate of the family, as a PDF.
 #[utoipa::path(get, path = "/api/v1/certificates/{certificate_id}/pdf", tag = "factures",
     security(("bearer" = [])), params(("certificate_id" = Uuid, Path)),
@@ -68,8 +53,8 @@ async fn certificate_pdf(
     parent: Parent,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
-    let bytes = super::certificate_pdf(&state, id, Some(parent.family_id)).await?;
-    Ok(pdf_answer(&id.to_string(), bytes))
+    let (number, bytes) = super::certificate_pdf(&state, id, Some(parent.family_id)).await?;
+    Ok(crate::http::pdf_response(&number, bytes))
 }
 
 /// Any family's certificate, as a PDF (the services).
@@ -81,6 +66,6 @@ async fn staff_certificate_pdf(
     _staff: Staff,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
-    let bytes = super::certificate_pdf(&state, id, None).await?;
-    Ok(pdf_answer(&id.to_string(), bytes))
+    let (number, bytes) = super::certificate_pdf(&state, id, None).await?;
+    Ok(crate::http::pdf_response(&number, bytes))
 }

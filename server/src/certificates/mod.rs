@@ -41,44 +41,71 @@ pub async fn family_certificates(
         )
         .into());
     }
-    draw(state, family_id, year).await?;
+    draw(state, family_id, year, false).await?;
     Ok(state.db.certificates().of_family(family_id, year).await?)
 }
 
-/// Draws the certificates of a family's year that are due; the new tax
-/// certificate's id, if one was drawn.
-async fn draw(state: &AppState, family_id: Uuid, year: i32) -> AppResult<Option<Uuid>> {
+/// Draws the certificates of a family's year that are due and differ from the
+/// latest ones (nothing is written when nothing changed); with `announce`, a new
+/// tax certificate is announced in the same transaction. Whether one was.
+async fn draw(state: &AppState, family_id: Uuid, year: i32, announce: bool) -> AppResult<bool> {
     let today = paris_date(state.clock.now());
+    let due = |lines: &[famille_model::certificates::PaidLine]| {
+        CertificateKind::ALL
+            .iter()
+            .filter(|kind| available(**kind, year, today))
+            .map(|kind| {
+                let rows = match kind {
+                    CertificateKind::Payment => payment_rows(lines),
+                    CertificateKind::Tax => tax_rows(lines, year),
+                };
+                (*kind, rows)
+            })
+            .collect::<Vec<_>>()
+    };
+    // A read first: a family looking at its certificates writes nothing.
     let lines = state.db.certificates().paid_lines(family_id, year).await?;
+    let current = state.db.certificates().of_family(family_id, year).await?;
+    let unchanged =
+        due(&lines).iter().all(
+            |(kind, rows)| match current.iter().find(|c| c.kind == *kind) {
+                Some(c) => c.rows == *rows,
+                None => rows.is_empty(),
+            },
+        );
+    if unchanged {
+        return Ok(false);
+    }
     let mut tx = state.db.begin_at(state.clock.now()).await?;
-    let mut new_tax = None;
-    for kind in CertificateKind::ALL {
-        if !available(*kind, year, today) {
+    store::lock_family(&mut tx, family_id).await?;
+    let lines = store::paid_lines(&mut tx, family_id, year).await?;
+    let mut announced = false;
+    for (kind, rows) in due(&lines) {
+        let Some(id) = store::issue(&mut tx, family_id, kind, year, &rows).await? else {
             continue;
-        }
-        let rows = match kind {
-            CertificateKind::Payment => payment_rows(&lines),
-            CertificateKind::Tax => tax_rows(&lines, year),
         };
-        // Nothing paid: no certificate, unless one was drawn (it says 0 € now).
-        if rows.is_empty() && !store::exists(&mut tx, family_id, *kind, year).await? {
-            continue;
-        }
-        let (id, new) = store::issue(&mut tx, family_id, *kind, year, &rows).await?;
-        if new && *kind == CertificateKind::Tax {
-            new_tax = Some(id);
+        if announce && kind == CertificateKind::Tax {
+            tx.notify(Notice::new(
+                family_id,
+                Event::CertificateReady {
+                    certificate_id: id,
+                    year,
+                },
+            ));
+            announced = true;
         }
     }
     tx.commit().await?;
-    Ok(new_tax)
+    Ok(announced)
 }
 
-/// The PDF of one of the family's certificates (any family's with `None`).
+/// The PDF of one of the family's certificates (any family's with `None`), and
+/// its number.
 pub async fn certificate_pdf(
     state: &AppState,
     id: Uuid,
     family_id: Option<Uuid>,
-) -> AppResult<Vec<u8>> {
+) -> AppResult<(String, Vec<u8>)> {
     let (certificate, family) = state
         .db
         .certificates()
@@ -95,7 +122,8 @@ pub async fn certificate_pdf(
         .unwrap_or_default();
     let regies = state.db.billing().regies().await?;
     let organisation = state.config.organisation_name.clone();
-    tokio::task::spawn_blocking(move || {
+    let number = certificate.number.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
         pdf::render(&pdf::CertificatePdf {
             certificate: &certificate,
             organisation: &organisation,
@@ -107,33 +135,26 @@ pub async fn certificate_pdf(
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?
-    .map_err(AppError::Internal)
+    .map_err(AppError::Internal)?;
+    Ok((number, bytes))
 }
 
 /// In January, the tax certificates of the year before: drawn for every family
-/// that paid then, each told once. Returns how many were drawn.
+/// that paid childcare of a child under six then, each told once (in the
+/// transaction that draws it). A family whose drawing fails is logged and the
+/// round goes on. Returns how many were drawn.
 pub async fn announce_tax_certificates(state: &AppState) -> AppResult<usize> {
     let today = paris_date(state.clock.now());
     if today.month() != 1 {
         return Ok(0);
     }
     let year = today.year() - 1;
-    let mut tx = state.db.begin_at(state.clock.now()).await?;
-    let families = store::families_without_tax_certificate(&mut tx, year).await?;
-    drop(tx);
     let mut drawn = 0;
-    for family_id in families {
-        if let Some(certificate_id) = draw(state, family_id, year).await? {
-            let mut tx = state.db.begin_at(state.clock.now()).await?;
-            tx.notify(Notice::new(
-                family_id,
-                Event::CertificateReady {
-                    certificate_id,
-                    year,
-                },
-            ));
-            tx.commit().await?;
-            drawn += 1;
+    for family_id in store::families_to_announce(&state.db, year).await? {
+        match draw(state, family_id, year, true).await {
+            Ok(true) => drawn += 1,
+            Ok(false) => {}
+            Err(e) => tracing::error!(family = %family_id, error = %e, "tax certificate not drawn"),
         }
     }
     Ok(drawn)

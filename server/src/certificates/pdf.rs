@@ -4,8 +4,9 @@
 //! (and per activity on the payment certificate), the total, and on the tax
 //! certificate what the tax return needs to know (CGI art. 200 quater B).
 
+use chrono::Datelike;
 use famille_model::api::{Certificate, Regie};
-use famille_model::certificates::{CertificateKind, TAX_CEILING_CENTS};
+use famille_model::certificates::{CertificateKind, tax_ceiling_cents};
 use famille_model::fr;
 use krilla::color::rgb;
 
@@ -147,10 +148,15 @@ fn head(w: &mut Writer<'_>, input: &CertificatePdf<'_>, title: &str) {
         grey(),
     );
     w.y = fy + 2.0 * LINE;
+    // The year still running: up to the day the certificate was drawn.
+    let when = if c.issued_on.year() == c.year {
+        format!("du 1er janvier au {}", fr::date(c.issued_on))
+    } else {
+        format!("en {}", c.year)
+    };
     let sentence = match c.kind {
         CertificateKind::Payment => format!(
-            "Nous attestons que la famille ci-dessus a payé en {} les sommes suivantes pour les activités de ses enfants :",
-            c.year
+            "Nous attestons que la famille ci-dessus a payé {when} les sommes suivantes pour les activités de ses enfants :"
         ),
         CertificateKind::Tax => format!(
             "Nous attestons que la famille ci-dessus a payé en {} les frais de garde suivants, hors repas et majorations, pour ses enfants âgés de moins de 6 ans au 1er janvier {} :",
@@ -172,12 +178,12 @@ fn closing(w: &mut Writer<'_>, input: &CertificatePdf<'_>) {
         ],
         CertificateKind::Tax => vec![
             format!(
-                "Frais de garde des enfants de moins de 6 ans (article 200 quater B du code général des impôts), à déclarer pour les revenus {} (cases 7GA à 7GC).",
+                "Frais de garde des enfants de moins de 6 ans (article 200 quater B du code général des impôts), à déclarer avec les revenus {} : cases 7GA à 7GC, ou 7GE à 7GG pour un enfant en résidence alternée.",
                 c.year
             ),
             format!(
                 "Les frais sont retenus dans la limite de {} par enfant ; ce plafond est divisé par deux pour chaque parent lorsque l'enfant est en résidence alternée. Les aides reçues pour cette garde sont à déduire.",
-                fr::euros(TAX_CEILING_CENTS)
+                fr::euros(tax_ceiling_cents(c.year))
             ),
         ],
     };

@@ -124,6 +124,8 @@ pub async fn start_online(
     let Some(numcli) = regie.payfip_numcli else {
         return Err(AppError::refused(ErrorCode::OnlinePaymentUnavailable));
     };
+    // Two taps at once: the second waits and finds the first's operation.
+    store::lock_family(&mut tx, family_id, regie_id).await?;
     let since = tx.now() - Duration::minutes(REUSE_MINUTES);
     if let Some(op) = store::recent_operation(&mut tx, invoice_id, since).await? {
         return match op.payfip_idop {

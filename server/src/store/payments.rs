@@ -385,7 +385,7 @@ pub async fn settle(tx: &mut Tx, id: Uuid, s: &Settlement) -> StoreResult<bool> 
 /// Serialises the money of one family in one régie: on PostgreSQL two settlements
 /// (or a settlement and a desk payment) would each spread the same credit over
 /// the same lines under READ COMMITTED; SQLite has one writer already.
-async fn lock_family(tx: &mut Tx, family_id: Uuid, regie_id: Uuid) -> StoreResult<()> {
+pub async fn lock_family(tx: &mut Tx, family_id: Uuid, regie_id: Uuid) -> StoreResult<()> {
     if let super::TxConn::Postgres(conn) = &mut tx.conn {
         let (f, r) = (family_id.as_u64_pair(), regie_id.as_u64_pair());
         let key = (f.0 ^ f.1 ^ r.0.rotate_left(17) ^ r.1.rotate_left(31)) as i64;
@@ -467,15 +467,33 @@ type FamilyRegie = (Uuid, Uuid);
 pub async fn release_credited(tx: &mut Tx, credit_notes: &[Uuid]) -> StoreResult<()> {
     for chunk in credit_notes.chunks(200) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let marks = marks.join(", ");
+        // Whose money: locked first (in order), so that a payment being settled
+        // for the same family either commits before we read or waits for us.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT family_id, regie_id FROM invoices WHERE id IN ({marks}) ORDER BY family_id, regie_id"
+        ));
+        let owners: Vec<FamilyRegie> = on_tx!(tx, |c| {
+            let mut q = sqlx::query_as(sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        for (family_id, regie_id) in &owners {
+            lock_family(tx, *family_id, *regie_id).await?;
+        }
+        // What live payments (not reversed, not reversals: those cancel out
+        // already) still have on the lines the notes cancel.
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT a.payment_id, a.invoice_id, a.line_id, CAST(SUM(a.cents) AS BIGINT), i.family_id, i.regie_id \
-             FROM payment_allocations a JOIN invoice_lines l ON l.id = a.line_id \
-             JOIN invoices i ON i.id = l.invoice_id \
-             WHERE EXISTS (SELECT 1 FROM invoices cn JOIN invoice_lines cl ON cl.invoice_id = cn.id \
-               WHERE cn.id IN ({}) AND cn.credits_invoice_id = l.invoice_id \
+             FROM payment_allocations a JOIN payments p ON p.id = a.payment_id \
+             JOIN invoice_lines l ON l.id = a.line_id JOIN invoices i ON i.id = l.invoice_id \
+             WHERE p.status = 'paid' AND p.reverses_payment_id IS NULL \
+               AND EXISTS (SELECT 1 FROM invoices cn JOIN invoice_lines cl ON cl.invoice_id = cn.id \
+               WHERE cn.id IN ({marks}) AND cn.credits_invoice_id = l.invoice_id \
                  AND cl.session_id = l.session_id AND cl.child_id = l.child_id AND cl.kind = l.kind) \
-             GROUP BY a.payment_id, a.invoice_id, a.line_id, i.family_id, i.regie_id HAVING SUM(a.cents) > 0",
-            marks.join(", ")
+             GROUP BY a.payment_id, a.invoice_id, a.line_id, i.family_id, i.regie_id HAVING SUM(a.cents) > 0"
         ));
         let paid: Vec<(Uuid, Uuid, Uuid, i64, Uuid, Uuid)> = on_tx!(tx, |c| {
             let mut q = sqlx::query_as(sql);
@@ -484,27 +502,24 @@ pub async fn release_credited(tx: &mut Tx, credit_notes: &[Uuid]) -> StoreResult
             }
             q.fetch_all(&mut *c).await
         })?;
-        // (family, régie) → what goes back.
-        let mut owners: Vec<(FamilyRegie, Vec<(Uuid, Allocation)>)> = Vec::new();
-        for (payment_id, invoice_id, line_id, cents, family_id, regie_id) in paid {
-            let back = (
-                payment_id,
-                Allocation {
-                    invoice_id,
-                    line_id,
-                    cents,
-                },
-            );
-            match owners
-                .iter_mut()
-                .find(|(key, _)| *key == (family_id, regie_id))
-            {
-                Some((_, list)) => list.push(back),
-                None => owners.push(((family_id, regie_id), vec![back])),
+        for (family_id, regie_id) in owners {
+            let back: Vec<(Uuid, Allocation)> = paid
+                .iter()
+                .filter(|p| (p.4, p.5) == (family_id, regie_id))
+                .map(|&(payment_id, invoice_id, line_id, cents, _, _)| {
+                    (
+                        payment_id,
+                        Allocation {
+                            invoice_id,
+                            line_id,
+                            cents,
+                        },
+                    )
+                })
+                .collect();
+            if back.is_empty() {
+                continue;
             }
-        }
-        for ((family_id, regie_id), back) in owners {
-            lock_family(tx, family_id, regie_id).await?;
             let touched = insert_allocations(tx, &back, -1).await?;
             refresh_paid(tx, family_id, &touched).await?;
             apply_credit(tx, family_id, regie_id, None).await?;

@@ -328,6 +328,15 @@ backend_tests! {
         app.post(&format!("{path}/{transfer_id}/reverse"), Some(&agent.access), json!({"reason": "Erreur de saisie"})).await;
         let open = invoice(&app, &parent, id).await;
         assert_eq!((open["status"].as_str().unwrap(), open["paid_cents"].as_i64().unwrap()), ("issued", 0));
+        // A line of it credited now: nothing is given back twice (the reversals
+        // took the money back already), and no credit appears from nowhere.
+        let lines = app.get(&format!("/api/v1/staff/invoices/{id}/lines"), &agent.access).await.body;
+        let first_line = lines[0]["id"].clone();
+        let note = app.post(&format!("/api/v1/staff/invoices/{id}/credit-notes"), Some(&agent.access),
+            json!({"reason": "Journée offerte", "lines": [first_line]})).await;
+        assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+        assert_eq!(invoice(&app, &parent, id).await["paid_cents"], 0);
+        assert_eq!(app.get(&path, &agent.access).await.body["credit"], json!([]));
 
         // Bad input names its field; others are refused.
         let tomorrow = today + chrono::Days::new(1);

@@ -19,10 +19,13 @@ vocabulary! {
     }
 }
 
-/// The ceiling of childcare costs per child for the tax credit (CGI art. 200
-/// quater B), halved for each parent when the child lives alternately with both
-/// (résidence alternée): printed on the tax certificate, applied by the tax office.
-pub const TAX_CEILING_CENTS: i64 = 350_000;
+/// The ceiling of childcare costs per child for the tax credit on the costs of
+/// `year` (CGI art. 200 quater B: 3,500 € since the costs of 2022, 2,300 € before),
+/// halved for each parent when the child lives alternately with both (résidence
+/// alternée): printed on the tax certificate, applied by the tax office.
+pub fn tax_ceiling_cents(year: i32) -> i64 {
+    if year >= 2022 { 350_000 } else { 230_000 }
+}
 
 /// What a payment put on one invoice line, with what the certificates need of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +101,7 @@ fn rows<'a>(lines: impl Iterator<Item = &'a PaidLine>, by_activity: bool) -> Vec
 }
 
 /// Whether a certificate of `kind` for `year` may be drawn on `today`: a payment
-/// certificate for any year begun (the current one says « au {date} »); a tax
+/// certificate for any year begun (the current one says up to which day); a tax
 /// certificate once the year is over (the tax return declares a whole year).
 pub fn available(kind: CertificateKind, year: i32, today: NaiveDate) -> bool {
     match kind {
@@ -208,6 +211,12 @@ mod tests {
             ],
             "what a reversal cancelled is left out"
         );
+    }
+
+    #[test]
+    fn the_ceiling_rose_with_the_costs_of_2022() {
+        assert_eq!(tax_ceiling_cents(2021), 230_000);
+        assert_eq!(tax_ceiling_cents(2022), 350_000);
     }
 
     #[test]
