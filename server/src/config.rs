@@ -25,6 +25,7 @@
 //! | `max_upload_bytes` | `FAMILLE_MAX_UPLOAD_BYTES` | `10485760` (10 MiB) | largest document a family may send |
 //! | `payfip_endpoint` | `FAMILLE_PAYFIP_ENDPOINT` | `https://www.payfip.gouv.fr/tpa/services/securite` | PayFiP's SOAP web service (each régie's client number and mode are in its settings) |
 //! | `payfip_page_url` | `FAMILLE_PAYFIP_PAGE_URL` | `https://www.payfip.gouv.fr/tpa/paiementws.web` | the PayFiP page parents are sent to; PayFiP notifies `<public_url>/api/v1/payfip/notifications` and returns to `<public_url>/api/v1/payfip/return` |
+//! | `unpaid_block_cents` | `FAMILLE_UNPAID_BLOCK_CENTS` | none: unpaid invoices block nothing | overdue invoices owing more than this (cents) block a family's new bookings; an agent may lift it per family |
 //! | `api_particulier_url` | `FAMILLE_API_PARTICULIER_URL` | `https://particulier.api.gouv.fr` | API Particulier base URL (the CAF/MSA quotient familial) |
 //! | `api_particulier_token` | `FAMILLE_API_PARTICULIER_TOKEN` | none: agents enter QF by hand | the organisation's API Particulier key (`X-Api-Key`) |
 //! | `api_particulier_timeout_secs` | `FAMILLE_API_PARTICULIER_TIMEOUT_SECS` | `10` | how long an agent waits for API Particulier before being told to retry |
@@ -87,6 +88,7 @@ struct FileSettings {
     max_upload_bytes: Option<u64>,
     payfip_endpoint: Option<String>,
     payfip_page_url: Option<String>,
+    unpaid_block_cents: Option<i64>,
     api_particulier_url: Option<String>,
     api_particulier_token: Option<String>,
     api_particulier_timeout_secs: Option<u64>,
@@ -118,6 +120,8 @@ pub struct Config {
     pub documents_url: Option<String>,
     pub max_upload_bytes: u64,
     pub payfip_endpoint: String,
+    /// The unpaid-invoices rule's threshold (cents), when the organisation has one.
+    pub unpaid_block_cents: Option<i64>,
     pub payfip_page_url: String,
     pub api_particulier_url: String,
     /// Without it, fetching a QF answers `provider_unavailable`.
@@ -168,6 +172,7 @@ impl std::fmt::Debug for Config {
             .field("documents_url", &self.documents_url)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("payfip_endpoint", &self.payfip_endpoint)
+            .field("unpaid_block_cents", &self.unpaid_block_cents)
             .field("payfip_page_url", &self.payfip_page_url)
             .field("api_particulier_url", &self.api_particulier_url)
             .field(
@@ -349,6 +354,10 @@ impl Config {
                 file.max_upload_bytes,
                 10 * 1024 * 1024,
             )?,
+            unpaid_block_cents: match getenv("FAMILLE_UNPAID_BLOCK_CENTS") {
+                Some(v) => Some(parse("FAMILLE_UNPAID_BLOCK_CENTS", v)?),
+                None => file.unpaid_block_cents,
+            },
             payfip_endpoint: getenv("FAMILLE_PAYFIP_ENDPOINT")
                 .or(file.payfip_endpoint)
                 .unwrap_or_else(|| "https://www.payfip.gouv.fr/tpa/services/securite".to_owned()),

@@ -156,7 +156,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         EmailTaken | AlreadyValidated | Conflict | UploadOffsetMismatch => StatusCode::CONFLICT,
         BillingRunOutdated | BillingRunClosed | NothingToCredit => StatusCode::CONFLICT,
-        InvoiceSettled | AmountTooSmall | OnlinePaymentUnavailable => StatusCode::CONFLICT,
+        InvoiceSettled | AmountTooSmall | OnlinePaymentUnavailable | UnpaidInvoices => {
+            StatusCode::CONFLICT
+        }
         // Refusals of queued intents, when they stand alone as an answer.
         DossierPending | SessionFull | BookingClosed | CancelDeadlinePassed | DocumentRequired
         | NotEligible | AlreadyBooked | PlacesAvailable | WaitlistUnavailable | UploadNotReady

@@ -844,6 +844,7 @@ public enum BlockedBy: Equatable, Hashable {
     case documentRequired
     case notEligible
     case dossierPending
+    case unpaidInvoices
 
 
 
@@ -871,6 +872,8 @@ public struct FfiConverterTypeBlockedBy: FfiConverterRustBuffer {
         
         case 3: return .dossierPending
         
+        case 4: return .unpaidInvoices
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -889,6 +892,10 @@ public struct FfiConverterTypeBlockedBy: FfiConverterRustBuffer {
         
         case .dossierPending:
             writeInt(&buf, Int32(3))
+        
+        
+        case .unpaidInvoices:
+            writeInt(&buf, Int32(4))
         
         }
     }
@@ -1726,6 +1733,7 @@ public enum ErrorCode: Equatable, Hashable {
     case billingRunOutdated
     case billingRunClosed
     case nothingToCredit
+    case unpaidInvoices
     case invoiceSettled
     case amountTooSmall
     case onlinePaymentUnavailable
@@ -1847,19 +1855,21 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
         
         case 45: return .nothingToCredit
         
-        case 46: return .invoiceSettled
+        case 46: return .unpaidInvoices
         
-        case 47: return .amountTooSmall
+        case 47: return .invoiceSettled
         
-        case 48: return .onlinePaymentUnavailable
+        case 48: return .amountTooSmall
         
-        case 49: return .`internal`
+        case 49: return .onlinePaymentUnavailable
         
-        case 50: return .unavailable
+        case 50: return .`internal`
         
-        case 51: return .providerUnavailable
+        case 51: return .unavailable
         
-        case 52: return .unknown
+        case 52: return .providerUnavailable
+        
+        case 53: return .unknown
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2049,32 +2059,36 @@ public struct FfiConverterTypeErrorCode: FfiConverterRustBuffer {
             writeInt(&buf, Int32(45))
         
         
-        case .invoiceSettled:
+        case .unpaidInvoices:
             writeInt(&buf, Int32(46))
         
         
-        case .amountTooSmall:
+        case .invoiceSettled:
             writeInt(&buf, Int32(47))
         
         
-        case .onlinePaymentUnavailable:
+        case .amountTooSmall:
             writeInt(&buf, Int32(48))
         
         
-        case .`internal`:
+        case .onlinePaymentUnavailable:
             writeInt(&buf, Int32(49))
         
         
-        case .unavailable:
+        case .`internal`:
             writeInt(&buf, Int32(50))
         
         
-        case .providerUnavailable:
+        case .unavailable:
             writeInt(&buf, Int32(51))
         
         
-        case .unknown:
+        case .providerUnavailable:
             writeInt(&buf, Int32(52))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(53))
         
         }
     }

@@ -41,18 +41,30 @@ pub const MAX_CALENDAR_DAYS: i64 = 62;
 /// Applies one booking intent in the caller's transaction and says how it went.
 /// Promotions it causes are notified in the same transaction.
 #[tracing::instrument(skip_all, fields(kind = %intent.kind()))]
-pub async fn apply(tx: &mut Tx, actor: Actor, intent: &Mutation) -> StoreResult<Outcome> {
+/// `unpaid_block_cents`: the organisation's unpaid-invoices threshold, if any.
+pub async fn apply(
+    tx: &mut Tx,
+    actor: Actor,
+    intent: &Mutation,
+    unpaid_block_cents: Option<i64>,
+) -> StoreResult<Outcome> {
     match *intent {
         Mutation::Reserve {
             child_id,
             session_id,
             ..
-        } => book(tx, actor, child_id, session_id, BookIntent::Reserve).await,
+        } => {
+            let intent = BookIntent::Reserve;
+            book(tx, actor, child_id, session_id, intent, unpaid_block_cents).await
+        }
         Mutation::JoinWaitlist {
             child_id,
             session_id,
             ..
-        } => book(tx, actor, child_id, session_id, BookIntent::JoinWaitlist).await,
+        } => {
+            let intent = BookIntent::JoinWaitlist;
+            book(tx, actor, child_id, session_id, intent, unpaid_block_cents).await
+        }
         Mutation::Cancel { reservation_id, .. } => {
             release(tx, actor, reservation_id, ReleaseIntent::Cancel).await
         }
@@ -68,6 +80,7 @@ async fn book(
     child_id: Uuid,
     session_id: Uuid,
     intent: BookIntent,
+    unpaid_block_cents: Option<i64>,
 ) -> StoreResult<Outcome> {
     let Some(mut c) = booking_context(tx, actor.family_id, child_id, session_id).await? else {
         return Ok(Outcome::rejected(ErrorCode::NotFound));
@@ -82,8 +95,23 @@ async fn book(
             .await?
             .ok_or(crate::store::StoreError::Retry)?;
     }
+    let unpaid_blocked = match unpaid_block_cents {
+        Some(threshold_cents) => {
+            let (lifted, overdue) =
+                crate::store::payments::unpaid(tx, actor.family_id, paris_date(now)).await?;
+            famille_model::payments::unpaid_blocks(
+                overdue,
+                Some(&famille_model::payments::UnpaidRule {
+                    threshold_cents,
+                    lifted,
+                }),
+            )
+        }
+        None => false,
+    };
     let mut facts = BookingFacts {
         dossier_active: c.family_status == FamilyStatus::Active,
+        unpaid_blocked,
         eligible: c.eligibility.admits(c.birth_date, c.school_level, c.date),
         documents_missing: !c.missing_documents.is_empty(),
         already_booked: c.live.is_some(),
@@ -271,6 +299,7 @@ pub async fn calendar(
                 postal_code: family.postal_code.as_deref(),
             },
             dossier_pending: family.status != FamilyStatus::Active,
+            unpaid_blocked: crate::families::unpaid_blocked(state, &family).await?,
             now,
         },
         |session, _, _| {

@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(family_audit))
         .routes(routes!(staff_search))
         .routes(routes!(staff_family))
+        .routes(routes!(staff_unpaid_block))
         .routes(routes!(staff_household))
         .routes(routes!(staff_quotient))
         .routes(routes!(staff_validate))
@@ -314,6 +315,21 @@ async fn staff_family(
     ApiPath(family_id): ApiPath<Uuid>,
 ) -> AppResult<Json<Family>> {
     Ok(Json(super::family(&state, family_id).await?))
+}
+
+/// Lifts (or restores) the unpaid-invoices rule for a family: with it lifted, its
+/// overdue invoices no longer block its bookings.
+#[utoipa::path(put, path = "/api/v1/staff/families/{family_id}/unpaid-block", tag = "services",
+    security(("bearer" = [])), params(("family_id" = Uuid, Path)), request_body = famille_model::api::UnpaidBlock,
+    responses((status = 204, description = "Enregistré"), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn staff_unpaid_block(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiPath(family_id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<famille_model::api::UnpaidBlock>,
+) -> AppResult<axum::http::StatusCode> {
+    super::set_unpaid_block_lifted(&state, family_id, input.lifted).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(put, path = "/api/v1/staff/families/{family_id}/household", tag = "services",

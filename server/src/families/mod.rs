@@ -54,7 +54,49 @@ pub async fn family(state: &AppState, family_id: Uuid) -> AppResult<Family> {
         children: families
             .children(family_id, paris_date(state.clock.now()))
             .await?,
+        unpaid_rule: unpaid_rule(state, &row),
     })
+}
+
+/// The organisation's unpaid-invoices rule as it applies to this family.
+pub fn unpaid_rule(
+    state: &AppState,
+    row: &FamilyRow,
+) -> Option<famille_model::payments::UnpaidRule> {
+    state
+        .config
+        .unpaid_block_cents
+        .map(|threshold_cents| famille_model::payments::UnpaidRule {
+            threshold_cents,
+            lifted: row.unpaid_block_lifted,
+        })
+}
+
+/// Whether unpaid invoices past due block this family's new bookings today.
+pub async fn unpaid_blocked(state: &AppState, row: &FamilyRow) -> AppResult<bool> {
+    let Some(rule) = unpaid_rule(state, row) else {
+        return Ok(false);
+    };
+    let invoices = state.db.billing().family_invoices(row.id).await?;
+    let overdue = famille_model::payments::overdue_cents(&invoices, today(state));
+    Ok(famille_model::payments::unpaid_blocks(overdue, Some(&rule)))
+}
+
+/// An agent lifts (or restores) the unpaid-invoices rule for a family.
+pub async fn set_unpaid_block_lifted(
+    state: &AppState,
+    family_id: Uuid,
+    lifted: bool,
+) -> AppResult<()> {
+    if !state
+        .db
+        .families()
+        .set_unpaid_block_lifted(family_id, lifted)
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
 }
 
 /// The child, if it belongs to this family; otherwise "not found" (never "forbidden":

@@ -145,7 +145,16 @@ async fn apply_in_one(
     for intent in intents {
         // A repeated id within the batch gets the answer logged by its first copy.
         let maybe_logged = logged.contains(&intent.id()) || !seen.insert(intent.id());
-        outcomes.push(apply_one(&mut tx, actor, intent, maybe_logged).await?);
+        outcomes.push(
+            apply_one(
+                &mut tx,
+                actor,
+                intent,
+                maybe_logged,
+                state.config.unpaid_block_cents,
+            )
+            .await?,
+        );
         logged.insert(intent.id());
     }
     tx.commit().await?;
@@ -162,7 +171,14 @@ async fn apply_alone(
 ) -> StoreResult<Outcome> {
     let applied = retrying(|| async move {
         let mut tx = state.db.begin_at(now).await?;
-        let outcome = apply_one(&mut tx, actor, intent, true).await?;
+        let outcome = apply_one(
+            &mut tx,
+            actor,
+            intent,
+            true,
+            state.config.unpaid_block_cents,
+        )
+        .await?;
         tx.commit().await?;
         Ok(outcome)
     })
@@ -186,6 +202,7 @@ async fn apply_one(
     actor: Actor,
     intent: &Mutation,
     maybe_logged: bool,
+    unpaid_block_cents: Option<i64>,
 ) -> StoreResult<Outcome> {
     if maybe_logged && let Some(outcome) = log::logged(tx, actor, intent.id()).await? {
         return Ok(outcome);
@@ -194,7 +211,9 @@ async fn apply_one(
         Mutation::Reserve { .. }
         | Mutation::Cancel { .. }
         | Mutation::JoinWaitlist { .. }
-        | Mutation::LeaveWaitlist { .. } => crate::bookings::apply(tx, actor, intent).await?,
+        | Mutation::LeaveWaitlist { .. } => {
+            crate::bookings::apply(tx, actor, intent, unpaid_block_cents).await?
+        }
     };
     log::log(tx, actor, intent.id(), intent.kind().as_str(), &outcome).await?;
     Ok(outcome)

@@ -730,3 +730,31 @@ pub async fn reverse(
     apply_credit(tx, family_id, regie_id, None).await?;
     Ok(Some(entry))
 }
+
+/// For the unpaid-invoices rule inside a booking: whether an agent lifted it for
+/// the family, and what it owes on invoices due before `today`
+/// (`famille_model::payments::left_to_pay` of each).
+pub async fn unpaid(tx: &mut Tx, family_id: Uuid, today: NaiveDate) -> StoreResult<(bool, i64)> {
+    let lifted: bool = on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT unpaid_block_lifted FROM families WHERE id = $1"
+    )
+    .bind(family_id)
+    .fetch_one(&mut *c)
+    .await)?;
+    let owed: Vec<(i64, i64, i64)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT i.total_cents, CAST(COALESCE((SELECT -SUM(cn.total_cents) FROM invoices cn \
+           WHERE cn.credits_invoice_id = i.id AND cn.status = 'issued'), 0) AS BIGINT), i.paid_cents \
+         FROM invoices i WHERE i.family_id = $1 AND i.kind = 'invoice' AND i.status = 'issued' AND i.due_on < $2"
+    )
+    .bind(family_id)
+    .bind(today)
+    .fetch_all(&mut *c)
+    .await
+    })?;
+    let overdue = owed
+        .into_iter()
+        .map(|(total, credited, paid)| famille_model::payments::left_to_pay(total, credited, paid))
+        .sum();
+    Ok((lifted, overdue))
+}

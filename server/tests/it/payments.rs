@@ -374,3 +374,61 @@ backend_tests! {
         start(&app, &parent, id).await.problem(StatusCode::CONFLICT, "online_payment_unavailable");
     }
 }
+
+backend_tests! {
+    async fn overdue_invoices_block_bookings_until_paid_or_lifted(app) {
+        use famille_model::booking::BookingRules;
+        let app = app.with_demo().await;
+        let mut config = app.state.config.clone();
+        config.unpaid_block_cents = Some(1000);
+        let app = app.restart_with(config).await;
+        let agent = app.agent().await;
+        let parent = app.parent().await;
+        let inv = issued_invoice(&app, &agent, &parent).await;
+        let family = app.get("/api/v1/family", &parent.access).await.body;
+        assert_eq!(family["unpaid_rule"], json!({"threshold_cents": 1000, "lifted": false}), "the phone learns the rule");
+        let family_id = family["id"].as_str().unwrap().to_owned();
+        let elena = family["children"][0]["id"].as_str().unwrap().to_owned();
+
+        // Not due yet: booking is open.
+        let today = crate::bookings::today(&app);
+        let soon = crate::bookings::session(&app, today + chrono::Days::new(12), 10, BookingRules::days_before(1, 1)).await;
+        let done = crate::bookings::send(&app, &parent, json!([crate::bookings::reserve(&elena, soon)])).await;
+        assert_eq!(done[0]["status"], "applied", "{done:?}");
+
+        // Past its due date, more than 10 € owed: new bookings are refused, and the
+        // calendar says why before the parent taps.
+        app.state.clock.advance(chrono::Duration::days(inv["due_on"].as_str().unwrap().parse::<chrono::NaiveDate>().unwrap()
+            .signed_duration_since(today).num_days() + 1));
+        let (agent, parent) = (app.agent().await, app.parent().await);
+        let later = crate::bookings::today(&app) + chrono::Days::new(5);
+        let day = crate::bookings::session(&app, later, 10, BookingRules::days_before(1, 1)).await;
+        let refused = crate::bookings::send(&app, &parent, json!([crate::bookings::reserve(&elena, day)])).await;
+        assert_eq!((refused[0]["status"].as_str(), refused[0]["code"].as_str()), (Some("rejected"), Some("unpaid_invoices")), "{refused:?}");
+        assert!(refused[0]["detail"].as_str().unwrap().contains("Mes factures"));
+        let cell = crate::bookings::cell(&app, &parent, &elena, later, day).await;
+        assert_eq!(cell["blocked_by"], "unpaid_invoices", "{cell}");
+
+        // An agent lifts it for the family: booking again.
+        let lift = app.put(&format!("/api/v1/staff/families/{family_id}/unpaid-block"), &agent.access, json!({"lifted": true})).await;
+        assert_eq!(lift.status, StatusCode::NO_CONTENT, "{}", lift.body);
+        let ok = crate::bookings::send(&app, &parent, json!([crate::bookings::reserve(&elena, day)])).await;
+        assert_eq!(ok[0]["status"], "applied", "{ok:?}");
+        // Restored, then the invoice paid: nothing overdue, nothing blocked.
+        app.put(&format!("/api/v1/staff/families/{family_id}/unpaid-block"), &agent.access, json!({"lifted": false})).await;
+        let other = crate::bookings::session(&app, later + chrono::Days::new(1), 10, BookingRules::days_before(1, 1)).await;
+        let again = crate::bookings::send(&app, &parent, json!([crate::bookings::reserve(&elena, other)])).await;
+        assert_eq!(again[0]["code"], "unpaid_invoices");
+        let regie = app.get("/api/v1/staff/regies", &agent.access).await.body[0]["id"].as_str().unwrap().to_owned();
+        let received = crate::bookings::today(&app);
+        app.post(&format!("/api/v1/staff/families/{family_id}/payments"), Some(&agent.access), json!({"regie_id": regie,
+            "method": "cash", "amount_cents": inv["total_cents"], "received_on": received})).await;
+        let paid = crate::bookings::send(&app, &parent, json!([crate::bookings::reserve(&elena, other)])).await;
+        assert_eq!(paid[0]["status"], "applied", "{paid:?}");
+        // Someone else's family, or a parent: refused.
+        app.put(&format!("/api/v1/staff/families/{}/unpaid-block", uuid::Uuid::now_v7()), &agent.access, json!({"lifted": true})).await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+        app.put(&format!("/api/v1/staff/families/{family_id}/unpaid-block"), &parent.access, json!({"lifted": true})).await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+}

@@ -77,7 +77,7 @@ impl Engine {
         let (known, activities, sessions, quotients, postal_code) = {
             let store = self.store();
             (
-                ChildState::load(&store, child_id)?,
+                ChildState::load(&store, child_id, now)?,
                 store.activities()?,
                 store.sessions_between(&from.to_string(), &to.to_string())?,
                 store
@@ -105,6 +105,7 @@ impl Engine {
                     postal_code: postal_code.as_deref(),
                 },
                 dossier_pending: !known.dossier_active(),
+                unpaid_blocked: known.unpaid_blocked,
                 now,
             },
             |session, activity, group| known.bookings(session, activity, group, &by_session, now),
@@ -144,7 +145,7 @@ impl Engine {
             let activity = store
                 .activity(session.activity_id)?
                 .ok_or_else(|| Error::invalid("activité inconnue"))?;
-            (ChildState::load(store, child_id)?, session, activity)
+            (ChildState::load(store, child_id, now)?, session, activity)
         };
         let group = AgeGroup::of(activity.age_split, known.child.birth_date, session.date);
         let by_session = known.intents_by_session();
@@ -171,10 +172,13 @@ struct ChildState {
     /// The family's validated documents.
     on_file: Vec<DocumentSnapshot>,
     queue: Vec<Queued>,
+    /// The organisation's unpaid-invoices rule blocks new bookings (the model's
+    /// decision on the invoices the phone holds).
+    unpaid_blocked: bool,
 }
 
 impl ChildState {
-    fn load(store: &Store, child_id: Uuid) -> CoreResult<ChildState> {
+    fn load(store: &Store, child_id: Uuid, now: DateTime<Utc>) -> CoreResult<ChildState> {
         let family = store
             .family()?
             .ok_or_else(|| Error::invalid("aucune donnée : synchronisez d'abord"))?;
@@ -193,6 +197,13 @@ impl ChildState {
                 .filter(|d| d.status == DocumentStatus::Validated)
                 .collect(),
             queue: store.queue()?,
+            unpaid_blocked: famille_model::payments::unpaid_blocks(
+                famille_model::payments::overdue_cents(
+                    &store.invoices()?,
+                    famille_model::calendar::paris_date(now),
+                ),
+                family.unpaid_rule.as_ref(),
+            ),
             family,
         })
     }
@@ -247,6 +258,7 @@ impl ChildState {
             rules: &activity.rules,
             session: session.status,
             dossier_active: self.dossier_active(),
+            unpaid_blocked: self.unpaid_blocked,
             eligible: activity.eligibility.admits(
                 self.child.birth_date,
                 self.child.level_on(session.date),

@@ -34,6 +34,8 @@ pub struct Cell<'a> {
     pub rules: &'a BookingRules,
     pub session: SessionStatus,
     pub dossier_active: bool,
+    /// Unpaid invoices past due block new bookings.
+    pub unpaid_blocked: bool,
     pub eligible: bool,
     pub documents_missing: bool,
     /// The child's age group has no place left (as of the last sync).
@@ -88,6 +90,7 @@ pub fn apply(
         }
         let facts = BookingFacts {
             dossier_active: cell.dossier_active,
+            unpaid_blocked: cell.unpaid_blocked,
             eligible: cell.eligible,
             documents_missing: cell.documents_missing,
             already_booked: bookings.iter().any(|b| b.status.is_live()),
@@ -162,6 +165,7 @@ mod tests {
             rules,
             session: SessionStatus::Open,
             dossier_active: true,
+            unpaid_blocked: false,
             eligible: true,
             documents_missing: false,
             full: false,
@@ -262,6 +266,15 @@ mod tests {
         assert_eq!(
             apply(&mut bookings, &twice, &cell(child, session, &r), early),
             Effect::Refused(Refusal::AlreadyBooked)
+        );
+        // Overdue invoices under the organisation's rule: refused, as on the server.
+        let blocked = Cell {
+            unpaid_blocked: true,
+            ..cell(child, session, &r)
+        };
+        assert_eq!(
+            apply(&mut vec![], &twice, &blocked, early),
+            Effect::Refused(Refusal::UnpaidInvoices)
         );
     }
 }

@@ -103,6 +103,8 @@ pub struct CellFacts<'a> {
     pub places_left: Option<u32>,
     pub reservation: Option<Booked>,
     pub dossier_pending: bool,
+    /// Unpaid invoices past due block new bookings.
+    pub unpaid_blocked: bool,
     /// Labels of the required documents missing for this child on this date.
     pub missing: Vec<String>,
     /// Whether the child fits the activity's age and levels on that day.
@@ -130,6 +132,8 @@ pub fn session_window(
 pub fn calendar_session(f: CellFacts<'_>) -> CalendarSession {
     let blocked = if f.dossier_pending {
         Some(BlockedBy::DossierPending)
+    } else if f.unpaid_blocked {
+        Some(BlockedBy::UnpaidInvoices)
     } else if !f.missing.is_empty() {
         Some(BlockedBy::DocumentRequired)
     } else {
@@ -254,6 +258,8 @@ pub struct ChildCalendar<'a, S, D> {
     /// The family's QF records and postal code, to price each day.
     pub rates: FamilyRates<'a>,
     pub dossier_pending: bool,
+    /// Unpaid invoices past due block new bookings (`payments::unpaid_blocks`).
+    pub unpaid_blocked: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -316,6 +322,7 @@ pub fn child_days<S: OfferedSession, D: OnFile>(
             places_left: session.places_left(group),
             reservation,
             dossier_pending: c.dossier_pending,
+            unpaid_blocked: c.unpaid_blocked,
             missing: missing_documents(
                 activity.required_documents.iter(),
                 c.on_file,

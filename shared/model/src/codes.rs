@@ -59,6 +59,7 @@ vocabulary! {
         BillingRunClosed => "billing_run_closed", "Cette facturation a déjà été émise, ou remplacée par un aperçu plus récent.";
         NothingToCredit => "nothing_to_credit", "Ces lignes ont déjà fait l'objet d'un avoir.";
         // Payments
+        UnpaidInvoices => "unpaid_invoices", "Des factures échues restent à payer : réglez-les depuis « Mes factures » (paiement en ligne) ou auprès de la régie pour réserver de nouveau.";
         InvoiceSettled => "invoice_settled", "Cette facture n'a plus rien à payer.";
         AmountTooSmall => "amount_too_small", "Le montant restant est trop faible pour un paiement en ligne : réglez-le auprès de la régie.";
         OnlinePaymentUnavailable => "online_payment_unavailable", "Cette régie ne propose pas encore le paiement en ligne : réglez la facture comme indiqué dessus.";

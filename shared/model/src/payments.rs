@@ -157,6 +157,37 @@ pub fn payfip_mel(email: &str) -> Option<String> {
     fits.then(|| mel.to_owned())
 }
 
+/// The organisation's rule that unpaid invoices past due block new bookings
+/// (issue 14; optional: the server's `unpaid_block_cents` setting), and whether
+/// an agent lifted it for this family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnpaidRule {
+    /// Blocks when what is overdue is more than this (cents).
+    pub threshold_cents: i64,
+    pub lifted: bool,
+}
+
+/// What is left to pay on an invoice (never below zero).
+pub fn left_to_pay(total_cents: i64, credited_cents: i64, paid_cents: i64) -> i64 {
+    (total_cents - credited_cents - paid_cents).max(0)
+}
+
+/// What the family owes on invoices whose due date has passed by `today`
+/// (Europe/Paris).
+pub fn overdue_cents(invoices: &[crate::api::Invoice], today: NaiveDate) -> i64 {
+    invoices
+        .iter()
+        .filter(|i| i.kind == crate::billing::InvoiceKind::Invoice && i.due_on < today)
+        .map(|i| left_to_pay(i.total_cents, i.credited_cents, i.paid_cents))
+        .sum()
+}
+
+/// Whether unpaid invoices block the family's new bookings.
+pub fn unpaid_blocks(overdue_cents: i64, rule: Option<&UnpaidRule>) -> bool {
+    rule.is_some_and(|r| !r.lifted && overdue_cents > r.threshold_cents)
+}
+
 /// A line of an issued invoice that is not paid in full yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenLine {
@@ -253,6 +284,28 @@ mod tests {
         assert_eq!(chosen[0].cents, 1000);
         assert_eq!(left, 500);
         assert_eq!(allocate(-5, &open, None), (vec![], 0));
+    }
+
+    #[test]
+    fn unpaid_invoices_block_past_the_threshold_unless_lifted() {
+        let rule = UnpaidRule {
+            threshold_cents: 5000,
+            lifted: false,
+        };
+        assert!(
+            !unpaid_blocks(5000, Some(&rule)),
+            "at the threshold: not yet"
+        );
+        assert!(unpaid_blocks(5001, Some(&rule)));
+        assert!(!unpaid_blocks(
+            9999,
+            Some(&UnpaidRule {
+                lifted: true,
+                ..rule
+            })
+        ));
+        assert!(!unpaid_blocks(1_000_000, None), "no rule, no block");
+        assert_eq!(left_to_pay(1000, 200, 900), 0);
     }
 
     #[test]

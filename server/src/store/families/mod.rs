@@ -66,6 +66,8 @@ pub struct FamilyRow {
     pub qf_value: Option<i32>,
     pub qf_date: Option<NaiveDate>,
     pub qf_source: Option<String>,
+    /// An agent lifted the unpaid-invoices rule for this family.
+    pub unpaid_block_lifted: bool,
 }
 
 impl FamilyRow {
@@ -120,7 +122,9 @@ macro_rules! family_columns {
             $p,
             "qf_date, ",
             $p,
-            "qf_source"
+            "qf_source, ",
+            $p,
+            "unpaid_block_lifted"
         )
     };
 }
@@ -135,6 +139,20 @@ pub struct FamilyHit {
 impl Families<'_> {
     pub async fn count(&self) -> StoreResult<i64> {
         Ok(scalar!(one, self.db, "SELECT COUNT(*) FROM families")?)
+    }
+
+    /// Lifts (or restores) the unpaid-invoices rule for a family; `false` if unknown.
+    pub async fn set_unpaid_block_lifted(
+        &self,
+        family_id: Uuid,
+        lifted: bool,
+    ) -> StoreResult<bool> {
+        Ok(execute!(
+            self.db,
+            "UPDATE families SET unpaid_block_lifted = $2 WHERE id = $1",
+            family_id,
+            lifted
+        )? == 1)
     }
 
     pub async fn family(&self, family_id: Uuid) -> StoreResult<Option<FamilyRow>> {

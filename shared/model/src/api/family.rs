@@ -49,6 +49,16 @@ wire! {
         pub quotient: Option<Quotient>,
         pub guardians: Vec<Guardian>,
         pub children: Vec<Child>,
+        /// The organisation's unpaid-invoices rule, when it has one: the phone
+        /// applies it offline to the invoices it holds.
+        #[serde(default)]
+        pub unpaid_rule: Option<crate::payments::UnpaidRule>,
+    }
+
+    /// An agent lifts (or restores) the unpaid-invoices rule for a family.
+    #[serde(deny_unknown_fields)]
+    pub struct UnpaidBlock {
+        pub lifted: bool,
     }
 
     /// A responsable légal ("Parent 1", "Parent 2").

@@ -35,6 +35,7 @@ pub enum ReleaseIntent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     DossierPending,
+    UnpaidInvoices,
     NotEligible,
     DocumentRequired,
     AlreadyBooked,
@@ -48,6 +49,7 @@ impl Refusal {
     pub fn code(self) -> ErrorCode {
         match self {
             Refusal::DossierPending => ErrorCode::DossierPending,
+            Refusal::UnpaidInvoices => ErrorCode::UnpaidInvoices,
             Refusal::NotEligible => ErrorCode::NotEligible,
             Refusal::DocumentRequired => ErrorCode::DocumentRequired,
             Refusal::AlreadyBooked => ErrorCode::AlreadyBooked,
@@ -63,6 +65,8 @@ impl Refusal {
 #[derive(Debug, Clone, Copy)]
 pub struct BookingFacts<'a> {
     pub dossier_active: bool,
+    /// Unpaid invoices past due block new bookings (`payments::unpaid_blocks`).
+    pub unpaid_blocked: bool,
     /// Age and school level admit the child on the session's date.
     pub eligible: bool,
     /// A required document is missing or will have run out by the session's date.
@@ -94,6 +98,9 @@ pub fn decide_booking(
 ) -> Result<BookingDecision, Refusal> {
     if !f.dossier_active {
         return Err(Refusal::DossierPending);
+    }
+    if f.unpaid_blocked {
+        return Err(Refusal::UnpaidInvoices);
     }
     if !f.eligible {
         return Err(Refusal::NotEligible);
@@ -293,6 +300,7 @@ mod tests {
     fn facts(r: &BookingRules) -> BookingFacts<'_> {
         BookingFacts {
             dossier_active: true,
+            unpaid_blocked: false,
             eligible: true,
             documents_missing: false,
             already_booked: false,
@@ -331,6 +339,14 @@ mod tests {
                     ..ok
                 },
                 Refusal::DossierPending,
+            ),
+            (
+                BookingFacts {
+                    unpaid_blocked: true,
+                    eligible: false,
+                    ..ok
+                },
+                Refusal::UnpaidInvoices,
             ),
             (
                 BookingFacts {

@@ -68,6 +68,7 @@ vocabulary! {
         DocumentRequired => "document_required", "Document obligatoire à fournir";
         NotEligible => "not_eligible", "Activité non accessible à cet enfant";
         DossierPending => "dossier_pending", "Dossier en attente de validation";
+        UnpaidInvoices => "unpaid_invoices", "Factures échues à régler";
     }
 }
 
