@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(return_page, return_form))
         .routes(routes!(family_payments, record_payment))
         .routes(routes!(reverse_payment))
+        .routes(routes!(staff_payments))
 }
 
 /// Pays an invoice online: the operation is recorded, then the app opens
@@ -205,6 +206,34 @@ async fn record_payment(
     ApiJson(input): ApiJson<PaymentInput>,
 ) -> CreatedAnswer {
     created(super::record(&state, family_id, &input, staff.account_id).await?)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PaymentQuery {
+    regie_id: Option<Uuid>,
+    /// Received from this day (included).
+    from: Option<chrono::NaiveDate>,
+    /// Received up to this day (included).
+    to: Option<chrono::NaiveDate>,
+    /// Only the payments whose amount or reference PayFiP contradicted.
+    mismatch: Option<bool>,
+}
+
+/// Payments of every family, newest first (500 at most): the régie's
+/// reconciliation, and the PayFiP payments an agent must look at.
+#[utoipa::path(get, path = "/api/v1/staff/payments", tag = "services", security(("bearer" = [])),
+    params(PaymentQuery),
+    responses((status = 200, body = [famille_model::api::PaymentListItem]), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+async fn staff_payments(
+    State(state): State<AppState>,
+    _staff: Staff,
+    ApiQuery(q): ApiQuery<PaymentQuery>,
+) -> AppResult<Json<Vec<famille_model::api::PaymentListItem>>> {
+    Ok(Json(
+        super::staff_payments(&state, q.regie_id, q.from, q.to, q.mismatch).await?,
+    ))
 }
 
 /// Reverses a mistaken payment by an opposite entry (never deleted).

@@ -408,6 +408,43 @@ pub async fn payment(state: &AppState, family_id: Uuid, id: Uuid) -> AppResult<P
     Ok(found.payment)
 }
 
+/// Payments in the services' list (500 at most).
+pub const STAFF_PAGE: i64 = 500;
+
+/// Payments of every family for the services, newest first: of a régie, received
+/// from `from` to `to` (included, Europe/Paris), or only those PayFiP contradicted
+/// (`mismatch`). Errors: 422 naming `to` when it precedes `from`, or a day outside
+/// the services' years.
+pub async fn staff_payments(
+    state: &AppState,
+    regie_id: Option<Uuid>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    mismatch: Option<bool>,
+) -> AppResult<Vec<famille_model::api::PaymentListItem>> {
+    for (field, day) in [("from", from), ("to", to)] {
+        if let Some(day) = day {
+            validate::service_date(field, day)?;
+        }
+    }
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        return Err(FieldError::new("to", "la fin précède le début").into());
+    }
+    Ok(state
+        .db
+        .payments()
+        .list(&store::PaymentFilter {
+            regie_id,
+            from,
+            to,
+            mismatch,
+            limit: STAFF_PAGE,
+        })
+        .await?)
+}
+
 /// A family's payments and credit, for the services.
 pub async fn staff_family_payments(state: &AppState, family_id: Uuid) -> AppResult<FamilyPayments> {
     family_exists(state, family_id).await?;

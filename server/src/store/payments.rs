@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use famille_model::api::{FamilyCredit, Payment, PaymentAllocation, StaffPayment};
+use famille_model::api::{FamilyCredit, Payment, PaymentAllocation, PaymentListItem, StaffPayment};
 use famille_model::payments::{Allocation, OpenLine, PaymentMethod, PaymentStatus, allocate};
 use uuid::Uuid;
 
@@ -14,6 +14,16 @@ use super::{Db, StoreResult, Tx, on_db, on_tx, parse_stored};
 
 pub struct Payments<'a> {
     pub(super) db: &'a Db,
+}
+
+/// Filters of the services' list of payments.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter {
+    pub regie_id: Option<Uuid>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub mismatch: Option<bool>,
+    pub limit: i64,
 }
 
 /// A payment to record.
@@ -137,6 +147,53 @@ impl Payments<'_> {
             .fetch_all(pool)
             .await)?;
         Ok(self.with_allocations(rows).await?.into_iter().next())
+    }
+
+    /// Payments of every family, newest first: of a régie, received between two
+    /// days (included), only those whose amount or reference PayFiP contradicted.
+    pub async fn list(&self, f: &PaymentFilter) -> StoreResult<Vec<PaymentListItem>> {
+        #[derive(sqlx::FromRow)]
+        struct Listed {
+            #[sqlx(flatten)]
+            row: PaymentRow,
+            family_id: Uuid,
+            family_number: i64,
+        }
+        let select = PAYMENT_SELECT.replacen(
+            "SELECT ",
+            "SELECT p.family_id, f.number AS family_number, ",
+            1,
+        );
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{select} JOIN families f ON f.id = p.family_id \
+             WHERE ($1 IS NULL OR p.regie_id = $1) AND ($2 IS NULL OR p.received_on >= $2) \
+               AND ($3 IS NULL OR p.received_on <= $3) AND ($4 IS NULL OR p.mismatch = $4) \
+             ORDER BY p.created_at DESC, p.id DESC LIMIT $5"
+        ));
+        let listed: Vec<Listed> = on_db!(self.db, |pool| sqlx::query_as(sql)
+            .bind(f.regie_id)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(f.mismatch)
+            .bind(f.limit)
+            .fetch_all(pool)
+            .await)?;
+        let families: Vec<(Uuid, i64)> = listed
+            .iter()
+            .map(|l| (l.family_id, l.family_number))
+            .collect();
+        let payments = self
+            .with_allocations(listed.into_iter().map(|l| l.row).collect())
+            .await?;
+        Ok(payments
+            .into_iter()
+            .zip(families)
+            .map(|(entry, (family_id, family_number))| PaymentListItem {
+                family_id,
+                family_number,
+                entry,
+            })
+            .collect())
     }
 
     async fn with_allocations(&self, rows: Vec<PaymentRow>) -> StoreResult<Vec<StaffPayment>> {

@@ -194,6 +194,11 @@ backend_tests! {
         let flagged: Vec<&Value> = staff["payments"].as_array().unwrap().iter().filter(|p| p["mismatch"] == true).collect();
         assert_eq!(flagged.len(), 1, "{staff}");
         assert_eq!(flagged[0]["payment"]["paid_cents"], total - 500);
+        // The services' list of what PayFiP contradicted names the family.
+        let to_look_at = app.get("/api/v1/staff/payments?mismatch=true", &agent.access).await.body;
+        assert_eq!(to_look_at.as_array().unwrap().len(), 1, "{to_look_at}");
+        assert_eq!(to_look_at[0]["family_id"], family_id.as_str());
+        assert_eq!(to_look_at[0]["entry"]["payment"]["id"], flagged[0]["payment"]["id"]);
 
         // The rest, with the browser back before the (late) notification.
         let l = start(&app, &parent, id).await;
@@ -337,6 +342,15 @@ backend_tests! {
         assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
         assert_eq!(invoice(&app, &parent, id).await["paid_cents"], 0);
         assert_eq!(app.get(&path, &agent.access).await.body["credit"], json!([]));
+
+        // The régie's list of the day: the four entries, newest first.
+        let day = app.get(&format!("/api/v1/staff/payments?regie_id={regie}&from={today}&to={today}"), &agent.access).await;
+        assert_eq!(day.status, StatusCode::OK, "{}", day.body);
+        assert_eq!(day.body.as_array().unwrap().len(), 4, "{}", day.body);
+        let backwards = app.get(&format!("/api/v1/staff/payments?from={today}&to={}", today.pred_opt().unwrap()), &agent.access).await;
+        backwards.problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(backwards.body["errors"][0]["field"], "to");
+        app.get("/api/v1/staff/payments", &parent.access).await.problem(StatusCode::FORBIDDEN, "forbidden");
 
         // Bad input names its field; others are refused.
         let tomorrow = today + chrono::Days::new(1);

@@ -62,6 +62,14 @@ wire! {
         pub reason: Option<String>,
     }
 
+    /// A payment in the services' list, with its family.
+    pub struct PaymentListItem {
+        pub family_id: Uuid,
+        /// The « Dossier n° ».
+        pub family_number: i64,
+        pub entry: StaffPayment,
+    }
+
     /// What a family has paid and not yet used, per régie: it pays its next invoice.
     pub struct FamilyCredit {
         pub regie_id: Uuid,
