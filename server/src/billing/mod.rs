@@ -120,18 +120,8 @@ pub async fn option_tariff(state: &AppState, option_id: Uuid) -> AppResult<Optio
 
 // ---- quotient familial ----------------------------------------------------------------
 
-async fn family_exists(state: &AppState, family_id: Uuid) -> AppResult<()> {
-    state
-        .db
-        .families()
-        .family(family_id)
-        .await?
-        .map(|_| ())
-        .ok_or(AppError::NotFound)
-}
-
 pub async fn quotients(state: &AppState, family_id: Uuid) -> AppResult<Vec<QuotientRecordView>> {
-    family_exists(state, family_id).await?;
+    crate::families::exists(state, family_id).await?;
     Ok(state.db.billing().quotients(family_id).await?)
 }
 
@@ -144,7 +134,7 @@ pub async fn add_quotient(
     agent: Option<Uuid>,
 ) -> AppResult<Uuid> {
     let q = check::quotient_record(input).map_err(AppError::Invalid)?;
-    family_exists(state, family_id).await?;
+    crate::families::exists(state, family_id).await?;
     let mut tx = state.db.begin_at(state.clock.now()).await?;
     let id = store::insert_quotient(&mut tx, family_id, &q, agent)
         .await?
@@ -172,7 +162,7 @@ pub async fn fetch_quotient(
 ) -> AppResult<Uuid> {
     use api_particulier::FetchError;
     let q = check::quotient_fetch(input).map_err(AppError::Invalid)?;
-    family_exists(state, family_id).await?;
+    crate::families::exists(state, family_id).await?;
     let now = state.clock.now();
     state
         .db

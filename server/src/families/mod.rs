@@ -99,6 +99,11 @@ pub async fn set_unpaid_block_lifted(
     Ok(())
 }
 
+/// `NotFound` unless the family exists (the services' routes on a family's id).
+pub async fn exists(state: &AppState, family_id: Uuid) -> AppResult<()> {
+    family_row(state, family_id).await.map(|_| ())
+}
+
 /// The child, if it belongs to this family; otherwise "not found" (never "forbidden":
 /// a foreign id must not even be confirmed to exist).
 pub async fn child(state: &AppState, family_id: Uuid, child_id: Uuid) -> AppResult<Child> {

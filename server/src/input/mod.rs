@@ -45,17 +45,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if !is_json {
             return Err(AppError::NotJson);
         }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge
-                } else {
-                    AppError::BadBody("corps de la requête illisible".to_owned())
-                }
-            })?;
+        let bytes = body(req, state).await?;
         decode_json(&bytes).map(ApiJson)
     }
+}
+
+/// The body's bytes: too large is `payload_too_large`, cut short `invalid_body`.
+async fn body<S: Send + Sync>(req: Request, state: &S) -> AppResult<axum::body::Bytes> {
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadBody("corps de la requête illisible".to_owned())
+            }
+        })
 }
 
 /// Reads a JSON value by the rule of [`ApiJson`].
@@ -169,15 +174,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge
-                } else {
-                    AppError::BadBody("corps de la requête illisible".to_owned())
-                }
-            })?;
+        let bytes = body(req, state).await?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| AppError::BadBody("formulaire illisible (UTF-8 attendu)".to_owned()))?;
         decode_query(text).map(ApiForm)

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::accounts::auth::{Parent, Staff};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::{CreatedAnswer, created};
 use crate::input::{ApiForm, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -139,12 +139,7 @@ struct PayfipReturn {
 
 /// A page in French that says how the payment ended and leads back to the app.
 async fn returned(state: &AppState, id_op: &str) -> AppResult<Response> {
-    let op = state
-        .db
-        .payments()
-        .by_idop(id_op)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let op = super::operation(state, id_op).await?;
     // PayFiP down: the page says « en cours », the checker settles it later.
     let status = super::check(state, &op, true)
         .await

@@ -327,16 +327,19 @@ fn expired() -> Settlement {
     }
 }
 
-/// PayFiP's notification (`idop`): settles the operation. 404 for an operation we
-/// never started.
-pub async fn notified(state: &AppState, id_op: &str) -> AppResult<PaymentStatus> {
-    let op = state
+/// The operation PayFiP calls `id_op`; 404 for one we never started.
+pub async fn operation(state: &AppState, id_op: &str) -> AppResult<Operation> {
+    state
         .db
         .payments()
         .by_idop(id_op)
         .await?
-        .ok_or(AppError::NotFound)?;
-    check(state, &op, true).await
+        .ok_or(AppError::NotFound)
+}
+
+/// PayFiP's notification (`idop`): settles the operation.
+pub async fn notified(state: &AppState, id_op: &str) -> AppResult<PaymentStatus> {
+    check(state, &operation(state, id_op).await?, true).await
 }
 
 /// Asks PayFiP about operations left open (the parent closed the page, the
@@ -447,21 +450,11 @@ pub async fn staff_payments(
 
 /// A family's payments and credit, for the services.
 pub async fn staff_family_payments(state: &AppState, family_id: Uuid) -> AppResult<FamilyPayments> {
-    family_exists(state, family_id).await?;
+    crate::families::exists(state, family_id).await?;
     Ok(FamilyPayments {
         payments: state.db.payments().of_family(family_id).await?,
         credit: state.db.payments().credit(family_id).await?,
     })
-}
-
-async fn family_exists(state: &AppState, family_id: Uuid) -> AppResult<()> {
-    state
-        .db
-        .families()
-        .family(family_id)
-        .await?
-        .map(|_| ())
-        .ok_or(AppError::NotFound)
 }
 
 /// Records a payment received at the desk and spreads it (the chosen invoices
@@ -504,7 +497,7 @@ pub async fn record(
     if let Err(errors) = e.finish(|| ()) {
         return Err(AppError::Invalid(errors));
     }
-    family_exists(state, family_id).await?;
+    crate::families::exists(state, family_id).await?;
     if state.db.billing().regie(input.regie_id).await?.is_none() {
         return Err(FieldError::new("regie_id", "cette régie n'existe pas").into());
     }
