@@ -10,7 +10,7 @@ use famille_model::certificates::{CertificateKind, tax_ceiling_cents};
 use famille_model::fr;
 use krilla::color::rgb;
 
-use crate::pdf::{BOTTOM, LINE, MARGIN, WIDTH, Writer, a4, document, footer, grey, wrap};
+use crate::pdf::{BOTTOM, LINE, MARGIN, WIDTH, Writer, a4, document, footer, grey, wrap, wrap_in};
 
 /// Everything the PDF shows, read beforehand.
 pub struct CertificatePdf<'a> {
@@ -25,6 +25,8 @@ pub struct CertificatePdf<'a> {
 }
 
 const COL_AMOUNT_RIGHT: f32 = WIDTH - MARGIN;
+/// The letterhead's width, left of the title.
+const LEFT_WIDTH: f32 = WIDTH / 2.0 - MARGIN;
 
 /// Renders the certificate. Errors only if the PDF writer refuses (a bug).
 pub fn render(input: &CertificatePdf<'_>) -> Result<Vec<u8>, String> {
@@ -99,15 +101,13 @@ pub fn render(input: &CertificatePdf<'_>) -> Result<Vec<u8>, String> {
 fn head(w: &mut Writer<'_>, input: &CertificatePdf<'_>, title: &str) {
     let c = input.certificate;
     let top = w.y;
-    w.text(
-        MARGIN,
-        top,
-        input.organisation,
-        12.0,
-        true,
-        rgb::Color::black(),
-    );
-    let mut y = top + LINE + 2.0;
+    // The organisation's name, wrapped in the left half: a communauté de
+    // communes' name is long, and the title holds the right.
+    let mut y = top;
+    for l in wrap_in(input.organisation, 12.0, LEFT_WIDTH, true) {
+        w.text(MARGIN, y, &l, 12.0, true, rgb::Color::black());
+        y += LINE + 2.0;
+    }
     for regie in input.regies {
         w.text(MARGIN, y, &regie.name, 9.0, true, grey());
         y += LINE - 1.0;

@@ -84,6 +84,9 @@ backend_tests! {
         }
         assert!(text.contains(&plain(&famille_model::fr::euros(childcare))), "{text}");
         assert!(!text.contains("Elena"), "an older child is not on the tax certificate");
+        // The organisation's long name is wrapped, not drawn over the title.
+        let title_line = text.lines().find(|l| l.contains("ATTESTATION FISCALE")).unwrap();
+        assert!(!title_line.contains("Entre-Deux-Mers"), "{title_line}");
 
         // A payment reversed: the payment certificate is drawn again, new number.
         let agent = app.agent().await;
