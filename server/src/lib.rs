@@ -2,7 +2,7 @@
 //! push, and the jobs (the push dispatcher, the hourly chores).
 //!
 //! One folder per area (`accounts`, `families`, `catalog`, `bookings`, `documents`,
-//! `notifications`…): its service functions in `mod.rs`, its thin routes in
+//! `messages`, `notifications`…): its service functions in `mod.rs`, its thin routes in
 //! `http.rs`, its SQL in `store/<area>`; the rules are `famille_model`'s. See
 //! ARCHITECTURE.md at the root of the repository.
 
@@ -23,6 +23,7 @@ pub mod families;
 pub mod http;
 pub mod input;
 pub mod mail;
+pub mod messages;
 pub mod notifications;
 pub mod openapi;
 pub mod payments;

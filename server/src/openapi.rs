@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "réservations", description = "Calendrier et réservations (file d'actions du téléphone)"),
         (name = "documents", description = "Justificatifs de la famille et leur validation"),
         (name = "factures", description = "Tarifs et factures de la famille"),
+        (name = "messages", description = "Messagerie de la famille avec les services"),
         (name = "services", description = "Routes des agents et administrateurs"),
         (name = "système", description = "Santé et documentation"),
     )

@@ -660,6 +660,16 @@ public protocol CoreProtocol: AnyObject, Sendable {
     func alerts() throws  -> [AlertView]
     
     /**
+     * Queues a photo or PDF for a message; its id goes in `send_message`.
+     */
+    func attachFile(bytes: Data, filename: String) throws  -> String
+    
+    /**
+     * An attachment's bytes (online).
+     */
+    func attachment(threadId: String, attachmentId: String) async throws  -> Data
+    
+    /**
      * A child's days from `from` to `to` (ISO dates, 62 days at most), offline.
      */
     func calendar(childId: String, from: String, to: String) throws  -> [DayView]
@@ -733,6 +743,11 @@ public protocol CoreProtocol: AnyObject, Sendable {
     
     func logout(deviceToken: String?) async throws 
     
+    /**
+     * The parent opened the thread (the services will see « lu »).
+     */
+    func markThreadRead(threadId: String) throws 
+    
     func outgoingDocuments() throws  -> [OutgoingView]
     
     /**
@@ -761,6 +776,17 @@ public protocol CoreProtocol: AnyObject, Sendable {
     func sendDocument(documentType: String, childId: String?, bytes: Data, filename: String) throws  -> String
     
     /**
+     * Writes a message (offline too): in `thread_id`, or opening a thread with
+     * `service_id` and `subject`. Returns the intent's id.
+     */
+    func sendMessage(threadId: String?, serviceId: String?, subject: String?, body: String, attachmentIds: [String]) throws  -> String
+    
+    /**
+     * The services the family may write to (as of the last sync).
+     */
+    func services() throws  -> [ServiceView]
+    
+    /**
      * Starts paying an invoice online (PayFiP): the page to open in the system
      * browser; the parent comes back through `portailfamille://paiements/{id}`.
      */
@@ -770,6 +796,16 @@ public protocol CoreProtocol: AnyObject, Sendable {
      * Sends the queue, then pulls everything new.
      */
     func sync() async throws  -> SyncReport
+    
+    /**
+     * A thread's messages, with those still on the phone.
+     */
+    func thread(threadId: String) throws  -> ThreadView
+    
+    /**
+     * The MESSAGES tab: threads, the latest first (offline; opened offline too).
+     */
+    func threads() throws  -> [ThreadSummaryView]
     
     /**
      * The largest document the server takes, in bytes (learnt at sync; 10 MiB
@@ -853,6 +889,39 @@ open func alerts()throws  -> [AlertView]  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Queues a photo or PDF for a message; its id goes in `send_message`.
+     */
+open func attachFile(bytes: Data, filename: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_attach_file(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(bytes),
+        FfiConverterString.lower(filename),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * An attachment's bytes (online).
+     */
+open func attachment(threadId: String, attachmentId: String)async throws  -> Data  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_famille_core_fn_method_core_attachment(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(threadId),FfiConverterString.lower(attachmentId)
+                )
+            },
+            pollFunc: ffi_famille_core_rust_future_poll_rust_buffer,
+            completeFunc: ffi_famille_core_rust_future_complete_rust_buffer,
+            freeFunc: ffi_famille_core_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterData.lift,
+            errorHandler: FfiConverterTypeCoreError_lift
+        )
 }
     
     /**
@@ -1128,6 +1197,18 @@ open func logout(deviceToken: String?)async throws   {
         )
 }
     
+    /**
+     * The parent opened the thread (the services will see « lu »).
+     */
+open func markThreadRead(threadId: String)throws   {try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_mark_thread_read(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(threadId),uniffiCallStatus
+    )
+}
+}
+    
 open func outgoingDocuments()throws  -> [OutgoingView]  {
     return try  FfiConverterSequenceTypeOutgoingView.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
         uniffiCallStatus in
@@ -1225,6 +1306,36 @@ open func sendDocument(documentType: String, childId: String?, bytes: Data, file
 }
     
     /**
+     * Writes a message (offline too): in `thread_id`, or opening a thread with
+     * `service_id` and `subject`. Returns the intent's id.
+     */
+open func sendMessage(threadId: String?, serviceId: String?, subject: String?, body: String, attachmentIds: [String])throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_send_message(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(threadId),
+        FfiConverterOptionString.lower(serviceId),
+        FfiConverterOptionString.lower(subject),
+        FfiConverterString.lower(body),
+        FfiConverterSequenceString.lower(attachmentIds),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The services the family may write to (as of the last sync).
+     */
+open func services()throws  -> [ServiceView]  {
+    return try  FfiConverterSequenceTypeServiceView.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_services(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Starts paying an invoice online (PayFiP): the page to open in the system
      * browser; the parent comes back through `portailfamille://paiements/{id}`.
      */
@@ -1261,6 +1372,31 @@ open func sync()async throws  -> SyncReport  {
             liftFunc: FfiConverterTypeSyncReport_lift,
             errorHandler: FfiConverterTypeCoreError_lift
         )
+}
+    
+    /**
+     * A thread's messages, with those still on the phone.
+     */
+open func thread(threadId: String)throws  -> ThreadView  {
+    return try  FfiConverterTypeThreadView_lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_thread(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(threadId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The MESSAGES tab: threads, the latest first (offline; opened offline too).
+     */
+open func threads()throws  -> [ThreadSummaryView]  {
+    return try  FfiConverterSequenceTypeThreadSummaryView.lift(try rustCallWithError(FfiConverterTypeCoreError_lift) {
+        uniffiCallStatus in
+    uniffi_famille_core_fn_method_core_threads(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1882,6 +2018,94 @@ public func FfiConverterTypeAlertView_lift(_ buf: RustBuffer) throws -> AlertVie
 #endif
 public func FfiConverterTypeAlertView_lower(_ value: AlertView) -> RustBuffer {
     return FfiConverterTypeAlertView.lower(value)
+}
+
+
+public struct AttachmentView: Equatable, Hashable {
+    public var id: String
+    public var filename: String?
+    /**
+     * Empty while the file is still on the phone.
+     */
+    public var contentType: String
+    public var sizeBytes: Int64
+    /**
+     * Not sent yet (its message is pending).
+     */
+    public var onPhone: Bool
+    /**
+     * The server refused the file: the message cannot go without it.
+     */
+    public var refused: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, filename: String?, 
+        /**
+         * Empty while the file is still on the phone.
+         */contentType: String, sizeBytes: Int64, 
+        /**
+         * Not sent yet (its message is pending).
+         */onPhone: Bool, 
+        /**
+         * The server refused the file: the message cannot go without it.
+         */refused: Bool) {
+        self.id = id
+        self.filename = filename
+        self.contentType = contentType
+        self.sizeBytes = sizeBytes
+        self.onPhone = onPhone
+        self.refused = refused
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AttachmentView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAttachmentView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AttachmentView {
+        return
+            try AttachmentView(
+                id: FfiConverterString.read(from: &buf), 
+                filename: FfiConverterOptionString.read(from: &buf), 
+                contentType: FfiConverterString.read(from: &buf), 
+                sizeBytes: FfiConverterInt64.read(from: &buf), 
+                onPhone: FfiConverterBool.read(from: &buf), 
+                refused: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AttachmentView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterOptionString.write(value.filename, into: &buf)
+        FfiConverterString.write(value.contentType, into: &buf)
+        FfiConverterInt64.write(value.sizeBytes, into: &buf)
+        FfiConverterBool.write(value.onPhone, into: &buf)
+        FfiConverterBool.write(value.refused, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentView_lift(_ buf: RustBuffer) throws -> AttachmentView {
+    return try FfiConverterTypeAttachmentView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentView_lower(_ value: AttachmentView) -> RustBuffer {
+    return FfiConverterTypeAttachmentView.lower(value)
 }
 
 
@@ -3169,6 +3393,118 @@ public func FfiConverterTypeLoginTokens_lower(_ value: LoginTokens) -> RustBuffe
 }
 
 
+public struct MessageView: Equatable, Hashable {
+    public var id: String
+    /**
+     * Written by the family (drawn on the right).
+     */
+    public var fromFamily: Bool
+    /**
+     * The service's name for its messages (agents are not named to families).
+     */
+    public var author: String
+    public var body: String
+    public var attachments: [AttachmentView]
+    /**
+     * « 8 décembre à 18:30 » (Europe/Paris).
+     */
+    public var timeLabel: String
+    /**
+     * For the family's messages: the services read it (« lu »).
+     */
+    public var read: Bool
+    public var state: MessageState
+    /**
+     * Why the server refused it (French).
+     */
+    public var detail: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, 
+        /**
+         * Written by the family (drawn on the right).
+         */fromFamily: Bool, 
+        /**
+         * The service's name for its messages (agents are not named to families).
+         */author: String, body: String, attachments: [AttachmentView], 
+        /**
+         * « 8 décembre à 18:30 » (Europe/Paris).
+         */timeLabel: String, 
+        /**
+         * For the family's messages: the services read it (« lu »).
+         */read: Bool, state: MessageState, 
+        /**
+         * Why the server refused it (French).
+         */detail: String?) {
+        self.id = id
+        self.fromFamily = fromFamily
+        self.author = author
+        self.body = body
+        self.attachments = attachments
+        self.timeLabel = timeLabel
+        self.read = read
+        self.state = state
+        self.detail = detail
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MessageView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessageView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MessageView {
+        return
+            try MessageView(
+                id: FfiConverterString.read(from: &buf), 
+                fromFamily: FfiConverterBool.read(from: &buf), 
+                author: FfiConverterString.read(from: &buf), 
+                body: FfiConverterString.read(from: &buf), 
+                attachments: FfiConverterSequenceTypeAttachmentView.read(from: &buf), 
+                timeLabel: FfiConverterString.read(from: &buf), 
+                read: FfiConverterBool.read(from: &buf), 
+                state: FfiConverterTypeMessageState.read(from: &buf), 
+                detail: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MessageView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterBool.write(value.fromFamily, into: &buf)
+        FfiConverterString.write(value.author, into: &buf)
+        FfiConverterString.write(value.body, into: &buf)
+        FfiConverterSequenceTypeAttachmentView.write(value.attachments, into: &buf)
+        FfiConverterString.write(value.timeLabel, into: &buf)
+        FfiConverterBool.write(value.read, into: &buf)
+        FfiConverterTypeMessageState.write(value.state, into: &buf)
+        FfiConverterOptionString.write(value.detail, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageView_lift(_ buf: RustBuffer) throws -> MessageView {
+    return try FfiConverterTypeMessageView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageView_lower(_ value: MessageView) -> RustBuffer {
+    return FfiConverterTypeMessageView.lower(value)
+}
+
+
 /**
  * A document the parent sent from the phone: on its way, sent, or refused.
  */
@@ -3757,6 +4093,63 @@ public func FfiConverterTypeQueueItem_lower(_ value: QueueItem) -> RustBuffer {
 }
 
 
+/**
+ * A service the family may write to.
+ */
+public struct ServiceView: Equatable, Hashable {
+    public var id: String
+    public var name: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ServiceView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServiceView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServiceView {
+        return
+            try ServiceView(
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ServiceView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServiceView_lift(_ buf: RustBuffer) throws -> ServiceView {
+    return try FfiConverterTypeServiceView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServiceView_lower(_ value: ServiceView) -> RustBuffer {
+    return FfiConverterTypeServiceView.lower(value)
+}
+
+
 public struct SyncReport: Equatable, Hashable {
     /**
      * Intents sent, and how the server answered them.
@@ -3856,6 +4249,186 @@ public func FfiConverterTypeSyncReport_lift(_ buf: RustBuffer) throws -> SyncRep
 #endif
 public func FfiConverterTypeSyncReport_lower(_ value: SyncReport) -> RustBuffer {
     return FfiConverterTypeSyncReport.lower(value)
+}
+
+
+/**
+ * A thread in the MESSAGES tab.
+ */
+public struct ThreadSummaryView: Equatable, Hashable {
+    /**
+     * The server's id, or the queued intent's for a thread opened offline.
+     */
+    public var id: String
+    public var service: String
+    public var subject: String
+    public var closed: Bool
+    /**
+     * « 8 décembre à 18:30 » (Europe/Paris).
+     */
+    public var lastMessageLabel: String
+    /**
+     * The first line of the last message.
+     */
+    public var preview: String
+    /**
+     * Messages of the services not read yet.
+     */
+    public var unread: UInt32
+    /**
+     * `Pending` while a message of the family in it waits to be sent.
+     */
+    public var state: MessageState
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The server's id, or the queued intent's for a thread opened offline.
+         */id: String, service: String, subject: String, closed: Bool, 
+        /**
+         * « 8 décembre à 18:30 » (Europe/Paris).
+         */lastMessageLabel: String, 
+        /**
+         * The first line of the last message.
+         */preview: String, 
+        /**
+         * Messages of the services not read yet.
+         */unread: UInt32, 
+        /**
+         * `Pending` while a message of the family in it waits to be sent.
+         */state: MessageState) {
+        self.id = id
+        self.service = service
+        self.subject = subject
+        self.closed = closed
+        self.lastMessageLabel = lastMessageLabel
+        self.preview = preview
+        self.unread = unread
+        self.state = state
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ThreadSummaryView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeThreadSummaryView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ThreadSummaryView {
+        return
+            try ThreadSummaryView(
+                id: FfiConverterString.read(from: &buf), 
+                service: FfiConverterString.read(from: &buf), 
+                subject: FfiConverterString.read(from: &buf), 
+                closed: FfiConverterBool.read(from: &buf), 
+                lastMessageLabel: FfiConverterString.read(from: &buf), 
+                preview: FfiConverterString.read(from: &buf), 
+                unread: FfiConverterUInt32.read(from: &buf), 
+                state: FfiConverterTypeMessageState.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ThreadSummaryView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.service, into: &buf)
+        FfiConverterString.write(value.subject, into: &buf)
+        FfiConverterBool.write(value.closed, into: &buf)
+        FfiConverterString.write(value.lastMessageLabel, into: &buf)
+        FfiConverterString.write(value.preview, into: &buf)
+        FfiConverterUInt32.write(value.unread, into: &buf)
+        FfiConverterTypeMessageState.write(value.state, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThreadSummaryView_lift(_ buf: RustBuffer) throws -> ThreadSummaryView {
+    return try FfiConverterTypeThreadSummaryView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThreadSummaryView_lower(_ value: ThreadSummaryView) -> RustBuffer {
+    return FfiConverterTypeThreadSummaryView.lower(value)
+}
+
+
+/**
+ * A thread with its messages, oldest first.
+ */
+public struct ThreadView: Equatable, Hashable {
+    public var id: String
+    public var service: String
+    public var subject: String
+    public var closed: Bool
+    public var messages: [MessageView]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, service: String, subject: String, closed: Bool, messages: [MessageView]) {
+        self.id = id
+        self.service = service
+        self.subject = subject
+        self.closed = closed
+        self.messages = messages
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ThreadView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeThreadView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ThreadView {
+        return
+            try ThreadView(
+                id: FfiConverterString.read(from: &buf), 
+                service: FfiConverterString.read(from: &buf), 
+                subject: FfiConverterString.read(from: &buf), 
+                closed: FfiConverterBool.read(from: &buf), 
+                messages: FfiConverterSequenceTypeMessageView.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ThreadView, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.service, into: &buf)
+        FfiConverterString.write(value.subject, into: &buf)
+        FfiConverterBool.write(value.closed, into: &buf)
+        FfiConverterSequenceTypeMessageView.write(value.messages, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThreadView_lift(_ buf: RustBuffer) throws -> ThreadView {
+    return try FfiConverterTypeThreadView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThreadView_lower(_ value: ThreadView) -> RustBuffer {
+    return FfiConverterTypeThreadView.lower(value)
 }
 
 
@@ -4017,6 +4590,91 @@ public func FfiConverterTypeCoreError_lift(_ buf: RustBuffer) throws -> CoreErro
 public func FfiConverterTypeCoreError_lower(_ value: CoreError) -> RustBuffer {
     return FfiConverterTypeCoreError.lower(value)
 }
+
+
+/**
+ * Where a message of the family stands.
+ */
+
+public enum MessageState: Equatable, Hashable {
+    
+    /**
+     * On the server.
+     */
+    case sent
+    /**
+     * « En attente d'envoi »: queued on the phone (its attachments first).
+     */
+    case pending
+    /**
+     * Refused by the server (`detail` says why): to rewrite or dismiss.
+     */
+    case refused
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MessageState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMessageState: FfiConverterRustBuffer {
+    typealias SwiftType = MessageState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MessageState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .sent
+        
+        case 2: return .pending
+        
+        case 3: return .refused
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MessageState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .sent:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .pending:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .refused:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageState_lift(_ buf: RustBuffer) throws -> MessageState {
+    return try FfiConverterTypeMessageState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMessageState_lower(_ value: MessageState) -> RustBuffer {
+    return FfiConverterTypeMessageState.lower(value)
+}
+
 
 
 /**
@@ -4447,6 +5105,31 @@ fileprivate struct FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeAttachmentView: FfiConverterRustBuffer {
+    typealias SwiftType = [AttachmentView]
+
+    public static func write(_ value: [AttachmentView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAttachmentView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AttachmentView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AttachmentView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAttachmentView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeCapturedPage: FfiConverterRustBuffer {
     typealias SwiftType = [CapturedPage]
 
@@ -4672,6 +5355,31 @@ fileprivate struct FfiConverterSequenceTypeInvoiceView: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeMessageView: FfiConverterRustBuffer {
+    typealias SwiftType = [MessageView]
+
+    public static func write(_ value: [MessageView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMessageView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MessageView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MessageView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMessageView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeOutgoingView: FfiConverterRustBuffer {
     typealias SwiftType = [OutgoingView]
 
@@ -4739,6 +5447,56 @@ fileprivate struct FfiConverterSequenceTypeQueueItem: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeQueueItem.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeServiceView: FfiConverterRustBuffer {
+    typealias SwiftType = [ServiceView]
+
+    public static func write(_ value: [ServiceView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeServiceView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ServiceView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ServiceView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeServiceView.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeThreadSummaryView: FfiConverterRustBuffer {
+    typealias SwiftType = [ThreadSummaryView]
+
+    public static func write(_ value: [ThreadSummaryView], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeThreadSummaryView.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ThreadSummaryView] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ThreadSummaryView]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeThreadSummaryView.read(from: &buf))
         }
         return seq
     }
@@ -4875,6 +5633,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_famille_core_checksum_method_core_alerts() != 18038) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_famille_core_checksum_method_core_attach_file() != 57727) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_attachment() != 58018) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_famille_core_checksum_method_core_calendar() != 46999) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4935,6 +5699,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_famille_core_checksum_method_core_logout() != 1803) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_famille_core_checksum_method_core_mark_thread_read() != 1493) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_famille_core_checksum_method_core_outgoing_documents() != 47057) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4956,10 +5723,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_famille_core_checksum_method_core_send_document() != 38676) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_famille_core_checksum_method_core_send_message() != 40685) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_services() != 181) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_famille_core_checksum_method_core_start_payment() != 35236) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_sync() != 25588) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_thread() != 5005) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_famille_core_checksum_method_core_threads() != 31801) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_famille_core_checksum_method_core_upload_limit() != 36364) {

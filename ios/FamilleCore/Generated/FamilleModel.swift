@@ -1594,6 +1594,10 @@ public enum EntityKind: Equatable, Hashable {
     case document
     case invoice
     /**
+     * A thread with its messages.
+     */
+    case thread
+    /**
      * The family's quotient familial records (the entity's id is the family's).
      */
     case quotient
@@ -1628,7 +1632,9 @@ public struct FfiConverterTypeEntityKind: FfiConverterRustBuffer {
         
         case 5: return .invoice
         
-        case 6: return .quotient
+        case 6: return .thread
+        
+        case 7: return .quotient
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -1658,8 +1664,12 @@ public struct FfiConverterTypeEntityKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(5))
         
         
-        case .quotient:
+        case .thread:
             writeInt(&buf, Int32(6))
+        
+        
+        case .quotient:
+            writeInt(&buf, Int32(7))
         
         }
     }
@@ -2294,6 +2304,8 @@ public enum IntentKind: Equatable, Hashable {
     case cancel
     case joinWaitlist
     case leaveWaitlist
+    case sendMessage
+    case readThread
 
 
 
@@ -2323,6 +2335,10 @@ public struct FfiConverterTypeIntentKind: FfiConverterRustBuffer {
         
         case 4: return .leaveWaitlist
         
+        case 5: return .sendMessage
+        
+        case 6: return .readThread
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -2345,6 +2361,14 @@ public struct FfiConverterTypeIntentKind: FfiConverterRustBuffer {
         
         case .leaveWaitlist:
             writeInt(&buf, Int32(4))
+        
+        
+        case .sendMessage:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .readThread:
+            writeInt(&buf, Int32(6))
         
         }
     }
@@ -3788,6 +3812,75 @@ public func FfiConverterTypeSessionStatus_lower(_ value: SessionStatus) -> RustB
 
 
 /**
+ * Who wrote a message: the family (a parent) or the services (an agent).
+ */
+
+public enum Side: Equatable, Hashable {
+    
+    case family
+    case services
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Side: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSide: FfiConverterRustBuffer {
+    typealias SwiftType = Side
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Side {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .family
+        
+        case 2: return .services
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Side, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .family:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .services:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSide_lift(_ buf: RustBuffer) throws -> Side {
+    return try FfiConverterTypeSide.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSide_lower(_ value: Side) -> RustBuffer {
+    return FfiConverterTypeSide.lower(value)
+}
+
+
+
+/**
  * How a tariff sets the price of a day.
  */
 
@@ -3859,6 +3952,152 @@ public func FfiConverterTypeTariffMode_lift(_ buf: RustBuffer) throws -> TariffM
 #endif
 public func FfiConverterTypeTariffMode_lower(_ value: TariffMode) -> RustBuffer {
     return FfiConverterTypeTariffMode.lower(value)
+}
+
+
+
+/**
+ * Where a thread stands. A closed thread is reopened by a new message from
+ * either side (the history stays in one place).
+ */
+
+public enum ThreadStatus: Equatable, Hashable {
+    
+    case `open`
+    case closed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ThreadStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeThreadStatus: FfiConverterRustBuffer {
+    typealias SwiftType = ThreadStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ThreadStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .`open`
+        
+        case 2: return .closed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ThreadStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .`open`:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .closed:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThreadStatus_lift(_ buf: RustBuffer) throws -> ThreadStatus {
+    return try FfiConverterTypeThreadStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeThreadStatus_lower(_ value: ThreadStatus) -> RustBuffer {
+    return FfiConverterTypeThreadStatus.lower(value)
+}
+
+
+
+/**
+ * What a tus upload becomes once its last byte is in and checked (metadata
+ * `purpose`; `document` when absent).
+ */
+
+public enum UploadPurpose: Equatable, Hashable {
+    
+    /**
+     * A document of the dossier, waiting for the services (`document_type` named).
+     */
+    case document
+    /**
+     * A file attached to a message.
+     */
+    case attachment
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension UploadPurpose: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUploadPurpose: FfiConverterRustBuffer {
+    typealias SwiftType = UploadPurpose
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UploadPurpose {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .document
+        
+        case 2: return .attachment
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: UploadPurpose, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .document:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .attachment:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUploadPurpose_lift(_ buf: RustBuffer) throws -> UploadPurpose {
+    return try FfiConverterTypeUploadPurpose.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUploadPurpose_lower(_ value: UploadPurpose) -> RustBuffer {
+    return FfiConverterTypeUploadPurpose.lower(value)
 }
 
 

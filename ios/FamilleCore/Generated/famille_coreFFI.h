@@ -361,6 +361,16 @@ uint64_t uniffi_famille_core_fn_constructor_core_new(RustBuffer data_dir, RustBu
 RustBuffer uniffi_famille_core_fn_method_core_alerts(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_ATTACH_FILE
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_ATTACH_FILE
+RustBuffer uniffi_famille_core_fn_method_core_attach_file(uint64_t ptr, RustBuffer bytes, RustBuffer filename, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_ATTACHMENT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_ATTACHMENT
+uint64_t uniffi_famille_core_fn_method_core_attachment(uint64_t ptr, RustBuffer thread_id, RustBuffer attachment_id
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CALENDAR
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_CALENDAR
 RustBuffer uniffi_famille_core_fn_method_core_calendar(uint64_t ptr, RustBuffer child_id, RustBuffer from, RustBuffer to, RustCallStatus *_Nonnull out_status
@@ -461,6 +471,11 @@ uint64_t uniffi_famille_core_fn_method_core_login(uint64_t ptr, RustBuffer email
 uint64_t uniffi_famille_core_fn_method_core_logout(uint64_t ptr, RustBuffer device_token
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_MARK_THREAD_READ
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_MARK_THREAD_READ
+void uniffi_famille_core_fn_method_core_mark_thread_read(uint64_t ptr, RustBuffer thread_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_OUTGOING_DOCUMENTS
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_OUTGOING_DOCUMENTS
 RustBuffer uniffi_famille_core_fn_method_core_outgoing_documents(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -496,6 +511,16 @@ uint64_t uniffi_famille_core_fn_method_core_retry_delay_seconds(uint64_t ptr, Ru
 RustBuffer uniffi_famille_core_fn_method_core_send_document(uint64_t ptr, RustBuffer document_type, RustBuffer child_id, RustBuffer bytes, RustBuffer filename, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SEND_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SEND_MESSAGE
+RustBuffer uniffi_famille_core_fn_method_core_send_message(uint64_t ptr, RustBuffer thread_id, RustBuffer service_id, RustBuffer subject, RustBuffer body, RustBuffer attachment_ids, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SERVICES
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SERVICES
+RustBuffer uniffi_famille_core_fn_method_core_services(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_START_PAYMENT
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_START_PAYMENT
 uint64_t uniffi_famille_core_fn_method_core_start_payment(uint64_t ptr, RustBuffer invoice_id
@@ -504,6 +529,16 @@ uint64_t uniffi_famille_core_fn_method_core_start_payment(uint64_t ptr, RustBuff
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_SYNC
 uint64_t uniffi_famille_core_fn_method_core_sync(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_THREAD
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_THREAD
+RustBuffer uniffi_famille_core_fn_method_core_thread(uint64_t ptr, RustBuffer thread_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_THREADS
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_THREADS
+RustBuffer uniffi_famille_core_fn_method_core_threads(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_FN_METHOD_CORE_UPLOAD_LIMIT
@@ -824,6 +859,18 @@ uint16_t uniffi_famille_core_checksum_method_core_alerts(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_ATTACH_FILE
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_ATTACH_FILE
+uint16_t uniffi_famille_core_checksum_method_core_attach_file(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_ATTACHMENT
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_ATTACHMENT
+uint16_t uniffi_famille_core_checksum_method_core_attachment(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CALENDAR
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_CALENDAR
 uint16_t uniffi_famille_core_checksum_method_core_calendar(void
@@ -944,6 +991,12 @@ uint16_t uniffi_famille_core_checksum_method_core_logout(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_MARK_THREAD_READ
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_MARK_THREAD_READ
+uint16_t uniffi_famille_core_checksum_method_core_mark_thread_read(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_OUTGOING_DOCUMENTS
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_OUTGOING_DOCUMENTS
 uint16_t uniffi_famille_core_checksum_method_core_outgoing_documents(void
@@ -986,6 +1039,18 @@ uint16_t uniffi_famille_core_checksum_method_core_send_document(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SEND_MESSAGE
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SEND_MESSAGE
+uint16_t uniffi_famille_core_checksum_method_core_send_message(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SERVICES
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SERVICES
+uint16_t uniffi_famille_core_checksum_method_core_services(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_START_PAYMENT
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_START_PAYMENT
 uint16_t uniffi_famille_core_checksum_method_core_start_payment(void
@@ -995,6 +1060,18 @@ uint16_t uniffi_famille_core_checksum_method_core_start_payment(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_SYNC
 uint16_t uniffi_famille_core_checksum_method_core_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_THREAD
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_THREAD
+uint16_t uniffi_famille_core_checksum_method_core_thread(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_THREADS
+#define UNIFFI_FFIDEF_UNIFFI_FAMILLE_CORE_CHECKSUM_METHOD_CORE_THREADS
+uint16_t uniffi_famille_core_checksum_method_core_threads(void
     
 );
 #endif

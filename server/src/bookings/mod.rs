@@ -71,6 +71,10 @@ pub async fn apply(
         Mutation::LeaveWaitlist { reservation_id, .. } => {
             release(tx, actor, reservation_id, ReleaseIntent::LeaveWaitlist).await
         }
+        // Another area's: the queue never hands them here.
+        Mutation::SendMessage { .. } | Mutation::ReadThread { .. } => {
+            Ok(Outcome::rejected(famille_model::ErrorCode::InvalidMutation))
+        }
     }
 }
 

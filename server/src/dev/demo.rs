@@ -228,7 +228,56 @@ pub async fn load(state: &AppState) -> AppResult<Loaded> {
 
     let options = load_catalog(state, family_id, &child_ids).await?;
     super::demo_billing::load(state, family_id, &child_ids, agent.id, &options).await?;
+    load_services(state, family_id, parent.account_id, agent.id).await?;
     Ok(Loaded::Created)
+}
+
+/// The services of the guide's messaging, the demo agent in each, and a question
+/// the TESTBO family asked (written as the family: seeding notifies nobody).
+async fn load_services(
+    state: &AppState,
+    family_id: Uuid,
+    parent_id: Uuid,
+    agent_id: Uuid,
+) -> AppResult<()> {
+    use famille_model::api::ServiceInput;
+    let mut childhood = None;
+    for (name, sensitive) in [
+        ("Enfance-jeunesse", false),
+        ("Périscolaire et restauration", false),
+        ("Petite enfance", false),
+        ("Facturation", false),
+        ("Action sociale", true),
+    ] {
+        let input = ServiceInput {
+            name: name.to_owned(),
+            sensitive,
+            agents: vec![agent_id],
+        };
+        let id = crate::messages::save_service(state, None, &input).await?;
+        if name == "Enfance-jeunesse" {
+            childhood = Some(id);
+        }
+    }
+    let service = childhood.ok_or(AppError::NotFound)?;
+    crate::messages::send(
+        state,
+        &crate::messages::Scope::Family(family_id),
+        &crate::messages::Draft {
+            author_id: parent_id,
+            target: crate::messages::Target::New {
+                family_id,
+                service,
+                subject: Some("Vacances de Noël"),
+            },
+            body: "Bonjour,\nLuc pourra-t-il venir au centre de loisirs pendant les vacances de Noël ? \
+                   Nous attendons le rendez-vous chez le médecin pour son carnet de vaccination.\n\
+                   Patricia TESTBO",
+            attachments: &[],
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Approximate school holidays of zone A (Bordeaux) by month and day, for the demo

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
 use famille_model::ErrorCode;
 use famille_model::api::{DocumentScope, Problem};
-use famille_model::files::{FileKind, FileRefusal, check_file};
+use famille_model::files::{FileKind, FileRefusal, UploadPurpose, check_file};
 use famille_model::validate::FieldError;
 use sha2::Digest;
 use utoipa_axum::router::OpenApiRouter;
@@ -136,9 +136,12 @@ async fn options(State(state): State<AppState>) -> Response {
     tus_headers(response)
 }
 
-/// Creates an upload. `Upload-Length` is required; `Upload-Metadata` names
-/// `document_type` (its code) and, for a child's document, `child_id`; `filename` is
-/// optional (its extension must match the content).
+/// Creates an upload. `Upload-Length` is required; `Upload-Metadata` names its
+/// `purpose` (`document`, the default, or `attachment` for a message), for a
+/// document its `document_type` (a code) and, for a child's document, `child_id`;
+/// `filename` is optional (its extension must match the content). Either becomes,
+/// once checked, what `Famille-Document-Id` names (an attachment's id is the
+/// upload's).
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "documents", security(("bearer" = [])),
     params(("Upload-Length" = u64, Header), ("Upload-Metadata" = String, Header), ("Tus-Resumable" = String, Header)),
     responses((status = 201, description = "Location: the upload's address"),
@@ -170,35 +173,22 @@ async fn create(
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
     };
-    let code = get("document_type").ok_or_else(|| {
-        refused(
-            ErrorCode::UnknownDocumentType,
-            "Le type de document n'est pas indiqué.",
-        )
-    })?;
-    let (document_type_id, scope) =
-        state
-            .db
-            .uploads()
-            .document_type(code)
-            .await?
-            .ok_or_else(|| {
-                refused(
-                    ErrorCode::UnknownDocumentType,
-                    format!("Type de document inconnu : « {code} »."),
-                )
-            })?;
-    let child_id = match (get("child_id").filter(|c| !c.is_empty()), scope) {
-        (Some(child), _) => {
-            let child: Uuid = child
-                .parse()
-                .map_err(|_| FieldError::new("child_id", "identifiant invalide"))?;
-            // Another family's child is not found, and nothing is created.
-            crate::families::child(&state, parent.family_id, child).await?;
-            Some(child)
+    let purpose = match get("purpose").filter(|p| !p.is_empty()) {
+        None => UploadPurpose::Document,
+        Some(p) => UploadPurpose::from_wire(p).ok_or_else(|| {
+            FieldError::new(
+                "purpose",
+                "valeur inconnue (valeurs possibles : document, attachment)",
+            )
+        })?,
+    };
+    let (document_type_id, child_id) = match purpose {
+        // A message's attachment: the family's, in no dossier slot.
+        UploadPurpose::Attachment => (None, None),
+        UploadPurpose::Document => {
+            let (document_type_id, child_id) = document_slot(&state, &parent, &meta).await?;
+            (Some(document_type_id), child_id)
         }
-        (None, DocumentScope::Child) => return Err(super::child_required()),
-        (None, _) => None,
     };
     let filename = get("filename").map(|f| f.chars().take(200).collect::<String>());
     let id = Uuid::now_v7();
@@ -236,6 +226,51 @@ async fn create(
         .headers_mut()
         .insert("upload-offset", HeaderValue::from(0u64));
     Ok(tus_headers(response))
+}
+
+/// The dossier slot a document upload fills: its type (metadata `document_type`,
+/// a code) and, for a child's document, the family's child (`child_id`).
+async fn document_slot(
+    state: &AppState,
+    parent: &Parent,
+    meta: &[(String, String)],
+) -> AppResult<(Uuid, Option<Uuid>)> {
+    let get = |k: &str| {
+        meta.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let code = get("document_type").ok_or_else(|| {
+        refused(
+            ErrorCode::UnknownDocumentType,
+            "Le type de document n'est pas indiqué.",
+        )
+    })?;
+    let (document_type_id, scope) =
+        state
+            .db
+            .uploads()
+            .document_type(code)
+            .await?
+            .ok_or_else(|| {
+                refused(
+                    ErrorCode::UnknownDocumentType,
+                    format!("Type de document inconnu : « {code} »."),
+                )
+            })?;
+    let child_id = match (get("child_id").filter(|c| !c.is_empty()), scope) {
+        (Some(child), _) => {
+            let child: Uuid = child
+                .parse()
+                .map_err(|_| FieldError::new("child_id", "identifiant invalide"))?;
+            // Another family's child is not found, and nothing is created.
+            crate::families::child(state, parent.family_id, child).await?;
+            Some(child)
+        }
+        (None, DocumentScope::Child) => return Err(super::child_required()),
+        (None, _) => None,
+    };
+    Ok((document_type_id, child_id))
 }
 
 /// What one family may hold: 10 uploads in progress (a parent sends a few

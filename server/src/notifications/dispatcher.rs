@@ -147,8 +147,8 @@ pub async fn dispatch_due(state: &AppState) -> StoreResult<DispatchReport> {
     }
 }
 
-/// Hourly chores: tidy the outbox, forget stale phones and abandoned uploads, tell
-/// families whose documents ran out.
+/// Hourly chores: tidy the outbox, forget stale phones, abandoned uploads and
+/// attachments no message took, tell families whose documents ran out.
 pub async fn hourly(state: &AppState) {
     let now = state.clock.now();
     match state
@@ -175,6 +175,11 @@ pub async fn hourly(state: &AppState) {
             }
         }
         Err(e) => tracing::error!(error = %e, "upload housekeeping failed"),
+    }
+    match crate::messages::sweep_orphan_attachments(state).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "attachments no message took removed"),
+        Err(e) => tracing::error!(error = %e, "attachment housekeeping failed"),
     }
     match state
         .db

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use famille_model::ErrorCode;
-use famille_model::queue::{Mutation, MutationResult, MutationResults};
+use famille_model::queue::{Mutation, MutationResult, MutationResults, MutationStatus};
 use famille_model::validate::FieldError;
 use uuid::Uuid;
 
@@ -103,9 +103,17 @@ pub async fn apply_batch(
         .map(|r| match r {
             Received::Intent(m) => {
                 let outcome = outcomes.next().expect("one outcome per intent");
-                answer(m.id(), &outcome)
+                answer(m, &outcome)
             }
-            Received::Unknown(id) => answer(*id, &Outcome::rejected(ErrorCode::InvalidMutation)),
+            Received::Unknown(id) => MutationResult {
+                id: *id,
+                status: MutationStatus::Rejected,
+                code: Some(ErrorCode::InvalidMutation),
+                billed: false,
+                detail: Some(ErrorCode::InvalidMutation.label_fr().to_owned()),
+                reservation_id: None,
+                thread_id: None,
+            },
         })
         .collect();
     Ok(MutationResults { results })
@@ -214,19 +222,28 @@ async fn apply_one(
         | Mutation::LeaveWaitlist { .. } => {
             crate::bookings::apply(tx, actor, intent, unpaid_block_cents).await?
         }
+        Mutation::SendMessage { .. } | Mutation::ReadThread { .. } => {
+            crate::messages::apply(tx, actor, intent).await?
+        }
     };
     log::log(tx, actor, intent.id(), intent.kind().as_str(), &outcome).await?;
     Ok(outcome)
 }
 
-/// The wire answer of an outcome, with the French sentence of its code.
-fn answer(id: Uuid, outcome: &Outcome) -> MutationResult {
+/// The wire answer of an outcome, with the French sentence of its code; what it
+/// created or changed named by its kind (a reservation, a thread).
+fn answer(intent: &Mutation, outcome: &Outcome) -> MutationResult {
+    let is_thread = matches!(
+        intent,
+        Mutation::SendMessage { .. } | Mutation::ReadThread { .. }
+    );
     MutationResult {
-        id,
+        id: intent.id(),
         status: outcome.status,
         code: outcome.code,
         billed: outcome.billed,
         detail: outcome.code.map(|c| c.detail_fr(outcome.detail.as_deref())),
-        reservation_id: outcome.ref_id,
+        reservation_id: outcome.ref_id.filter(|_| !is_thread),
+        thread_id: outcome.ref_id.filter(|_| is_thread),
     }
 }

@@ -32,6 +32,8 @@ pub enum AuditAction {
     /// An agent asked API Particulier for the family's QF (the State's API keeps
     /// its own trace; this one says who at the organisation asked).
     QuotientFetched,
+    /// An agent opened a file a family attached to a message.
+    AttachmentRead,
 }
 
 impl AuditAction {
@@ -42,6 +44,7 @@ impl AuditAction {
             AuditAction::RosterRead => "roster.read",
             AuditAction::DocumentRead => "document.read",
             AuditAction::QuotientFetched => "quotient.fetched",
+            AuditAction::AttachmentRead => "attachment.read",
         }
     }
 }

@@ -72,6 +72,14 @@ impl FeedEntry {
         }
     }
 
+    pub fn thread(family_id: Uuid, id: Uuid) -> FeedEntry {
+        FeedEntry {
+            family_id: Some(family_id),
+            entity: EntityKind::Thread,
+            id,
+        }
+    }
+
     pub fn document(family_id: Uuid, id: Uuid) -> FeedEntry {
         FeedEntry {
             family_id: Some(family_id),
@@ -372,6 +380,7 @@ impl ChangeFeed<'_> {
                 document: None,
                 invoice: None,
                 quotients: None,
+                thread: None,
             };
             match e.entity {
                 EntityKind::Session => change.session = sessions.get(&e.entity_id).cloned(),
@@ -397,13 +406,24 @@ impl ChangeFeed<'_> {
                     change.quotients = Some(self.db.billing().quotients(family_id).await?);
                 }
                 EntityKind::Quotient => {}
+                EntityKind::Thread => {
+                    let messages = self.db.messages();
+                    if let Some(row) = messages.thread_row(e.entity_id, Some(family_id)).await? {
+                        change.thread = Some(
+                            messages
+                                .thread(&row, famille_model::messages::Side::Family)
+                                .await?,
+                        );
+                    }
+                }
             }
             change.deleted = change.session.is_none()
                 && change.activity.is_none()
                 && change.reservation.is_none()
                 && change.document.is_none()
                 && change.invoice.is_none()
-                && change.quotients.is_none();
+                && change.quotients.is_none()
+                && change.thread.is_none();
             changes.push(change);
         }
         Ok(Page {

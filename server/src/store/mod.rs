@@ -24,6 +24,7 @@ pub mod devices;
 pub mod documents;
 pub mod families;
 pub mod feed;
+pub mod messages;
 pub mod outbox;
 pub mod payments;
 pub mod queue;
@@ -451,6 +452,7 @@ areas! {
     documents => documents::Documents,
     families => families::Families,
     feed => feed::ChangeFeed,
+    messages => messages::Messages,
     outbox => outbox::Outbox,
     payments => payments::Payments,
     queue => queue::QueueLog,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use famille_model::api::DocumentScope;
+use famille_model::files::UploadPurpose;
 use uuid::Uuid;
 
 use super::feed::FeedEntry;
@@ -16,11 +17,23 @@ pub struct UploadRow {
     pub id: Uuid,
     pub family_id: Uuid,
     pub child_id: Option<Uuid>,
-    pub document_type_id: Uuid,
+    /// `None` for an attachment.
+    pub document_type_id: Option<Uuid>,
     pub filename: Option<String>,
     pub length: i64,
     pub received: i64,
+    /// The document or attachment it became.
     pub document_id: Option<Uuid>,
+}
+
+impl UploadRow {
+    pub fn purpose(&self) -> UploadPurpose {
+        if self.document_type_id.is_some() {
+            UploadPurpose::Document
+        } else {
+            UploadPurpose::Attachment
+        }
+    }
 }
 
 pub struct NewUpload<'a> {
@@ -28,7 +41,8 @@ pub struct NewUpload<'a> {
     pub family_id: Uuid,
     pub account_id: Uuid,
     pub child_id: Option<Uuid>,
-    pub document_type_id: Uuid,
+    /// `None` for an attachment.
+    pub document_type_id: Option<Uuid>,
     pub filename: Option<&'a str>,
     pub length: i64,
     pub now: DateTime<Utc>,
@@ -48,7 +62,7 @@ pub struct StoredFile<'a> {
 pub struct FamilyLoad {
     pub in_flight: i64,
     pub bytes: i64,
-    /// Documents sent in the last 24 hours.
+    /// Documents and attachments sent in the last 24 hours.
     pub documents: i64,
 }
 
@@ -146,7 +160,8 @@ impl Uploads<'_> {
                 "SELECT \
                    (SELECT COUNT(*) FROM uploads WHERE family_id = $1 AND document_id IS NULL AND expires_at >= $2) AS in_flight, \
                    (SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM uploads WHERE family_id = $1 AND document_id IS NULL AND expires_at >= $2) AS bytes, \
-                   (SELECT COUNT(*) FROM documents WHERE family_id = $1 AND created_at >= $3) AS documents",
+                   (SELECT COUNT(*) FROM documents WHERE family_id = $1 AND created_at >= $3) \
+                   + (SELECT COUNT(*) FROM attachments WHERE family_id = $1 AND created_at >= $3) AS documents",
             )
             .bind(u.family_id)
             .bind(u.now)
@@ -157,8 +172,8 @@ impl Uploads<'_> {
                 Err(hit) => Err(hit),
                 Ok(()) => {
                     sqlx::query(
-                        "INSERT INTO uploads (id, family_id, account_id, child_id, document_type_id, filename, length, created_at, expires_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        "INSERT INTO uploads (id, family_id, account_id, child_id, document_type_id, filename, length, created_at, expires_at, purpose) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     )
                     .bind(u.id)
                     .bind(u.family_id)
@@ -169,6 +184,11 @@ impl Uploads<'_> {
                     .bind(u.length)
                     .bind(u.now)
                     .bind(u.expires_at)
+                    .bind(if u.document_type_id.is_some() {
+                        UploadPurpose::Document.as_str()
+                    } else {
+                        UploadPurpose::Attachment.as_str()
+                    })
                     .execute(&mut *tx)
                     .await?;
                     Ok(())
@@ -200,19 +220,53 @@ impl Uploads<'_> {
         }))
     }
 
-    /// The finished upload becomes a document waiting for the services, in the
-    /// family's feed: `Ok(Ok(id))`. Once only: when another request finished the
-    /// same upload first (a phone that resent its last piece while the first was
-    /// being checked), nothing is created and `Ok(Err(id))` names that document.
+    /// The finished upload becomes what it was sent for: a document waiting for
+    /// the services, in the family's feed, or an attachment waiting for its
+    /// message (whose id is the upload's): `Ok(Ok(id))`. Once only: when another
+    /// request finished the same upload first (a phone that resent its last piece
+    /// while the first was being checked), nothing is created and `Ok(Err(id))`
+    /// names what it became.
     pub async fn complete(
         &self,
         upload: &UploadRow,
         file: &StoredFile<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<Uuid, Uuid>> {
-        let document_id = Uuid::now_v7();
-        let claimed = in_tx!(self.db, |tx| {
-            sqlx::query(
+        let document_id = match upload.document_type_id {
+            Some(_) => Uuid::now_v7(),
+            None => upload.id,
+        };
+        // An attachment is free until a message takes it (one to five per
+        // message); it is in no feed until then.
+        let claimed = if upload.document_type_id.is_none() {
+            in_tx!(self.db, |tx| {
+                sqlx::query(
+                    "INSERT INTO attachments (id, family_id, filename, file_key, content_type, size_bytes, sha256, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(document_id)
+                .bind(upload.family_id)
+                .bind(upload.filename.as_deref())
+                .bind(file.key)
+                .bind(file.content_type)
+                .bind(file.size)
+                .bind(file.sha256)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE uploads SET document_id = $2 WHERE id = $1 AND document_id IS NULL",
+                )
+                .bind(upload.id)
+                .bind(document_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1
+            })
+        } else {
+            in_tx!(self.db, |tx| {
+                sqlx::query(
                 "INSERT INTO documents (id, family_id, child_id, document_type_id, status, created_at, updated_at, \
                  file_key, content_type, size_bytes, sha256) VALUES ($1, $2, $3, $4, 'pending', $5, $5, $6, $7, $8, $9)",
             )
@@ -227,30 +281,31 @@ impl Uploads<'_> {
             .bind(file.sha256)
             .execute(&mut *tx)
             .await?;
-            // The claim: concurrent finishes of one upload wait on its row here.
-            let claimed = sqlx::query(
-                "UPDATE uploads SET document_id = $2 WHERE id = $1 AND document_id IS NULL",
-            )
-            .bind(upload.id)
-            .bind(document_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if claimed {
-                record_changes!(
-                    tx,
-                    &[FeedEntry::document(upload.family_id, document_id)],
-                    now
-                );
-            } else {
-                sqlx::query("DELETE FROM documents WHERE id = $1")
-                    .bind(document_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            claimed
-        });
+                // The claim: concurrent finishes of one upload wait on its row here.
+                let claimed = sqlx::query(
+                    "UPDATE uploads SET document_id = $2 WHERE id = $1 AND document_id IS NULL",
+                )
+                .bind(upload.id)
+                .bind(document_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if claimed {
+                    record_changes!(
+                        tx,
+                        &[FeedEntry::document(upload.family_id, document_id)],
+                        now
+                    );
+                } else {
+                    sqlx::query("DELETE FROM documents WHERE id = $1")
+                        .bind(document_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                claimed
+            })
+        };
         if claimed {
             return Ok(Ok(document_id));
         }

@@ -107,7 +107,16 @@ backend_tests! {
         // Its payment certificate of this year.
         let certificates = app.get(&format!("/api/v1/certificates?year={}", today.format("%Y")), &owner.access).await;
         let certificate_id = certificates.body[0]["id"].as_str().expect("a certificate").to_owned();
+        // The family's thread with the billing service (the demo's), and a photo sent in it.
+        let thread_id = app.get("/api/v1/threads", &owner.access).await.body[0]["id"].as_str().expect("the demo's thread").to_owned();
+        let photo = famille_fixtures::photo("gps_nikon_DSCN0010.jpg").unwrap();
+        let attachment_id = crate::messages::attach(&app, &owner.access, &photo, "photo.jpg").await;
+        let sent = app.post(&format!("/api/v1/threads/{thread_id}/messages"), Some(&owner.access),
+            serde_json::json!({"body": "Voici la photo", "attachments": [attachment_id]})).await;
+        assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.body);
         let ids: HashMap<&str, String> = HashMap::from([
+            ("thread_id", thread_id),
+            ("attachment_id", attachment_id),
             ("invoice_id", invoice_id.clone()),
             ("payment_id", payment_id),
             ("certificate_id", certificate_id),

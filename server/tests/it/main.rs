@@ -13,6 +13,7 @@ mod families;
 mod isolation;
 mod levels;
 mod mail;
+mod messages;
 mod openapi;
 mod payments;
 mod push;

@@ -6,6 +6,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use famille_model::ErrorCode;
+use famille_model::files::UploadPurpose;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -184,6 +185,25 @@ impl Engine {
         bytes: &[u8],
         filename: &str,
     ) -> CoreResult<String> {
+        self.queue_upload(
+            UploadPurpose::Document,
+            document_type,
+            child_id,
+            bytes,
+            filename,
+        )
+    }
+
+    /// Queues an upload (a document, or a message's attachment) after checking
+    /// its bytes; its local id.
+    pub(crate) fn queue_upload(
+        &self,
+        purpose: UploadPurpose,
+        document_type: &str,
+        child_id: Option<&str>,
+        bytes: &[u8],
+        filename: &str,
+    ) -> CoreResult<String> {
         let limit = self.upload_limit();
         if bytes.len() as u64 > limit {
             return Err(too_heavy(Some(bytes.len() as u64), limit, None));
@@ -211,6 +231,7 @@ impl Engine {
         self.store().add_outgoing(
             &OutgoingDocument {
                 id: id.clone(),
+                purpose,
                 document_type: document_type.to_owned(),
                 child_id: child_id.map(str::to_owned),
                 filename: filename.to_owned(),
@@ -229,11 +250,14 @@ impl Engine {
         Ok(id)
     }
 
+    /// The documents sent from the phone (a message's attachments show in their
+    /// message).
     pub fn outgoing_documents(&self) -> CoreResult<Vec<OutgoingView>> {
         Ok(self
             .store()
             .outgoing(false)?
             .into_iter()
+            .filter(|d| d.purpose == UploadPurpose::Document)
             .map(OutgoingView::from)
             .collect())
     }
@@ -388,9 +412,15 @@ impl Engine {
         token: &str,
     ) -> CoreResult<Result<String, Step>> {
         let mut metadata = vec![
-            format!("document_type {}", STANDARD.encode(&doc.document_type)),
+            format!("purpose {}", STANDARD.encode(doc.purpose.as_str())),
             format!("filename {}", STANDARD.encode(&doc.filename)),
         ];
+        if doc.purpose == UploadPurpose::Document {
+            metadata.push(format!(
+                "document_type {}",
+                STANDARD.encode(&doc.document_type)
+            ));
+        }
         if let Some(child) = &doc.child_id {
             metadata.push(format!("child_id {}", STANDARD.encode(child)));
         }

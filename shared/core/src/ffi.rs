@@ -254,6 +254,60 @@ impl Core {
         self.engine.forget_outgoing(&id).map_err(Into::into)
     }
 
+    /// The services the family may write to (as of the last sync).
+    pub fn services(&self) -> FfiResult<Vec<ServiceView>> {
+        self.engine.services().map_err(Into::into)
+    }
+
+    /// The MESSAGES tab: threads, the latest first (offline; opened offline too).
+    pub fn threads(&self) -> FfiResult<Vec<ThreadSummaryView>> {
+        self.engine.threads().map_err(Into::into)
+    }
+
+    /// A thread's messages, with those still on the phone.
+    pub fn thread(&self, thread_id: String) -> FfiResult<ThreadView> {
+        self.engine.thread(&thread_id).map_err(Into::into)
+    }
+
+    /// Queues a photo or PDF for a message; its id goes in `send_message`.
+    pub fn attach_file(&self, bytes: Vec<u8>, filename: String) -> FfiResult<String> {
+        self.engine
+            .attach_file(&bytes, &filename)
+            .map_err(Into::into)
+    }
+
+    /// Writes a message (offline too): in `thread_id`, or opening a thread with
+    /// `service_id` and `subject`. Returns the intent's id.
+    pub fn send_message(
+        &self,
+        thread_id: Option<String>,
+        service_id: Option<String>,
+        subject: Option<String>,
+        body: String,
+        attachment_ids: Vec<String>,
+    ) -> FfiResult<String> {
+        self.engine
+            .send_message(
+                thread_id.as_deref(),
+                service_id.as_deref(),
+                subject.as_deref(),
+                &body,
+                &attachment_ids,
+            )
+            .map_err(Into::into)
+    }
+
+    /// The parent opened the thread (the services will see « lu »).
+    pub fn mark_thread_read(&self, thread_id: String) -> FfiResult<()> {
+        self.engine.mark_thread_read(&thread_id).map_err(Into::into)
+    }
+
+    /// An attachment's bytes (online).
+    pub async fn attachment(&self, thread_id: String, attachment_id: String) -> FfiResult<Vec<u8>> {
+        self.run(move |e| async move { e.attachment(&thread_id, &attachment_id).await })
+            .await
+    }
+
     /// Seconds to wait before the next automatic sync after failures (0: now).
     pub fn retry_delay_seconds(&self) -> FfiResult<u64> {
         self.engine.retry_delay_seconds().map_err(Into::into)

@@ -50,7 +50,7 @@ impl Engine {
             if bookings.iter().any(|b| b.status.is_live()) {
                 return Err(Error::rejected(ErrorCode::AlreadyBooked));
             }
-            store.enqueue(&mutation, None, &now.to_rfc3339())
+            store.enqueue(&mutation, &now.to_rfc3339())
         })?;
         Ok(id.to_string())
     }
@@ -71,7 +71,7 @@ impl Engine {
             if store.withdraw(reservation_id)? {
                 return Ok(reservation_id.to_string());
             }
-            store.enqueue(&mutation, None, &now)?;
+            store.enqueue(&mutation, &now)?;
             Ok(id.to_string())
         })
     }

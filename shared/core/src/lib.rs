@@ -6,7 +6,8 @@
 //!
 //! Features: `login` (log in and out, tokens), `calendar` (what the screens read, offline),
 //! `intents` (the parent's actions, queued), `sync` (send, then pull), `documents`
-//! (capture and resumable uploads), `push` (a notification turned into what to
+//! (capture and resumable uploads), `messages` (threads with the services, offline,
+//! messages queued after their attachments), `push` (a notification turned into what to
 //! show), `clock` (the server's time, which deadlines are judged on).
 
 pub mod calendar;
@@ -21,6 +22,7 @@ pub mod ffi;
 pub mod intents;
 pub mod invoices;
 pub mod login;
+pub mod messages;
 pub mod overlay;
 pub mod page;
 pub mod payments;

@@ -83,6 +83,8 @@ pub fn apply(
         Mutation::Reserve { .. } => Some(BookIntent::Reserve),
         Mutation::JoinWaitlist { .. } => Some(BookIntent::JoinWaitlist),
         Mutation::Cancel { .. } | Mutation::LeaveWaitlist { .. } => None,
+        // Not about a day.
+        Mutation::SendMessage { .. } | Mutation::ReadThread { .. } => return Effect::None,
     };
     if let Some(kind) = book {
         if intent.booking_target() != Some((cell.child_id, cell.session_id)) {

@@ -4,7 +4,7 @@
 //! try; a kill at any point loses no intent (the server applies a resent one once).
 
 use chrono::Utc;
-use famille_model::api::{Alert, Family, SyncPage};
+use famille_model::api::{Alert, Family, Service, SyncPage};
 use famille_model::queue::{MutationBatch, MutationResult, MutationResults, MutationStatus};
 use reqwest::Method;
 use uuid::Uuid;
@@ -29,6 +29,12 @@ impl Engine {
                 return Err(e);
             }
             self.push_uploads(&mut report).await?;
+            #[cfg(feature = "fault-injection")]
+            if std::env::var("FAMILLE_CORE_FAULT").is_ok_and(|f| f == "abort_after_uploads") {
+                // The restart test: killed once the attachments are in, before the
+                // intents that need them leave.
+                std::process::abort();
+            }
             self.push_intents(&mut report).await?;
             self.pull(&mut report).await
         }
@@ -80,6 +86,7 @@ impl Engine {
                         billed: false,
                         detail: Some(detail.clone()),
                         reservation_id: None,
+                        thread_id: None,
                     })
                     .collect(),
                 Err(e) => return Err(e),
@@ -131,9 +138,11 @@ impl Engine {
         self.fetch_invoice_lines().await?;
         let family: Family = self.fetch("/api/v1/family").await?;
         let alerts: Vec<Alert> = self.fetch("/api/v1/alerts").await?;
+        let services: Vec<Service> = self.fetch("/api/v1/services").await?;
         let mut store = self.store();
         store.save_family(&family)?;
         store.save_alerts(&alerts)?;
+        store.set_meta("services", &serde_json::to_string(&services)?)?;
         store.forget_applied()?;
         report.cursor = cursor;
         Ok(())

@@ -468,3 +468,80 @@ pub struct InvoiceDetailView {
     pub invoice: InvoiceView,
     pub lines: Vec<InvoiceLineView>,
 }
+
+/// A service the family may write to.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ServiceView {
+    pub id: String,
+    pub name: String,
+}
+
+/// Where a message of the family stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MessageState {
+    /// On the server.
+    Sent,
+    /// « En attente d'envoi »: queued on the phone (its attachments first).
+    Pending,
+    /// Refused by the server (`detail` says why): to rewrite or dismiss.
+    Refused,
+}
+
+/// A thread in the MESSAGES tab.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ThreadSummaryView {
+    /// The server's id, or the queued intent's for a thread opened offline.
+    pub id: String,
+    pub service: String,
+    pub subject: String,
+    pub closed: bool,
+    /// « 8 décembre à 18:30 » (Europe/Paris).
+    pub last_message_label: String,
+    /// The first line of the last message.
+    pub preview: String,
+    /// Messages of the services not read yet.
+    pub unread: u32,
+    /// `Pending` while a message of the family in it waits to be sent.
+    pub state: MessageState,
+}
+
+/// A thread with its messages, oldest first.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ThreadView {
+    pub id: String,
+    pub service: String,
+    pub subject: String,
+    pub closed: bool,
+    pub messages: Vec<MessageView>,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct MessageView {
+    pub id: String,
+    /// Written by the family (drawn on the right).
+    pub from_family: bool,
+    /// The service's name for its messages (agents are not named to families).
+    pub author: String,
+    pub body: String,
+    pub attachments: Vec<AttachmentView>,
+    /// « 8 décembre à 18:30 » (Europe/Paris).
+    pub time_label: String,
+    /// For the family's messages: the services read it (« lu »).
+    pub read: bool,
+    pub state: MessageState,
+    /// Why the server refused it (French).
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct AttachmentView {
+    pub id: String,
+    pub filename: Option<String>,
+    /// Empty while the file is still on the phone.
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// Not sent yet (its message is pending).
+    pub on_phone: bool,
+    /// The server refused the file: the message cannot go without it.
+    pub refused: bool,
+}

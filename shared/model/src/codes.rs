@@ -79,6 +79,9 @@ impl ErrorCode {
             (ErrorCode::DocumentRequired, Some(labels)) => format!(
                 "Document obligatoire à fournir : {labels}. Envoyez-le depuis « Mes démarches » ; dès sa validation vous pourrez réserver."
             ),
+            (ErrorCode::InvalidField, Some(fields)) => {
+                format!("Un champ est à corriger : {fields}.")
+            }
             _ => self.label_fr().to_owned(),
         }
     }

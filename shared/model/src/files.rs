@@ -45,6 +45,17 @@ pub fn extension(name: &str) -> Option<String> {
         .then(|| ext.to_ascii_lowercase())
 }
 
+vocabulary! {
+    /// What a tus upload becomes once its last byte is in and checked (metadata
+    /// `purpose`; `document` when absent).
+    UploadPurpose {
+        /// A document of the dossier, waiting for the services (`document_type` named).
+        Document => "document", "Document du dossier";
+        /// A file attached to a message.
+        Attachment => "attachment", "Pièce jointe";
+    }
+}
+
 /// The largest image the services accept, in pixels: a 12-megapixel photo is fine; a
 /// file declaring 60,000 x 60,000 pixels is an image bomb.
 pub const MAX_IMAGE_PIXELS: u64 = 50_000_000;

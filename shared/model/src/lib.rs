@@ -145,6 +145,7 @@ pub mod codes;
 pub mod dossier;
 pub mod files;
 pub mod fr;
+pub mod messages;
 pub mod notice;
 pub mod payments;
 pub mod push;

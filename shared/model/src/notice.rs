@@ -82,6 +82,14 @@ pub enum Event {
         certificate_id: Uuid,
         year: i32,
     },
+    /// The services wrote in a thread. Never the message's body; for a sensitive
+    /// service (social, health), not even the service's name nor the subject.
+    MessageReceived {
+        thread_id: Uuid,
+        service: String,
+        subject: String,
+        sensitive: bool,
+    },
     /// The family's QF runs out soon: the services ask for a new attestation.
     QuotientExpiring {
         family_id: Uuid,
@@ -113,6 +121,7 @@ impl Notice {
             Event::InvoiceIssued { .. } => PushKind::InvoiceIssued,
             Event::PaymentConfirmed { .. } => PushKind::PaymentConfirmed,
             Event::CertificateReady { .. } => PushKind::CertificateReady,
+            Event::MessageReceived { .. } => PushKind::Message,
         }
     }
 
@@ -130,6 +139,7 @@ impl Notice {
             | Event::PaymentConfirmed { invoice_id, .. } => *invoice_id,
             Event::QuotientExpiring { family_id, .. } => *family_id,
             Event::CertificateReady { certificate_id, .. } => *certificate_id,
+            Event::MessageReceived { thread_id, .. } => *thread_id,
         }
     }
 
@@ -146,6 +156,7 @@ impl Notice {
             Event::PaymentConfirmed { .. } => "Paiement enregistré",
             Event::CertificateReady { .. } => "Attestation fiscale disponible",
             Event::QuotientExpiring { .. } => "Quotient familial à mettre à jour",
+            Event::MessageReceived { .. } => "Nouveau message",
         }
     }
 
@@ -233,6 +244,13 @@ impl Notice {
             Event::CertificateReady { year, .. } => format!(
                 "Votre attestation fiscale {year} (frais de garde des enfants de moins de 6 ans) est disponible dans « Factures », avec votre attestation de paiement."
             ),
+            Event::MessageReceived {
+                sensitive: true, ..
+            } => "Les services vous ont écrit : ouvrez le Portail Famille pour lire leur message."
+                .to_owned(),
+            Event::MessageReceived {
+                service, subject, ..
+            } => format!("{service} vous a écrit : « {subject} »."),
             Event::QuotientExpiring { valid_until, .. } => format!(
                 "Votre quotient familial n'est plus valable après le {} : envoyez votre nouvelle attestation CAF ou MSA, sinon le tarif maximum s'appliquera.",
                 fr::date(*valid_until)
@@ -290,6 +308,30 @@ mod tests {
             "Votre facture d'août est disponible : 45,83\u{A0}€"
         );
         assert_eq!(notice(3).kind(), PushKind::InvoiceIssued);
+    }
+
+    #[test]
+    fn a_message_notice_names_the_subject_unless_the_service_is_sensitive() {
+        let notice = |sensitive| {
+            Notice::new(
+                Uuid::nil(),
+                Event::MessageReceived {
+                    thread_id: Uuid::nil(),
+                    service: "Service social".into(),
+                    subject: "Aide aux vacances".into(),
+                    sensitive,
+                },
+            )
+        };
+        assert_eq!(notice(false).kind(), PushKind::Message);
+        assert_eq!(
+            notice(false).body(),
+            "Service social vous a écrit : « Aide aux vacances »."
+        );
+        let hidden = notice(true);
+        assert!(!hidden.body().contains("Aide aux vacances"));
+        assert!(!hidden.body().contains("Service social"));
+        assert!(!hidden.title().contains("Aide"));
     }
 
     fn booking() -> BookingNames {

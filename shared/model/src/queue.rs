@@ -33,6 +33,28 @@ pub enum Mutation {
         id: Uuid,
         reservation_id: Uuid,
     },
+    /// A message: in a thread (`thread_id`), or opening one with a service
+    /// (`service` and `subject`). `uploads` are finished uploads (purpose
+    /// `attachment`) the phone sent first.
+    SendMessage {
+        id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread_id: Option<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<String>,
+        body: String,
+        #[serde(default)]
+        uploads: Vec<Uuid>,
+    },
+    /// The parent read a thread up to `up_to` (possibly offline): the services see
+    /// "lu".
+    ReadThread {
+        id: Uuid,
+        thread_id: Uuid,
+        up_to: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl Mutation {
@@ -41,7 +63,9 @@ impl Mutation {
             Mutation::Reserve { id, .. }
             | Mutation::Cancel { id, .. }
             | Mutation::JoinWaitlist { id, .. }
-            | Mutation::LeaveWaitlist { id, .. } => *id,
+            | Mutation::LeaveWaitlist { id, .. }
+            | Mutation::SendMessage { id, .. }
+            | Mutation::ReadThread { id, .. } => *id,
         }
     }
 
@@ -52,6 +76,8 @@ impl Mutation {
             Mutation::Cancel { .. } => IntentKind::Cancel,
             Mutation::JoinWaitlist { .. } => IntentKind::JoinWaitlist,
             Mutation::LeaveWaitlist { .. } => IntentKind::LeaveWaitlist,
+            Mutation::SendMessage { .. } => IntentKind::SendMessage,
+            Mutation::ReadThread { .. } => IntentKind::ReadThread,
         }
     }
 
@@ -68,8 +94,28 @@ impl Mutation {
                 session_id,
                 ..
             } => Some((child_id, session_id)),
-            Mutation::Cancel { .. } | Mutation::LeaveWaitlist { .. } => None,
+            Mutation::Cancel { .. }
+            | Mutation::LeaveWaitlist { .. }
+            | Mutation::SendMessage { .. }
+            | Mutation::ReadThread { .. } => None,
         }
+    }
+
+    /// The uploads an intent is sent after (a message's attachments). On the phone
+    /// they name its local uploads until sent; the server gets its own ids.
+    pub fn uploads(&self) -> &[Uuid] {
+        match self {
+            Mutation::SendMessage { uploads, .. } => uploads,
+            _ => &[],
+        }
+    }
+
+    /// The same intent naming other uploads (the server's ids of the phone's).
+    pub fn with_uploads(mut self, ids: Vec<Uuid>) -> Mutation {
+        if let Mutation::SendMessage { uploads, .. } = &mut self {
+            *uploads = ids;
+        }
+        self
     }
 
     /// The reservation a release intent is about.
@@ -77,7 +123,10 @@ impl Mutation {
         match *self {
             Mutation::Cancel { reservation_id, .. }
             | Mutation::LeaveWaitlist { reservation_id, .. } => Some(reservation_id),
-            Mutation::Reserve { .. } | Mutation::JoinWaitlist { .. } => None,
+            Mutation::Reserve { .. }
+            | Mutation::JoinWaitlist { .. }
+            | Mutation::SendMessage { .. }
+            | Mutation::ReadThread { .. } => None,
         }
     }
 }
@@ -89,6 +138,8 @@ vocabulary! {
         Cancel => "cancel", "Annulation";
         JoinWaitlist => "join_waitlist", "Inscription en liste d'attente";
         LeaveWaitlist => "leave_waitlist", "Sortie de la liste d'attente";
+        SendMessage => "send_message", "Message";
+        ReadThread => "read_thread", "Lecture d'une conversation";
     }
 }
 
@@ -128,6 +179,9 @@ pub struct MutationResult {
     pub detail: Option<String>,
     /// The reservation the intent created or changed.
     pub reservation_id: Option<Uuid>,
+    /// The thread a message went into (a new one when it opened it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +215,7 @@ mod tests {
             billed: true,
             detail: None,
             reservation_id: None,
+            thread_id: None,
         };
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["code"], "cancel_deadline_passed");
@@ -168,5 +223,29 @@ mod tests {
         assert_eq!(json["billed"], true);
         let back: MutationResult = serde_json::from_value(json).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_message_names_its_uploads_and_takes_the_servers_ids() {
+        let (local, server) = (Uuid::now_v7(), Uuid::now_v7());
+        let m = Mutation::SendMessage {
+            id: Uuid::nil(),
+            thread_id: Some(Uuid::nil()),
+            service: None,
+            subject: None,
+            body: "Bonjour".into(),
+            uploads: vec![local],
+        };
+        assert_eq!(m.uploads(), &[local]);
+        let sent = m.with_uploads(vec![server]);
+        assert_eq!(sent.uploads(), &[server]);
+        assert_eq!(sent.kind(), IntentKind::SendMessage);
+        // A booking names none and is left as it is.
+        let r = Mutation::Cancel {
+            id: Uuid::nil(),
+            reservation_id: Uuid::nil(),
+        };
+        assert!(r.uploads().is_empty());
+        assert_eq!(r.clone().with_uploads(vec![server]), r);
     }
 }

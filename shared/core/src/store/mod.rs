@@ -85,6 +85,15 @@ const MIGRATIONS: &[&str] = &[
          pdf   BLOB
      );
      CREATE INDEX certificates_year ON certificates (year);",
+    // 7: threads with the services (each with its messages, as the feed carries
+    // it); an upload may be a message's attachment. (`queue.waits_for`, never
+    // used, gave way to the uploads an intent names.)
+    "CREATE TABLE threads (
+         id               TEXT PRIMARY KEY,
+         last_message_at  TEXT NOT NULL,
+         json             TEXT NOT NULL
+     );
+     ALTER TABLE uploads ADD COLUMN purpose TEXT NOT NULL DEFAULT 'document';",
 ];
 
 /// Whether SQLite refused for a lock held by another connection.

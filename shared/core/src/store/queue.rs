@@ -22,8 +22,6 @@ pub struct Queued {
     pub billed: bool,
     pub created_at: String,
     pub attempts: i64,
-    /// The upload (local id) this intent is sent after.
-    pub waits_for: Option<String>,
 }
 
 /// A server's answer, recorded after a push.
@@ -35,23 +33,18 @@ pub struct Answer<'a> {
     pub detail: Option<&'a str>,
 }
 
-const COLUMNS: &str = "json, state, code, detail, billed, created_at, attempts, waits_for";
+const COLUMNS: &str = "json, state, code, detail, billed, created_at, attempts";
 
 impl Store {
-    /// Queues an intent; `waits_for` names the upload it must follow.
-    pub fn enqueue(
-        &self,
-        mutation: &Mutation,
-        waits_for: Option<&str>,
-        now: &str,
-    ) -> CoreResult<()> {
+    /// Queues an intent; the uploads it names ([`Mutation::uploads`], local ids)
+    /// are sent before it.
+    pub fn enqueue(&self, mutation: &Mutation, now: &str) -> CoreResult<()> {
         self.conn.execute(
-            "INSERT INTO queue (id, json, created_at, waits_for) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO queue (id, json, created_at) VALUES (?1, ?2, ?3)",
             params![
                 mutation.id().to_string(),
                 serde_json::to_string(mutation)?,
-                now,
-                waits_for
+                now
             ],
         )?;
         Ok(())
@@ -78,12 +71,11 @@ impl Store {
                 r.get::<_, bool>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, i64>(6)?,
-                r.get::<_, Option<String>>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (json, state, code, detail, billed, created_at, attempts, waits_for) = row?;
+            let (json, state, code, detail, billed, created_at, attempts) = row?;
             out.push(Queued {
                 mutation: serde_json::from_str(&json)?,
                 state: state
@@ -94,7 +86,6 @@ impl Store {
                 billed,
                 created_at,
                 attempts,
-                waits_for,
             });
         }
         Ok(out)
@@ -105,22 +96,29 @@ impl Store {
         self.queued("ORDER BY seq")
     }
 
-    /// The next intents to send, in order: pending ones whose upload, if any, has
-    /// reached the server. The first one still waiting for its upload stops the
-    /// batch (what comes after it was meant after it).
+    /// The next intents to send, in order: pending ones whose uploads have all
+    /// reached the server, each naming the server's ids of its uploads. The first
+    /// one still waiting for an upload stops the batch (what comes after it was
+    /// meant after it).
     pub fn to_send(&self, limit: usize) -> CoreResult<Vec<Mutation>> {
         let pending = self.queued("WHERE state = 'pending' ORDER BY seq")?;
         let mut batch = Vec::new();
-        for q in pending {
+        'intents: for q in pending {
             if batch.len() >= limit {
                 break;
             }
-            if let Some(upload) = &q.waits_for
-                && self.upload_state(upload)? != Some(super::UploadState::Sent)
-            {
-                break;
+            let mut server_ids = Vec::new();
+            for local in q.mutation.uploads() {
+                match self.sent_upload(&local.to_string())? {
+                    Some(id) => server_ids.push(id),
+                    None => break 'intents,
+                }
             }
-            batch.push(q.mutation);
+            batch.push(if server_ids.is_empty() {
+                q.mutation
+            } else {
+                q.mutation.with_uploads(server_ids)
+            });
         }
         Ok(batch)
     }
@@ -128,15 +126,29 @@ impl Store {
     /// Intents waiting for an upload the server refused (or the parent withdrew)
     /// fail visibly: rejected with `upload_refused`. Returns how many.
     pub fn reject_orphans(&mut self) -> CoreResult<usize> {
-        Ok(self.conn.execute(
-            "UPDATE queue SET state = 'rejected', code = ?1, detail = ?2 \
-             WHERE state = 'pending' AND waits_for IS NOT NULL \
-             AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.id = queue.waits_for AND u.state <> 'rejected')",
-            params![
-                ErrorCode::UploadRefused.as_str(),
-                ErrorCode::UploadRefused.label_fr()
-            ],
-        )?)
+        let mut orphans = Vec::new();
+        for q in self.queued("WHERE state = 'pending' ORDER BY seq")? {
+            for local in q.mutation.uploads() {
+                let state = self.upload_state(&local.to_string())?;
+                if matches!(state, None | Some(super::UploadState::Rejected)) {
+                    orphans.push(q.mutation.id());
+                    break;
+                }
+            }
+        }
+        let tx = self.conn.transaction()?;
+        for id in &orphans {
+            tx.execute(
+                "UPDATE queue SET state = 'rejected', code = ?2, detail = ?3 WHERE id = ?1 AND state = 'pending'",
+                params![
+                    id.to_string(),
+                    ErrorCode::UploadRefused.as_str(),
+                    ErrorCode::UploadRefused.label_fr()
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(orphans.len())
     }
 
     pub fn pending_count(&self) -> CoreResult<u64> {

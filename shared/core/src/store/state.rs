@@ -3,7 +3,7 @@
 
 use famille_model::api::{
     ActivitySnapshot, Alert, Change, DocumentSnapshot, EntityKind, Family, Invoice, InvoiceLine,
-    QuotientRecordView, ReservationSnapshot, SessionSnapshot,
+    QuotientRecordView, ReservationSnapshot, SessionSnapshot, Thread,
 };
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
@@ -46,6 +46,7 @@ impl Store {
                     EntityKind::Reservation => "reservations",
                     EntityKind::Document => "documents",
                     EntityKind::Invoice => "invoices",
+                    EntityKind::Thread => "threads",
                     // One row: the family's records.
                     EntityKind::Quotient => {
                         match &change.quotients {
@@ -81,6 +82,12 @@ impl Store {
                     ])?;
                 } else if let Some(d) = &change.document {
                     upsert_document.execute(params![id, serde_json::to_string(d)?])?;
+                } else if let Some(t) = &change.thread {
+                    tx.execute(
+                        "INSERT INTO threads (id, last_message_at, json) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT (id) DO UPDATE SET last_message_at = excluded.last_message_at, json = excluded.json",
+                        params![id, t.last_message_at.to_rfc3339(), serde_json::to_string(t)?],
+                    )?;
                 } else if let Some(i) = &change.invoice {
                     upsert_invoice.execute(params![
                         id,
@@ -96,6 +103,29 @@ impl Store {
             [cursor.to_string()],
         )?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// The family's threads, the latest first.
+    pub fn threads(&self) -> CoreResult<Vec<Thread>> {
+        self.all_json(
+            "SELECT json FROM threads ORDER BY last_message_at DESC, id",
+            [],
+        )
+    }
+
+    pub fn thread(&self, id: Uuid) -> CoreResult<Option<Thread>> {
+        Ok(self
+            .all_json("SELECT json FROM threads WHERE id = ?1", [id.to_string()])?
+            .pop())
+    }
+
+    /// Keeps a thread as the phone now shows it (read before the server knows).
+    pub fn save_thread(&self, thread: &Thread) -> CoreResult<()> {
+        self.conn.execute(
+            "UPDATE threads SET json = ?2 WHERE id = ?1",
+            params![thread.id.to_string(), serde_json::to_string(thread)?],
+        )?;
         Ok(())
     }
 

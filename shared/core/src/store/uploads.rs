@@ -2,6 +2,7 @@
 //! acknowledged, and their outcome.
 
 use famille_model::ErrorCode;
+use famille_model::files::UploadPurpose;
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
@@ -24,6 +25,8 @@ famille_model::labelled_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutgoingDocument {
     pub id: String,
+    /// A dossier document, or a message's attachment.
+    pub purpose: UploadPurpose,
     pub document_type: String,
     pub child_id: Option<String>,
     pub filename: String,
@@ -43,15 +46,15 @@ pub struct OutgoingDocument {
 impl Store {
     pub fn add_outgoing(&self, d: &OutgoingDocument, now: &str) -> CoreResult<()> {
         self.conn.execute(
-            "INSERT INTO uploads (id, document_type, child_id, filename, path, length, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![d.id, d.document_type, d.child_id, d.filename, d.path, d.length, now],
+            "INSERT INTO uploads (id, document_type, child_id, filename, path, length, created_at, purpose) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![d.id, d.document_type, d.child_id, d.filename, d.path, d.length, now, d.purpose.as_str()],
         )?;
         Ok(())
     }
 
     pub fn outgoing(&self, only_pending: bool) -> CoreResult<Vec<OutgoingDocument>> {
         let sql = format!(
-            "SELECT id, document_type, child_id, filename, path, length, location, offset, state, code, detail, document_id, piece \
+            "SELECT id, document_type, child_id, filename, path, length, location, offset, state, code, detail, document_id, piece, purpose \
              FROM uploads {} ORDER BY seq",
             if only_pending {
                 "WHERE state = 'pending'"
@@ -78,6 +81,10 @@ impl Store {
                 detail: r.get(10)?,
                 document_id: r.get(11)?,
                 piece: r.get(12)?,
+                purpose: r
+                    .get::<_, String>(13)?
+                    .parse()
+                    .unwrap_or(UploadPurpose::Document),
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -137,6 +144,20 @@ impl Store {
             })
             .optional()?;
         Ok(state.and_then(|s| s.parse().ok()))
+    }
+
+    /// The server's id of an upload that reached it (an attachment's id is its
+    /// upload's); `None` while it is on its way, refused or unknown.
+    pub fn sent_upload(&self, id: &str) -> CoreResult<Option<uuid::Uuid>> {
+        let found: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT document_id FROM uploads WHERE id = ?1 AND state = 'sent'",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.flatten().and_then(|d| d.parse().ok()))
     }
 
     pub fn forget_upload(&self, id: &str) -> CoreResult<bool> {

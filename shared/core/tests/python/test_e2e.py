@@ -625,6 +625,126 @@ class Documents(unittest.TestCase):
         self.assertEqual(left_in(self.folder), [])
 
 
+class Messages(unittest.TestCase):
+    """The MESSAGES tab: a message written offline with a photo, sent after the
+    photo even when the app is killed between the two; answered, read on both
+    sides; an attachment the server refuses fails the message visibly."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="famille-py-messages-")
+
+    def tearDown(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def test_a_message_goes_after_its_photo_across_a_restart_and_is_read_on_both_sides(self):
+        core = open_core(self.folder, self.server.url)
+        asyncio.run(core.login(*PARENT))
+        asyncio.run(core.sync())
+        services = {s.name: s.id for s in core.services()}
+        self.assertIn("Enfance-jeunesse", services)
+        [demo] = core.threads()
+        self.assertEqual((demo.subject, demo.state), ("Vacances de Noël", fc.MessageState.SENT))
+        del core
+
+        # Offline: Luc is ill this morning; a photo of the certificate goes with it.
+        offline = open_core(self.folder, OFFLINE)
+        picture = photo("gps_nikon_DSCN0010.jpg")
+        attachment = offline.attach_file(picture, "certificat.jpg")
+        with self.assertRaises(fc.CoreError.InvalidInput):
+            offline.send_message(None, services["Enfance-jeunesse"], "Luc est malade", "   ", [attachment])
+        with self.assertRaises(fc.CoreError.InvalidInput):
+            offline.send_message(None, services["Enfance-jeunesse"], None, "Sans objet", [])
+        intent = offline.send_message(None, services["Enfance-jeunesse"], "Luc est malade",
+                                      "Bonjour,\nLuc a de la fièvre ce matin.", [attachment])
+        first = offline.threads()[0]
+        self.assertEqual((first.id, first.subject, first.state), (intent, "Luc est malade", fc.MessageState.PENDING))
+        [waiting] = offline.thread(intent).messages
+        self.assertEqual(waiting.state, fc.MessageState.PENDING)
+        self.assertTrue(waiting.attachments[0].on_phone)
+        self.assertEqual(offline.outgoing_documents(), [], "an attachment is not a dossier document")
+        with self.assertRaises(fc.CoreError.Offline):
+            asyncio.run(offline.sync())
+        del offline
+
+        # Online again, the app is killed once the photo is in, before the message left.
+        child = subprocess.run(
+            [sys.executable, "-c", (
+                "import asyncio, os, sys; sys.path.insert(0, os.environ['FAMILLE_CORE_BINDINGS']); "
+                "from famille_bindings import famille_core as fc; "
+                f"core = fc.Core({self.folder!r}, {self.server.url!r}, fc.file_token_store({os.path.join(self.folder, 'tokens.json')!r}), None); "
+                "asyncio.run(core.sync())")],
+            env=dict(os.environ, FAMILLE_CORE_FAULT="abort_after_uploads"), capture_output=True)
+        self.assertEqual(child.returncode, -signal.SIGABRT, child.stderr.decode())
+        agent = self.server.token(AGENT)
+        inbox = self.server.call("GET", "/api/v1/staff/threads", agent)
+        self.assertNotIn("Luc est malade", [t["subject"] for t in inbox], "the message waited")
+
+        core = open_core(self.folder, self.server.url)
+        self.assertEqual(core.thread(intent).messages[0].state, fc.MessageState.PENDING)
+        report = asyncio.run(core.sync())
+        self.assertEqual((report.sent, report.applied), (1, 1))
+        sick = next(t for t in core.threads() if t.subject == "Luc est malade")
+        self.assertEqual(sick.state, fc.MessageState.SENT)
+        [sent] = core.thread(sick.id).messages
+        self.assertEqual((sent.state, sent.read, sent.attachments[0].content_type), (fc.MessageState.SENT, False, "image/jpeg"))
+        self.assertEqual(asyncio.run(core.attachment(sick.id, sent.attachments[0].id)), picture)
+        self.assertEqual(left_in(self.folder), [], "the sent photo left the phone")
+
+        # The agent reads it and answers; the phone shows « lu » and the answer.
+        staff = self.server.call("GET", f"/api/v1/staff/threads/{sick.id}", agent)
+        self.server.call("POST", f"/api/v1/staff/threads/{sick.id}/read", agent, {"up_to": staff["messages"][-1]["created_at"]})
+        self.server.call("POST", f"/api/v1/staff/threads/{sick.id}/messages", agent, {"body": "Bon rétablissement à Luc."})
+        asyncio.run(core.sync())
+        summary = next(t for t in core.threads() if t.id == sick.id)
+        self.assertEqual(summary.unread, 1)
+        mine, answer = core.thread(sick.id).messages
+        self.assertTrue(mine.read, "the services read it")
+        self.assertEqual((answer.from_family, answer.author, answer.body), (False, "Enfance-jeunesse", "Bon rétablissement à Luc."))
+
+        # The parent opens it (offline first): read here at once, on the server after sync.
+        del core
+        offline = open_core(self.folder, OFFLINE)
+        offline.mark_thread_read(sick.id)
+        self.assertEqual(next(t for t in offline.threads() if t.id == sick.id).unread, 0)
+        del offline
+        core = open_core(self.folder, self.server.url)
+        asyncio.run(core.sync())
+        staff = self.server.call("GET", f"/api/v1/staff/threads/{sick.id}", agent)
+        self.assertTrue(staff["messages"][-1]["read"], "the family read the answer")
+        self.assertEqual(core.queue(), [])
+
+    def test_a_message_whose_photo_the_server_refuses_fails_visibly(self):
+        # A server that takes smaller files than the phone knew.
+        small = Server(FAMILLE_MAX_UPLOAD_BYTES="4096")
+        try:
+            core = open_core(self.folder, small.url)
+            asyncio.run(core.login(*PARENT))
+            token = small.token(PARENT)
+            service = small.call("GET", "/api/v1/services", token)[0]["id"]
+            picture = photo("gps_nikon_DSCN0010.jpg")
+            self.assertGreater(len(picture), 4096)
+            attachment = core.attach_file(picture, "photo.jpg")
+            intent = core.send_message(None, service, "Photo", "La voici.", [attachment])
+            report = asyncio.run(core.sync())
+            self.assertEqual(report.rejected, 1)
+            [refused] = core.thread(intent).messages
+            self.assertEqual(refused.state, fc.MessageState.REFUSED)
+            self.assertTrue(refused.attachments[0].refused)
+            [queued] = core.queue()
+            self.assertEqual((queued.state, queued.code), (fm.QueueState.REJECTED, fm.ErrorCode.UPLOAD_REFUSED))
+            self.assertEqual(small.call("GET", "/api/v1/threads", token)[0]["subject"], "Vacances de Noël", "nothing sent")
+        finally:
+            small.stop()
+
+
 class Portal:
     """What a hotel or train Wi-Fi does before its login page is accepted: every
     request answered by the network, not the server. `page`: 200 with an HTML page;

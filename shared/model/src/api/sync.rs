@@ -15,6 +15,8 @@ vocabulary! {
         Reservation => "reservation", "Réservation";
         Document => "document", "Document";
         Invoice => "invoice", "Facture";
+        /// A thread with its messages.
+        Thread => "thread", "Conversation";
         /// The family's quotient familial records (the entity's id is the family's).
         Quotient => "quotient", "Quotient familial";
     }
@@ -48,6 +50,8 @@ wire! {
         pub invoice: Option<super::Invoice>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub quotients: Option<Vec<super::QuotientRecordView>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub thread: Option<super::Thread>,
     }
 
     pub struct SyncPage {

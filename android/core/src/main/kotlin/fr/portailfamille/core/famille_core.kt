@@ -794,6 +794,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_alerts(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_attach_file(
+    ): Int
+    external fun uniffi_famille_core_checksum_method_core_attachment(
+    ): Int
     external fun uniffi_famille_core_checksum_method_core_calendar(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_cancel(
@@ -834,6 +838,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_logout(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_mark_thread_read(
+    ): Int
     external fun uniffi_famille_core_checksum_method_core_outgoing_documents(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_payment(
@@ -848,9 +854,17 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_famille_core_checksum_method_core_send_document(
     ): Int
+    external fun uniffi_famille_core_checksum_method_core_send_message(
+    ): Int
+    external fun uniffi_famille_core_checksum_method_core_services(
+    ): Int
     external fun uniffi_famille_core_checksum_method_core_start_payment(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_sync(
+    ): Int
+    external fun uniffi_famille_core_checksum_method_core_thread(
+    ): Int
+    external fun uniffi_famille_core_checksum_method_core_threads(
     ): Int
     external fun uniffi_famille_core_checksum_method_core_upload_limit(
     ): Int
@@ -907,6 +921,10 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_famille_core_fn_method_core_alerts(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_attach_file(`ptr`: Long,`bytes`: RustBuffer.ByValue,`filename`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_attachment(`ptr`: Long,`threadId`: RustBuffer.ByValue,`attachmentId`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_famille_core_fn_method_core_calendar(`ptr`: Long,`childId`: RustBuffer.ByValue,`from`: RustBuffer.ByValue,`to`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_cancel(`ptr`: Long,`reservationId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -947,6 +965,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_famille_core_fn_method_core_logout(`ptr`: Long,`deviceToken`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_famille_core_fn_method_core_mark_thread_read(`ptr`: Long,`threadId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_famille_core_fn_method_core_outgoing_documents(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_payment(`ptr`: Long,`paymentId`: RustBuffer.ByValue,
@@ -961,10 +981,18 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_famille_core_fn_method_core_send_document(`ptr`: Long,`documentType`: RustBuffer.ByValue,`childId`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,`filename`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_send_message(`ptr`: Long,`threadId`: RustBuffer.ByValue,`serviceId`: RustBuffer.ByValue,`subject`: RustBuffer.ByValue,`body`: RustBuffer.ByValue,`attachmentIds`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_services(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_start_payment(`ptr`: Long,`invoiceId`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_famille_core_fn_method_core_sync(`ptr`: Long,
     ): Long
+    external fun uniffi_famille_core_fn_method_core_thread(`ptr`: Long,`threadId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_famille_core_fn_method_core_threads(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_famille_core_fn_method_core_upload_limit(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_famille_core_fn_func_file_token_store(`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1111,6 +1139,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_method_core_alerts() and 0xFFFF) != 18038) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_famille_core_checksum_method_core_attach_file() and 0xFFFF) != 57727) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_attachment() and 0xFFFF) != 58018) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_famille_core_checksum_method_core_calendar() and 0xFFFF) != 46999) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1171,6 +1205,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_method_core_logout() and 0xFFFF) != 1803) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_famille_core_checksum_method_core_mark_thread_read() and 0xFFFF) != 1493) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_famille_core_checksum_method_core_outgoing_documents() and 0xFFFF) != 47057) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1192,10 +1229,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_famille_core_checksum_method_core_send_document() and 0xFFFF) != 38676) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_famille_core_checksum_method_core_send_message() and 0xFFFF) != 40685) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_services() and 0xFFFF) != 181) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_famille_core_checksum_method_core_start_payment() and 0xFFFF) != 35236) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_sync() and 0xFFFF) != 25588) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_thread() and 0xFFFF) != 5005) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_famille_core_checksum_method_core_threads() and 0xFFFF) != 31801) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_famille_core_checksum_method_core_upload_limit() and 0xFFFF) != 36364) {
@@ -1774,6 +1823,16 @@ public interface CoreInterface {
     fun `alerts`(): List<AlertView>
     
     /**
+     * Queues a photo or PDF for a message; its id goes in `send_message`.
+     */
+    fun `attachFile`(`bytes`: kotlin.ByteArray, `filename`: kotlin.String): kotlin.String
+    
+    /**
+     * An attachment's bytes (online).
+     */
+    suspend fun `attachment`(`threadId`: kotlin.String, `attachmentId`: kotlin.String): kotlin.ByteArray
+    
+    /**
      * A child's days from `from` to `to` (ISO dates, 62 days at most), offline.
      */
     fun `calendar`(`childId`: kotlin.String, `from`: kotlin.String, `to`: kotlin.String): List<DayView>
@@ -1847,6 +1906,11 @@ public interface CoreInterface {
     
     suspend fun `logout`(`deviceToken`: kotlin.String?)
     
+    /**
+     * The parent opened the thread (the services will see « lu »).
+     */
+    fun `markThreadRead`(`threadId`: kotlin.String)
+    
     fun `outgoingDocuments`(): List<OutgoingView>
     
     /**
@@ -1875,6 +1939,17 @@ public interface CoreInterface {
     fun `sendDocument`(`documentType`: kotlin.String, `childId`: kotlin.String?, `bytes`: kotlin.ByteArray, `filename`: kotlin.String): kotlin.String
     
     /**
+     * Writes a message (offline too): in `thread_id`, or opening a thread with
+     * `service_id` and `subject`. Returns the intent's id.
+     */
+    fun `sendMessage`(`threadId`: kotlin.String?, `serviceId`: kotlin.String?, `subject`: kotlin.String?, `body`: kotlin.String, `attachmentIds`: List<kotlin.String>): kotlin.String
+    
+    /**
+     * The services the family may write to (as of the last sync).
+     */
+    fun `services`(): List<ServiceView>
+    
+    /**
      * Starts paying an invoice online (PayFiP): the page to open in the system
      * browser; the parent comes back through `portailfamille://paiements/{id}`.
      */
@@ -1884,6 +1959,16 @@ public interface CoreInterface {
      * Sends the queue, then pulls everything new.
      */
     suspend fun `sync`(): SyncReport
+    
+    /**
+     * A thread's messages, with those still on the phone.
+     */
+    fun `thread`(`threadId`: kotlin.String): ThreadView
+    
+    /**
+     * The MESSAGES tab: threads, the latest first (offline; opened offline too).
+     */
+    fun `threads`(): List<ThreadSummaryView>
     
     /**
      * The largest document the server takes, in bytes (learnt at sync; 10 MiB
@@ -2023,6 +2108,51 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     )
     }
     
+
+    
+    /**
+     * Queues a photo or PDF for a message; its id goes in `send_message`.
+     */
+    @Throws(CoreException::class)override fun `attachFile`(`bytes`: kotlin.ByteArray, `filename`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_attach_file(
+        it,
+        
+        FfiConverterByteArray.lower(`bytes`),
+        FfiConverterString.lower(`filename`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * An attachment's bytes (online).
+     */
+    @Throws(CoreException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `attachment`(`threadId`: kotlin.String, `attachmentId`: kotlin.String) : kotlin.ByteArray {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_famille_core_fn_method_core_attachment(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`threadId`),
+        FfiConverterString.lower(`attachmentId`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_famille_core_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_famille_core_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_famille_core_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterByteArray.lift(it) },
+        // Error FFI converter
+        CoreException.ErrorHandler,
+    )
+    }
 
     
     /**
@@ -2407,6 +2537,23 @@ open class Core: Disposable, AutoCloseable, CoreInterface
     }
 
     
+    /**
+     * The parent opened the thread (the services will see « lu »).
+     */
+    @Throws(CoreException::class)override fun `markThreadRead`(`threadId`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_mark_thread_read(
+        it,
+        
+        FfiConverterString.lower(`threadId`),_status)
+}
+    }
+    
+    
+
+    
     @Throws(CoreException::class)override fun `outgoingDocuments`(): List<OutgoingView> {
             return FfiConverterSequenceTypeOutgoingView.lift(
     callWithHandle {
@@ -2544,6 +2691,46 @@ open class Core: Disposable, AutoCloseable, CoreInterface
 
     
     /**
+     * Writes a message (offline too): in `thread_id`, or opening a thread with
+     * `service_id` and `subject`. Returns the intent's id.
+     */
+    @Throws(CoreException::class)override fun `sendMessage`(`threadId`: kotlin.String?, `serviceId`: kotlin.String?, `subject`: kotlin.String?, `body`: kotlin.String, `attachmentIds`: List<kotlin.String>): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_send_message(
+        it,
+        
+        FfiConverterOptionalString.lower(`threadId`),
+        FfiConverterOptionalString.lower(`serviceId`),
+        FfiConverterOptionalString.lower(`subject`),
+        FfiConverterString.lower(`body`),
+        FfiConverterSequenceString.lower(`attachmentIds`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The services the family may write to (as of the last sync).
+     */
+    @Throws(CoreException::class)override fun `services`(): List<ServiceView> {
+            return FfiConverterSequenceTypeServiceView.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_services(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Starts paying an invoice online (PayFiP): the page to open in the system
      * browser; the parent comes back through `portailfamille://paiements/{id}`.
      */
@@ -2591,6 +2778,41 @@ open class Core: Disposable, AutoCloseable, CoreInterface
         CoreException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * A thread's messages, with those still on the phone.
+     */
+    @Throws(CoreException::class)override fun `thread`(`threadId`: kotlin.String): ThreadView {
+            return FfiConverterTypeThreadView.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_thread(
+        it,
+        
+        FfiConverterString.lower(`threadId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The MESSAGES tab: threads, the latest first (offline; opened offline too).
+     */
+    @Throws(CoreException::class)override fun `threads`(): List<ThreadSummaryView> {
+            return FfiConverterSequenceTypeThreadSummaryView.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CoreException) { _status ->
+    UniffiLib.uniffi_famille_core_fn_method_core_threads(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -3401,6 +3623,73 @@ public object FfiConverterTypeAlertView: FfiConverterRustBuffer<AlertView> {
             FfiConverterString.write(value.`message`, buf)
             FfiConverterOptionalString.write(value.`childId`, buf)
             FfiConverterSequenceString.write(value.`blocks`, buf)
+    }
+}
+
+
+
+data class AttachmentView (
+    var `id`: kotlin.String
+    , 
+    var `filename`: kotlin.String?
+    , 
+    /**
+     * Empty while the file is still on the phone.
+     */
+    var `contentType`: kotlin.String
+    , 
+    var `sizeBytes`: kotlin.Long
+    , 
+    /**
+     * Not sent yet (its message is pending).
+     */
+    var `onPhone`: kotlin.Boolean
+    , 
+    /**
+     * The server refused the file: the message cannot go without it.
+     */
+    var `refused`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAttachmentView: FfiConverterRustBuffer<AttachmentView> {
+    override fun read(buf: ByteBuffer): AttachmentView {
+        return AttachmentView(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AttachmentView) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterOptionalString.allocationSize(value.`filename`) +
+            FfiConverterString.allocationSize(value.`contentType`) +
+            FfiConverterLong.allocationSize(value.`sizeBytes`) +
+            FfiConverterBoolean.allocationSize(value.`onPhone`) +
+            FfiConverterBoolean.allocationSize(value.`refused`)
+    )
+
+    override fun write(value: AttachmentView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterOptionalString.write(value.`filename`, buf)
+            FfiConverterString.write(value.`contentType`, buf)
+            FfiConverterLong.write(value.`sizeBytes`, buf)
+            FfiConverterBoolean.write(value.`onPhone`, buf)
+            FfiConverterBoolean.write(value.`refused`, buf)
     }
 }
 
@@ -4435,6 +4724,94 @@ public object FfiConverterTypeLoginTokens: FfiConverterRustBuffer<LoginTokens> {
 
 
 
+data class MessageView (
+    var `id`: kotlin.String
+    , 
+    /**
+     * Written by the family (drawn on the right).
+     */
+    var `fromFamily`: kotlin.Boolean
+    , 
+    /**
+     * The service's name for its messages (agents are not named to families).
+     */
+    var `author`: kotlin.String
+    , 
+    var `body`: kotlin.String
+    , 
+    var `attachments`: List<AttachmentView>
+    , 
+    /**
+     * « 8 décembre à 18:30 » (Europe/Paris).
+     */
+    var `timeLabel`: kotlin.String
+    , 
+    /**
+     * For the family's messages: the services read it (« lu »).
+     */
+    var `read`: kotlin.Boolean
+    , 
+    var `state`: MessageState
+    , 
+    /**
+     * Why the server refused it (French).
+     */
+    var `detail`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMessageView: FfiConverterRustBuffer<MessageView> {
+    override fun read(buf: ByteBuffer): MessageView {
+        return MessageView(
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterSequenceTypeAttachmentView.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterTypeMessageState.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MessageView) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterBoolean.allocationSize(value.`fromFamily`) +
+            FfiConverterString.allocationSize(value.`author`) +
+            FfiConverterString.allocationSize(value.`body`) +
+            FfiConverterSequenceTypeAttachmentView.allocationSize(value.`attachments`) +
+            FfiConverterString.allocationSize(value.`timeLabel`) +
+            FfiConverterBoolean.allocationSize(value.`read`) +
+            FfiConverterTypeMessageState.allocationSize(value.`state`) +
+            FfiConverterOptionalString.allocationSize(value.`detail`)
+    )
+
+    override fun write(value: MessageView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterBoolean.write(value.`fromFamily`, buf)
+            FfiConverterString.write(value.`author`, buf)
+            FfiConverterString.write(value.`body`, buf)
+            FfiConverterSequenceTypeAttachmentView.write(value.`attachments`, buf)
+            FfiConverterString.write(value.`timeLabel`, buf)
+            FfiConverterBoolean.write(value.`read`, buf)
+            FfiConverterTypeMessageState.write(value.`state`, buf)
+            FfiConverterOptionalString.write(value.`detail`, buf)
+    }
+}
+
+
+
 /**
  * A document the parent sent from the phone: on its way, sent, or refused.
  */
@@ -4901,6 +5278,47 @@ public object FfiConverterTypeQueueItem: FfiConverterRustBuffer<QueueItem> {
 
 
 
+/**
+ * A service the family may write to.
+ */
+data class ServiceView (
+    var `id`: kotlin.String
+    , 
+    var `name`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeServiceView: FfiConverterRustBuffer<ServiceView> {
+    override fun read(buf: ByteBuffer): ServiceView {
+        return ServiceView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ServiceView) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`name`)
+    )
+
+    override fun write(value: ServiceView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`name`, buf)
+    }
+}
+
+
+
 data class SyncReport (
     /**
      * Intents sent, and how the server answered them.
@@ -4976,6 +5394,148 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterLong.write(value.`cursor`, buf)
             FfiConverterUInt.write(value.`documentsSent`, buf)
             FfiConverterUInt.write(value.`documentsRejected`, buf)
+    }
+}
+
+
+
+/**
+ * A thread in the MESSAGES tab.
+ */
+data class ThreadSummaryView (
+    /**
+     * The server's id, or the queued intent's for a thread opened offline.
+     */
+    var `id`: kotlin.String
+    , 
+    var `service`: kotlin.String
+    , 
+    var `subject`: kotlin.String
+    , 
+    var `closed`: kotlin.Boolean
+    , 
+    /**
+     * « 8 décembre à 18:30 » (Europe/Paris).
+     */
+    var `lastMessageLabel`: kotlin.String
+    , 
+    /**
+     * The first line of the last message.
+     */
+    var `preview`: kotlin.String
+    , 
+    /**
+     * Messages of the services not read yet.
+     */
+    var `unread`: kotlin.UInt
+    , 
+    /**
+     * `Pending` while a message of the family in it waits to be sent.
+     */
+    var `state`: MessageState
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeThreadSummaryView: FfiConverterRustBuffer<ThreadSummaryView> {
+    override fun read(buf: ByteBuffer): ThreadSummaryView {
+        return ThreadSummaryView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterTypeMessageState.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ThreadSummaryView) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`service`) +
+            FfiConverterString.allocationSize(value.`subject`) +
+            FfiConverterBoolean.allocationSize(value.`closed`) +
+            FfiConverterString.allocationSize(value.`lastMessageLabel`) +
+            FfiConverterString.allocationSize(value.`preview`) +
+            FfiConverterUInt.allocationSize(value.`unread`) +
+            FfiConverterTypeMessageState.allocationSize(value.`state`)
+    )
+
+    override fun write(value: ThreadSummaryView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`service`, buf)
+            FfiConverterString.write(value.`subject`, buf)
+            FfiConverterBoolean.write(value.`closed`, buf)
+            FfiConverterString.write(value.`lastMessageLabel`, buf)
+            FfiConverterString.write(value.`preview`, buf)
+            FfiConverterUInt.write(value.`unread`, buf)
+            FfiConverterTypeMessageState.write(value.`state`, buf)
+    }
+}
+
+
+
+/**
+ * A thread with its messages, oldest first.
+ */
+data class ThreadView (
+    var `id`: kotlin.String
+    , 
+    var `service`: kotlin.String
+    , 
+    var `subject`: kotlin.String
+    , 
+    var `closed`: kotlin.Boolean
+    , 
+    var `messages`: List<MessageView>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeThreadView: FfiConverterRustBuffer<ThreadView> {
+    override fun read(buf: ByteBuffer): ThreadView {
+        return ThreadView(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeMessageView.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ThreadView) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`service`) +
+            FfiConverterString.allocationSize(value.`subject`) +
+            FfiConverterBoolean.allocationSize(value.`closed`) +
+            FfiConverterSequenceTypeMessageView.allocationSize(value.`messages`)
+    )
+
+    override fun write(value: ThreadView, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`service`, buf)
+            FfiConverterString.write(value.`subject`, buf)
+            FfiConverterBoolean.write(value.`closed`, buf)
+            FfiConverterSequenceTypeMessageView.write(value.`messages`, buf)
     }
 }
 
@@ -5192,6 +5752,53 @@ public object FfiConverterTypeCoreError : FfiConverterRustBuffer<CoreException> 
     }
 
 }
+
+
+
+/**
+ * Where a message of the family stands.
+ */
+
+enum class MessageState {
+    
+    /**
+     * On the server.
+     */
+    SENT,
+    /**
+     * « En attente d'envoi »: queued on the phone (its attachments first).
+     */
+    PENDING,
+    /**
+     * Refused by the server (`detail` says why): to rewrite or dismiss.
+     */
+    REFUSED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMessageState: FfiConverterRustBuffer<MessageState> {
+    override fun read(buf: ByteBuffer) = try {
+        MessageState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MessageState) = 4UL
+
+    override fun write(value: MessageState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -5608,6 +6215,34 @@ public object FfiConverterSequenceTypeAlertView: FfiConverterRustBuffer<List<Ale
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeAttachmentView: FfiConverterRustBuffer<List<AttachmentView>> {
+    override fun read(buf: ByteBuffer): List<AttachmentView> {
+        val len = buf.getInt()
+        return List<AttachmentView>(len) {
+            FfiConverterTypeAttachmentView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AttachmentView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAttachmentView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AttachmentView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAttachmentView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeCapturedPage: FfiConverterRustBuffer<List<CapturedPage>> {
     override fun read(buf: ByteBuffer): List<CapturedPage> {
         val len = buf.getInt()
@@ -5860,6 +6495,34 @@ public object FfiConverterSequenceTypeInvoiceView: FfiConverterRustBuffer<List<I
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeMessageView: FfiConverterRustBuffer<List<MessageView>> {
+    override fun read(buf: ByteBuffer): List<MessageView> {
+        val len = buf.getInt()
+        return List<MessageView>(len) {
+            FfiConverterTypeMessageView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MessageView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMessageView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MessageView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMessageView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeOutgoingView: FfiConverterRustBuffer<List<OutgoingView>> {
     override fun read(buf: ByteBuffer): List<OutgoingView> {
         val len = buf.getInt()
@@ -5934,6 +6597,62 @@ public object FfiConverterSequenceTypeQueueItem: FfiConverterRustBuffer<List<Que
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeQueueItem.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeServiceView: FfiConverterRustBuffer<List<ServiceView>> {
+    override fun read(buf: ByteBuffer): List<ServiceView> {
+        val len = buf.getInt()
+        return List<ServiceView>(len) {
+            FfiConverterTypeServiceView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ServiceView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeServiceView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ServiceView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeServiceView.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeThreadSummaryView: FfiConverterRustBuffer<List<ThreadSummaryView>> {
+    override fun read(buf: ByteBuffer): List<ThreadSummaryView> {
+        val len = buf.getInt()
+        return List<ThreadSummaryView>(len) {
+            FfiConverterTypeThreadSummaryView.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ThreadSummaryView>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeThreadSummaryView.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ThreadSummaryView>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeThreadSummaryView.write(it, buf)
         }
     }
 }

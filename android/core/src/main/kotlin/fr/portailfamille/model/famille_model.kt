@@ -1479,6 +1479,10 @@ enum class EntityKind {
     DOCUMENT,
     INVOICE,
     /**
+     * A thread with its messages.
+     */
+    THREAD,
+    /**
      * The family's quotient familial records (the entity's id is the family's).
      */
     QUOTIENT;
@@ -1690,7 +1694,9 @@ enum class IntentKind {
     RESERVE,
     CANCEL,
     JOIN_WAITLIST,
-    LEAVE_WAITLIST;
+    LEAVE_WAITLIST,
+    SEND_MESSAGE,
+    READ_THREAD;
 
     
 
@@ -2361,6 +2367,43 @@ public object FfiConverterTypeSessionStatus: FfiConverterRustBuffer<SessionStatu
 
 
 /**
+ * Who wrote a message: the family (a parent) or the services (an agent).
+ */
+
+enum class Side {
+    
+    FAMILY,
+    SERVICES;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSide: FfiConverterRustBuffer<Side> {
+    override fun read(buf: ByteBuffer) = try {
+        Side.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Side) = 4UL
+
+    override fun write(value: Side, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * How a tariff sets the price of a day.
  */
 
@@ -2390,6 +2433,88 @@ public object FfiConverterTypeTariffMode: FfiConverterRustBuffer<TariffMode> {
     override fun allocationSize(value: TariffMode) = 4UL
 
     override fun write(value: TariffMode, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where a thread stands. A closed thread is reopened by a new message from
+ * either side (the history stays in one place).
+ */
+
+enum class ThreadStatus {
+    
+    OPEN,
+    CLOSED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeThreadStatus: FfiConverterRustBuffer<ThreadStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        ThreadStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ThreadStatus) = 4UL
+
+    override fun write(value: ThreadStatus, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What a tus upload becomes once its last byte is in and checked (metadata
+ * `purpose`; `document` when absent).
+ */
+
+enum class UploadPurpose {
+    
+    /**
+     * A document of the dossier, waiting for the services (`document_type` named).
+     */
+    DOCUMENT,
+    /**
+     * A file attached to a message.
+     */
+    ATTACHMENT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeUploadPurpose: FfiConverterRustBuffer<UploadPurpose> {
+    override fun read(buf: ByteBuffer) = try {
+        UploadPurpose.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: UploadPurpose) = 4UL
+
+    override fun write(value: UploadPurpose, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }

@@ -1,0 +1,668 @@
+//! Messages' SQL: the services and their agents, threads, messages and the
+//! attachments they take. Writes run inside the caller's [`Tx`] (the thread's feed
+//! entry and its notice go with them); reads on the pool.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use famille_model::api::{
+    Attachment, Message, Service, StaffService, StaffThreadSummary, Thread, ThreadSummary,
+};
+use famille_model::messages::{self, Side, ThreadStatus};
+use uuid::Uuid;
+
+use super::{Db, StoreError, StoreResult, Tx, execute, on_db, on_tx, parse_stored};
+
+pub struct Messages<'a> {
+    pub(super) db: &'a Db,
+}
+
+/// A thread as the rules read it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ThreadRow {
+    pub id: Uuid,
+    pub family_id: Uuid,
+    pub service_id: Uuid,
+    pub service: String,
+    pub sensitive: bool,
+    pub subject: String,
+    pub status: String,
+    pub opened_by: String,
+    pub assigned_to: Option<Uuid>,
+    pub family_read_up_to: Option<DateTime<Utc>>,
+    pub services_read_up_to: Option<DateTime<Utc>>,
+    pub family_unread: i32,
+    pub services_unread: i32,
+    pub created_at: DateTime<Utc>,
+    pub last_message_at: DateTime<Utc>,
+}
+
+const THREAD_COLUMNS: &str = "t.id, t.family_id, t.service_id, s.name AS service, s.sensitive, t.subject, \
+     t.status, t.opened_by, t.assigned_to, t.family_read_up_to, t.services_read_up_to, \
+     t.family_unread, t.services_unread, t.created_at, t.last_message_at";
+
+impl ThreadRow {
+    pub fn status(&self) -> StoreResult<ThreadStatus> {
+        parse_stored(&self.status)
+    }
+
+    fn summary(&self, reader: Side) -> StoreResult<ThreadSummary> {
+        Ok(ThreadSummary {
+            id: self.id,
+            service_id: self.service_id,
+            service: self.service.clone(),
+            subject: self.subject.clone(),
+            status: self.status()?,
+            last_message_at: self.last_message_at,
+            unread: self.unread(reader),
+        })
+    }
+
+    fn unread(&self, reader: Side) -> u32 {
+        let n = match reader {
+            Side::Family => self.family_unread,
+            Side::Services => self.services_unread,
+        };
+        u32::try_from(n).unwrap_or(0)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: Uuid,
+    side: String,
+    author_id: Option<Uuid>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    body: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AttachmentRow {
+    id: Uuid,
+    message_id: Uuid,
+    filename: Option<String>,
+    content_type: String,
+    size_bytes: i64,
+}
+
+/// A new message, as the service layer checked it.
+pub struct NewMessageRow<'a> {
+    pub id: Uuid,
+    pub thread_id: Uuid,
+    pub family_id: Uuid,
+    pub side: Side,
+    pub author_id: Uuid,
+    pub body: &'a str,
+    pub attachments: &'a [Uuid],
+}
+
+/// An attachment's stored file.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttachmentFile {
+    pub family_id: Uuid,
+    pub file_key: String,
+    pub content_type: String,
+    pub filename: Option<String>,
+}
+
+/// Why a message could not take its attachments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttachmentUnavailable(pub Uuid);
+
+/// Services (id, name, sensitive) and their agents (service, account).
+type ServicesAndAgents = (Vec<(Uuid, String, bool)>, Vec<(Uuid, Uuid)>);
+
+impl Messages<'_> {
+    /// Every service with its agents, by name.
+    pub async fn staff_services(&self) -> StoreResult<Vec<StaffService>> {
+        let (services, agents): ServicesAndAgents = on_db!(self.db, |pool| {
+            let services = sqlx::query_as("SELECT id, name, sensitive FROM services ORDER BY name")
+                .fetch_all(pool)
+                .await?;
+            let agents = sqlx::query_as(
+                "SELECT service_id, account_id FROM service_agents ORDER BY account_id",
+            )
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>((services, agents))
+        })?;
+        Ok(services
+            .into_iter()
+            .map(|(id, name, sensitive)| StaffService {
+                id,
+                name,
+                sensitive,
+                agents: agents
+                    .iter()
+                    .filter(|(s, _)| *s == id)
+                    .map(|(_, a)| *a)
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The services a family may write to, by name.
+    pub async fn services(&self) -> StoreResult<Vec<Service>> {
+        let rows: Vec<(Uuid, String)> = on_db!(self.db, |pool| {
+            sqlx::query_as("SELECT id, name FROM services ORDER BY name")
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| Service { id, name })
+            .collect())
+    }
+
+    /// Creates or replaces a service and its agents. `false` when `id` names no
+    /// service (on replace) or the name is another service's.
+    pub async fn save_service(
+        &self,
+        id: Uuid,
+        create: bool,
+        name: &str,
+        sensitive: bool,
+        agents: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> StoreResult<SaveService> {
+        let mut tx = self.db.begin_at(now).await?;
+        let taken: Option<Uuid> = on_tx!(tx, |c| {
+            sqlx::query_scalar("SELECT id FROM services WHERE name = $1 AND id <> $2")
+                .bind(name)
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await
+        })?;
+        if taken.is_some() {
+            return Ok(SaveService::NameTaken);
+        }
+        let staff: Vec<Uuid> = on_tx!(tx, |c| {
+            sqlx::query_scalar("SELECT id FROM accounts WHERE role IN ('agent', 'admin')")
+                .fetch_all(&mut *c)
+                .await
+        })?;
+        if let Some(unknown) = agents.iter().find(|a| !staff.contains(a)) {
+            return Ok(SaveService::UnknownAgent(*unknown));
+        }
+        let written = on_tx!(tx, |c| {
+            (if create {
+                sqlx::query(
+                    "INSERT INTO services (id, name, sensitive, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(id)
+                .bind(name)
+                .bind(sensitive)
+                .bind(now)
+                .execute(&mut *c)
+                .await
+            } else {
+                sqlx::query("UPDATE services SET name = $2, sensitive = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(name)
+                    .bind(sensitive)
+                    .execute(&mut *c)
+                    .await
+            })
+            .map(|r| r.rows_affected())
+        })?;
+        if written == 0 {
+            return Ok(SaveService::NotFound);
+        }
+        on_tx!(tx, |c| {
+            sqlx::query("DELETE FROM service_agents WHERE service_id = $1")
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        for agent in agents {
+            on_tx!(tx, |c| {
+                sqlx::query("INSERT INTO service_agents (service_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(id)
+                    .bind(*agent)
+                    .execute(&mut *c)
+                    .await
+                    .map(|r| r.rows_affected())
+            })?;
+        }
+        tx.commit().await?;
+        Ok(SaveService::Saved)
+    }
+
+    /// The services whose inbox an agent reads.
+    pub async fn agent_services(&self, account_id: Uuid) -> StoreResult<Vec<Uuid>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar("SELECT service_id FROM service_agents WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_all(pool)
+                .await
+        })?)
+    }
+
+    /// A thread (another family's, with `family_id` given, is not found).
+    pub async fn thread_row(
+        &self,
+        id: Uuid,
+        family_id: Option<Uuid>,
+    ) -> StoreResult<Option<ThreadRow>> {
+        let sql = format!(
+            "SELECT {THREAD_COLUMNS} FROM threads t JOIN services s ON s.id = t.service_id \
+             WHERE t.id = $1 AND ($2 IS NULL OR t.family_id = $2)"
+        );
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id)
+                .bind(family_id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// A thread with its messages, oldest first, as `reader` sees it.
+    pub async fn thread(&self, row: &ThreadRow, reader: Side) -> StoreResult<Thread> {
+        let (messages, attachments): (Vec<MessageRow>, Vec<AttachmentRow>) = on_db!(
+            self.db,
+            |pool| {
+                let messages = sqlx::query_as(
+                    "SELECT m.id, m.side, m.author_id, a.first_name, a.last_name, m.body, m.created_at \
+                     FROM messages m LEFT JOIN accounts a ON a.id = m.author_id \
+                     WHERE m.thread_id = $1 ORDER BY m.created_at, m.id",
+                )
+                .bind(row.id)
+                .fetch_all(pool)
+                .await?;
+                let attachments = sqlx::query_as(
+                    "SELECT f.id, f.message_id, f.filename, f.content_type, f.size_bytes \
+                     FROM attachments f JOIN messages m ON m.id = f.message_id \
+                     WHERE m.thread_id = $1 ORDER BY f.created_at, f.id",
+                )
+                .bind(row.id)
+                .fetch_all(pool)
+                .await?;
+                Ok::<_, sqlx::Error>((messages, attachments))
+            }
+        )?;
+        let mut files: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
+        for a in attachments {
+            files.entry(a.message_id).or_default().push(Attachment {
+                id: a.id,
+                filename: a.filename,
+                content_type: a.content_type,
+                size_bytes: a.size_bytes,
+            });
+        }
+        let messages = messages
+            .into_iter()
+            .map(|m| {
+                let side: Side = parse_stored(&m.side)?;
+                let other_mark = match side {
+                    Side::Family => row.services_read_up_to,
+                    Side::Services => row.family_read_up_to,
+                };
+                let author = match (side, reader) {
+                    // A family sees the service, never the agent's name.
+                    (Side::Services, Side::Family) => row.service.clone(),
+                    _ => match (m.first_name, m.last_name) {
+                        (Some(first), Some(last)) => format!("{first} {last}"),
+                        _ if m.author_id.is_none() => "Compte supprimé".to_owned(),
+                        _ => row.service.clone(),
+                    },
+                };
+                Ok(Message {
+                    id: m.id,
+                    side,
+                    author,
+                    body: m.body,
+                    attachments: files.remove(&m.id).unwrap_or_default(),
+                    created_at: m.created_at,
+                    read: messages::read_by_other(m.created_at, other_mark),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Thread {
+            id: row.id,
+            service_id: row.service_id,
+            service: row.service.clone(),
+            subject: row.subject.clone(),
+            status: row.status()?,
+            opened_by: parse_stored(&row.opened_by)?,
+            created_at: row.created_at,
+            last_message_at: row.last_message_at,
+            unread: row.unread(Side::Family),
+            services_read_up_to: row.services_read_up_to,
+            messages,
+        })
+    }
+
+    /// The family's threads, the latest first.
+    pub async fn family_threads(&self, family_id: Uuid) -> StoreResult<Vec<ThreadSummary>> {
+        let sql = format!(
+            "SELECT {THREAD_COLUMNS} FROM threads t JOIN services s ON s.id = t.service_id \
+             WHERE t.family_id = $1 ORDER BY t.last_message_at DESC, t.id"
+        );
+        let rows: Vec<ThreadRow> = on_db!(self.db, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(family_id)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.iter().map(|r| r.summary(Side::Family)).collect()
+    }
+
+    /// An inbox page: the threads of these services (all when `None`), unread
+    /// first, then the latest; optionally only one status or one assignee.
+    pub async fn inbox(&self, filter: &InboxFilter<'_>) -> StoreResult<Vec<StaffThreadSummary>> {
+        let mut conditions = vec!["1 = 1".to_owned()];
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if let Some(services) = filter.services {
+            if services.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list = services
+                .iter()
+                .map(|_| next())
+                .collect::<Vec<_>>()
+                .join(", ");
+            conditions.push(format!("t.service_id IN ({list})"));
+        }
+        if filter.status.is_some() {
+            conditions.push(format!("t.status = {}", next()));
+        }
+        if filter.assigned_to.is_some() {
+            conditions.push(format!("t.assigned_to = {}", next()));
+        }
+        if filter.family_id.is_some() {
+            conditions.push(format!("t.family_id = {}", next()));
+        }
+        let (limit, offset) = (next(), next());
+        let sql = format!(
+            "SELECT {THREAD_COLUMNS} FROM threads t JOIN services s ON s.id = t.service_id \
+             WHERE {} ORDER BY CASE WHEN t.services_unread > 0 THEN 0 ELSE 1 END, t.last_message_at DESC, t.id \
+             LIMIT {limit} OFFSET {offset}",
+            conditions.join(" AND ")
+        );
+        let rows: Vec<ThreadRow> = on_db!(self.db, |pool| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for s in filter.services.unwrap_or_default() {
+                q = q.bind(*s);
+            }
+            if let Some(status) = filter.status {
+                q = q.bind(status.as_str());
+            }
+            if let Some(a) = filter.assigned_to {
+                q = q.bind(a);
+            }
+            if let Some(f) = filter.family_id {
+                q = q.bind(f);
+            }
+            q.bind(filter.limit)
+                .bind(filter.offset)
+                .fetch_all(pool)
+                .await
+        })?;
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.family_id).collect();
+        let names = self.db.billing().family_names(&ids).await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(StaffThreadSummary {
+                    id: r.id,
+                    family_id: r.family_id,
+                    family: names.get(&r.family_id).cloned().unwrap_or_default(),
+                    service_id: r.service_id,
+                    service: r.service.clone(),
+                    subject: r.subject.clone(),
+                    status: r.status()?,
+                    assigned_to: r.assigned_to,
+                    last_message_at: r.last_message_at,
+                    unread: r.unread(Side::Services),
+                })
+            })
+            .collect()
+    }
+
+    /// An attachment of a message of this thread (`None` otherwise).
+    pub async fn attachment(
+        &self,
+        thread_id: Uuid,
+        attachment_id: Uuid,
+    ) -> StoreResult<Option<AttachmentFile>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_as(
+                "SELECT f.family_id, f.file_key, f.content_type, f.filename FROM attachments f \
+                 JOIN messages m ON m.id = f.message_id WHERE f.id = $1 AND m.thread_id = $2",
+            )
+            .bind(attachment_id)
+            .bind(thread_id)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
+    /// Attachments no message took within `older_than` (a phone that never sent its
+    /// message): removed, their file keys returned.
+    pub async fn take_orphan_attachments(
+        &self,
+        older_than: DateTime<Utc>,
+    ) -> StoreResult<Vec<String>> {
+        let keys: Vec<String> = on_db!(self.db, |pool| {
+            sqlx::query_scalar(
+                "SELECT file_key FROM attachments WHERE message_id IS NULL AND created_at < $1",
+            )
+            .bind(older_than)
+            .fetch_all(pool)
+            .await
+        })?;
+        execute!(
+            self.db,
+            "DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1",
+            older_than
+        )?;
+        Ok(keys)
+    }
+}
+
+/// What [`Messages::save_service`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveService {
+    Saved,
+    NotFound,
+    NameTaken,
+    UnknownAgent(Uuid),
+}
+
+/// Which threads an inbox shows.
+pub struct InboxFilter<'a> {
+    /// `None`: every service (an admin).
+    pub services: Option<&'a [Uuid]>,
+    pub status: Option<ThreadStatus>,
+    pub assigned_to: Option<Uuid>,
+    pub family_id: Option<Uuid>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Locks a thread for a change (PostgreSQL; SQLite's writers take turns) and reads
+/// it.
+pub async fn thread_for_update(tx: &mut Tx, id: Uuid) -> StoreResult<Option<ThreadRow>> {
+    let lock = if tx.is_sqlite() {
+        ""
+    } else {
+        " FOR UPDATE OF t"
+    };
+    let sql = format!(
+        "SELECT {THREAD_COLUMNS} FROM threads t JOIN services s ON s.id = t.service_id WHERE t.id = $1{lock}"
+    );
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await
+    })?)
+}
+
+/// A service's name and whether it is sensitive.
+pub async fn service(tx: &mut Tx, id: Uuid) -> StoreResult<Option<(String, bool)>> {
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_as("SELECT name, sensitive FROM services WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await
+    })?)
+}
+
+/// Opens a thread (its first message is added with [`add_message`]).
+pub async fn open_thread(
+    tx: &mut Tx,
+    id: Uuid,
+    family_id: Uuid,
+    service_id: Uuid,
+    subject: &str,
+    opened_by: Side,
+) -> StoreResult<()> {
+    let now = tx.now();
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO threads (id, family_id, service_id, subject, status, opened_by, created_at, last_message_at) \
+             VALUES ($1, $2, $3, $4, 'open', $5, $6, $6)",
+        )
+        .bind(id)
+        .bind(family_id)
+        .bind(service_id)
+        .bind(subject)
+        .bind(opened_by.as_str())
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Adds a message, takes its attachments (each the family's and free) and
+/// reopens the thread; the other side has one more to read. When an attachment
+/// is not available, nothing is written and it is named. Two messages racing for
+/// one attachment: the second runs again ([`StoreError::Retry`]) and is refused.
+pub async fn add_message(
+    tx: &mut Tx,
+    m: &NewMessageRow<'_>,
+) -> StoreResult<Result<(), AttachmentUnavailable>> {
+    for attachment in m.attachments {
+        let free: Option<Uuid> = on_tx!(tx, |c| {
+            sqlx::query_scalar(
+                "SELECT id FROM attachments WHERE id = $1 AND family_id = $2 AND message_id IS NULL",
+            )
+            .bind(*attachment)
+            .bind(m.family_id)
+            .fetch_optional(&mut *c)
+            .await
+        })?;
+        if free.is_none() {
+            return Ok(Err(AttachmentUnavailable(*attachment)));
+        }
+    }
+    let now = tx.now();
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO messages (id, thread_id, side, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(m.id)
+        .bind(m.thread_id)
+        .bind(m.side.as_str())
+        .bind(m.author_id)
+        .bind(m.body)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    for attachment in m.attachments {
+        let taken = on_tx!(tx, |c| {
+            sqlx::query(
+                "UPDATE attachments SET message_id = $2 WHERE id = $1 AND family_id = $3 AND message_id IS NULL",
+            )
+            .bind(*attachment)
+            .bind(m.id)
+            .bind(m.family_id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if taken != 1 {
+            return Err(StoreError::Retry);
+        }
+    }
+    let unread = match m.side {
+        Side::Family => "services_unread = services_unread + 1",
+        Side::Services => "family_unread = family_unread + 1",
+    };
+    let sql =
+        format!("UPDATE threads SET status = 'open', last_message_at = $2, {unread} WHERE id = $1");
+    on_tx!(tx, |c| {
+        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(m.thread_id)
+            .bind(now)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(Ok(()))
+}
+
+/// Moves `reader`'s read mark to `mark` and counts again what it has not read.
+pub async fn mark_read(
+    tx: &mut Tx,
+    thread_id: Uuid,
+    reader: Side,
+    mark: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (mark_column, unread_column) = match reader {
+        Side::Family => ("family_read_up_to", "family_unread"),
+        Side::Services => ("services_read_up_to", "services_unread"),
+    };
+    let sql = format!(
+        "UPDATE threads SET {mark_column} = $2, {unread_column} = \
+           (SELECT COUNT(*) FROM messages m WHERE m.thread_id = $1 AND m.side = $3 AND m.created_at > $2) \
+         WHERE id = $1"
+    );
+    on_tx!(tx, |c| {
+        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(thread_id)
+            .bind(mark)
+            .bind(reader.other().as_str())
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Sets who handles a thread (`None`: the service).
+pub async fn assign(tx: &mut Tx, thread_id: Uuid, account_id: Option<Uuid>) -> StoreResult<()> {
+    on_tx!(tx, |c| {
+        sqlx::query("UPDATE threads SET assigned_to = $2 WHERE id = $1")
+            .bind(thread_id)
+            .bind(account_id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn set_status(tx: &mut Tx, thread_id: Uuid, status: ThreadStatus) -> StoreResult<()> {
+    on_tx!(tx, |c| {
+        sqlx::query("UPDATE threads SET status = $2 WHERE id = $1")
+            .bind(thread_id)
+            .bind(status.as_str())
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
