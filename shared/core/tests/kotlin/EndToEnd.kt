@@ -275,6 +275,41 @@ fun main() = runBlocking {
             val listed = offline.invoices().single { it.id == invoiceId }
             check(listed.status == InvoiceStatus.PAID && listed.leftToPayCents == 0L && !listed.payableOnline) { "$listed" }
         }
+        // MESSAGES: written offline with a photo, sent after it; the agent reads and
+        // answers, the push opens the thread, and the parent's read reaches the agent.
+        var service = ""
+        openCore(folder, server.url).use { core ->
+            core.sync()
+            service = core.services().first { it.name == "Enfance-jeunesse" }.id
+        }
+        val picture = File(System.getenv("FAMILLE_PHOTOS"), "gps_nikon_DSCN0010.jpg").readBytes()
+        openCore(folder, "http://127.0.0.1:9").use { offline ->
+            val attachment = offline.attachFile(picture, "certificat.jpg")
+            val intent = offline.sendMessage(null, service, "Luc est malade", "Fièvre ce matin.", listOf(attachment))
+            val waiting = offline.thread(intent).messages.single()
+            check(waiting.state == MessageState.PENDING && waiting.attachments.single().onPhone) { "$waiting" }
+        }
+        openCore(folder, server.url).use { core ->
+            val report = core.sync()
+            check(report.applied == 1u) { "$report" }
+            val thread = core.threads().first { it.subject == "Luc est malade" }
+            val sent = core.thread(thread.id).messages.single()
+            check(sent.state == MessageState.SENT && sent.attachments.single().contentType == "image/jpeg") { "$sent" }
+            check(core.attachment(thread.id, sent.attachments.single().id).contentEquals(picture)) { "the photo" }
+            val staff = server.call("GET", "/api/v1/staff/threads/${thread.id}", agent, null)
+            val at = Regex(""""created_at":"([^"]+)"""").findAll(staff).last().groupValues[1]
+            server.call("POST", "/api/v1/staff/threads/${thread.id}/read", agent, """{"up_to":"$at"}""")
+            server.call("POST", "/api/v1/staff/threads/${thread.id}/messages", agent, """{"body":"Bon rétablissement."}""")
+            val shown = core.handlePush(mapOf("kind" to "message", "id" to thread.id))
+            check(shown.synced && shown.kind == PushKind.MESSAGE && shown.targetId == thread.id) { "$shown" }
+            val (mine, answer) = core.thread(thread.id).messages
+            check(mine.read && !answer.fromFamily && answer.author == "Enfance-jeunesse") { "$mine $answer" }
+            check(core.threads().first { it.id == thread.id }.unread == 1u) { "one to read" }
+            core.markThreadRead(thread.id)
+            core.sync()
+            val read = server.call("GET", "/api/v1/staff/threads/${thread.id}", agent, null)
+            check(""""read":true""" in read.substringAfterLast(""""side":"services"""")) { read }
+        }
         folder.deleteRecursively()
         println("Kotlin end-to-end: OK")
     }
