@@ -137,6 +137,9 @@ pub struct Limits {
     /// Intents one family sends (each one a row of the queue log): a rush
     /// morning is a few hundred; a loop sending thousands is slowed.
     pub intents_per_family: RateLimiter,
+    /// Messages one family writes (each one lands in an agent's inbox): a family
+    /// writes a few a day; a loop is stopped before it floods the services.
+    pub messages_per_family: RateLimiter,
 }
 
 /// How long an answer is held when one account is guessed at from many addresses.
@@ -173,6 +176,11 @@ impl Limits {
             intents_per_family: RateLimiter::new(Rule {
                 burst: 2000,
                 refill_seconds: 43.2,
+            }),
+            // 30 at once, then one every two minutes.
+            messages_per_family: RateLimiter::new(Rule {
+                burst: 30,
+                refill_seconds: 120.0,
             }),
         }
     }

@@ -3824,7 +3824,7 @@ public struct PushDisplay: Equatable, Hashable {
     public var title: String
     public var body: String
     /**
-     * What to open (document, reservation…).
+     * What to open (document, reservation, invoice; for a message, its thread).
      */
     public var targetId: String
     public var childId: String?
@@ -3837,7 +3837,7 @@ public struct PushDisplay: Equatable, Hashable {
     // declare one manually.
     public init(kind: PushKind, title: String, body: String, 
         /**
-         * What to open (document, reservation…).
+         * What to open (document, reservation, invoice; for a message, its thread).
          */targetId: String, childId: String?, 
         /**
          * Whether the sync succeeded (otherwise the data shown may be older).

@@ -251,8 +251,8 @@ async fn load_services(
     ] {
         let input = ServiceInput {
             name: name.to_owned(),
-            sensitive,
-            agents: vec![agent_id],
+            sensitive: Some(sensitive),
+            agents: Some(vec![agent_id]),
         };
         let id = crate::messages::save_service(state, None, &input).await?;
         if name == "Enfance-jeunesse" {

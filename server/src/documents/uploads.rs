@@ -190,7 +190,7 @@ async fn create(
             (Some(document_type_id), child_id)
         }
     };
-    let filename = get("filename").map(|f| f.chars().take(200).collect::<String>());
+    let filename = get("filename").and_then(famille_model::files::display_name);
     let id = Uuid::now_v7();
     let now = state.clock.now();
     state
@@ -609,6 +609,16 @@ async fn terminate(
     check_version(&headers)?;
     if upload.document_id.is_none() {
         let _ = tokio::fs::remove_file(part_path(&state, id)).await;
+    }
+    // A finished attachment no message took is withdrawn with it (a document
+    // stays: the services have it).
+    if let Some(key) = state
+        .db
+        .messages()
+        .remove_free_attachment(id, parent.family_id)
+        .await?
+    {
+        let _ = state.files.delete(&key).await;
     }
     state.db.uploads().delete(id).await?;
     Ok(tus_headers(StatusCode::NO_CONTENT.into_response()))

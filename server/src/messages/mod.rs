@@ -25,7 +25,7 @@ use crate::state::AppState;
 use crate::store::audit::AuditAction;
 use crate::store::feed::FeedEntry;
 use crate::store::messages::{
-    self as store, AttachmentUnavailable, InboxFilter, NewMessageRow, SaveService, ThreadRow,
+    self as store, InboxFilter, NewMessageRow, SaveService, ServiceChange, ThreadRow,
 };
 use crate::store::queue::{Actor, Outcome};
 use crate::store::{StoreResult, Tx, retrying};
@@ -92,6 +92,10 @@ pub struct Draft<'a> {
     pub attachments: &'a [Uuid],
 }
 
+/// Why an attachment cannot go with a message, in French.
+const ATTACHMENT_UNAVAILABLE: &str =
+    "pièce jointe inconnue, pas encore reçue en entier, retirée ou déjà envoyée avec un message";
+
 /// Where a message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Written {
@@ -114,11 +118,7 @@ impl From<Refusal> for AppError {
         match r {
             Refusal::NotFound => AppError::NotFound,
             Refusal::Invalid(errors) => AppError::Invalid(errors),
-            Refusal::Attachment(_) => FieldError::new(
-                "attachments",
-                "pièce jointe inconnue, pas encore reçue en entier ou déjà envoyée",
-            )
-            .into(),
+            Refusal::Attachment(_) => FieldError::new("attachments", ATTACHMENT_UNAVAILABLE).into(),
         }
     }
 }
@@ -138,7 +138,11 @@ impl Refusal {
                 );
                 o
             }
-            Refusal::Attachment(_) => Outcome::rejected(ErrorCode::UploadRefused),
+            Refusal::Attachment(_) => {
+                let mut o = Outcome::rejected(ErrorCode::InvalidField);
+                o.detail = Some(format!("attachments : {ATTACHMENT_UNAVAILABLE}"));
+                o
+            }
         }
     }
 }
@@ -176,6 +180,11 @@ pub async fn write(
             if !scope.sees(&row) {
                 return Ok(Err(Refusal::NotFound));
             }
+            if let Some(id) =
+                store::unavailable_attachment(tx, row.family_id, draft.attachments).await?
+            {
+                return Ok(Err(Refusal::Attachment(id)));
+            }
             (
                 row.id,
                 row.family_id,
@@ -193,6 +202,13 @@ pub async fn write(
             let Some((name, sensitive)) = store::service(tx, service).await? else {
                 return Ok(Err(Refusal::NotFound));
             };
+            // Checked before the thread is opened: a refused message leaves nothing
+            // (the queue commits its batch with the refusal logged).
+            if let Some(id) =
+                store::unavailable_attachment(tx, family_id, draft.attachments).await?
+            {
+                return Ok(Err(Refusal::Attachment(id)));
+            }
             let subject = checked.subject.clone().unwrap_or_default();
             let id = Uuid::now_v7();
             store::open_thread(tx, id, family_id, service, &subject, side).await?;
@@ -200,7 +216,7 @@ pub async fn write(
         }
     };
     let message_id = Uuid::now_v7();
-    let added = store::add_message(
+    store::add_message(
         tx,
         &NewMessageRow {
             id: message_id,
@@ -213,15 +229,13 @@ pub async fn write(
         },
     )
     .await?;
-    if let Err(AttachmentUnavailable(id)) = added {
-        return Ok(Err(Refusal::Attachment(id)));
-    }
     tx.changed(FeedEntry::thread(family_id, thread_id));
     if side == Side::Services {
         tx.notify(Notice::new(
             family_id,
             Event::MessageReceived {
                 thread_id,
+                message_id,
                 service,
                 subject,
                 sensitive,
@@ -234,8 +248,15 @@ pub async fn write(
     }))
 }
 
-/// Writes a message in its own transaction (the routes).
+/// Writes a message in its own transaction (the routes). A family writes at most
+/// [`crate::ratelimit::Limits::messages_per_family`]'s pace (429 past it).
 pub async fn send(state: &AppState, scope: &Scope, draft: &Draft<'_>) -> AppResult<Written> {
+    if let Scope::Family(family_id) = scope {
+        state
+            .limits
+            .messages_per_family
+            .check(&family_id.to_string(), state.clock.now())?;
+    }
     let written = retrying(|| async {
         let mut tx = state.db.begin_at(state.clock.now()).await?;
         let written = write(&mut tx, scope, draft).await?;
@@ -248,7 +269,8 @@ pub async fn send(state: &AppState, scope: &Scope, draft: &Draft<'_>) -> AppResu
     Ok(written?)
 }
 
-/// Moves the reader's mark up to `up_to` (never past now, never back) inside
+/// Moves the reader's mark up to `up_to` (never past now nor the newest message,
+/// never back: `famille_model::messages::read_mark`) inside
 /// `tx`; the family's feed carries the change (the other side's "lu").
 pub async fn mark_read(
     tx: &mut Tx,
@@ -267,7 +289,7 @@ pub async fn mark_read(
         Side::Family => row.family_read_up_to,
         Side::Services => row.services_read_up_to,
     };
-    let mark = messages::read_mark(current, up_to.min(tx.now()));
+    let mark = messages::read_mark(current, up_to.min(tx.now()), row.last_message_at);
     if Some(mark) != current {
         store::mark_read(tx, thread_id, side, mark).await?;
         tx.changed(FeedEntry::thread(row.family_id, thread_id));
@@ -312,7 +334,14 @@ pub async fn apply(tx: &mut Tx, actor: Actor, intent: &Mutation) -> StoreResult<
                     service: *service,
                     subject: subject.as_deref(),
                 },
-                _ => {
+                (Some(_), Some(_)) => {
+                    return Ok(Refusal::Invalid(vec![FieldError::new(
+                        "service",
+                        "une réponse dans une conversation ne nomme pas de service",
+                    )])
+                    .outcome());
+                }
+                (None, None) => {
                     return Ok(Refusal::Invalid(vec![FieldError::new(
                         "thread_id",
                         "indiquez la conversation, ou le service pour en commencer une",
@@ -435,18 +464,14 @@ pub async fn assign(
 ) -> AppResult<()> {
     let scope = Scope::of_staff(state, staff).await?;
     let row = visible(state, &scope, id).await?;
-    if let Some(agent) = account_id {
-        let agents = state.db.messages().staff_services().await?;
-        let member = agents
-            .iter()
-            .any(|s| s.id == row.service_id && s.agents.contains(&agent));
-        if !member {
-            return Err(FieldError::new(
-                "account_id",
-                "cet agent n'appartient pas au service de la conversation",
-            )
-            .into());
-        }
+    if let Some(agent) = account_id
+        && !state.db.messages().is_agent(row.service_id, agent).await?
+    {
+        return Err(FieldError::new(
+            "account_id",
+            "cet agent n'appartient pas au service de la conversation",
+        )
+        .into());
     }
     let mut tx = state.db.begin_at(state.clock.now()).await?;
     store::assign(&mut tx, id, account_id).await?;
@@ -520,8 +545,8 @@ pub async fn staff_services(state: &AppState) -> AppResult<Vec<StaffService>> {
     Ok(state.db.messages().staff_services().await?)
 }
 
-/// Creates (`id` None) or replaces a service. Its name is unique (a family picks
-/// it in a list).
+/// Creates (`id` None) or changes a service; what `input` leaves out stays as it
+/// was. Its name is unique (a family picks it in a list).
 pub async fn save_service(
     state: &AppState,
     id: Option<Uuid>,
@@ -532,19 +557,23 @@ pub async fn save_service(
         Some(id) => (id, false),
         None => (Uuid::now_v7(), true),
     };
-    let mut agents = input.agents.clone();
-    agents.dedup();
+    let agents = input.agents.as_ref().map(|a| {
+        let mut a = a.clone();
+        a.sort();
+        a.dedup();
+        a
+    });
+    let change = ServiceChange {
+        id: service_id,
+        create,
+        name: &name,
+        sensitive: input.sensitive,
+        agents: agents.as_deref(),
+    };
     match state
         .db
         .messages()
-        .save_service(
-            service_id,
-            create,
-            &name,
-            input.sensitive,
-            &agents,
-            state.clock.now(),
-        )
+        .save_service(&change, state.clock.now())
         .await?
     {
         SaveService::Saved => Ok(service_id),

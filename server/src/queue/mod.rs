@@ -37,15 +37,28 @@ pub const KEEP_REJECTED: chrono::Duration = chrono::Duration::days(30);
 /// phone's queue waits for the parent to log in again.
 pub const KEEP_APPLIED: chrono::Duration = chrono::Duration::days(400);
 
-/// An intent as received: understood, or only its id (a kind from a newer app).
+/// An intent as received: understood, a kind this server knows with a field it
+/// cannot read (why, in words), or only its id (a kind from a newer app).
 enum Received {
     Intent(Mutation),
+    Malformed(Uuid, String),
     Unknown(Uuid),
 }
 
 fn read(index: usize, value: &serde_json::Value) -> AppResult<Received> {
+    let id = || {
+        value
+            .get("id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<Uuid>().ok())
+    };
+    let known_kind = value
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .is_some_and(|k| k.parse::<famille_model::queue::IntentKind>().is_ok());
     match serde_json::from_value::<Mutation>(value.clone()) {
         Ok(m) => Ok(Received::Intent(m)),
+        Err(e) if known_kind && let Some(id) = id() => Ok(Received::Malformed(id, e.to_string())),
         Err(_) => value
             .get("id")
             .and_then(|v| v.as_str())
@@ -81,6 +94,17 @@ pub async fn apply_batch(
         u32::try_from(raw.len()).unwrap_or(u32::MAX),
         state.clock.now(),
     )?;
+    let messages = raw
+        .iter()
+        .filter(|v| v.get("kind").and_then(|k| k.as_str()) == Some("send_message"))
+        .count();
+    if messages > 0 {
+        state.limits.messages_per_family.check_n(
+            &parent.family_id.to_string(),
+            u32::try_from(messages).unwrap_or(u32::MAX),
+            state.clock.now(),
+        )?;
+    }
     let actor = Actor {
         family_id: parent.family_id,
         account_id: parent.account_id,
@@ -94,7 +118,7 @@ pub async fn apply_batch(
         .iter()
         .filter_map(|r| match r {
             Received::Intent(m) => Some(m),
-            Received::Unknown(_) => None,
+            Received::Malformed(..) | Received::Unknown(_) => None,
         })
         .collect();
     let mut outcomes = apply(state, actor, &intents).await?.into_iter();
@@ -105,6 +129,15 @@ pub async fn apply_batch(
                 let outcome = outcomes.next().expect("one outcome per intent");
                 answer(m, &outcome)
             }
+            Received::Malformed(id, why) => MutationResult {
+                id: *id,
+                status: MutationStatus::Rejected,
+                code: Some(ErrorCode::InvalidField),
+                billed: false,
+                detail: Some(ErrorCode::InvalidField.detail_fr(Some(why))),
+                reservation_id: None,
+                thread_id: None,
+            },
             Received::Unknown(id) => MutationResult {
                 id: *id,
                 status: MutationStatus::Rejected,

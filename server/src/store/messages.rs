@@ -11,7 +11,7 @@ use famille_model::api::{
 use famille_model::messages::{self, Side, ThreadStatus};
 use uuid::Uuid;
 
-use super::{Db, StoreError, StoreResult, Tx, execute, on_db, on_tx, parse_stored};
+use super::{Db, StoreError, StoreResult, Tx, on_db, on_tx, parse_stored, unique_violation};
 
 pub struct Messages<'a> {
     pub(super) db: &'a Db,
@@ -107,10 +107,6 @@ pub struct AttachmentFile {
     pub filename: Option<String>,
 }
 
-/// Why a message could not take its attachments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AttachmentUnavailable(pub Uuid);
-
 /// Services (id, name, sensitive) and their agents (service, account).
 type ServicesAndAgents = (Vec<(Uuid, String, bool)>, Vec<(Uuid, Uuid)>);
 
@@ -156,75 +152,93 @@ impl Messages<'_> {
             .collect())
     }
 
-    /// Creates or replaces a service and its agents. `false` when `id` names no
-    /// service (on replace) or the name is another service's.
+    /// Creates a service (`create`) or changes one; `sensitive` and `agents` left
+    /// `None` stay as they were (none and not sensitive for a new one). Threads
+    /// assigned to an agent taken out of the service go back to the service.
     pub async fn save_service(
         &self,
-        id: Uuid,
-        create: bool,
-        name: &str,
-        sensitive: bool,
-        agents: &[Uuid],
+        s: &ServiceChange<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<SaveService> {
         let mut tx = self.db.begin_at(now).await?;
         let taken: Option<Uuid> = on_tx!(tx, |c| {
             sqlx::query_scalar("SELECT id FROM services WHERE name = $1 AND id <> $2")
-                .bind(name)
-                .bind(id)
+                .bind(s.name)
+                .bind(s.id)
                 .fetch_optional(&mut *c)
                 .await
         })?;
         if taken.is_some() {
             return Ok(SaveService::NameTaken);
         }
-        let staff: Vec<Uuid> = on_tx!(tx, |c| {
-            sqlx::query_scalar("SELECT id FROM accounts WHERE role IN ('agent', 'admin')")
-                .fetch_all(&mut *c)
-                .await
-        })?;
-        if let Some(unknown) = agents.iter().find(|a| !staff.contains(a)) {
-            return Ok(SaveService::UnknownAgent(*unknown));
+        if let Some(agents) = s.agents {
+            let staff: Vec<Uuid> = on_tx!(tx, |c| {
+                sqlx::query_scalar("SELECT id FROM accounts WHERE role IN ('agent', 'admin')")
+                    .fetch_all(&mut *c)
+                    .await
+            })?;
+            if let Some(unknown) = agents.iter().find(|a| !staff.contains(a)) {
+                return Ok(SaveService::UnknownAgent(*unknown));
+            }
         }
         let written = on_tx!(tx, |c| {
-            (if create {
+            (if s.create {
                 sqlx::query(
                     "INSERT INTO services (id, name, sensitive, created_at) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(id)
-                .bind(name)
-                .bind(sensitive)
+                .bind(s.id)
+                .bind(s.name)
+                .bind(s.sensitive.unwrap_or(false))
                 .bind(now)
                 .execute(&mut *c)
                 .await
             } else {
-                sqlx::query("UPDATE services SET name = $2, sensitive = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(name)
-                    .bind(sensitive)
-                    .execute(&mut *c)
-                    .await
+                sqlx::query(
+                    "UPDATE services SET name = $2, sensitive = COALESCE($3, sensitive) WHERE id = $1",
+                )
+                .bind(s.id)
+                .bind(s.name)
+                .bind(s.sensitive)
+                .execute(&mut *c)
+                .await
             })
             .map(|r| r.rows_affected())
-        })?;
+        });
+        // Two admins naming two services alike at once: the second is told.
+        let written = match written.map_err(unique_violation) {
+            Err(StoreError::Duplicate(_)) => return Ok(SaveService::NameTaken),
+            other => other?,
+        };
         if written == 0 {
             return Ok(SaveService::NotFound);
         }
-        on_tx!(tx, |c| {
-            sqlx::query("DELETE FROM service_agents WHERE service_id = $1")
-                .bind(id)
-                .execute(&mut *c)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        for agent in agents {
+        if let Some(agents) = s.agents {
             on_tx!(tx, |c| {
-                sqlx::query("INSERT INTO service_agents (service_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(id)
-                    .bind(*agent)
+                sqlx::query("DELETE FROM service_agents WHERE service_id = $1")
+                    .bind(s.id)
                     .execute(&mut *c)
                     .await
                     .map(|r| r.rows_affected())
+            })?;
+            for agent in agents {
+                on_tx!(tx, |c| {
+                    sqlx::query("INSERT INTO service_agents (service_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(s.id)
+                        .bind(*agent)
+                        .execute(&mut *c)
+                        .await
+                        .map(|r| r.rows_affected())
+                })?;
+            }
+            on_tx!(tx, |c| {
+                sqlx::query(
+                    "UPDATE threads SET assigned_to = NULL WHERE service_id = $1 AND assigned_to IS NOT NULL \
+                     AND assigned_to NOT IN (SELECT account_id FROM service_agents WHERE service_id = $1)",
+                )
+                .bind(s.id)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
             })?;
         }
         tx.commit().await?;
@@ -330,7 +344,7 @@ impl Messages<'_> {
             opened_by: parse_stored(&row.opened_by)?,
             created_at: row.created_at,
             last_message_at: row.last_message_at,
-            unread: row.unread(Side::Family),
+            unread: row.unread(reader),
             services_read_up_to: row.services_read_up_to,
             messages,
         })
@@ -450,21 +464,57 @@ impl Messages<'_> {
         &self,
         older_than: DateTime<Utc>,
     ) -> StoreResult<Vec<String>> {
-        let keys: Vec<String> = on_db!(self.db, |pool| {
+        // One statement: an attachment a message takes meanwhile is not removed.
+        Ok(on_db!(self.db, |pool| {
             sqlx::query_scalar(
-                "SELECT file_key FROM attachments WHERE message_id IS NULL AND created_at < $1",
+                "DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1 RETURNING file_key",
             )
             .bind(older_than)
             .fetch_all(pool)
             .await
-        })?;
-        execute!(
-            self.db,
-            "DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1",
-            older_than
-        )?;
-        Ok(keys)
+        })?)
     }
+
+    /// The family withdrew a finished upload: the attachment no message took goes
+    /// with it; its file key is returned.
+    pub async fn remove_free_attachment(
+        &self,
+        id: Uuid,
+        family_id: Uuid,
+    ) -> StoreResult<Option<String>> {
+        Ok(on_db!(self.db, |pool| {
+            sqlx::query_scalar(
+                "DELETE FROM attachments WHERE id = $1 AND family_id = $2 AND message_id IS NULL RETURNING file_key",
+            )
+            .bind(id)
+            .bind(family_id)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
+    /// Whether an account reads a service's inbox.
+    pub async fn is_agent(&self, service_id: Uuid, account_id: Uuid) -> StoreResult<bool> {
+        let found: Option<Uuid> = on_db!(self.db, |pool| {
+            sqlx::query_scalar(
+                "SELECT account_id FROM service_agents WHERE service_id = $1 AND account_id = $2",
+            )
+            .bind(service_id)
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(found.is_some())
+    }
+}
+
+/// A service to create or change ([`Messages::save_service`]).
+pub struct ServiceChange<'a> {
+    pub id: Uuid,
+    pub create: bool,
+    pub name: &'a str,
+    pub sensitive: Option<bool>,
+    pub agents: Option<&'a [Uuid]>,
 }
 
 /// What [`Messages::save_service`] did.
@@ -544,28 +594,36 @@ pub async fn open_thread(
     Ok(())
 }
 
-/// Adds a message, takes its attachments (each the family's and free) and
-/// reopens the thread; the other side has one more to read. When an attachment
-/// is not available, nothing is written and it is named. Two messages racing for
-/// one attachment: the second runs again ([`StoreError::Retry`]) and is refused.
-pub async fn add_message(
+/// The first of `ids` that is not a free attachment of the family (unknown,
+/// another family's, not finished, or already sent), checked before anything is
+/// written.
+pub async fn unavailable_attachment(
     tx: &mut Tx,
-    m: &NewMessageRow<'_>,
-) -> StoreResult<Result<(), AttachmentUnavailable>> {
-    for attachment in m.attachments {
+    family_id: Uuid,
+    ids: &[Uuid],
+) -> StoreResult<Option<Uuid>> {
+    for attachment in ids {
         let free: Option<Uuid> = on_tx!(tx, |c| {
             sqlx::query_scalar(
                 "SELECT id FROM attachments WHERE id = $1 AND family_id = $2 AND message_id IS NULL",
             )
             .bind(*attachment)
-            .bind(m.family_id)
+            .bind(family_id)
             .fetch_optional(&mut *c)
             .await
         })?;
         if free.is_none() {
-            return Ok(Err(AttachmentUnavailable(*attachment)));
+            return Ok(Some(*attachment));
         }
     }
+    Ok(None)
+}
+
+/// Adds a message, takes its attachments (checked free with
+/// [`unavailable_attachment`] before) and reopens the thread; the other side has
+/// one more to read. Two messages racing for one attachment: the second runs
+/// again ([`StoreError::Retry`]) and is then refused by the check.
+pub async fn add_message(tx: &mut Tx, m: &NewMessageRow<'_>) -> StoreResult<()> {
     let now = tx.now();
     on_tx!(tx, |c| {
         sqlx::query(
@@ -611,7 +669,7 @@ pub async fn add_message(
             .await
             .map(|r| r.rows_affected())
     })?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Moves `reader`'s read mark to `mark` and counts again what it has not read.

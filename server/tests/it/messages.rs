@@ -148,6 +148,7 @@ backend_tests! {
         // The agent opens it: the file, audited; then marks it read.
         let staff_view = app.get(&format!("/api/v1/staff/threads/{thread}"), &agent.access).await;
         assert_eq!(staff_view.status, StatusCode::OK, "{}", staff_view.body);
+        assert_eq!(staff_view.body["unread"], 1, "the agent's count, as in the inbox");
         assert!(staff_view.body["messages"][0]["author"].as_str().unwrap().contains("TESTBO"), "{}", staff_view.body);
         let file = app.get(&format!("/api/v1/staff/threads/{thread}/attachments/{attachment}"), &agent.access).await;
         assert_eq!(file.status, StatusCode::OK);
@@ -179,17 +180,38 @@ backend_tests! {
 
         // The family reads it; the mark never moves back, nor past now.
         let newest = family_view["messages"][1]["created_at"].clone();
-        app.post(&format!("/api/v1/threads/{thread}/read"), Some(&parent.access), json!({"up_to": newest})).await;
-        app.post(&format!("/api/v1/threads/{thread}/read"), Some(&parent.access), json!({"up_to": "2000-01-01T00:00:00Z"})).await;
+        let read = app.post(&format!("/api/v1/threads/{thread}/read"), Some(&parent.access), json!({"up_to": newest})).await;
+        assert_eq!(read.status, StatusCode::NO_CONTENT, "{}", read.body);
+        let back = app.post(&format!("/api/v1/threads/{thread}/read"), Some(&parent.access), json!({"up_to": "2000-01-01T00:00:00Z"})).await;
+        assert_eq!(back.status, StatusCode::NO_CONTENT, "{}", back.body);
         let staff_view = app.get(&format!("/api/v1/staff/threads/{thread}"), &agent.access).await.body;
         assert_eq!(staff_view["messages"][1]["read"], true, "the services see « lu »: {staff_view}");
         assert_eq!(app.get("/api/v1/threads", &parent.access).await.body.as_array().unwrap().iter()
             .find(|t| t["id"] == thread.as_str()).unwrap()["unread"], 0);
 
+        // A phone whose clock runs ahead reads nothing not yet written; each answer
+        // is told (and mailed) on its own.
+        app.post(&format!("/api/v1/threads/{thread}/read"), Some(&parent.access), json!({"up_to": "2100-01-01T00:00:00Z"})).await;
+        app.state.clock.advance(chrono::Duration::seconds(5));
+        let second = app.post(&format!("/api/v1/staff/threads/{thread}/messages"), Some(&agent.access),
+            json!({"body": "Pensez au certificat."})).await;
+        assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+        let view = app.get(&format!("/api/v1/threads/{thread}"), &parent.access).await.body;
+        assert_eq!(view["unread"], 1, "the later answer is unread: {view}");
+        assert_eq!(view["messages"][2]["read"], false);
+        for _ in 0..200 {
+            app.dispatch().await;
+            if app.outbox().iter().filter(|m| m.contains("Absence de Luc")).count() >= 2 { break; }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(app.outbox().iter().filter(|m| m.contains("Absence de Luc")).count(), 2, "one mail per answer");
+        let newest = view["messages"][2]["created_at"].clone();
+        app.post(&format!("/api/v1/threads/{thread}/read"), Some(&parent.access), json!({"up_to": newest})).await;
+
         // The feed carries the thread with its messages (the phone reads it offline).
         let feed = app.get("/api/v1/sync?cursor=0", &parent.access).await.body;
         let synced = thread_in(&feed, &thread).expect("the thread is in the feed");
-        assert_eq!(synced["messages"].as_array().unwrap().len(), 2);
+        assert_eq!(synced["messages"].as_array().unwrap().len(), 3);
         assert_eq!(synced["messages"][0]["read"], true);
 
         // Closed, then reopened by the family's next message.
@@ -238,11 +260,24 @@ backend_tests! {
             "service": service, "subject": "Crèche", "body": "Voici", "attachments": [theirs],
         })).await;
         field_refused(&stolen, "attachments");
-        let mine = attach(&app, &parent.access, &photo, "photo.jpg").await;
+        // A photo the parent withdrew (tus termination) goes with no message.
+        let withdrawn = attach(&app, &parent.access, &photo, "photo.jpg").await;
+        let gone = tus(&app, Method::DELETE, &format!("/api/v1/uploads/{withdrawn}"), &parent.access, &[], vec![]).await;
+        assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+        let with_withdrawn = app.post("/api/v1/threads", Some(&parent.access), json!({
+            "service": service, "subject": "Crèche", "body": "Voici", "attachments": [withdrawn],
+        })).await;
+        field_refused(&with_withdrawn, "attachments");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM attachments").await, 1, "only the stranger's is left");
+
+        // A photo alone is a message; the name it came with is made safe to show.
+        let mine = attach(&app, &parent.access, &photo, "../../tmp/photo\u{202e}.jpg").await;
         let sent = app.post("/api/v1/threads", Some(&parent.access), json!({
-            "service": service, "subject": "Crèche", "body": "Voici", "attachments": [mine],
+            "service": service, "subject": "Crèche", "body": "", "attachments": [mine],
         })).await;
         assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.body);
+        assert_eq!(sent.body["messages"][0]["attachments"][0]["filename"], "photo.jpg");
+        assert_eq!(sent.body["messages"][0]["body"], "");
         let thread = sent.body["id"].as_str().unwrap().to_owned();
         let twice = app.post(&format!("/api/v1/threads/{thread}/messages"), Some(&parent.access),
             json!({"body": "Encore", "attachments": [mine]})).await;
@@ -298,6 +333,28 @@ backend_tests! {
         assert_eq!(foreign["results"][1]["code"], "not_found");
         let view = app.get(&format!("/api/v1/threads/{thread}"), &parent.access).await.body;
         assert_eq!(view["messages"].as_array().unwrap().len(), 2);
+
+        // A message refused for its attachment opens no thread (the batch is committed
+        // with its refusal logged).
+        let threads_before = count(&app, "SELECT COUNT(*) FROM threads").await;
+        let theirs = attach(&app, &stranger.access, &photo(), "photo.jpg").await;
+        let refused = app.post("/api/v1/mutations", Some(&parent.access), json!({"mutations": [
+            {"kind": "send_message", "id": uuid::Uuid::now_v7(), "service": service, "subject": "Vol", "body": "Voici", "uploads": [theirs]},
+            {"kind": "send_message", "id": uuid::Uuid::now_v7(), "thread_id": thread, "service": service, "body": "Les deux"},
+            {"kind": "send_message", "id": uuid::Uuid::now_v7(), "thread_id": thread, "body": 123},
+        ]})).await.body;
+        assert_eq!(refused["results"][0]["code"], "invalid_field", "{refused}");
+        assert!(refused["results"][0]["detail"].as_str().unwrap().contains("attachments"), "{refused}");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM threads").await, threads_before, "no empty thread");
+        assert!(refused["results"][1]["detail"].as_str().unwrap().contains("service"), "{refused}");
+        assert_eq!(refused["results"][2]["code"], "invalid_field", "a known kind with a bad field: {refused}");
+
+        // A loop writing messages is stopped before it floods the inbox.
+        let flood: Vec<Value> = (0..30).map(|i| json!({"kind": "send_message", "id": uuid::Uuid::now_v7(),
+            "thread_id": thread, "body": format!("Message {i}")})).collect();
+        app.post("/api/v1/mutations", Some(&parent.access), json!({"mutations": flood})).await
+            .problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        assert_eq!(app.get(&format!("/api/v1/threads/{thread}"), &parent.access).await.body["messages"].as_array().unwrap().len(), 2);
     }
 
     async fn agents_see_their_services_and_sensitive_subjects_stay_in_the_app(app) {
@@ -347,6 +404,16 @@ backend_tests! {
         let parent_id = app.get("/api/v1/family", &parent.access).await.body["guardians"][0]["id"].clone();
         let not_agent = app.put(&format!("/api/v1/staff/threads/{thread}/assignee"), &agent.access, json!({"account_id": parent_id})).await;
         field_refused(&not_agent, "account_id");
+        // A rename keeps the service sensitive and its agents; an agent taken out
+        // hands their threads back to the service.
+        let renamed = app.put(&format!("/api/v1/staff/services/{social}"), &admin.access, json!({"name": "Action sociale 2"})).await;
+        assert_eq!(renamed.status, StatusCode::NO_CONTENT, "{}", renamed.body);
+        let services = app.get("/api/v1/staff/services", &admin.access).await.body;
+        let kept = services.as_array().unwrap().iter().find(|s| s["id"] == social.as_str()).unwrap();
+        assert_eq!((kept["sensitive"].clone(), kept["agents"].clone()), (json!(true), json!([agent_id])), "{kept}");
+        app.put(&format!("/api/v1/staff/services/{social}"), &admin.access, json!({"name": "Action sociale 2", "agents": []})).await;
+        let thread_now = app.get(&format!("/api/v1/staff/threads/{thread}"), &admin.access).await.body;
+        assert!(thread_now["assigned_to"].is_null(), "{thread_now}");
         // A parent opens no staff route.
         app.get("/api/v1/staff/threads", &parent.access).await.problem(StatusCode::FORBIDDEN, "forbidden");
     }

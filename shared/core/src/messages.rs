@@ -73,10 +73,19 @@ impl Engine {
         {
             return Err(Error::invalid("conversation inconnue sur ce téléphone"));
         }
-        for upload in &uploads {
-            if store.upload_state(&upload.to_string())?.is_none() {
-                return Err(Error::invalid("pièce jointe inconnue sur ce téléphone"));
-            }
+        let attachments: Vec<String> = store
+            .outgoing(false)?
+            .into_iter()
+            .filter(|o| o.purpose == UploadPurpose::Attachment)
+            .map(|o| o.id)
+            .collect();
+        if let Some(unknown) = uploads
+            .iter()
+            .find(|u| !attachments.contains(&u.to_string()))
+        {
+            return Err(Error::invalid(format!(
+                "{unknown} n'est pas une pièce jointe préparée sur ce téléphone (attach_file)"
+            )));
         }
         let id = Uuid::now_v7();
         store.enqueue(

@@ -61,7 +61,18 @@ impl Engine {
                         format!("{} : {}", i.label, famille_model::fr::euros(i.total_cents));
                 }
             }
-            PushKind::Alert | PushKind::Message | PushKind::CertificateReady => {}
+            // The push names the message; the app opens its thread.
+            PushKind::Message => {
+                if let Some(t) = store
+                    .threads()?
+                    .into_iter()
+                    .find(|t| t.messages.iter().any(|m| m.id == push.id))
+                {
+                    display.target_id = t.id.to_string();
+                    display.body = format!("{} : {}", t.service, t.subject);
+                }
+            }
+            PushKind::Alert | PushKind::CertificateReady => {}
         }
         Ok(display)
     }

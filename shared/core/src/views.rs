@@ -256,7 +256,7 @@ pub struct PushDisplay {
     pub kind: PushKind,
     pub title: String,
     pub body: String,
-    /// What to open (document, reservation…).
+    /// What to open (document, reservation, invoice; for a message, its thread).
     pub target_id: String,
     pub child_id: Option<String>,
     /// Whether the sync succeeded (otherwise the data shown may be older).

@@ -37,6 +37,22 @@ impl FileKind {
     }
 }
 
+/// A file name as the family sent it, made safe to show and to put in a header:
+/// its last path component, without control, direction-control or invisible
+/// characters, in NFC, at most 100 characters; `None` when nothing is left.
+pub fn display_name(raw: &str) -> Option<String> {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = crate::text::stored(last)
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !crate::text::is_bidi_control(*c) && !crate::text::is_invisible(*c)
+        })
+        .take(100)
+        .collect();
+    let clean = clean.trim().to_owned();
+    (!clean.is_empty() && clean != "." && clean != "..").then_some(clean)
+}
+
 /// A file name's extension, lower case, when it has one (one to four letters or
 /// digits after the last dot: "scan.PDF", not "Carnet vacc. Luc").
 pub fn extension(name: &str) -> Option<String> {
@@ -342,6 +358,35 @@ pub fn check_file(bytes: &[u8], name: Option<&str>) -> Result<FileKind, FileRefu
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_sent_name_is_made_safe_to_show() {
+        assert_eq!(
+            super::display_name("../../etc/passwd.jpg").as_deref(),
+            Some("passwd.jpg")
+        );
+        assert_eq!(
+            super::display_name("C:\\photos\\carnet.pdf").as_deref(),
+            Some("carnet.pdf")
+        );
+        assert_eq!(
+            super::display_name("a\r\nX-Evil: 1.jpg").as_deref(),
+            Some("aX-Evil: 1.jpg")
+        );
+        assert_eq!(
+            super::display_name("\u{202e}gpj.exe").as_deref(),
+            Some("gpj.exe")
+        );
+        assert_eq!(super::display_name("  "), None);
+        assert_eq!(super::display_name(".."), None);
+        assert_eq!(
+            super::display_name(&"é".repeat(500))
+                .unwrap()
+                .chars()
+                .count(),
+            100
+        );
+    }
+
     use super::*;
 
     fn jpeg(width: u16, height: u16) -> Vec<u8> {

@@ -49,10 +49,10 @@ pub struct CheckedMessage {
 }
 
 /// Checks a message before it is queued (phone) or stored (server): a subject when
-/// it opens a thread (one line, at most [`SUBJECT_MAX_CHARS`]), a body of 1 to
-/// [`BODY_MAX_CHARS`] characters (line breaks kept), at most [`MAX_ATTACHMENTS`]
-/// attachments, none named twice. Errors name the fields `subject`, `body`,
-/// `attachments`.
+/// it opens a thread (one line, at most [`SUBJECT_MAX_CHARS`]), a body of at most
+/// [`BODY_MAX_CHARS`] characters (line breaks kept; it may be empty when files go
+/// with it: a photo alone is a message), at most [`MAX_ATTACHMENTS`] attachments,
+/// none named twice. Errors name the fields `subject`, `body`, `attachments`.
 pub fn message(
     subject: Option<&str>,
     opens_thread: bool,
@@ -65,7 +65,13 @@ pub fn message(
     } else {
         None
     };
-    let body = fields.take(validate::text("body", body, BODY_MAX_CHARS));
+    let body = if attachments.is_empty() {
+        fields.take(validate::text("body", body, BODY_MAX_CHARS))
+    } else {
+        fields
+            .take(validate::optional_text("body", Some(body), BODY_MAX_CHARS))
+            .map(Option::unwrap_or_default)
+    };
     if attachments.len() > MAX_ATTACHMENTS {
         fields.push(FieldError::new(
             "attachments",
@@ -102,22 +108,16 @@ pub fn read_by_other(written_at: DateTime<Utc>, other_read_up_to: Option<DateTim
     other_read_up_to.is_some_and(|read| written_at <= read)
 }
 
-/// How many messages `reader` has not read: those of the other side written after
-/// `read_up_to`.
-pub fn unread<'a>(
-    reader: Side,
-    messages: impl IntoIterator<Item = (Side, &'a DateTime<Utc>)>,
-    read_up_to: Option<DateTime<Utc>>,
-) -> u32 {
-    messages
-        .into_iter()
-        .filter(|(side, at)| *side != reader && !read_by_other(**at, read_up_to))
-        .count() as u32
-}
-
-/// The read mark after `reader` opened the thread up to `up_to`: never moves back
-/// (a phone that read offline and syncs late does not unread newer messages).
-pub fn read_mark(current: Option<DateTime<Utc>>, up_to: DateTime<Utc>) -> DateTime<Utc> {
+/// The read mark after the reader saw the thread up to `up_to`: never past the
+/// thread's newest message (`last_message_at`: a phone's clock ahead, or a message
+/// being written, is not read), and never back (a phone that read offline and
+/// syncs late does not unread newer messages).
+pub fn read_mark(
+    current: Option<DateTime<Utc>>,
+    up_to: DateTime<Utc>,
+    last_message_at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let up_to = up_to.min(last_message_at);
     current.map_or(up_to, |c| c.max(up_to))
 }
 
@@ -161,6 +161,8 @@ mod tests {
         let ok = message(None, false, "e\u{301}te\u{301}", &none).unwrap();
         assert_eq!(ok.body, "été");
         assert!(message(None, false, "a\u{202E}b", &none).is_err());
+        // A photo alone is a message.
+        assert_eq!(message(None, false, "  ", &[1]).unwrap().body, "");
     }
 
     #[test]
@@ -177,16 +179,12 @@ mod tests {
         assert!(!read_by_other(at(9), None));
         assert!(read_by_other(at(9), Some(at(9))));
         assert!(!read_by_other(at(10), Some(at(9))));
-        let messages = [
-            (Side::Services, at(8)),
-            (Side::Family, at(9)),
-            (Side::Services, at(10)),
-        ];
-        let unread_count = |mark| unread(Side::Family, messages.iter().map(|(s, t)| (*s, t)), mark);
-        assert_eq!(unread_count(None), 2);
-        assert_eq!(unread_count(Some(at(8))), 1);
-        assert_eq!(unread_count(Some(at(10))), 0);
-        assert_eq!(read_mark(Some(at(10)), at(8)), at(10));
-        assert_eq!(read_mark(None, at(8)), at(8));
+        assert_eq!(read_mark(Some(at(10)), at(8), at(12)), at(10), "never back");
+        assert_eq!(read_mark(None, at(8), at(12)), at(8));
+        assert_eq!(
+            read_mark(None, at(15), at(12)),
+            at(12),
+            "never past the newest"
+        );
     }
 }

@@ -86,6 +86,8 @@ pub enum Event {
     /// service (social, health), not even the service's name nor the subject.
     MessageReceived {
         thread_id: Uuid,
+        /// The notice's reference: each message is told (and mailed) once.
+        message_id: Uuid,
         service: String,
         subject: String,
         sensitive: bool,
@@ -139,7 +141,7 @@ impl Notice {
             | Event::PaymentConfirmed { invoice_id, .. } => *invoice_id,
             Event::QuotientExpiring { family_id, .. } => *family_id,
             Event::CertificateReady { certificate_id, .. } => *certificate_id,
-            Event::MessageReceived { thread_id, .. } => *thread_id,
+            Event::MessageReceived { message_id, .. } => *message_id,
         }
     }
 
@@ -317,6 +319,7 @@ mod tests {
                 Uuid::nil(),
                 Event::MessageReceived {
                     thread_id: Uuid::nil(),
+                    message_id: Uuid::nil(),
                     service: "Service social".into(),
                     subject: "Aide aux vacances".into(),
                     sensitive,

@@ -299,8 +299,10 @@ fun main() = runBlocking {
             val staff = server.call("GET", "/api/v1/staff/threads/${thread.id}", agent, null)
             val at = Regex(""""created_at":"([^"]+)"""").findAll(staff).last().groupValues[1]
             server.call("POST", "/api/v1/staff/threads/${thread.id}/read", agent, """{"up_to":"$at"}""")
-            server.call("POST", "/api/v1/staff/threads/${thread.id}/messages", agent, """{"body":"Bon rétablissement."}""")
-            val shown = core.handlePush(mapOf("kind" to "message", "id" to thread.id))
+            val answered = server.call("POST", "/api/v1/staff/threads/${thread.id}/messages", agent, """{"body":"Bon rétablissement."}""")
+            // The push names the answer; the core opens its thread.
+            val answerId = Regex(""""id":"([0-9a-f-]{36})","side":"services"""").findAll(answered).last().groupValues[1]
+            val shown = core.handlePush(mapOf("kind" to "message", "id" to answerId))
             check(shown.synced && shown.kind == PushKind.MESSAGE && shown.targetId == thread.id) { "$shown" }
             val (mine, answer) = core.thread(thread.id).messages
             check(mine.read && !answer.fromFamily && answer.author == "Enfance-jeunesse") { "$mine $answer" }

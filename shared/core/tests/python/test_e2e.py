@@ -659,7 +659,9 @@ class Messages(unittest.TestCase):
         picture = photo("gps_nikon_DSCN0010.jpg")
         attachment = offline.attach_file(picture, "certificat.jpg")
         with self.assertRaises(fc.CoreError.InvalidInput):
-            offline.send_message(None, services["Enfance-jeunesse"], "Luc est malade", "   ", [attachment])
+            offline.send_message(None, services["Enfance-jeunesse"], "Luc est malade", "   ", [])
+        with self.assertRaises(fc.CoreError.InvalidInput):
+            offline.send_message(None, services["Enfance-jeunesse"], "Luc est malade", "Voici", ["0190a0a0-0000-7000-8000-000000000000"])
         with self.assertRaises(fc.CoreError.InvalidInput):
             offline.send_message(None, services["Enfance-jeunesse"], None, "Sans objet", [])
         intent = offline.send_message(None, services["Enfance-jeunesse"], "Luc est malade",

@@ -26,13 +26,16 @@ wire! {
     }
 
     /// `POST /api/v1/staff/services`, `PUT /api/v1/staff/services/{id}` (admins).
+    /// On a change, what is left out stays as it was (a rename keeps the service
+    /// sensitive and its agents); on creation, not sensitive and no agents.
     pub struct ServiceInput {
         pub name: String,
         #[serde(default)]
-        pub sensitive: bool,
-        /// Staff accounts (agents or admins).
+        pub sensitive: Option<bool>,
+        /// Staff accounts (agents or admins); the threads assigned to an agent
+        /// taken out go back to the service.
         #[serde(default)]
-        pub agents: Vec<Uuid>,
+        pub agents: Option<Vec<Uuid>>,
     }
 
     /// A file attached to a message (`GET …/attachments/{id}` gives its bytes).
@@ -67,7 +70,8 @@ wire! {
         pub opened_by: Side,
         pub created_at: DateTime<Utc>,
         pub last_message_at: DateTime<Utc>,
-        /// Messages of the services the family has not read.
+        /// Messages of the other side the reader has not read (for a family, the
+        /// services'; in a `StaffThread`, the family's).
         pub unread: u32,
         /// Up to when the services have read the family's messages.
         pub services_read_up_to: Option<DateTime<Utc>>,
@@ -102,7 +106,8 @@ wire! {
         pub unread: u32,
     }
 
-    /// A thread as an agent reads it.
+    /// A thread as an agent reads it (its `unread`: the family's messages the
+    /// services have not read).
     pub struct StaffThread {
         pub family_id: Uuid,
         pub family: String,
@@ -130,8 +135,14 @@ wire! {
         pub body: String,
     }
 
-    /// `POST …/threads/{id}/messages`.
+    /// `POST /api/v1/staff/threads/{id}/messages` (agents attach no files yet).
+    pub struct StaffNewMessage {
+        pub body: String,
+    }
+
+    /// `POST /api/v1/threads/{id}/messages`.
     pub struct NewMessage {
+        /// May be empty when files go with it.
         pub body: String,
         #[serde(default)]
         pub attachments: Vec<Uuid>,

@@ -5068,7 +5068,7 @@ data class PushDisplay (
     var `body`: kotlin.String
     , 
     /**
-     * What to open (document, reservation…).
+     * What to open (document, reservation, invoice; for a message, its thread).
      */
     var `targetId`: kotlin.String
     , 
