@@ -40,6 +40,7 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::documents::http::router())
         .merge(crate::payments::http::router())
         .merge(crate::messages::http::router())
+        .merge(crate::requests::http::router())
         .merge(crate::certificates::http::router())
         .merge(crate::billing::http::router())
         .routes(utoipa_axum::routes!(health))

@@ -30,6 +30,7 @@ pub mod payments;
 pub mod pdf;
 pub mod queue;
 pub mod ratelimit;
+pub mod requests;
 pub mod state;
 pub mod store;
 pub mod sync;

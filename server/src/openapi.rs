@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         (name = "documents", description = "Justificatifs de la famille et leur validation"),
         (name = "factures", description = "Tarifs et factures de la famille"),
         (name = "messages", description = "Messagerie de la famille avec les services"),
+        (name = "demarches", description = "Démarches de la famille (« Mes démarches »)"),
         (name = "services", description = "Routes des agents et administrateurs"),
         (name = "système", description = "Santé et documentation"),
     )

@@ -510,6 +510,82 @@ fileprivate struct FfiConverterString: FfiConverter {
 
 
 /**
+ * Why a child is absent.
+ */
+
+public enum AbsenceReason: Equatable, Hashable {
+    
+    case illness
+    case family
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AbsenceReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAbsenceReason: FfiConverterRustBuffer {
+    typealias SwiftType = AbsenceReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AbsenceReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .illness
+        
+        case 2: return .family
+        
+        case 3: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AbsenceReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .illness:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .family:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAbsenceReason_lift(_ buf: RustBuffer) throws -> AbsenceReason {
+    return try FfiConverterTypeAbsenceReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAbsenceReason_lower(_ value: AbsenceReason) -> RustBuffer {
+    return FfiConverterTypeAbsenceReason.lower(value)
+}
+
+
+
+/**
  * What a red-banner alert asks of the family.
  */
 
@@ -2295,6 +2371,121 @@ public func FfiConverterTypeFamilyStatus_lower(_ value: FamilyStatus) -> RustBuf
 
 
 /**
+ * What a field holds, so that an app draws the right input.
+ */
+
+public enum FieldKind: Equatable, Hashable {
+    
+    /**
+     * One line of text.
+     */
+    case text
+    /**
+     * Free text on several lines.
+     */
+    case longText
+    /**
+     * A day (`YYYY-MM-DD`).
+     */
+    case date
+    /**
+     * One of `choices`.
+     */
+    case choice
+    /**
+     * A postal code (5 digits).
+     */
+    case postalCode
+    /**
+     * A school year, by its first year (2026 for 2026-2027).
+     */
+    case schoolYear
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension FieldKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFieldKind: FfiConverterRustBuffer {
+    typealias SwiftType = FieldKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .text
+        
+        case 2: return .longText
+        
+        case 3: return .date
+        
+        case 4: return .choice
+        
+        case 5: return .postalCode
+        
+        case 6: return .schoolYear
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: FieldKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .text:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .longText:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .date:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .choice:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .postalCode:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .schoolYear:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldKind_lift(_ buf: RustBuffer) throws -> FieldKind {
+    return try FfiConverterTypeFieldKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldKind_lower(_ value: FieldKind) -> RustBuffer {
+    return FfiConverterTypeFieldKind.lower(value)
+}
+
+
+
+/**
  * The kinds of intents (the `kind` of a mutation).
  */
 
@@ -2979,6 +3170,103 @@ public func FfiConverterTypePlatform_lower(_ value: Platform) -> RustBuffer {
 
 
 /**
+ * A proof a request asks for, sent as an attachment (`purpose: attachment`).
+ */
+
+public enum ProofKind: Equatable, Hashable {
+    
+    case medicalCertificate
+    case proofOfAddress
+    case medicalDocuments
+    case familyRecordBook
+    case birthCertificate
+    case judgement
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ProofKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProofKind: FfiConverterRustBuffer {
+    typealias SwiftType = ProofKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProofKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .medicalCertificate
+        
+        case 2: return .proofOfAddress
+        
+        case 3: return .medicalDocuments
+        
+        case 4: return .familyRecordBook
+        
+        case 5: return .birthCertificate
+        
+        case 6: return .judgement
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ProofKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .medicalCertificate:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .proofOfAddress:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .medicalDocuments:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .familyRecordBook:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .birthCertificate:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .judgement:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProofKind_lift(_ buf: RustBuffer) throws -> ProofKind {
+    return try FfiConverterTypeProofKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProofKind_lower(_ value: ProofKind) -> RustBuffer {
+    return FfiConverterTypeProofKind.lower(value)
+}
+
+
+
+/**
  * What a push is about. The phone syncs, then shows the French title and body.
  */
 
@@ -3288,6 +3576,200 @@ public func FfiConverterTypeQuotientSource_lift(_ buf: RustBuffer) throws -> Quo
 #endif
 public func FfiConverterTypeQuotientSource_lower(_ value: QuotientSource) -> RustBuffer {
     return FfiConverterTypeQuotientSource.lower(value)
+}
+
+
+
+/**
+ * The démarches of the guide's menu (besides « Envoyer un document »).
+ */
+
+public enum RequestKind: Equatable, Hashable {
+    
+    case reportAbsence
+    case reportMove
+    case paiRequest
+    case newChild
+    case schoolEnrolment
+    case situationChange
+    case earlyChildhoodInfo
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RequestKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRequestKind: FfiConverterRustBuffer {
+    typealias SwiftType = RequestKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RequestKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .reportAbsence
+        
+        case 2: return .reportMove
+        
+        case 3: return .paiRequest
+        
+        case 4: return .newChild
+        
+        case 5: return .schoolEnrolment
+        
+        case 6: return .situationChange
+        
+        case 7: return .earlyChildhoodInfo
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RequestKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .reportAbsence:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .reportMove:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .paiRequest:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .newChild:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .schoolEnrolment:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .situationChange:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .earlyChildhoodInfo:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRequestKind_lift(_ buf: RustBuffer) throws -> RequestKind {
+    return try FfiConverterTypeRequestKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRequestKind_lower(_ value: RequestKind) -> RustBuffer {
+    return FfiConverterTypeRequestKind.lower(value)
+}
+
+
+
+/**
+ * Where a request stands.
+ */
+
+public enum RequestStatus: Equatable, Hashable {
+    
+    case submitted
+    case inProgress
+    case accepted
+    case refused
+    case cancelled
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RequestStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRequestStatus: FfiConverterRustBuffer {
+    typealias SwiftType = RequestStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RequestStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .submitted
+        
+        case 2: return .inProgress
+        
+        case 3: return .accepted
+        
+        case 4: return .refused
+        
+        case 5: return .cancelled
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RequestStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .submitted:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .inProgress:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .accepted:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .refused:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .cancelled:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRequestStatus_lift(_ buf: RustBuffer) throws -> RequestStatus {
+    return try FfiConverterTypeRequestStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRequestStatus_lower(_ value: RequestStatus) -> RustBuffer {
+    return FfiConverterTypeRequestStatus.lower(value)
 }
 
 

@@ -17,6 +17,7 @@ mod messages;
 mod openapi;
 mod payments;
 mod push;
+mod requests;
 mod staff;
 mod sync;
 mod uploads;

@@ -150,6 +150,7 @@ pub mod notice;
 pub mod payments;
 pub mod push;
 pub mod queue;
+pub mod requests;
 pub mod text;
 pub mod validate;
 

@@ -961,6 +961,44 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
 
 
 /**
+ * Why a child is absent.
+ */
+
+enum class AbsenceReason {
+    
+    ILLNESS,
+    FAMILY,
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAbsenceReason: FfiConverterRustBuffer<AbsenceReason> {
+    override fun read(buf: ByteBuffer) = try {
+        AbsenceReason.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AbsenceReason) = 4UL
+
+    override fun write(value: AbsenceReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * What a red-banner alert asks of the family.
  */
 
@@ -1686,6 +1724,65 @@ public object FfiConverterTypeFamilyStatus: FfiConverterRustBuffer<FamilyStatus>
 
 
 /**
+ * What a field holds, so that an app draws the right input.
+ */
+
+enum class FieldKind {
+    
+    /**
+     * One line of text.
+     */
+    TEXT,
+    /**
+     * Free text on several lines.
+     */
+    LONG_TEXT,
+    /**
+     * A day (`YYYY-MM-DD`).
+     */
+    DATE,
+    /**
+     * One of `choices`.
+     */
+    CHOICE,
+    /**
+     * A postal code (5 digits).
+     */
+    POSTAL_CODE,
+    /**
+     * A school year, by its first year (2026 for 2026-2027).
+     */
+    SCHOOL_YEAR;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFieldKind: FfiConverterRustBuffer<FieldKind> {
+    override fun read(buf: ByteBuffer) = try {
+        FieldKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: FieldKind) = 4UL
+
+    override fun write(value: FieldKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * The kinds of intents (the `kind` of a mutation).
  */
 
@@ -2012,6 +2109,47 @@ public object FfiConverterTypePlatform: FfiConverterRustBuffer<Platform> {
 
 
 /**
+ * A proof a request asks for, sent as an attachment (`purpose: attachment`).
+ */
+
+enum class ProofKind {
+    
+    MEDICAL_CERTIFICATE,
+    PROOF_OF_ADDRESS,
+    MEDICAL_DOCUMENTS,
+    FAMILY_RECORD_BOOK,
+    BIRTH_CERTIFICATE,
+    JUDGEMENT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProofKind: FfiConverterRustBuffer<ProofKind> {
+    override fun read(buf: ByteBuffer) = try {
+        ProofKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ProofKind) = 4UL
+
+    override fun write(value: ProofKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * What a push is about. The phone syncs, then shows the French title and body.
  */
 
@@ -2137,6 +2275,88 @@ public object FfiConverterTypeQuotientSource: FfiConverterRustBuffer<QuotientSou
     override fun allocationSize(value: QuotientSource) = 4UL
 
     override fun write(value: QuotientSource, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * The démarches of the guide's menu (besides « Envoyer un document »).
+ */
+
+enum class RequestKind {
+    
+    REPORT_ABSENCE,
+    REPORT_MOVE,
+    PAI_REQUEST,
+    NEW_CHILD,
+    SCHOOL_ENROLMENT,
+    SITUATION_CHANGE,
+    EARLY_CHILDHOOD_INFO;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRequestKind: FfiConverterRustBuffer<RequestKind> {
+    override fun read(buf: ByteBuffer) = try {
+        RequestKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: RequestKind) = 4UL
+
+    override fun write(value: RequestKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Where a request stands.
+ */
+
+enum class RequestStatus {
+    
+    SUBMITTED,
+    IN_PROGRESS,
+    ACCEPTED,
+    REFUSED,
+    CANCELLED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRequestStatus: FfiConverterRustBuffer<RequestStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        RequestStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: RequestStatus) = 4UL
+
+    override fun write(value: RequestStatus, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
