@@ -1265,6 +1265,76 @@ public func FfiConverterTypeConsentAnswer_lower(_ value: ConsentAnswer) -> RustB
 
 
 /**
+ * Where the children live after a separation (the services may then split
+ * the bills between the parents).
+ */
+
+public enum Custody: Equatable, Hashable {
+    
+    case alternating
+    case oneParent
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Custody: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustody: FfiConverterRustBuffer {
+    typealias SwiftType = Custody
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Custody {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .alternating
+        
+        case 2: return .oneParent
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Custody, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .alternating:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .oneParent:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustody_lift(_ buf: RustBuffer) throws -> Custody {
+    return try FfiConverterTypeCustody.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustody_lower(_ value: Custody) -> RustBuffer {
+    return FfiConverterTypeCustody.lower(value)
+}
+
+
+
+/**
  * A day of the week, for rules such as "the previous Tuesday".
  */
 
@@ -2381,6 +2451,18 @@ public enum FieldKind: Equatable, Hashable {
      */
     case text
     /**
+     * A person's first or last name.
+     */
+    case name
+    /**
+     * One of the family's children (its id).
+     */
+    case child
+    /**
+     * A French phone number.
+     */
+    case phone
+    /**
      * Free text on several lines.
      */
     case longText
@@ -2397,7 +2479,7 @@ public enum FieldKind: Equatable, Hashable {
      */
     case postalCode
     /**
-     * A school year, by its first year (2026 for 2026-2027).
+     * A school year, by its first year (2026 or 2026-2027).
      */
     case schoolYear
 
@@ -2423,15 +2505,21 @@ public struct FfiConverterTypeFieldKind: FfiConverterRustBuffer {
         
         case 1: return .text
         
-        case 2: return .longText
+        case 2: return .name
         
-        case 3: return .date
+        case 3: return .child
         
-        case 4: return .choice
+        case 4: return .phone
         
-        case 5: return .postalCode
+        case 5: return .longText
         
-        case 6: return .schoolYear
+        case 6: return .date
+        
+        case 7: return .choice
+        
+        case 8: return .postalCode
+        
+        case 9: return .schoolYear
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2445,24 +2533,36 @@ public struct FfiConverterTypeFieldKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(1))
         
         
-        case .longText:
+        case .name:
             writeInt(&buf, Int32(2))
         
         
-        case .date:
+        case .child:
             writeInt(&buf, Int32(3))
         
         
-        case .choice:
+        case .phone:
             writeInt(&buf, Int32(4))
         
         
-        case .postalCode:
+        case .longText:
             writeInt(&buf, Int32(5))
         
         
-        case .schoolYear:
+        case .date:
             writeInt(&buf, Int32(6))
+        
+        
+        case .choice:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .postalCode:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .schoolYear:
+            writeInt(&buf, Int32(9))
         
         }
     }
@@ -3181,6 +3281,7 @@ public enum ProofKind: Equatable, Hashable {
     case familyRecordBook
     case birthCertificate
     case judgement
+    case vaccinationRecord
 
 
 
@@ -3214,6 +3315,8 @@ public struct FfiConverterTypeProofKind: FfiConverterRustBuffer {
         
         case 6: return .judgement
         
+        case 7: return .vaccinationRecord
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -3244,6 +3347,10 @@ public struct FfiConverterTypeProofKind: FfiConverterRustBuffer {
         
         case .judgement:
             writeInt(&buf, Int32(6))
+        
+        
+        case .vaccinationRecord:
+            writeInt(&buf, Int32(7))
         
         }
     }

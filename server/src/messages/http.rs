@@ -66,7 +66,8 @@ async fn threads(
 /// the same as a queued `send_message`, applied once.
 #[utoipa::path(post, path = "/api/v1/threads", tag = "messages", security(("bearer" = [])),
     request_body = NewThread,
-    responses((status = 201, body = Thread), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Thread), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "`rate_limited`: 30 messages at once, then one every two minutes", body = Problem)))]
 async fn open_thread(
     State(state): State<AppState>,
     parent: Parent,
@@ -111,7 +112,8 @@ async fn thread(
 /// messages at once (then one every two minutes).
 #[utoipa::path(post, path = "/api/v1/threads/{thread_id}/messages", tag = "messages",
     security(("bearer" = [])), params(("thread_id" = Uuid, Path)), request_body = NewMessage,
-    responses((status = 201, body = Thread), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Thread), (status = 404, body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "`rate_limited`: 30 messages at once, then one every two minutes", body = Problem)))]
 async fn answer(
     State(state): State<AppState>,
     parent: Parent,

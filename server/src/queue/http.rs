@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = MutationResults), (status = 400, body = Problem),
         (status = 413, description = "`too_many_mutations`: more than 200 in one call", body = Problem),
         (status = 422, body = Problem),
-        (status = 429, description = "`rate_limited`, with Retry-After: too many intents from one family", body = Problem)))]
+        (status = 429, description = "`rate_limited`, with Retry-After: too many intents (or messages) from one family", body = Problem)))]
 async fn mutations(
     State(state): State<AppState>,
     parent: Parent,

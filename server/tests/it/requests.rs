@@ -22,6 +22,10 @@ backend_tests! {
         assert_eq!(reason["choices"][0], serde_json::json!({"value": "illness", "label": "Maladie"}));
         assert_eq!(absence["proofs"][0]["kind"], "medical_certificate");
         assert_eq!(absence["proofs"][0]["required"], false);
+        // Health data is flagged where it is asked: the PAI request only.
+        let health: Vec<&str> = kinds.body.as_array().unwrap().iter()
+            .filter(|k| k["health"] == true).map(|k| k["kind"].as_str().unwrap()).collect();
+        assert_eq!(health, vec!["pai_request"]);
         // A login is needed.
         let anonymous = app.call(axum::http::Method::GET, "/api/v1/request-kinds", None, None).await;
         assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);

@@ -9,6 +9,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::booking::{AttendanceCode, BookingRules};
 use crate::validate::{self, FieldError, Fields, Form};
 
 vocabulary! {
@@ -49,6 +50,12 @@ vocabulary! {
     FieldKind {
         /// One line of text.
         Text => "text", "Texte";
+        /// A person's first or last name.
+        Name => "name", "Nom";
+        /// One of the family's children (its id).
+        Child => "child", "Enfant";
+        /// A French phone number.
+        Phone => "phone", "Téléphone";
         /// Free text on several lines.
         LongText => "long_text", "Texte long";
         /// A day (`YYYY-MM-DD`).
@@ -57,8 +64,17 @@ vocabulary! {
         Choice => "choice", "Choix";
         /// A postal code (5 digits).
         PostalCode => "postal_code", "Code postal";
-        /// A school year, by its first year (2026 for 2026-2027).
+        /// A school year, by its first year (2026 or 2026-2027).
         SchoolYear => "school_year", "Année scolaire";
+    }
+}
+
+vocabulary! {
+    /// Where the children live after a separation (the services may then split
+    /// the bills between the parents).
+    Custody {
+        Alternating => "alternating", "Résidence alternée";
+        OneParent => "one_parent", "Chez un des parents";
     }
 }
 
@@ -70,7 +86,8 @@ vocabulary! {
         MedicalDocuments => "medical_documents", "Documents pour le médecin";
         FamilyRecordBook => "family_record_book", "Livret de famille";
         BirthCertificate => "birth_certificate", "Acte de naissance";
-        Judgement => "judgement", "Jugement";
+        Judgement => "judgement", "Extrait du jugement ou convention (résidence des enfants, autorité parentale)";
+        VaccinationRecord => "vaccination_record", "Vaccinations obligatoires (carnet de santé)";
     }
 }
 
@@ -118,6 +135,9 @@ pub struct RequestSpec {
     pub description: String,
     /// The request is about one of the family's children (`child_id`).
     pub child_required: bool,
+    /// Its fields hold health data (RGPD art. 9): never in a push, a mail, a log
+    /// line or the change feed; read by agents on demand, audited.
+    pub health: bool,
     pub fields: Vec<FieldSpec>,
     pub proofs: Vec<ProofSpec>,
 }
@@ -135,6 +155,7 @@ fn field(name: &str, label: &str, kind: FieldKind, required: bool) -> FieldSpec 
 fn choice<T: Copy>(
     name: &str,
     label: &str,
+    required: bool,
     all: &[T],
     wire: impl Fn(T) -> (&'static str, &'static str),
 ) -> FieldSpec {
@@ -149,7 +170,7 @@ fn choice<T: Copy>(
                 }
             })
             .collect(),
-        ..field(name, label, FieldKind::Choice, true)
+        ..field(name, label, FieldKind::Choice, required)
     }
 }
 
@@ -164,59 +185,81 @@ fn proof(kind: ProofKind, required: bool) -> ProofSpec {
 /// What each kind asks and does (issue 13; the guide's « Mes démarches »).
 pub fn spec(kind: RequestKind) -> RequestSpec {
     use FieldKind as F;
-    let (description, child_required, fields, proofs) = match kind {
+    let child = || field("child_id", "Enfant", F::Child, true);
+    let level = |name: &str, label: &str| {
+        choice(name, label, true, crate::dossier::SchoolLevel::ALL, |l| {
+            (l.as_str(), l.label_fr())
+        })
+    };
+    let (description, child_required, health, fields, proofs) = match kind {
         RequestKind::ReportAbsence => (
-            "Avant la date limite d'annulation, les journées sont annulées sans frais ; après, \
-             même le matin même, elles sont notées absentes et ne sont pas facturées si un \
-             certificat médical est validé.",
+            "Avant la date limite d'annulation, les journées réservées sont annulées sans frais ; \
+             après, y compris le jour même, elles sont notées absentes, et ne sont pas facturées \
+             si un certificat médical envoyé sous 8 jours est validé.",
             true,
+            false,
             vec![
+                child(),
                 field("from", "Du", F::Date, true),
-                field("to", "Au (inclus)", F::Date, true),
-                choice("reason", "Motif", AbsenceReason::ALL, |r| {
+                field("to", "Jusqu'au (inclus)", F::Date, true),
+                choice("reason", "Motif", true, AbsenceReason::ALL, |r| {
                     (r.as_str(), r.label_fr())
                 }),
-                field("comment", "Précisions", F::LongText, false),
+                field(
+                    "comment",
+                    "Précisions (n'indiquez pas la maladie)",
+                    F::LongText,
+                    false,
+                ),
             ],
             vec![proof(ProofKind::MedicalCertificate, false)],
         ),
         RequestKind::ReportMove => (
-            "Une fois acceptée, l'adresse du dossier change à la date indiquée (et les tarifs \
-             des résidents suivent).",
+            "Une fois la demande acceptée, l'adresse du dossier change à la date indiquée et \
+             le tarif applicable est revu.",
+            false,
             false,
             vec![
-                field("address_line1", "Adresse", F::Text, true),
-                field("address_line2", "Complément d'adresse", F::Text, false),
+                field("line1", "Adresse", F::Text, true),
+                field("line2", "Complément d'adresse", F::Text, false),
                 field("postal_code", "Code postal", F::PostalCode, true),
                 field("city", "Commune", F::Text, true),
+                field("phone", "Téléphone du domicile", F::Phone, false),
                 field("moving_on", "Date du déménagement", F::Date, true),
             ],
             vec![proof(ProofKind::ProofOfAddress, true)],
         ),
         RequestKind::PaiRequest => (
-            "Une fois acceptée, la fiche santé de l'enfant indique son PAI et sa date de fin.",
+            "Une fois la demande acceptée, la fiche santé de l'enfant indique son PAI et sa \
+             date de fin.",
             true,
-            vec![field(
-                "condition",
-                "Le problème de santé, avec vos mots",
-                F::LongText,
-                true,
-            )],
+            true,
+            vec![
+                child(),
+                field(
+                    "condition",
+                    "Problème de santé (avec vos mots)",
+                    F::LongText,
+                    true,
+                ),
+                field(
+                    "services",
+                    "Temps concernés (cantine, périscolaire, centre de loisirs)",
+                    F::Text,
+                    false,
+                ),
+            ],
             vec![proof(ProofKind::MedicalDocuments, false)],
         ),
         RequestKind::NewChild => (
-            "Une fois acceptée, l'enfant est ajouté à votre dossier.",
+            "Une fois la demande acceptée, l'enfant est ajouté à votre dossier.",
+            false,
             false,
             vec![
-                field("first_name", "Prénom", F::Text, true),
-                field("last_name", "Nom", F::Text, true),
+                field("first_name", "Prénom", F::Name, true),
+                field("last_name", "Nom", F::Name, true),
                 field("birth_date", "Date de naissance", F::Date, true),
-                choice(
-                    "school_level",
-                    "Niveau scolaire",
-                    crate::dossier::SchoolLevel::ALL,
-                    |l| (l.as_str(), l.label_fr()),
-                ),
+                level("school_level", "Niveau scolaire"),
             ],
             vec![
                 proof(ProofKind::BirthCertificate, false),
@@ -224,41 +267,56 @@ pub fn spec(kind: RequestKind) -> RequestSpec {
             ],
         ),
         RequestKind::SchoolEnrolment => (
-            "Une fois acceptée, l'école et le niveau de l'enfant pour l'année sont enregistrés.",
+            "Une fois la demande acceptée, l'école et le niveau de l'enfant pour l'année sont \
+             enregistrés.",
             true,
+            false,
             vec![
+                child(),
                 field("school_year", "Année scolaire", F::SchoolYear, true),
                 field("school", "École souhaitée", F::Text, true),
-                choice(
-                    "school_level",
-                    "Niveau",
-                    crate::dossier::SchoolLevel::ALL,
-                    |l| (l.as_str(), l.label_fr()),
+                level("school_level", "Niveau"),
+                field(
+                    "exemption_reason",
+                    "Motif de dérogation (école hors secteur)",
+                    F::LongText,
+                    false,
                 ),
             ],
             vec![
                 proof(ProofKind::ProofOfAddress, true),
                 proof(ProofKind::FamilyRecordBook, true),
+                proof(ProofKind::VaccinationRecord, true),
             ],
         ),
         RequestKind::SituationChange => (
-            "Une fois acceptée, votre dossier suit votre nouvelle situation (et, pour une \
-             séparation, les services peuvent répartir les factures entre les parents).",
+            "Une fois la demande acceptée, votre dossier est mis à jour ; après une séparation, \
+             les services peuvent répartir les factures entre les parents.",
+            false,
             false,
             vec![
                 choice(
                     "situation",
                     "Nouvelle situation",
+                    true,
                     crate::dossier::FamilySituation::ALL,
                     |s| (s.as_str(), s.label_fr()),
                 ),
                 field("since", "Depuis le", F::Date, true),
+                choice(
+                    "custody",
+                    "Résidence des enfants",
+                    false,
+                    Custody::ALL,
+                    |c| (c.as_str(), c.label_fr()),
+                ),
                 field("comment", "Précisions", F::LongText, false),
             ],
             vec![proof(ProofKind::Judgement, false)],
         ),
         RequestKind::EarlyChildhoodInfo => (
-            "Le service petite enfance vous répond dans la conversation de la demande.",
+            "Le service petite enfance vous répond dans la messagerie de cette demande.",
+            false,
             false,
             vec![
                 field("subject", "Objet", F::Text, true),
@@ -278,6 +336,7 @@ pub fn spec(kind: RequestKind) -> RequestSpec {
         label: kind.label_fr().to_owned(),
         description: description.to_owned(),
         child_required,
+        health,
         fields,
         proofs,
     }
@@ -291,12 +350,18 @@ pub fn specs() -> Vec<RequestSpec> {
 /// A request's fields as checked: each named field's text, trimmed and in NFC.
 pub type CheckedFields = std::collections::BTreeMap<String, String>;
 
-/// Checks a request's `fields` against its kind's spec: required ones present,
-/// dates, choices, postal codes and school years well formed, no field the kind
-/// does not know. Errors name `fields.<name>`.
+/// Checks a request's `fields` against its kind's spec (`today` in Europe/Paris):
+/// required ones present; dates within the services' years; names without
+/// invisible characters; choices among their values; postal codes of five digits
+/// (spaces dropped); phones French; school years this one, the one before or the
+/// next (« 2026 » or « 2026-2027 »); a child's id well formed (the server checks it
+/// is the family's); no field the kind does not know. Values are returned trimmed,
+/// in NFC, dates as `YYYY-MM-DD`, school years as their first year. Errors name
+/// `fields.<name>`.
 pub fn check_fields(
     kind: RequestKind,
     fields: &std::collections::BTreeMap<String, String>,
+    today: NaiveDate,
 ) -> Form<CheckedFields> {
     let spec = spec(kind);
     let mut errors = Fields::default();
@@ -321,41 +386,81 @@ pub fn check_fields(
             }
             continue;
         };
-        let checked = match f.kind {
-            FieldKind::Text => validate::text(&path, raw, 200),
-            FieldKind::LongText => validate::text(&path, raw, 5_000),
-            FieldKind::Date => raw
-                .parse::<NaiveDate>()
-                .map(|d| d.to_string())
-                .map_err(|_| FieldError::new(&path, "date attendue au format AAAA-MM-JJ")),
-            FieldKind::Choice => f
-                .choices
-                .iter()
-                .find(|c| c.value == raw)
-                .map(|c| c.value.clone())
-                .ok_or_else(|| {
-                    let all: Vec<&str> = f.choices.iter().map(|c| c.value.as_str()).collect();
-                    FieldError::new(&path, format!("valeurs possibles : {}", all.join(", ")))
-                }),
-            FieldKind::PostalCode => validate::postal_code(&path, raw),
-            FieldKind::SchoolYear => raw
-                .parse::<i32>()
-                .ok()
-                .filter(|y| (2000..=2100).contains(y))
-                .map(|y| y.to_string())
-                .ok_or_else(|| FieldError::new(&path, "année attendue (2026 pour 2026-2027)")),
-        };
-        if let Some(value) = errors.take(checked) {
+        if let Some(value) = errors.take(check_value(f, &path, raw, today)) {
             out.insert(f.name.clone(), value);
         }
     }
-    if kind == RequestKind::ReportAbsence
-        && let (Some(from), Some(to)) = (out.get("from"), out.get("to"))
-        && to < from
-    {
-        errors.push(FieldError::new("fields.to", "la fin précède le début"));
+    let date = |name: &str| out.get(name).and_then(|d| d.parse::<NaiveDate>().ok());
+    if let (Some(from), Some(to)) = (date("from"), date("to")) {
+        if to < from {
+            errors.push(FieldError::new(
+                "fields.to",
+                "la date de fin précède la date de début",
+            ));
+        } else if (to - from).num_days() >= MAX_ABSENCE_DAYS {
+            errors.push(FieldError::new(
+                "fields.to",
+                format!("{MAX_ABSENCE_DAYS} jours au plus par demande"),
+            ));
+        }
+    }
+    if let Some(born) = date("birth_date") {
+        errors.take(validate::child_birth_date("fields.birth_date", born, today));
     }
     errors.finish(|| out)
+}
+
+/// The longest absence one request reports (a term's holidays and more: longer is
+/// a slip of the keyboard).
+pub const MAX_ABSENCE_DAYS: i64 = 62;
+
+fn check_value(
+    f: &FieldSpec,
+    path: &str,
+    raw: &str,
+    today: NaiveDate,
+) -> Result<String, FieldError> {
+    match f.kind {
+        FieldKind::Text => validate::text(path, raw, 200),
+        FieldKind::Name => validate::name(path, raw),
+        FieldKind::LongText => validate::text(path, raw, 5_000),
+        FieldKind::Date => raw
+            .parse::<NaiveDate>()
+            .map_err(|_| FieldError::new(path, "date attendue au format AAAA-MM-JJ"))
+            .and_then(|d| validate::service_date(path, d))
+            .map(|d| d.to_string()),
+        FieldKind::Child => raw
+            .parse::<uuid::Uuid>()
+            .map(|id| id.to_string())
+            .map_err(|_| FieldError::new(path, "enfant inconnu")),
+        FieldKind::Phone => validate::phone_fr(path, raw),
+        FieldKind::Choice => f
+            .choices
+            .iter()
+            .find(|c| c.value == raw)
+            .map(|c| c.value.clone())
+            .ok_or_else(|| {
+                let all: Vec<&str> = f.choices.iter().map(|c| c.label.as_str()).collect();
+                FieldError::new(path, format!("choisissez parmi : {}", all.join(", ")))
+            }),
+        FieldKind::PostalCode => {
+            let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+            validate::postal_code(path, &compact)
+        }
+        FieldKind::SchoolYear => {
+            let first = match raw.split_once('-') {
+                Some((a, b)) => a
+                    .trim()
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|a| b.trim().parse::<i32>().ok() == Some(a + 1)),
+                None => raw.parse::<i32>().ok(),
+            };
+            let first =
+                first.ok_or_else(|| FieldError::new(path, "année attendue (2026 ou 2026-2027)"))?;
+            crate::validate::school_year(path, Some(first), today).map(|y| y.to_string())
+        }
+    }
 }
 
 /// What the services may do with a request, and the family.
@@ -393,23 +498,71 @@ pub enum AbsenceEffect {
     MarkAbsent,
 }
 
-/// The absence's rule for a booked day: cancelled free while `now` is before the
-/// day's free-cancellation deadline, marked absent after.
-pub fn absence_effect(now: DateTime<Utc>, free_cancel_until: DateTime<Utc>) -> AbsenceEffect {
-    if now <= free_cancel_until {
-        AbsenceEffect::CancelFree
-    } else {
+/// The absence's rule for a booked day, reported at `now` (when the server
+/// received it, not when an agent reads it): cancelled free while cancelling would
+/// be (the booking rules' own deadline and a promoted family's grace,
+/// [`BookingRules::cancellation_is_late`]: one decision for a cancellation and an
+/// absence), marked absent after.
+pub fn absence_effect(
+    rules: &BookingRules,
+    session: NaiveDate,
+    now: DateTime<Utc>,
+    free_until: Option<DateTime<Utc>>,
+) -> AbsenceEffect {
+    if rules.cancellation_is_late(session, now, free_until) {
         AbsenceEffect::MarkAbsent
+    } else {
+        AbsenceEffect::CancelFree
     }
 }
 
 /// The organisation's delay for a medical certificate, in days, by default.
 pub const CERTIFICATE_DELAY_DAYS: i64 = 8;
 
+/// Where the medical certificate of an absence stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateState {
+    /// None sent.
+    Missing,
+    /// Sent on that day, not yet decided.
+    Pending {
+        sent_on: NaiveDate,
+    },
+    Validated {
+        sent_on: NaiveDate,
+    },
+    Refused,
+}
+
+/// A day marked absent: `AbE` (not billed) once a certificate sent within
+/// `delay_days` after the absence's last day is validated; `Ab` (billed)
+/// otherwise, a refused or late certificate included.
+pub fn absence_code(
+    certificate: CertificateState,
+    last_day: NaiveDate,
+    delay_days: i64,
+) -> AttendanceCode {
+    match certificate {
+        CertificateState::Validated { sent_on }
+            if certificate_in_time(last_day, sent_on, delay_days) =>
+        {
+            AttendanceCode::Excused
+        }
+        _ => AttendanceCode::Absent,
+    }
+}
+
 /// Whether a medical certificate sent on `sent_on` still excuses an absence that
 /// ended on `last_day` (within `delay_days` after it, Europe/Paris days).
 pub fn certificate_in_time(last_day: NaiveDate, sent_on: NaiveDate, delay_days: i64) -> bool {
-    sent_on <= last_day + chrono::Duration::days(delay_days)
+    last_day
+        .checked_add_signed(chrono::Duration::days(delay_days))
+        .is_none_or(|limit| sent_on <= limit)
+}
+
+/// A refusal's reason: said to the family, so required (one line or a few).
+pub fn refusal_reason(raw: &str) -> validate::Checked<String> {
+    validate::text("reason", raw, 1_000)
 }
 
 #[cfg(test)]
@@ -417,11 +570,17 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    const LUC: &str = "0190a0a0-0000-7000-8000-000000000001";
+
     fn map(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
     }
 
     #[test]
@@ -435,6 +594,14 @@ mod tests {
                 s.kind
             );
             assert!(s.fields.iter().any(|f| f.required), "{:?}", s.kind);
+            assert_eq!(
+                s.child_required,
+                s.fields
+                    .iter()
+                    .any(|f| f.kind == FieldKind::Child && f.required),
+                "{:?}",
+                s.kind
+            );
             for f in &s.fields {
                 assert_eq!(
                     f.kind == FieldKind::Choice,
@@ -445,12 +612,14 @@ mod tests {
             }
         }
         let absence = spec(RequestKind::ReportAbsence);
-        assert!(absence.child_required);
         assert_eq!(
             absence.proofs,
             vec![proof(ProofKind::MedicalCertificate, false)]
         );
         assert!(spec(RequestKind::ReportMove).proofs[0].required);
+        // Health data is flagged where it is asked, and only there.
+        let health: Vec<RequestKind> = all.iter().filter(|s| s.health).map(|s| s.kind).collect();
+        assert_eq!(health, vec![RequestKind::PaiRequest]);
     }
 
     #[test]
@@ -458,39 +627,117 @@ mod tests {
         let ok = check_fields(
             RequestKind::ReportAbsence,
             &map(&[
+                ("child_id", LUC),
                 ("from", "2026-12-02"),
                 ("to", " 2026-12-04 "),
                 ("reason", "illness"),
             ]),
+            today(),
         )
         .unwrap();
         assert_eq!(ok["to"], "2026-12-04");
         let errors = check_fields(
             RequestKind::ReportAbsence,
             &map(&[
+                ("child_id", LUC),
                 ("from", "2026-12-04"),
                 ("to", "2026-12-02"),
                 ("reason", "grippe"),
                 ("x", "1"),
             ]),
+            today(),
         )
         .unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["fields.x", "fields.reason", "fields.to"]);
-        let missing =
-            check_fields(RequestKind::ReportMove, &map(&[("postal_code", "3336")])).unwrap_err();
-        assert!(missing.iter().any(|e| e.field == "fields.address_line1"));
-        assert!(missing.iter().any(|e| e.field == "fields.postal_code"));
-        let year = check_fields(
-            RequestKind::SchoolEnrolment,
+        assert!(
+            errors[1].message.contains("Maladie"),
+            "French labels, not wire values"
+        );
+        let far = check_fields(
+            RequestKind::ReportAbsence,
             &map(&[
-                ("school_year", "26"),
-                ("school", "École du Bourg"),
-                ("school_level", "cp"),
+                ("child_id", LUC),
+                ("from", "+262142-01-01"),
+                ("to", "2026-12-02"),
+                ("reason", "illness"),
             ]),
+            today(),
         )
         .unwrap_err();
-        assert_eq!(year[0].field, "fields.school_year");
+        assert_eq!(far[0].field, "fields.from");
+        let missing = check_fields(
+            RequestKind::ReportMove,
+            &map(&[("postal_code", "3336")]),
+            today(),
+        )
+        .unwrap_err();
+        assert!(missing.iter().any(|e| e.field == "fields.line1"));
+        assert!(missing.iter().any(|e| e.field == "fields.postal_code"));
+        let spaced = check_fields(
+            RequestKind::ReportMove,
+            &map(&[
+                ("line1", "2 rue du Port"),
+                ("postal_code", "33 360"),
+                ("city", "Latresne"),
+                ("moving_on", "2027-01-05"),
+            ]),
+            today(),
+        )
+        .unwrap();
+        assert_eq!(spaced["postal_code"], "33360");
+    }
+
+    #[test]
+    fn school_years_and_children_are_as_parents_type_them() {
+        let enrol = |year: &str| {
+            check_fields(
+                RequestKind::SchoolEnrolment,
+                &map(&[
+                    ("child_id", LUC),
+                    ("school_year", year),
+                    ("school", "École du Bourg"),
+                    ("school_level", "cp"),
+                ]),
+                today(),
+            )
+        };
+        assert_eq!(enrol("2027-2028").unwrap()["school_year"], "2027");
+        assert_eq!(enrol("2026").unwrap()["school_year"], "2026");
+        assert_eq!(enrol("26").unwrap_err()[0].field, "fields.school_year");
+        assert_eq!(
+            enrol("2027-2029").unwrap_err()[0].field,
+            "fields.school_year"
+        );
+        assert_eq!(enrol("2020").unwrap_err()[0].field, "fields.school_year");
+        let born = |date: &str| {
+            check_fields(
+                RequestKind::NewChild,
+                &map(&[
+                    ("first_name", "Zoé"),
+                    ("last_name", "TESTBO"),
+                    ("birth_date", date),
+                    ("school_level", "non_scolarise"),
+                ]),
+                today(),
+            )
+        };
+        assert!(born("2026-10-01").is_ok());
+        assert_eq!(
+            born("2027-01-01").unwrap_err()[0].field,
+            "fields.birth_date"
+        );
+        let hidden = check_fields(
+            RequestKind::NewChild,
+            &map(&[
+                ("first_name", "Zo\u{200B}é"),
+                ("last_name", "TESTBO"),
+                ("birth_date", "2026-10-01"),
+                ("school_level", "non_scolarise"),
+            ]),
+            today(),
+        );
+        assert_eq!(hidden.unwrap_err()[0].field, "fields.first_name");
     }
 
     #[test]
@@ -505,30 +752,60 @@ mod tests {
                 assert_eq!(transition(done, action), None, "{done:?} {action:?}");
             }
         }
+        assert_eq!(refusal_reason("  ").unwrap_err().field, "reason");
     }
 
     #[test]
     fn an_absence_after_the_deadline_even_the_same_morning_is_marked_absent() {
-        let deadline = Utc.with_ymd_and_hms(2026, 12, 1, 22, 59, 0).unwrap();
+        let rules = BookingRules::days_before(1, 2);
+        let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let deadline = rules.cancellation_deadline(day);
+        let before = deadline - chrono::Duration::minutes(1);
         assert_eq!(
-            absence_effect(deadline, deadline),
+            absence_effect(&rules, day, before, None),
             AbsenceEffect::CancelFree
+        );
+        // The same as a cancellation at that instant: one decision.
+        assert_eq!(
+            absence_effect(&rules, day, deadline, None) == AbsenceEffect::MarkAbsent,
+            rules.cancellation_is_late(day, deadline, None)
         );
         let same_morning = Utc.with_ymd_and_hms(2026, 12, 2, 6, 30, 0).unwrap();
         assert_eq!(
-            absence_effect(same_morning, deadline),
+            absence_effect(&rules, day, same_morning, None),
             AbsenceEffect::MarkAbsent
         );
+        // A family promoted from the waitlist keeps its grace.
+        let grace = Some(same_morning + chrono::Duration::hours(1));
+        assert_eq!(
+            absence_effect(&rules, day, same_morning, grace),
+            AbsenceEffect::CancelFree
+        );
+    }
+
+    #[test]
+    fn a_validated_certificate_in_time_excuses_the_absence() {
         let day = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
-        assert!(certificate_in_time(
-            day,
-            day + chrono::Duration::days(8),
-            CERTIFICATE_DELAY_DAYS
-        ));
-        assert!(!certificate_in_time(
-            day,
-            day + chrono::Duration::days(9),
-            CERTIFICATE_DELAY_DAYS
-        ));
+        let on = |d: i64| day + chrono::Duration::days(d);
+        let code = |c| absence_code(c, day, CERTIFICATE_DELAY_DAYS);
+        assert_eq!(
+            code(CertificateState::Validated { sent_on: on(8) }),
+            AttendanceCode::Excused
+        );
+        assert_eq!(
+            code(CertificateState::Validated { sent_on: on(9) }),
+            AttendanceCode::Absent,
+            "late"
+        );
+        assert_eq!(
+            code(CertificateState::Pending { sent_on: on(0) }),
+            AttendanceCode::Absent
+        );
+        assert_eq!(code(CertificateState::Refused), AttendanceCode::Absent);
+        assert_eq!(code(CertificateState::Missing), AttendanceCode::Absent);
+        assert!(
+            certificate_in_time(NaiveDate::MAX, NaiveDate::MAX, 8),
+            "no overflow"
+        );
     }
 }

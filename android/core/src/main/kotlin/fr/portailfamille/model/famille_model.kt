@@ -1314,6 +1314,44 @@ public object FfiConverterTypeConsentAnswer: FfiConverterRustBuffer<ConsentAnswe
 
 
 /**
+ * Where the children live after a separation (the services may then split
+ * the bills between the parents).
+ */
+
+enum class Custody {
+    
+    ALTERNATING,
+    ONE_PARENT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustody: FfiConverterRustBuffer<Custody> {
+    override fun read(buf: ByteBuffer) = try {
+        Custody.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Custody) = 4UL
+
+    override fun write(value: Custody, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * A day of the week, for rules such as "the previous Tuesday".
  */
 
@@ -1734,6 +1772,18 @@ enum class FieldKind {
      */
     TEXT,
     /**
+     * A person's first or last name.
+     */
+    NAME,
+    /**
+     * One of the family's children (its id).
+     */
+    CHILD,
+    /**
+     * A French phone number.
+     */
+    PHONE,
+    /**
      * Free text on several lines.
      */
     LONG_TEXT,
@@ -1750,7 +1800,7 @@ enum class FieldKind {
      */
     POSTAL_CODE,
     /**
-     * A school year, by its first year (2026 for 2026-2027).
+     * A school year, by its first year (2026 or 2026-2027).
      */
     SCHOOL_YEAR;
 
@@ -2119,7 +2169,8 @@ enum class ProofKind {
     MEDICAL_DOCUMENTS,
     FAMILY_RECORD_BOOK,
     BIRTH_CERTIFICATE,
-    JUDGEMENT;
+    JUDGEMENT,
+    VACCINATION_RECORD;
 
     
 
