@@ -306,16 +306,21 @@ async fn send_reset_mail(state: &AppState, email: &str) -> AppResult<()> {
         )
         .await?;
     let first_time = account.password_hash.is_none();
-    let (subject, intro) = if first_time {
-        (
+    // An agent's account is not a family's dossier: each is told in its words.
+    let staff = account.role().is_ok_and(|r| r.is_staff());
+    let (subject, intro) = match (first_time, staff) {
+        (true, true) => (
+            "Portail Famille : choisissez votre mot de passe",
+            "Votre compte des services du Portail Famille a été créé. Pour votre première connexion, choisissez votre mot de passe.",
+        ),
+        (true, false) => (
             "Portail Famille : choisissez votre mot de passe",
             "Votre dossier famille a été créé par les services. Pour votre première connexion, choisissez votre mot de passe.",
-        )
-    } else {
-        (
+        ),
+        (false, _) => (
             "Portail Famille : réinitialisation de votre mot de passe",
             "Vous avez demandé à changer le mot de passe de votre Portail Famille.",
-        )
+        ),
     };
     let body = format!(
         "Bonjour {first},\n\n{intro}\n\nOuvrez ce lien (valable {RESET_TOKEN_HOURS} heure) :\n{url}/mot-de-passe/reinitialiser?jeton={token}\n\n\

@@ -145,6 +145,7 @@ backend_tests! {
         assert_eq!(created.body["role"], "agent");
         let mail = app.wait_for_mail(1).await;
         assert!(mail.contains("To: directrice@famille.example"));
+        assert!(mail.contains("compte des services") && !mail.contains("dossier famille"), "an agent's words: {mail}");
         let token = token_in_mail(&mail);
         let reset = app.post("/api/v1/auth/password/reset", None, json!({"token": token, "password": "mot-de-passe-agent"})).await;
         assert_eq!(reset.status, StatusCode::NO_CONTENT);
