@@ -1,6 +1,11 @@
 //! Messages' SQL: the services and their agents, threads, messages and the
-//! attachments they take. Writes run inside the caller's [`Tx`] (the thread's feed
-//! entry and its notice go with them); reads on the pool.
+//! attachments they take. Reads (and a service's lone changes) here, on the pool;
+//! the steps of a message's transaction in [`writes`] (the thread's feed entry and
+//! its notice go with them, in the caller's [`Tx`]).
+
+mod writes;
+
+pub use writes::*;
 
 use std::collections::HashMap;
 
@@ -11,7 +16,7 @@ use famille_model::api::{
 use famille_model::messages::{self, Side, ThreadStatus};
 use uuid::Uuid;
 
-use super::{Db, StoreError, StoreResult, Tx, on_db, on_tx, parse_stored, unique_violation};
+use super::{Db, StoreError, StoreResult, on_db, on_tx, parse_stored, unique_violation};
 
 pub struct Messages<'a> {
     pub(super) db: &'a Db,
@@ -37,7 +42,7 @@ pub struct ThreadRow {
     pub last_message_at: DateTime<Utc>,
 }
 
-const THREAD_COLUMNS: &str = "t.id, t.family_id, t.service_id, s.name AS service, s.sensitive, t.subject, \
+pub(super) const THREAD_COLUMNS: &str = "t.id, t.family_id, t.service_id, s.name AS service, s.sensitive, t.subject, \
      t.status, t.opened_by, t.assigned_to, t.family_read_up_to, t.services_read_up_to, \
      t.family_unread, t.services_unread, t.created_at, t.last_message_at";
 
@@ -85,17 +90,6 @@ struct AttachmentRow {
     filename: Option<String>,
     content_type: String,
     size_bytes: i64,
-}
-
-/// A new message, as the service layer checked it.
-pub struct NewMessageRow<'a> {
-    pub id: Uuid,
-    pub thread_id: Uuid,
-    pub family_id: Uuid,
-    pub side: Side,
-    pub author_id: Uuid,
-    pub body: &'a str,
-    pub attachments: &'a [Uuid],
 }
 
 /// An attachment's stored file.
@@ -535,192 +529,4 @@ pub struct InboxFilter<'a> {
     pub family_id: Option<Uuid>,
     pub limit: i64,
     pub offset: i64,
-}
-
-/// Locks a thread for a change (PostgreSQL; SQLite's writers take turns) and reads
-/// it.
-pub async fn thread_for_update(tx: &mut Tx, id: Uuid) -> StoreResult<Option<ThreadRow>> {
-    let lock = if tx.is_sqlite() {
-        ""
-    } else {
-        " FOR UPDATE OF t"
-    };
-    let sql = format!(
-        "SELECT {THREAD_COLUMNS} FROM threads t JOIN services s ON s.id = t.service_id WHERE t.id = $1{lock}"
-    );
-    Ok(on_tx!(tx, |c| {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id)
-            .fetch_optional(&mut *c)
-            .await
-    })?)
-}
-
-/// A service's name and whether it is sensitive.
-pub async fn service(tx: &mut Tx, id: Uuid) -> StoreResult<Option<(String, bool)>> {
-    Ok(on_tx!(tx, |c| {
-        sqlx::query_as("SELECT name, sensitive FROM services WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *c)
-            .await
-    })?)
-}
-
-/// Opens a thread (its first message is added with [`add_message`]).
-pub async fn open_thread(
-    tx: &mut Tx,
-    id: Uuid,
-    family_id: Uuid,
-    service_id: Uuid,
-    subject: &str,
-    opened_by: Side,
-) -> StoreResult<()> {
-    let now = tx.now();
-    on_tx!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO threads (id, family_id, service_id, subject, status, opened_by, created_at, last_message_at) \
-             VALUES ($1, $2, $3, $4, 'open', $5, $6, $6)",
-        )
-        .bind(id)
-        .bind(family_id)
-        .bind(service_id)
-        .bind(subject)
-        .bind(opened_by.as_str())
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
-/// The first of `ids` that is not a free attachment of the family (unknown,
-/// another family's, not finished, or already sent), checked before anything is
-/// written.
-pub async fn unavailable_attachment(
-    tx: &mut Tx,
-    family_id: Uuid,
-    ids: &[Uuid],
-) -> StoreResult<Option<Uuid>> {
-    for attachment in ids {
-        let free: Option<Uuid> = on_tx!(tx, |c| {
-            sqlx::query_scalar(
-                "SELECT id FROM attachments WHERE id = $1 AND family_id = $2 AND message_id IS NULL",
-            )
-            .bind(*attachment)
-            .bind(family_id)
-            .fetch_optional(&mut *c)
-            .await
-        })?;
-        if free.is_none() {
-            return Ok(Some(*attachment));
-        }
-    }
-    Ok(None)
-}
-
-/// Adds a message, takes its attachments (checked free with
-/// [`unavailable_attachment`] before) and reopens the thread; the other side has
-/// one more to read. Two messages racing for one attachment: the second runs
-/// again ([`StoreError::Retry`]) and is then refused by the check.
-pub async fn add_message(tx: &mut Tx, m: &NewMessageRow<'_>) -> StoreResult<()> {
-    let now = tx.now();
-    on_tx!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO messages (id, thread_id, side, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(m.id)
-        .bind(m.thread_id)
-        .bind(m.side.as_str())
-        .bind(m.author_id)
-        .bind(m.body)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
-    for attachment in m.attachments {
-        let taken = on_tx!(tx, |c| {
-            sqlx::query(
-                "UPDATE attachments SET message_id = $2 WHERE id = $1 AND family_id = $3 AND message_id IS NULL",
-            )
-            .bind(*attachment)
-            .bind(m.id)
-            .bind(m.family_id)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        if taken != 1 {
-            return Err(StoreError::Retry);
-        }
-    }
-    let unread = match m.side {
-        Side::Family => "services_unread = services_unread + 1",
-        Side::Services => "family_unread = family_unread + 1",
-    };
-    let sql =
-        format!("UPDATE threads SET status = 'open', last_message_at = $2, {unread} WHERE id = $1");
-    on_tx!(tx, |c| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(m.thread_id)
-            .bind(now)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
-/// Moves `reader`'s read mark to `mark` and counts again what it has not read.
-pub async fn mark_read(
-    tx: &mut Tx,
-    thread_id: Uuid,
-    reader: Side,
-    mark: DateTime<Utc>,
-) -> StoreResult<()> {
-    let (mark_column, unread_column) = match reader {
-        Side::Family => ("family_read_up_to", "family_unread"),
-        Side::Services => ("services_read_up_to", "services_unread"),
-    };
-    let sql = format!(
-        "UPDATE threads SET {mark_column} = $2, {unread_column} = \
-           (SELECT COUNT(*) FROM messages m WHERE m.thread_id = $1 AND m.side = $3 AND m.created_at > $2) \
-         WHERE id = $1"
-    );
-    on_tx!(tx, |c| {
-        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(thread_id)
-            .bind(mark)
-            .bind(reader.other().as_str())
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
-/// Sets who handles a thread (`None`: the service).
-pub async fn assign(tx: &mut Tx, thread_id: Uuid, account_id: Option<Uuid>) -> StoreResult<()> {
-    on_tx!(tx, |c| {
-        sqlx::query("UPDATE threads SET assigned_to = $2 WHERE id = $1")
-            .bind(thread_id)
-            .bind(account_id)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
-pub async fn set_status(tx: &mut Tx, thread_id: Uuid, status: ThreadStatus) -> StoreResult<()> {
-    on_tx!(tx, |c| {
-        sqlx::query("UPDATE threads SET status = $2 WHERE id = $1")
-            .bind(thread_id)
-            .bind(status.as_str())
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
-    Ok(())
 }
